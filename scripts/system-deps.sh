@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the test suite uses: dovecot (a real IMAP server for the e-mail channel).
+set -u
+need=()
+command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "system-deps: cannot install ${need[*]} (not root or no apt-get); tests needing them will skip" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || echo "system-deps: apt-get install ${need[*]} failed" >&2
+# dovecot's package starts a system instance; the tests run their own.
+(service dovecot stop || pkill -x dovecot) >/dev/null 2>&1 || true
+exit 0

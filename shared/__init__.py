@@ -1,0 +1,1 @@
+"""Frontline's common library: schemas, topics, settings, Kafka and MongoDB adapters, clock."""

@@ -1,0 +1,327 @@
+"""Thin aiokafka adapter: typed publishing, at-least-once consuming, dead letters.
+
+Offsets are committed only after the handler's effect, so a crash means
+redelivery; handlers are idempotent, so redelivery means no second effect.
+A record that cannot be decoded, or whose handler keeps failing, goes to
+``<topic>.dlq`` with the reason in its headers and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+import shared.schemas  # noqa: F401  (registers every message model)
+from shared.envelope import Envelope, Message, RegistryError, registry
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, HANDLER_LATENCY, MESSAGES_CONSUMED, MESSAGES_PRODUCED
+from shared.settings import CommonSettings
+from shared.topics import TopicSpec, all_topics_with_dead_letters
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        kw.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return kw
+
+
+async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec] | None = None) -> None:
+    """Create missing topics (dev and tests; in production Strimzi KafkaTopic resources own them)."""
+    specs = list(specs or all_topics_with_dead_letters())
+    admin = AIOKafkaAdminClient(**_client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(s.full(settings.topic_prefix), num_partitions=s.partitions, replication_factor=1,
+                     topic_configs={"retention.ms": str(s.retention_ms)})
+            for s in specs if s.full(settings.topic_prefix) not in existing
+        ]
+        if new:
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class KafkaBus:
+    """One producer per process; publishing awaits the broker's acknowledgement."""
+
+    def __init__(self, settings: CommonSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            **_client_kwargs(self.settings),
+            client_id=f"frontline-{self.service}",
+            acks="all",
+            enable_idempotence=self.settings.kafka_idempotence,
+            max_request_size=max(self.settings.max_message_bytes * 2, 1_048_576),
+            linger_ms=1,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer:
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("KafkaBus not started")
+        return self._producer
+
+    def topic(self, spec: TopicSpec) -> str:
+        return spec.full(self.settings.topic_prefix)
+
+    async def publish(self, spec: TopicSpec, env: Envelope) -> None:
+        await self.publish_many(spec, [env])
+
+    async def publish_many(self, spec: TopicSpec, envs: Sequence[Envelope]) -> None:
+        topic = self.topic(spec)
+        futures = [
+            await self.producer.send(topic, key=e.ticket_id.encode(), value=e.to_bytes(),
+                                     headers=[("type", e.type.encode())])
+            for e in envs
+        ]
+        await asyncio.gather(*futures)
+        MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes,
+                          headers: list[tuple[str, bytes]] | None = None) -> None:
+        await self.producer.send_and_wait(topic, key=key, value=value, headers=headers or [])
+
+    async def dead_letter(self, spec: TopicSpec, record: ConsumerRecord, reason: str, group: str) -> None:
+        """Park a record with the reason; the original bytes are kept untouched for replay."""
+        headers = list(record.headers or []) + [
+            ("x-dlq-reason", reason[:4000].encode()),
+            ("x-dlq-source-topic", record.topic.encode()),
+            ("x-dlq-source-partition", str(record.partition).encode()),
+            ("x-dlq-source-offset", str(record.offset).encode()),
+            ("x-dlq-group", group.encode()),
+            ("x-dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.publish_raw(self.topic(spec.dead_letter), record.key, record.value or b"", headers)
+        DEAD_LETTERS.labels(self.service, spec.name).inc()
+        log.warning("dead-lettered record", extra={"topic": record.topic, "offset": record.offset,
+                                                   "reason": reason[:500]})
+
+
+class Poison(Exception):
+    """Raised by a handler for input that will never succeed: dead-letter at once, no retries."""
+
+
+@dataclass
+class Delivery(Generic[T]):
+    record: ConsumerRecord
+    value: T
+
+
+def decode_envelope(raw: bytes) -> tuple[Envelope, Message]:
+    try:
+        env = Envelope.from_bytes(raw)
+    except Exception as exc:  # pydantic or JSON error: both mean a malformed record
+        raise RegistryError(f"malformed envelope: {exc}") from exc
+    return env, registry.parse(env)
+
+
+Decoder = Callable[[bytes], T]
+Handler = Callable[[T], Awaitable[None]]
+PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, on_assigned: PartitionsHook | None, on_revoked: PartitionsHook | None) -> None:
+        self.on_assigned, self.on_revoked = on_assigned, on_revoked
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if self.on_revoked:
+            await self.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self.on_assigned:
+            await self.on_assigned(set(assigned))
+
+
+class Consumer(Generic[T]):
+    """Consumes one topic in a group; partitions are handled concurrently, records in order."""
+
+    def __init__(
+        self,
+        bus: KafkaBus,
+        spec: TopicSpec,
+        group_id: str,
+        handler: Callable[[T], Awaitable[None]],
+        decoder: Callable[[bytes], T] = decode_envelope,  # type: ignore[assignment]
+        *,
+        retries: int | None = None,
+        retry_backoff: float = 0.05,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+        auto_offset_reset: str = "earliest",
+        max_records: int = 500,
+    ) -> None:
+        self.bus, self.spec, self.handler, self.decoder = bus, spec, handler, decoder
+        self.group_id = f"{bus.settings.topic_prefix}{group_id}"
+        self.retries = bus.settings.handler_retries if retries is None else retries
+        self.retry_backoff = retry_backoff
+        self.on_assigned, self.on_revoked = on_assigned, on_revoked
+        self.auto_offset_reset = auto_offset_reset
+        self.max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.processed = 0
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            **_client_kwargs(self.bus.settings),
+            group_id=self.group_id,
+            client_id=f"frontline-{self.bus.service}",
+            enable_auto_commit=False,
+            auto_offset_reset=self.auto_offset_reset,
+            session_timeout_ms=self.bus.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.bus.settings.kafka_heartbeat_interval_ms,
+            max_partition_fetch_bytes=max(self.bus.settings.max_message_bytes * 2, 1_048_576),
+        )
+        self._consumer.subscribe([self.bus.topic(self.spec)], listener=_Listener(self.on_assigned, self.on_revoked))
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"consume-{self.spec.name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._task = None
+        if self._consumer:
+            await self._consumer.stop()
+            self._consumer = None
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        consumer = self._consumer
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            except KafkaError as exc:
+                log.warning("fetch failed, retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(1)
+                continue
+            if not batches:
+                continue
+            await asyncio.gather(*(self._partition(tp, recs) for tp, recs in batches.items()))
+            offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items()}
+            try:
+                await consumer.commit(offsets)
+            except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
+                log.warning("commit failed", extra={"error": repr(exc)})
+            for tp, recs in batches.items():
+                hw = consumer.highwater(tp)
+                if hw is not None:
+                    CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(
+                        max(hw - recs[-1].offset - 1, 0))
+
+    async def _partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        for record in records:
+            await self._one(record)
+
+    async def _one(self, record: ConsumerRecord) -> None:
+        MESSAGES_CONSUMED.labels(self.bus.service, self.spec.name).inc()
+        raw = record.value or b""
+        if len(raw) > self.bus.settings.max_message_bytes:
+            await self.bus.dead_letter(self.spec, record, f"oversize: {len(raw)} bytes > "
+                                       f"{self.bus.settings.max_message_bytes}", self.group_id)
+            return
+        try:
+            value = self.decoder(raw)
+        except Exception as exc:
+            await self.bus.dead_letter(self.spec, record, f"undecodable: {exc}", self.group_id)
+            return
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            try:
+                await self.handler(value)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Poison as exc:
+                await self.bus.dead_letter(self.spec, record, f"rejected: {exc}", self.group_id)
+                break
+            except Exception as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    log.exception("handler failed after retries")
+                    await self.bus.dead_letter(
+                        self.spec, record, f"handler failed after {self.retries} retries: {exc!r}", self.group_id)
+                    break
+                await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+        self.processed += 1
+        HANDLER_LATENCY.labels(self.bus.service, self.spec.name).observe(time.perf_counter() - started)
+
+
+async def start_all(*components: Consumer[Any]) -> None:
+    """Start consumers together: each first join waits on the group coordinator."""
+    await asyncio.gather(*(c.start() for c in components))
+
+
+async def stop_all(*components: Consumer[Any]) -> None:
+    await asyncio.gather(*(c.stop() for c in components), return_exceptions=True)
+
+
+async def read_dead_letters(settings: CommonSettings, spec: TopicSpec, *, timeout: float = 5.0,
+                            ) -> list[dict[str, Any]]:
+    """Read a dead-letter topic from the start (operators, tests, the gateway's admin view)."""
+    dead = spec.dead_letter
+    topic = dead.full(settings.topic_prefix)
+    consumer = AIOKafkaConsumer(**_client_kwargs(settings), enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(dead.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                break
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                for r in recs:
+                    headers = {k: v.decode(errors="replace") for k, v in (r.headers or [])}
+                    out.append({"key": r.key, "value": r.value, "headers": headers, "offset": r.offset})
+        return out
+    finally:
+        await consumer.stop()

@@ -1,0 +1,116 @@
+"""Value objects shared by several messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_TEXT = 100_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Channel(StrEnum):
+    email = "email"
+    chat = "chat"
+    phone = "phone"
+    web = "web"
+    bot = "bot"
+    system = "system"
+    agent = "agent"
+
+
+class TicketStatus(StrEnum):
+    new = "new"
+    offered = "offered"
+    assigned = "assigned"
+    in_progress = "in_progress"
+    waiting_customer = "waiting_customer"
+    resolved = "resolved"
+    completed = "completed"
+    closed = "closed"
+
+
+ACTIVE_STATUSES = frozenset(
+    {TicketStatus.new, TicketStatus.offered, TicketStatus.assigned, TicketStatus.in_progress,
+     TicketStatus.waiting_customer}
+)
+
+
+class TicketType(StrEnum):
+    """Ordered by priority: a ticket raising several questions takes the highest."""
+
+    consultation = "consultation"
+    request = "request"
+    complaint = "complaint"
+
+    @property
+    def rank(self) -> int:
+        return {"consultation": 1, "request": 2, "complaint": 3}[self.value]
+
+
+class RequestedLine(StrEnum):
+    """The client's own choice (IVR digit, chat button, form field)."""
+
+    technical = "technical"
+    plain = "plain"
+    not_technical = "not_technical"
+
+
+class Sender(Strict):
+    """Who wrote: whatever identity the channel gives us."""
+
+    name: str | None = Field(None, max_length=300)
+    email: str | None = Field(None, max_length=320)
+    phone: str | None = Field(None, max_length=40, description="E.164")
+    chat_id: str | None = Field(None, max_length=200)
+
+
+class ClientRef(Strict):
+    client_id: str
+    client_name: str | None = None
+    contract_id: str | None = None
+    contract_number: str | None = None
+    category: str | None = Field(None, description="Client category: Premium / Business / Standard …")
+    service_team_id: str | None = None
+    contact_id: str | None = None
+
+
+class Classification(Strict):
+    topic: str | None = None
+    type: str | None = None
+    subtopic: str | None = None
+    product: str | None = None
+    service_id: str | None = None
+    sub_service_id: str | None = None
+
+
+class Attachment(Strict):
+    id: str = Field(description="GridFS file id")
+    filename: str = Field(max_length=500)
+    content_type: str = "application/octet-stream"
+    size: int = Field(ge=0)
+
+
+class InboundContent(Strict):
+    """One client message as it reached us."""
+
+    message_id: str
+    channel: Channel
+    external_id: str = Field(description="Channel's own id: e-mail Message-ID, chat message id, call id…")
+    conversation_id: str | None = None
+    subject: str | None = Field(None, max_length=1000)
+    text: str = Field("", max_length=MAX_TEXT)
+    sender: Sender
+    received_at: datetime
+    attachments: list[Attachment] = Field(default_factory=list)
+    email_message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    call: dict[str, str | int | bool | None] | None = Field(
+        None, description="Phone channel: caller, call id, IVR choice, missed"
+    )

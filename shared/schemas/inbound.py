@@ -1,0 +1,53 @@
+"""The ``inbound.messages`` contract: what other systems (and our own webhooks) publish.
+
+Records on this topic are bare :class:`InboundMessage` JSON (not an envelope: the
+sender does not know a ticket id). Keyed by ``channel:conversation`` so one
+conversation's messages stay in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from shared.schemas.common import (
+    MAX_TEXT,
+    Attachment,
+    Channel,
+    Classification,
+    RequestedLine,
+    Sender,
+    Strict,
+    TicketType,
+)
+
+INBOUND_SCHEMA_VERSION = 1
+
+
+class InboundMessage(Strict):
+    schema_version: Literal[1] = 1
+    message_id: str | None = Field(None, description="Our id; intake assigns one when absent")
+    channel: Channel
+    external_id: str = Field(min_length=1, max_length=500, description="Unique per channel; dedupes retries")
+    conversation_id: str | None = Field(None, max_length=500, description="Chat session, call id, e-mail thread")
+    sender: Sender
+    subject: str | None = Field(None, max_length=1000)
+    text: str = Field("", max_length=MAX_TEXT)
+    received_at: datetime | None = None
+    requested_line: RequestedLine | None = None
+    classification: Classification | None = None
+    ticket_type: TicketType | None = None
+    deadline: datetime | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    email_message_id: str | None = None
+    in_reply_to: str | None = None
+    references: list[str] = Field(default_factory=list)
+    auto_submitted: bool = Field(False, description="Auto-reply / bounce / bulk: opens nothing")
+    call: dict[str, str | int | bool | None] | None = None
+    source_system: str | None = Field(None, max_length=200)
+
+    def key(self) -> str:
+        s = self.sender
+        return f"{self.channel.value}:{self.conversation_id or s.email or s.phone or s.chat_id or self.external_id}"

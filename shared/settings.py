@@ -1,0 +1,54 @@
+"""Settings shared by every service.
+
+Connection settings use fixed, unprefixed names (``KAFKA_BOOTSTRAP_SERVERS``,
+``MONGODB_URI``) so one ConfigMap serves every pod; each service subclasses
+:class:`ServiceSettings` with its own ``env_prefix`` for the rest.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTLINE_", extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=env("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers")
+    )
+    # Off for the embedded Tansu broker, which answers idempotent producers with UnknownError.
+    kafka_idempotence: bool = Field(True, validation_alias=env("KAFKA_IDEMPOTENCE", "kafka_idempotence"))
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", validation_alias=env("KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol")
+    )
+    kafka_sasl_mechanism: str | None = Field(None, validation_alias=env("KAFKA_SASL_MECHANISM"))
+    kafka_sasl_username: str | None = Field(None, validation_alias=env("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: str | None = Field(None, validation_alias=env("KAFKA_SASL_PASSWORD"))
+    # Group membership timing. The consumer's first join waits about half the session timeout on
+    # Tansu, so the test fixtures shorten it; production keeps Kafka's usual values.
+    kafka_session_timeout_ms: int = Field(
+        10_000, validation_alias=env("KAFKA_SESSION_TIMEOUT_MS", "kafka_session_timeout_ms"))
+    kafka_heartbeat_interval_ms: int = Field(
+        3_000, validation_alias=env("KAFKA_HEARTBEAT_INTERVAL_MS", "kafka_heartbeat_interval_ms"))
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27017", validation_alias=env("MONGODB_URI", "mongodb_uri"))
+    mongodb_db: str = Field("frontline", validation_alias=env("MONGODB_DB", "mongodb_db"))
+    # Namespaces every topic name; lets tests and tenants share one cluster.
+    topic_prefix: str = Field("", validation_alias=env("FRONTLINE_TOPIC_PREFIX", "topic_prefix"))
+    log_level: str = Field("INFO", validation_alias=env("FRONTLINE_LOG_LEVEL", "log_level"))
+    log_json: bool = Field(True, validation_alias=env("FRONTLINE_LOG_JSON", "log_json"))
+    handler_retries: int = Field(3, validation_alias=env("FRONTLINE_HANDLER_RETRIES", "handler_retries"))
+    max_message_bytes: int = Field(
+        1_000_000, validation_alias=env("FRONTLINE_MAX_MESSAGE_BYTES", "max_message_bytes")
+    )
+
+
+class ServiceSettings(CommonSettings):
+    """Base for per-service settings; subclasses set ``env_prefix`` (e.g. ``TICKETS_``)."""
+
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000
