@@ -1,0 +1,150 @@
+"""Durable timers in MongoDB, fired by the worker that owns the ticket's partition.
+
+Why not an in-memory heap alone: a worker restart or a rebalance must neither skip
+nor repeat a due timer. Each timer is a document keyed by a deterministic id, with
+the Kafka partition of its ticket; a tick asks the index for due timers of the
+partitions this worker owns (cost grows with due timers, not with open tickets).
+Firing = the owner's effect (publishing with ids derived from the timer id, so a
+re-fire after a crash dedupes downstream), then marking the timer fired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+from pymongo import ASCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from shared.clock import Clock, as_utc
+
+log = logging.getLogger(__name__)
+
+
+def partition_for(key: str, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives ``key``: same as the producer's."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+@dataclass(frozen=True)
+class Timer:
+    id: str
+    ticket_id: str
+    due_at: datetime
+    kind: str
+    data: dict[str, Any]
+    partition: int
+
+
+TIMER_INDEXES = [
+    IndexModel([("fired", ASCENDING), ("partition", ASCENDING), ("due_at", ASCENDING)]),
+    IndexModel([("ticket_id", ASCENDING), ("fired", ASCENDING)]),
+]
+
+
+class TimerStore:
+    def __init__(self, collection: AsyncCollection, partitions: int) -> None:
+        self.col, self.partitions = collection, partitions
+
+    async def ensure_indexes(self) -> None:
+        await self.col.create_indexes(TIMER_INDEXES)
+
+    async def schedule(self, timer_id: str, ticket_id: str, due_at: datetime, kind: str,
+                       data: dict[str, Any] | None = None) -> None:
+        """Idempotent: scheduling the same id again moves an unfired timer, never revives a fired one."""
+        try:
+            await self.col.update_one(
+                {"_id": timer_id, "fired": {"$ne": True}},
+                {"$set": {"ticket_id": ticket_id, "due_at": as_utc(due_at), "kind": kind, "data": data or {},
+                          "partition": partition_for(ticket_id, self.partitions), "fired": False}},
+                upsert=True)
+        except DuplicateKeyError:
+            pass  # already fired
+
+    async def schedule_many(self, timers: Iterable[Timer]) -> None:
+        ops = [UpdateOne({"_id": tm.id, "fired": {"$ne": True}},
+                         {"$setOnInsert": {"fired": False},
+                          "$set": {"ticket_id": tm.ticket_id, "due_at": as_utc(tm.due_at), "kind": tm.kind,
+                                   "data": tm.data, "partition": tm.partition}}, upsert=True)
+               for tm in timers]
+        if ops:
+            with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
+                await self.col.bulk_write(ops, ordered=False)
+
+    async def cancel(self, timer_id: str) -> None:
+        await self.col.delete_one({"_id": timer_id, "fired": False})
+
+    async def cancel_for_ticket(self, ticket_id: str, kinds: Iterable[str] | None = None) -> int:
+        query: dict[str, Any] = {"ticket_id": ticket_id, "fired": False}
+        if kinds is not None:
+            query["kind"] = {"$in": list(kinds)}
+        return (await self.col.delete_many(query)).deleted_count
+
+    async def due(self, now: datetime, partitions: Iterable[int] | None, limit: int = 500) -> list[Timer]:
+        query: dict[str, Any] = {"fired": False, "due_at": {"$lte": now}}
+        if partitions is not None:
+            query["partition"] = {"$in": sorted(partitions)}
+        cursor = self.col.find(query).sort("due_at", ASCENDING).limit(limit)
+        return [Timer(id=d["_id"], ticket_id=d["ticket_id"], due_at=as_utc(d["due_at"]), kind=d["kind"],
+                      data=d.get("data") or {}, partition=d["partition"]) async for d in cursor]
+
+    async def mark_fired(self, timer_id: str, at: datetime) -> None:
+        await self.col.update_one({"_id": timer_id}, {"$set": {"fired": True, "fired_at": at}})
+
+    async def pending(self) -> int:
+        return await self.col.count_documents({"fired": False})
+
+
+class TimerLoop:
+    """Polls for due timers of owned partitions and fires them in due order."""
+
+    def __init__(self, store: TimerStore, clock: Clock, fire: Callable[[Timer], Awaitable[None]],
+                 *, interval: float = 0.1, owned: Callable[[], set[int] | None] | None = None) -> None:
+        self.store, self.clock, self.fire, self.interval = store, clock, fire, interval
+        self.owned = owned or (lambda: None)
+        self._task: asyncio.Task[None] | None = None
+        self.fired = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="timers")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def tick(self) -> int:
+        owned = self.owned()
+        if owned is not None and not owned:
+            return 0
+        n = 0
+        for timer in await self.store.due(self.clock.now(), owned):
+            await self.fire(timer)
+            await self.store.mark_fired(timer.id, self.clock.now())
+            n += 1
+        self.fired += n
+        return n
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                fired = await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer tick failed")
+                fired = 0
+            if not fired:
+                await asyncio.sleep(self.interval)

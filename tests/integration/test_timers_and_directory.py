@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from shared.clock import ManualClock
+from shared.directory import Directory, DirectoryStore, VersionConflict
+from shared.mongo import database, mongo_client
+from shared.settings import CommonSettings
+from shared.testing import make_settings
+from shared.timers import Timer, TimerLoop, TimerStore, partition_for
+
+T0 = datetime(2026, 3, 6, 17, 55, tzinfo=UTC)
+
+
+async def test_timers_fire_once_in_due_order_and_only_for_owned_partitions(env: dict[str, str]) -> None:
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    store = TimerStore(database(client, settings)["timers"], partitions=12)
+    await store.ensure_indexes()
+    clock = ManualClock(T0)
+    fired: list[str] = []
+
+    async def fire(timer: Timer) -> None:
+        fired.append(timer.id)
+
+    await store.schedule("late", "T-a", T0 + timedelta(minutes=2), "breach")
+    await store.schedule("early", "T-a", T0 + timedelta(minutes=1), "warning")
+    await store.schedule("early", "T-a", T0 + timedelta(minutes=1), "warning")  # idempotent
+    other = next(f"T-{i}" for i in range(100) if partition_for(f"T-{i}", 12) != partition_for("T-a", 12))
+    await store.schedule("foreign", other, T0, "breach")
+    loop = TimerLoop(store, clock, fire, owned=lambda: {partition_for("T-a", 12)})
+    assert await loop.tick() == 0
+    clock.advance(timedelta(minutes=3))
+    assert await loop.tick() == 2 and fired == ["early", "late"]
+    assert await loop.tick() == 0
+    await store.schedule("early", "T-a", T0 + timedelta(hours=1), "warning")  # never revives a fired timer
+    clock.advance(timedelta(hours=2))
+    assert await loop.tick() == 0 and fired == ["early", "late"]
+    assert await store.pending() == 1  # the foreign partition's timer waits for its owner
+    await client.close()
+
+
+class Line(BaseModel):
+    id: str
+    name: str
+    order: int
+
+
+async def test_directory_is_versioned_and_audited(env: dict[str, str]) -> None:
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    db = database(client, settings)
+    store = DirectoryStore(db, Directory("lines-test", Line, "dir_lines_test", "routing"))
+    await store.ensure_indexes()
+    assert await store.put(Line(id="first", name="First line", order=1), actor="admin", at=T0) == 1
+    assert await store.put(Line(id="first", name="L1", order=1), actor="admin", at=T0, expected_version=1) == 2
+    try:
+        await store.put(Line(id="first", name="stale", order=1), actor="other", at=T0, expected_version=1)
+        raise AssertionError("stale write accepted")
+    except VersionConflict:
+        pass
+    assert (await store.get("first")) == Line(id="first", name="L1", order=1)
+    audit = [d async for d in db["dir_audit"].find({"key": "first"}).sort("version", 1)]
+    assert [(a["version"], a["data"]["name"]) for a in audit] == [(1, "First line"), (2, "L1")]
+    await client.close()
