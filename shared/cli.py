@@ -34,7 +34,8 @@ SERVICES: dict[str, int] = {
 EXTRA_COMMANDS: dict[str, str] = {
     "import": "services.intake.importer:cli",
     "asyncapi": "shared.asyncapi:cli",
-    "k8s-topics": "deploy.generate:cli",
+    "k8s": "shared.k8s:cli",
+    "token": "services.gateway.auth:cli",
 }
 
 

@@ -39,6 +39,9 @@ class CommonSettings(BaseSettings):
     mongodb_db: str = Field("frontline", validation_alias=env("MONGODB_DB", "mongodb_db"))
     # Namespaces every topic name; lets tests and tenants share one cluster.
     topic_prefix: str = Field("", validation_alias=env("FRONTLINE_TOPIC_PREFIX", "topic_prefix"))
+    # Our outbound Message-IDs are <ticket.{ticket_id}.{id}@{mail_domain}>: intake threads replies by them
+    # and never opens a ticket for mail that carries one of our own ids.
+    mail_domain: str = Field("frontline.local", validation_alias=env("FRONTLINE_MAIL_DOMAIN", "mail_domain"))
     log_level: str = Field("INFO", validation_alias=env("FRONTLINE_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=env("FRONTLINE_LOG_JSON", "log_json"))
     handler_retries: int = Field(3, validation_alias=env("FRONTLINE_HANDLER_RETRIES", "handler_retries"))

@@ -1,0 +1,98 @@
+"""Routing directories: support lines, groups, service catalogue, service teams, agents.
+
+Owned by routing (which decides with them); notify and SLA read agents and teams to
+resolve people and roles. Extend additively; do not rename fields others read.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from shared.directory import register
+
+
+class Availability(StrEnum):
+    online = "online"
+    lunch = "lunch"
+    off_shift = "off_shift"
+    vacation = "vacation"
+    sick = "sick"
+
+
+class Role(StrEnum):
+    specialist = "specialist"
+    team_lead = "team_lead"
+    administrator = "administrator"
+    head_of_service = "head_of_service"  # head of customer service
+    head_of_division = "head_of_division"
+    technical_director = "technical_director"
+
+
+class Shift(BaseModel):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$", description="May be earlier than start: a night shift")
+
+
+class Line(BaseModel):
+    id: str  # first, second, third, commercial, development
+    name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
+    order: int = Field(description="Escalation order: the next line is the next order")
+
+
+class Group(BaseModel):
+    id: str
+    line_id: str
+    name: dict[str, str] = Field(default_factory=dict)
+    lead_ids: list[str] = Field(default_factory=list)
+
+
+class ServiceNode(BaseModel):
+    """Service catalogue: services → sub-services (a tree) → groups allowed for each sub-service."""
+
+    id: str
+    parent_id: str | None = None
+    name: dict[str, str] = Field(default_factory=dict)
+    group_ids: list[str] = Field(default_factory=list)
+    service_type: str | None = None
+
+
+class TeamMember(BaseModel):
+    agent_id: str
+    service_types: list[str] = Field(default_factory=list, description="e.g. air, rail, hotel")
+    role: Role = Role.specialist
+    night_shift: bool = False
+
+
+class ServiceTeam(BaseModel):
+    id: str
+    name: str
+    members: list[TeamMember] = Field(default_factory=list)
+    notify_whole_team: bool = Field(False, description="Notify every subscribed member even with an assignee")
+
+
+class Agent(BaseModel):
+    id: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    roles: list[Role] = Field(default_factory=lambda: [Role.specialist])
+    line_ids: list[str] = Field(default_factory=list)
+    group_ids: list[str] = Field(default_factory=list)
+    team_ids: list[str] = Field(default_factory=list)
+    skills: list[str] = Field(default_factory=list, description="Service types / skills")
+    subscriptions: list[str] = Field(default_factory=list, description="Service types they want notices for")
+    availability: Availability = Availability.online
+    timezone: str = "UTC"
+    shifts: list[Shift] = Field(default_factory=list, description="Empty: always on shift")
+    language: str = "ru"
+    tenant_id: str | None = None
+
+
+LINES = register("lines", Line, "dir_lines", "routing", "Support lines, ordered for escalation")
+GROUPS = register("groups", Group, "dir_groups", "routing", "Groups within lines")
+SERVICES = register("services", ServiceNode, "dir_services", "routing", "Service catalogue tree")
+TEAMS = register("teams", ServiceTeam, "dir_teams", "routing", "Service teams attached to clients")
+AGENTS = register("agents", Agent, "dir_agents", "routing", "Agents, schedules, availability")

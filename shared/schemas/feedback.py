@@ -1,0 +1,41 @@
+"""``feedback.events``: surveys to send (notify delivers), answers, fraud alerts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shared.envelope import Message, message
+
+Answer = Literal["good", "bad", "not_mine"]
+
+
+@message("SurveyRequested")
+class SurveyRequested(Message):
+    survey_id: str
+    ticket_number: int
+    channel: Literal["email", "sms", "chat"]
+    language: Literal["ru", "en"] = "ru"
+    to_email: str | None = None
+    to_phone: str | None = None
+    chat_conversation_id: str | None = None
+    links: dict[str, str] = Field(description="answer → signed URL")
+    problem: str
+    solution: str
+    in_reply_to: str | None = Field(None, description="Client's last e-mail Message-ID, to thread the survey")
+
+
+@message("SurveyAnswered")
+class SurveyAnswered(Message):
+    survey_id: str
+    answer: Answer
+    comment: str | None = None
+
+
+@message("FraudAlertRaised")
+class FraudAlertRaised(Message):
+    survey_id: str
+    suspected_agent_id: str | None = Field(description="Who opened the ticket in the client's name")
+    lead_ids: list[str] = Field(default_factory=list)
+    service_team_id: str | None = None
