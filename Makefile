@@ -25,11 +25,11 @@ up: $(STAMP)
 	$(BIN)/frontline up
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests bench deploy
+	$(BIN)/ruff check .
 	$(BIN)/mypy shared services/*/domain.py
 
 test: $(STAMP) system-deps
-	$(BIN)/ruff check shared services tests bench deploy
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-all: $(STAMP) system-deps
