@@ -50,6 +50,10 @@ INDEXES = {
 
 # Fields left out when reading a ticket for a decision or a list: the history grows without bound.
 NO_HISTORY = {"history": 0}
+# Recent command ids kept on the ticket, so the common case needs no extra lookup to dedupe.
+PROCESSED = "processed_commands"
+PROCESSED_KEEP = 500
+NUMBER_BLOCK = 20
 
 
 class ConcurrentWrite(Exception):
@@ -61,10 +65,14 @@ class LedgerStore:
         self.db = db
         self.tickets = db[TICKETS]
         self.commands = db[LEDGER_COMMANDS]
+        self._numbers: list[int] = []
 
-    async def load(self, ticket_id: str) -> Ticket | None:
+    async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]:
+        """The ticket and the ids of the commands it has recently processed (one round trip)."""
         doc = await self.tickets.find_one({"_id": ticket_id}, NO_HISTORY)
-        return Ticket.from_doc(doc) if doc else None
+        if doc is None:
+            return None, set()
+        return Ticket.from_doc(doc), set(doc.get(PROCESSED, ()))
 
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
         """Events a command already produced, or None if it was never processed."""
@@ -82,15 +90,21 @@ class LedgerStore:
         return None
 
     async def next_number(self) -> int:
-        doc = await self.db[COUNTERS].find_one_and_update(
-            {"_id": "ticket_number"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER)
-        return int(doc["seq"])
+        """Ticket numbers are reserved in blocks: one counter write per block, gaps after a restart."""
+        if not self._numbers:
+            doc = await self.db[COUNTERS].find_one_and_update(
+                {"_id": "ticket_number"}, {"$inc": {"seq": NUMBER_BLOCK}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
+            top = int(doc["seq"])
+            self._numbers = list(range(top - NUMBER_BLOCK + 1, top + 1))
+        return self._numbers.pop(0)
 
-    async def save(self, before: Ticket | None, after: Ticket, events: list[Envelope]) -> None:
+    async def save(self, before: Ticket | None, after: Ticket, events: list[Envelope], command_id: str) -> None:
         history = [e.model_dump(mode="json") for e in events]
         if before is None:
             doc = after.to_doc()
             doc["history"] = history
+            doc[PROCESSED] = [command_id]
             try:
                 await self.tickets.insert_one(doc)
             except DuplicateKeyError as exc:
@@ -100,10 +114,15 @@ class LedgerStore:
         state.pop("_id")
         result = await self.tickets.update_one(
             {"_id": after.id, "version": before.version},
-            {"$set": state, "$push": {"history": {"$each": history}}},
+            {"$set": state, "$push": {"history": {"$each": history},
+                                      PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}},
         )
         if result.matched_count != 1:
             raise ConcurrentWrite(f"ticket {after.id} moved past version {before.version}")
+
+    async def mark_processed(self, ticket_id: str, command_id: str) -> None:
+        await self.tickets.update_one({"_id": ticket_id},
+                                      {"$push": {PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}})
 
     async def record_command(self, command: Envelope, events: list[Envelope]) -> None:
         try:
@@ -124,19 +143,27 @@ class LedgerHandler:
         correlation_id_var.set(env.correlation_id or env.id)
         if type(cmd) not in COMMANDS:
             raise Poison(f"{env.type} is not a ledger command")
-        done = await self.store.events_caused_by(env.ticket_id, env.id)
-        if done is not None:
-            replay = [Envelope.model_validate(e) for e in done]
-            await self._publish(replay)
-            ticket = await self.store.load(env.ticket_id)
-            if ticket is not None and replay:
-                await self._send_follow_ups(ticket, [registry.parse(e) for e in replay], replay[-1])
-            return
-        await self._decide_and_record(env, cmd)
+        ticket, processed = await self.store.load(env.ticket_id)
+        # Seen before: on this ticket's recent list, or (no ticket yet / older) in ledger_commands.
+        # An opening command on a missing ticket cannot have been processed: processing creates the ticket.
+        opening = ticket is None and isinstance(cmd, (t.OpenTicket, t.ReceiveMessage))
+        if not opening and (env.id in processed or ticket is None or len(processed) >= PROCESSED_KEEP):
+            done = await self.store.events_caused_by(env.ticket_id, env.id)
+            if done is not None:
+                await self._replay([Envelope.model_validate(e) for e in done])
+                return
+        await self._decide_and_record(env, cmd, ticket)
 
-    async def _decide_and_record(self, env: Envelope, cmd: Message) -> None:
+    async def _replay(self, replay: list[Envelope]) -> None:
+        """Re-publish what a command already produced (same ids), and its follow-ups."""
+        await self._publish(replay)
+        if replay:
+            ticket, _ = await self.store.load(replay[-1].ticket_id)
+            if ticket is not None:
+                await self._send_follow_ups(ticket, [registry.parse(e) for e in replay], replay[-1])
+
+    async def _decide_and_record(self, env: Envelope, cmd: Message, ticket: Ticket | None) -> None:
         now = self.clock.now()
-        ticket = await self.store.load(env.ticket_id)
         number = 0
         if ticket is None and isinstance(cmd, (t.OpenTicket, t.ReceiveMessage)):
             number = await self.store.next_number()
@@ -147,18 +174,22 @@ class LedgerHandler:
                 t.CommandRejected(command_id=env.id, command_type=env.type, reason=rej.reason, code=rej.code),
                 env.ticket_id, occurred_at=now, cause=env, id=caused_id(env, "rejected"))
             await self.store.record_command(env, [rejected])
+            if ticket is not None:
+                await self.store.mark_processed(env.ticket_id, env.id)
             await self._publish([rejected])
             return
         envelopes = [envelope_for(m, env.ticket_id, occurred_at=now, cause=env, id=caused_id(env, i))
                      for i, m in enumerate(messages)]
         if not envelopes:
             await self.store.record_command(env, [])
+            if ticket is not None:
+                await self.store.mark_processed(env.ticket_id, env.id)
             return
         after = ticket
         for e, m in zip(envelopes, messages, strict=True):
             after = evolve(after, e, m)
         assert after is not None
-        await self.store.save(ticket, after, envelopes)
+        await self.store.save(ticket, after, envelopes, env.id)
         await self._publish(envelopes)
         await self._send_follow_ups(after, messages, envelopes[-1])
 

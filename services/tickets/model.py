@@ -115,7 +115,7 @@ class Ticket(BaseModel):
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Ticket:
-        data = {k: v for k, v in doc.items() if k not in ("_id", "history")}
+        data = {k: v for k, v in doc.items() if k not in ("_id", "history", "processed_commands")}
         return cls.model_validate({"id": doc["_id"], **data})
 
 
