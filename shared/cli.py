@@ -124,9 +124,14 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    gateway = f"http://127.0.0.1:{os.environ.get('GATEWAY_HTTP_PORT', SERVICES['gateway'])}"
-    if "gateway" in names and _wait_ready(gateway + "/readyz", procs):
-        print(f"Frontline is up. Gateway: {gateway}  (API docs: {gateway}/docs)", flush=True)
+    def url(name: str) -> str:
+        return f"http://127.0.0.1:{os.environ.get(f'{name.upper()}_HTTP_PORT', SERVICES[name])}"
+
+    not_ready = [n for n in names if not _wait_ready(url(n) + "/readyz", procs)]
+    if not_ready:
+        print(f"not ready: {', '.join(not_ready)} (see {var / 'log'})", flush=True)
+    elif "gateway" in names:
+        print(f"Frontline is up. Gateway: {url('gateway')}  (API docs: {url('gateway')}/docs)", flush=True)
     print(f"services: {', '.join(names)}; logs in {var / 'log'}; Ctrl-C stops everything", flush=True)
     restarts: dict[str, float] = {}
     try:
