@@ -6,7 +6,9 @@ resolve people and roles. Extend additively; do not rename fields others read.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 
@@ -96,3 +98,47 @@ GROUPS = register("groups", Group, "dir_groups", "routing", "Groups within lines
 SERVICES = register("services", ServiceNode, "dir_services", "routing", "Service catalogue tree")
 TEAMS = register("teams", ServiceTeam, "dir_teams", "routing", "Service teams attached to clients")
 AGENTS = register("agents", Agent, "dir_agents", "routing", "Agents, schedules, availability")
+
+
+# ---- schedule helpers (pure; routing decides with them, others may show or reuse them) -------------
+
+
+def _minutes(value: str) -> int:
+    """"HH:MM" → minutes after midnight; "24:00" means the end of the day."""
+    h, m = value.split(":")
+    return min(int(h) * 60 + int(m), 24 * 60)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # a bad zone in the directory must not stop routing
+
+
+def shift_covers(shift: Shift, local: datetime) -> bool:
+    """Whether ``shift`` covers the agent-local time ``local``.
+
+    A shift whose end is not after its start runs past midnight into the next weekday
+    (22:00–06:00 on Sunday covers Monday 03:00); start == end is a whole 24 hours.
+    """
+    start, end = _minutes(shift.start), _minutes(shift.end)
+    t = local.hour * 60 + local.minute
+    if start < end:
+        return local.weekday() == shift.weekday and start <= t < end
+    if local.weekday() == shift.weekday and t >= start:
+        return True
+    return (local.weekday() - 1) % 7 == shift.weekday and t < end
+
+
+def on_shift(agent: Agent, at: datetime) -> bool:
+    """An agent without shifts is always on shift; otherwise some shift covers ``at`` in their zone."""
+    if not agent.shifts:
+        return True
+    local = at.astimezone(_zone(agent.timezone))
+    return any(shift_covers(s, local) for s in agent.shifts)
+
+
+def is_available(agent: Agent, at: datetime) -> bool:
+    """Online (not at lunch, on vacation, sick or marked off shift) and on shift by the schedule."""
+    return agent.availability == Availability.online and on_shift(agent, at)

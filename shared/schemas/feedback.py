@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.envelope import Message, message
 
 Answer = Literal["good", "bad", "not_mine"]
+
+
+class SurveyButton(BaseModel):
+    """One chat button: the platform shows ``label`` and opens ``url``."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer: Answer
+    label: str
+    url: str
 
 
 @message("SurveyRequested")
@@ -24,6 +34,8 @@ class SurveyRequested(Message):
     problem: str
     solution: str
     in_reply_to: str | None = Field(None, description="Client's last e-mail Message-ID, to thread the survey")
+    buttons: list[SurveyButton] = Field(default_factory=list, description="Chat: the three answer buttons")
+    expires_at: datetime | None = Field(None, description="When the links stop working")
 
 
 @message("SurveyAnswered")
@@ -39,3 +51,16 @@ class FraudAlertRaised(Message):
     suspected_agent_id: str | None = Field(description="Who opened the ticket in the client's name")
     lead_ids: list[str] = Field(default_factory=list)
     service_team_id: str | None = None
+    ticket_number: int | None = None
+    resolved_by: str | None = Field(None, description="Agent who resolved the ticket")
+    line: str | None = None
+    group_id: str | None = None
+
+
+@message("SurveyCommented")
+class SurveyCommented(Message):
+    """The client's optional free-text comment after answering (stored once)."""
+
+    survey_id: str
+    answer: Answer
+    comment: str

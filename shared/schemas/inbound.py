@@ -38,6 +38,9 @@ class InboundMessage(Strict):
     received_at: datetime | None = None
     requested_line: RequestedLine | None = None
     classification: Classification | None = None
+    questions: list[Classification] = Field(
+        default_factory=list, max_length=20,
+        description="Further questions raised in the same contact; the ticket takes the highest type")
     ticket_type: TicketType | None = None
     deadline: datetime | None = None
     attachments: list[Attachment] = Field(default_factory=list)
@@ -47,6 +50,7 @@ class InboundMessage(Strict):
     auto_submitted: bool = Field(False, description="Auto-reply / bounce / bulk: opens nothing")
     call: dict[str, str | int | bool | None] | None = None
     source_system: str | None = Field(None, max_length=200)
+    contract_number: str | None = Field(None, max_length=100, description="Contract the client named, if any")
 
     def key(self) -> str:
         s = self.sender

@@ -1,0 +1,58 @@
+"""Contacts directory: clients, their contracts, categories, contact persons and service team.
+
+Owned by intake, which identifies every inbound message with it before the ticket
+opens. Identities are stored normalised (e-mails case-folded, phones E.164) so a
+lookup is one indexed equality match. Extend additively; gateway and importer write it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from shared.directory import register
+
+
+class ClientCategory(BaseModel):
+    id: str = Field(description="e.g. premium / business / standard")
+    name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
+    rank: int = Field(0, description="Higher = more important (used for ordering only)")
+
+
+class Client(BaseModel):
+    """An organisation (or private person) we serve."""
+
+    id: str
+    name: str = Field(min_length=1, max_length=500)
+    category: str | None = Field(None, description="ClientCategory id")
+    service_team_id: str | None = Field(None, description="Routing ServiceTeam attached to the client")
+    active: bool = True
+
+
+class Contract(BaseModel):
+    """Keyed by its number, so a contract number is unique by construction."""
+
+    number: str = Field(min_length=1, max_length=100)
+    client_id: str
+    product: str | None = None
+    active: bool = True
+
+
+class ContactPerson(BaseModel):
+    id: str
+    client_id: str
+    name: str | None = Field(None, max_length=300)
+    emails: list[str] = Field(default_factory=list, description="Case-folded")
+    phones: list[str] = Field(default_factory=list, description="E.164")
+    chat_ids: list[str] = Field(default_factory=list, description="platform:user id")
+    contract_number: str | None = Field(None, description="Contract this person writes about; else the client's")
+    source: str = Field("directory", description="directory / import / linked (added when an agent linked a ticket)")
+
+
+CLIENT_CATEGORIES = register("client-categories", ClientCategory, "dir_client_categories", owner="intake",
+                             description="Client categories (Premium / Business / Standard …)")
+CLIENTS = register("clients", Client, "dir_clients", owner="intake",
+                   description="Clients (organisations) with category and service team")
+CONTRACTS = register("contracts", Contract, "dir_contracts", owner="intake",
+                     description="Contracts; the number is the key", key="number")
+CONTACTS = register("contacts", ContactPerson, "dir_contacts", owner="intake",
+                    description="Contact persons with e-mails, phones (E.164) and chat ids")
