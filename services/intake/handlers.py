@@ -1,65 +1,195 @@
-"""``inbound.messages`` → conversation → ``ReceiveMessage`` for the ledger.
+"""``inbound.messages`` (and the mail poller) → identified, threaded ``ReceiveMessage`` for the ledger.
 
 The conversation → active ticket mapping is claimed atomically in MongoDB, so two
 messages of one conversation racing through two intake pods land on one ticket.
+The first decision for a message (its ticket, its client) is recorded under its
+channel + external id; every redelivery re-publishes that same decision with the
+same command id, so the ledger records it once.
 """
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+import logging
+from datetime import timedelta
+from typing import Any
 
 from shared.clock import Clock
-from shared.envelope import Envelope, Message, envelope_for
+from shared.envelope import Envelope, Message, caused_id, envelope_for
 from shared.ids import new_id
-from shared.kafka import KafkaBus
+from shared.kafka import KafkaBus, Poison
 from shared.schemas import tickets as t
-from shared.schemas.common import ACTIVE_STATUSES
+from shared.schemas.common import ClientRef
 from shared.schemas.inbound import InboundMessage
 from shared.topics import TICKETS_COMMANDS
 
-from .domain import conversation_key, message_id, to_command
+from .classify import all_errors, urgency_of
+from .domain import (
+    TicketRule,
+    can_join,
+    conversation_key,
+    dedupe_key,
+    is_own_mail,
+    message_id,
+    normalise_sender,
+    own_ticket,
+    subject_number,
+    thread_refs,
+    to_command,
+)
+from .store import INDEXES, IntakeStore
 
-MESSAGES = "intake_messages"
-CONVERSATIONS = "intake_conversations"
-INDEXES = {CONVERSATIONS: [IndexModel([("ticket_id", ASCENDING)])]}
+log = logging.getLogger(__name__)
 CLOSING = (t.TicketResolved, t.TicketCompleted, t.TicketClosed)
 
 
+class InvalidInbound(ValueError):
+    """A message that can never become a ticket as sent (e.g. not in the classification tree)."""
+
+
+class Pipeline:
+    """Everything between an inbound message and the ledger command; shared by every channel."""
+
+    def __init__(self, store: IntakeStore, bus: KafkaBus, clock: Clock, *, domain: str, region: str,
+                 rule: TicketRule, reopen_window: timedelta) -> None:
+        self.store, self.bus, self.clock = store, bus, clock
+        self.domain, self.region, self.rule, self.reopen_window = domain, region, rule, reopen_window
+
+    def normalise(self, msg: InboundMessage) -> InboundMessage:
+        return msg.model_copy(update={"sender": normalise_sender(msg.sender, self.region)})
+
+    async def validate(self, msg: InboundMessage) -> None:
+        errors = all_errors(await self.store.topics.get(), [msg.classification, *msg.questions])
+        if errors:
+            raise InvalidInbound("; ".join(errors))
+
+    async def handle(self, msg: InboundMessage) -> dict[str, Any]:
+        """Decide (once) and publish; returns the recorded decision."""
+        msg = self.normalise(msg)
+        key = dedupe_key(msg)
+        seen = await self.store.message(key)
+        if seen is None:
+            seen = await self.store.record_message(await self._decide(msg, key))
+        if seen.get("ignored"):
+            return seen
+        await self._publish(msg, seen)
+        return seen
+
+    async def _decide(self, msg: InboundMessage, key: str) -> dict[str, Any]:
+        now = self.clock.now()
+        mid = message_id(msg)
+        base: dict[str, Any] = {"_id": key, "message_id": mid, "command_id": mid, "at": now}
+        if msg.auto_submitted or is_own_mail(msg, self.domain):
+            return {**base, "ignored": "auto_submitted" if msg.auto_submitted else "own_mail"}
+        await self.validate(msg)
+        client = await self.store.identify(msg.sender, msg.contract_number)
+        ticket_id, via = await self._route(msg, client)
+        topics = [c.topic for c in (msg.classification, *msg.questions) if c and c.topic]
+        urgency = urgency_of(await self.store.urgency.get(), f"{msg.subject or ''}\n{msg.text}", topics)
+        return {**base, "ticket_id": ticket_id, "via": via, "urgency": urgency,
+                "client": client.model_dump(mode="json") if client else None,
+                "inbound": msg.model_dump(mode="json")}
+
+    async def _route(self, msg: InboundMessage, client: ClientRef | None) -> tuple[str, str]:
+        """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
+        conv = conversation_key(msg, client, self.rule)
+        threaded = await self._thread(msg)
+        if threaded:
+            ticket_id, via = threaded
+            await self.store.claim_if_free(conv, ticket_id)
+            return ticket_id, via
+        candidate = new_id()
+        ticket_id, fresh = await self.store.claim(conv, candidate)
+        if not fresh:
+            doc = await self.store.ticket(ticket_id)
+            if doc is not None and not self._joinable(doc):
+                ticket_id = await self.store.replace_claim(conv, ticket_id, candidate)
+                return ticket_id, "new"
+            return ticket_id, "conversation"
+        return ticket_id, "new"
+
+    async def _thread(self, msg: InboundMessage) -> tuple[str, str] | None:
+        refs = thread_refs(msg)
+        ours = own_ticket(refs, self.domain)
+        if ours:
+            doc = await self.store.ticket(ours)
+            if doc is None or self._joinable(doc):
+                return ours, "our_message_id"
+        doc = await self.store.ticket_by_message_ids(refs)
+        if doc is not None and self._joinable(doc):
+            return str(doc["_id"]), "references"
+        number = subject_number(msg.subject) if msg.channel.value == "email" or refs else None
+        if number is not None:
+            doc = await self.store.ticket_by_number(number)
+            if doc is not None and self._joinable(doc):
+                return str(doc["_id"]), "subject_tag"
+        return None
+
+    def _joinable(self, doc: dict[str, Any]) -> bool:
+        return can_join(doc["status"], doc.get("closed_at"), doc.get("completed_at"), self.clock.now(),
+                        self.reopen_window)
+
+    async def _publish(self, msg: InboundMessage, seen: dict[str, Any]) -> None:
+        client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
+        command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"))
+        command.content.message_id = seen["message_id"]
+        await self.bus.publish(TICKETS_COMMANDS, envelope_for(
+            command, seen["ticket_id"], occurred_at=seen["at"], id=seen["command_id"], actor="client"))
+
+    async def reroute(self, message_id_: str, rejected_on: str) -> bool:
+        """The ledger refused to reopen the ticket (window passed): the message opens a new ticket."""
+        seen = await self.store.message_by_id(message_id_)
+        if seen is None or seen.get("ticket_id") != rejected_on or not seen.get("inbound"):
+            return False
+        new_ticket = caused_id(message_id_, "reroute", rejected_on)
+        command_id = caused_id(message_id_, "reroute-command", rejected_on)
+        await self.store.reroute(seen["_id"], rejected_on, new_ticket, command_id)
+        msg = InboundMessage.model_validate(seen["inbound"])
+        client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
+        await self.store.replace_claim(conversation_key(msg, client, self.rule), rejected_on, new_ticket)
+        seen = {**seen, "ticket_id": new_ticket, "command_id": command_id}
+        await self._publish(msg, seen)
+        return True
+
+
 class InboundHandler:
-    def __init__(self, db: AsyncDatabase, bus: KafkaBus, clock: Clock) -> None:
-        self.db, self.bus, self.clock = db, bus, clock
+    """The ``inbound.messages`` consumer: invalid input is dead-lettered with the reason."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
 
     async def __call__(self, msg: InboundMessage) -> None:
-        mid = message_id(msg)
-        seen = await self.db[MESSAGES].find_one({"_id": mid})
-        if seen is None:
-            if msg.auto_submitted:
-                await self.db[MESSAGES].insert_one({"_id": mid, "ignored": "auto_submitted"})
-                return
-            conv = await self.db[CONVERSATIONS].find_one_and_update(
-                {"_id": conversation_key(msg)}, {"$setOnInsert": {"ticket_id": new_id()}},
-                upsert=True, return_document=ReturnDocument.AFTER)
-            seen = {"_id": mid, "ticket_id": conv["ticket_id"]}
-            await self.db[MESSAGES].update_one({"_id": mid}, {"$setOnInsert": seen}, upsert=True)
-            seen = await self.db[MESSAGES].find_one({"_id": mid})
-        if seen is None or seen.get("ignored"):
-            return
-        command = to_command(msg, self.clock.now())
-        await self.bus.publish(TICKETS_COMMANDS, envelope_for(
-            command, seen["ticket_id"], occurred_at=self.clock.now(), id=mid, actor="client"))
+        try:
+            await self.pipeline.handle(msg)
+        except InvalidInbound as exc:
+            raise Poison(str(exc)) from exc
 
 
 class TicketEventsHandler:
-    """Frees the conversation when its ticket stops being active, so the next message opens a new one."""
+    """Keeps intake's view in step with the ledger: frees/reclaims conversations, learns linked senders."""
 
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.db = db
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, ev = delivery
         if isinstance(ev, CLOSING):
-            await self.db[CONVERSATIONS].delete_many({"ticket_id": env.ticket_id})
+            await self.store.release(env.ticket_id)
+        elif isinstance(ev, t.TicketReopened):
+            await self.store.reclaim(env.ticket_id)
+        elif isinstance(ev, t.ClientLinked) and ev.linked_by != "intake":
+            await self._linked(env, ev)
+        elif isinstance(ev, t.CommandRejected) and ev.command_type == "ReceiveMessage" \
+                and ev.code == "reopen_window_passed":
+            await self.pipeline.reroute(ev.command_id, env.ticket_id)
+
+    async def _linked(self, env: Envelope, ev: t.ClientLinked) -> None:
+        sender = normalise_sender(ev.sender, self.pipeline.region)
+        await self.store.add_identity(ev.client, sender, actor=ev.linked_by, at=env.occurred_at)
+        ref = await self.store.identify(sender)
+        if ref is not None:  # later messages are keyed by the contact now: keep them on this ticket
+            probe = InboundMessage(channel=t.Channel.system, external_id=env.id, sender=sender)
+            await self.store.claim_if_free(conversation_key(probe, ref, self.pipeline.rule), env.ticket_id)
 
 
-__all__ = ["ACTIVE_STATUSES", "InboundHandler", "TicketEventsHandler", "INDEXES"]
+__all__ = ["INDEXES", "InboundHandler", "InvalidInbound", "Pipeline", "TicketEventsHandler"]

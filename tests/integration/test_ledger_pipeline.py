@@ -9,6 +9,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from services.gateway.app import create_app as gateway_app
+from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
@@ -31,11 +32,13 @@ def asgi(app: object, base: str) -> httpx.AsyncClient:
 
 
 async def test_inbound_message_becomes_ticket_readable_through_gateway(env: dict[str, str]) -> None:
+    gateway_settings = make_settings(GatewaySettings, env)
     ledger, intake, gateway = (tickets_app(make_settings(TicketsSettings, env)),
                                intake_app(make_settings(IntakeSettings, env)),
-                               gateway_app(make_settings(GatewaySettings, env)))
+                               gateway_app(gateway_settings))
     async with running(ledger), running(intake), running(gateway), \
             asgi(intake, "http://intake") as ic, asgi(gateway, "http://gw") as gc:
+        gc.headers["Authorization"] = f"Bearer {mint_token(gateway_settings, 'tester', 'administrator')}"
         resp = await ic.post("/api/v1/inbound", json={
             "channel": "web", "external_id": "form-1", "sender": {"email": "Anna@Client.example"},
             "subject": "No connection", "text": "The line is down since morning"})

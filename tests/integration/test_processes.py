@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.gateway.auth import mint_token
+from services.gateway.settings import GatewaySettings
 from shared.processes import ServiceProcess
 
 
@@ -27,6 +29,7 @@ def services(env: dict[str, str], tmp_path: Path):  # type: ignore[no-untyped-de
 
 def test_separate_processes_open_and_read_a_ticket(services: dict[str, ServiceProcess]) -> None:
     intake, gateway = services["intake"].url, services["gateway"].url
+    auth = {"Authorization": f"Bearer {mint_token(GatewaySettings(), 'tester', 'administrator')}"}
     resp = httpx.post(f"{intake}/api/v1/inbound", json={
         "channel": "chat", "external_id": "chat-msg-1", "conversation_id": "chat-42",
         "sender": {"chat_id": "tg:1001", "name": "Boris"}, "text": "Router keeps rebooting"})
@@ -34,10 +37,10 @@ def test_separate_processes_open_and_read_a_ticket(services: dict[str, ServicePr
     deadline = time.monotonic() + 20
     items: list[dict[str, object]] = []
     while time.monotonic() < deadline and not items:
-        items = httpx.get(f"{gateway}/api/v1/tickets").json()["items"]
+        items = httpx.get(f"{gateway}/api/v1/tickets", headers=auth).json()["items"]
         time.sleep(0.1)
     assert len(items) == 1 and items[0]["channel"] == "chat" and items[0]["status"] == "new"
-    ticket = httpx.get(f"{gateway}/api/v1/tickets/{items[0]['id']}").json()
+    ticket = httpx.get(f"{gateway}/api/v1/tickets/{items[0]['id']}", headers=auth).json()
     assert ticket["sender"]["chat_id"] == "tg:1001"
     for svc in services.values():
         assert httpx.get(f"{svc.url}/healthz").json()["status"] == "ok"

@@ -1,0 +1,226 @@
+"""MongoDB side of intake: the inbound log, conversation claims, contacts look-ups, attachments.
+
+Reads the ledger's ``tickets`` collection (read-only) to thread e-mail and to check
+whether a ticket can still take a message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.directory import DirectoryStore
+from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
+from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, ContactPerson
+from shared.ids import derived_id
+from shared.schemas.common import Attachment, ClientRef, Sender
+
+from .domain import identities
+
+MESSAGES = "intake_messages"
+CONVERSATIONS = "intake_conversations"
+TICKET_KEYS = "intake_ticket_keys"
+TICKETS = "tickets"  # the ledger's; read only
+BUCKET = "intake_attachments"
+
+INDEXES = {
+    CONVERSATIONS: [IndexModel([("ticket_id", ASCENDING)])],
+    MESSAGES: [IndexModel([("message_id", ASCENDING)])],
+    CONTACTS.collection: [IndexModel([("emails", ASCENDING)]), IndexModel([("phones", ASCENDING)]),
+                          IndexModel([("chat_ids", ASCENDING)]), IndexModel([("client_id", ASCENDING)])],
+    CONTRACTS.collection: [IndexModel([("client_id", ASCENDING)])],
+}
+TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1}
+
+T = TypeVar("T")
+
+
+class Cached(Generic[T]):
+    """A directory read at most once per ``ttl`` seconds (admins edit rarely; messages are many)."""
+
+    def __init__(self, load: Callable[[], Awaitable[T]], ttl: float) -> None:
+        self.load, self.ttl = load, ttl
+        self._value: T | None = None
+        self._at = 0.0
+
+    async def get(self) -> T:
+        if self._value is None or time.monotonic() - self._at > self.ttl:
+            self._value = await self.load()
+            self._at = time.monotonic()
+        return self._value
+
+
+class IntakeStore:
+    def __init__(self, db: AsyncDatabase, cache_seconds: float = 5.0) -> None:
+        self.db = db
+        self.messages = db[MESSAGES]
+        self.conversations = db[CONVERSATIONS]
+        self.ticket_keys = db[TICKET_KEYS]
+        self.tickets = db[TICKETS]
+        self.contacts = DirectoryStore(db, CONTACTS)
+        self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self.topics: Cached[list[Topic]] = Cached(lambda: DirectoryStore(db, TOPICS).list(), cache_seconds)
+        self.urgency: Cached[list[UrgencyRule]] = Cached(lambda: DirectoryStore(db, URGENCY_RULES).list(),
+                                                         cache_seconds)
+
+    # ---- inbound log --------------------------------------------------------------------------
+
+    async def message(self, key: str) -> dict[str, Any] | None:
+        return await self.messages.find_one({"_id": key})
+
+    async def message_by_id(self, message_id: str) -> dict[str, Any] | None:
+        return await self.messages.find_one({"message_id": message_id})
+
+    async def record_message(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """First writer wins: a racing duplicate gets the decision already recorded."""
+        found = await self.messages.find_one_and_update(
+            {"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True, return_document=ReturnDocument.AFTER)
+        assert found is not None  # upsert with AFTER always returns the document
+        return dict(found)
+
+    async def reroute(self, key: str, from_ticket: str, to_ticket: str, command_id: str) -> bool:
+        res = await self.messages.update_one({"_id": key, "ticket_id": from_ticket},
+                                             {"$set": {"ticket_id": to_ticket, "command_id": command_id}})
+        return bool(res.modified_count)
+
+    # ---- conversation → active ticket -----------------------------------------------------------
+
+    async def claim(self, key: str, candidate: str) -> tuple[str, bool]:
+        """The active ticket of a conversation, claiming ``candidate`` atomically if it has none."""
+        doc = await self.conversations.find_one_and_update(
+            {"_id": key}, {"$setOnInsert": {"ticket_id": candidate}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        assert doc is not None  # upsert with AFTER always returns the document
+        ticket_id = str(doc["ticket_id"])
+        fresh = ticket_id == candidate
+        if fresh:
+            await self.ticket_keys.update_one({"_id": ticket_id}, {"$addToSet": {"keys": key}}, upsert=True)
+        return ticket_id, fresh
+
+    async def replace_claim(self, key: str, old: str, new: str) -> str:
+        """Swap a stale claim (ticket no longer joinable) for a new ticket; a racing swap wins once."""
+        doc = await self.conversations.find_one_and_update(
+            {"_id": key, "ticket_id": old}, {"$set": {"ticket_id": new}}, return_document=ReturnDocument.AFTER)
+        if doc is None:
+            return (await self.claim(key, new))[0]
+        await self.ticket_keys.update_one({"_id": new}, {"$addToSet": {"keys": key}}, upsert=True)
+        return new
+
+    async def claim_if_free(self, key: str, ticket_id: str) -> None:
+        try:
+            res = await self.conversations.update_one({"_id": key}, {"$setOnInsert": {"ticket_id": ticket_id}},
+                                                      upsert=True)
+        except DuplicateKeyError:
+            return
+        if res.upserted_id is None:
+            return
+        await self.ticket_keys.update_one({"_id": ticket_id}, {"$addToSet": {"keys": key}}, upsert=True)
+
+    async def release(self, ticket_id: str) -> None:
+        await self.conversations.delete_many({"ticket_id": ticket_id})
+
+    async def reclaim(self, ticket_id: str) -> None:
+        """A reopened ticket takes its conversations back, unless they moved on to another ticket."""
+        doc = await self.ticket_keys.find_one({"_id": ticket_id})
+        for key in (doc or {}).get("keys", []):
+            await self.claim_if_free(key, ticket_id)
+
+    # ---- the ledger's tickets (read only) -------------------------------------------------------
+
+    async def ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        return await self.tickets.find_one({"_id": ticket_id}, TICKET_FIELDS)
+
+    async def ticket_by_message_ids(self, refs: list[str]) -> dict[str, Any] | None:
+        if not refs:
+            return None
+        return await self.tickets.find_one({"email_message_ids": {"$in": refs}}, TICKET_FIELDS,
+                                           sort=[("created_at", -1)])
+
+    async def ticket_by_number(self, number: int) -> dict[str, Any] | None:
+        return await self.tickets.find_one({"number": number}, TICKET_FIELDS)
+
+    # ---- contacts ------------------------------------------------------------------------------
+
+    async def identify(self, sender: Sender, contract_number: str | None = None) -> ClientRef | None:
+        contact: dict[str, Any] | None = None
+        for field, value in identities(sender):
+            contact = await self.db[CONTACTS.collection].find_one({field: value}, sort=[("_id", 1)])
+            if contact:
+                break
+        if contact is None:
+            if not contract_number:
+                return None
+            contract = await self.db[CONTRACTS.collection].find_one({"_id": contract_number, "active": True})
+            return await self._client_ref(contract["client_id"], contract_number, None) if contract else None
+        named = contract_number
+        if named and not await self.db[CONTRACTS.collection].find_one(
+                {"_id": named, "client_id": contact["client_id"]}):
+            named = None  # a contract of someone else's: do not trust it
+        return await self._client_ref(contact["client_id"], named or contact.get("contract_number"),
+                                      str(contact["_id"]))
+
+    async def _client_ref(self, client_id: str, contract_number: str | None, contact_id: str | None,
+                          ) -> ClientRef | None:
+        client = await self.db[CLIENTS.collection].find_one({"_id": client_id})
+        if client is None:
+            return None
+        if contract_number is None:
+            first = await self.db[CONTRACTS.collection].find_one({"client_id": client_id, "active": True},
+                                                                 sort=[("_id", 1)])
+            contract_number = first["_id"] if first else None
+        return ClientRef(client_id=client_id, client_name=client.get("name"), contract_id=contract_number,
+                         contract_number=contract_number, category=client.get("category"),
+                         service_team_id=client.get("service_team_id"), contact_id=contact_id)
+
+    async def add_identity(self, client: ClientRef, sender: Sender, *, actor: str, at: datetime) -> bool:
+        """Remember who wrote for a client an agent linked, so their next message identifies."""
+        fields = identities(sender)
+        if not fields:
+            return False
+        known = await self.db[CONTACTS.collection].find_one(
+            {"client_id": client.client_id, "$or": [{f: v} for f, v in fields]})
+        if known is not None:
+            return False
+        contact = ContactPerson(
+            id=derived_id("linked-contact", client.client_id, *(v for _, v in fields)),
+            client_id=client.client_id, name=sender.name, emails=[v for f, v in fields if f == "emails"],
+            phones=[v for f, v in fields if f == "phones"], chat_ids=[v for f, v in fields if f == "chat_ids"],
+            contract_number=client.contract_number, source="linked")
+        await self.contacts.put(contact, actor=actor, at=at)
+        return True
+
+    # ---- attachments (GridFS) ------------------------------------------------------------------
+
+    async def save_attachment(self, file_id: str, filename: str, content_type: str, data: bytes) -> Attachment:
+        """Deterministic ids: the same mail fetched twice stores its files once."""
+        existing = await self.attachment(file_id)
+        if existing is not None:
+            return existing
+        try:
+            await self.bucket.upload_from_stream_with_id(
+                file_id, filename, data, metadata={"content_type": content_type})
+        except DuplicateKeyError:
+            pass
+        return Attachment(id=file_id, filename=filename, content_type=content_type, size=len(data))
+
+    async def attachment(self, file_id: str) -> Attachment | None:
+        async for f in self.bucket.find({"_id": file_id}).limit(1):
+            meta = f.metadata or {}
+            return Attachment(id=file_id, filename=f.filename or "attachment",
+                              content_type=meta.get("content_type", "application/octet-stream"), size=f.length)
+        return None
+
+    async def attachment_content(self, file_id: str) -> bytes | None:
+        try:
+            stream = await self.bucket.open_download_stream(file_id)
+        except NoFile:
+            return None
+        return bytes(await stream.read())

@@ -1,0 +1,99 @@
+"""Shared helpers for intake tests: the ledger and intake in-process, a seeded contacts directory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.intake.app import create_app as intake_app
+from services.intake.settings import IntakeSettings
+from services.tickets.app import create_app as tickets_app
+from services.tickets.settings import TicketsSettings
+from shared.directory import DirectoryStore
+from shared.directory.classification import TOPICS, URGENCY_RULES, Subtopic, Topic, TopicType, UrgencyRule
+from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, Client, ContactPerson, Contract
+from shared.kafka import KafkaBus
+from shared.mongo import database, mongo_client
+from shared.schemas.common import TicketType
+from shared.testing import Tap, eventually, make_settings, running
+from shared.topics import TICKETS_EVENTS
+
+SEED_AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+async def seed(db: AsyncDatabase) -> None:
+    """Two clients: Acme (premium, team-acme, contract C-100) and Globex (standard, contract G-7)."""
+    put = {"actor": "test", "at": SEED_AT}
+    await DirectoryStore(db, CLIENTS).put(Client(id="acme", name="Acme", category="premium",
+                                                 service_team_id="team-acme"), **put)
+    await DirectoryStore(db, CLIENTS).put(Client(id="globex", name="Globex", category="standard"), **put)
+    await DirectoryStore(db, CONTRACTS).put(Contract(number="C-100", client_id="acme"), **put)
+    await DirectoryStore(db, CONTRACTS).put(Contract(number="G-7", client_id="globex"), **put)
+    contacts = DirectoryStore(db, CONTACTS)
+    await contacts.put(ContactPerson(id="anna", client_id="acme", name="Anna", emails=["anna@acme.example"],
+                                     phones=["+79123456789"], chat_ids=["tg:anna"]), **put)
+    await contacts.put(ContactPerson(id="boris", client_id="acme", name="Boris", emails=["boris@acme.example"],
+                                     phones=["+79120000001"], chat_ids=["tg:boris"]), **put)
+    await contacts.put(ContactPerson(id="greta", client_id="globex", name="Greta", emails=["greta@globex.example"],
+                                     phones=["+74951234567"], chat_ids=["tg:greta"], contract_number="G-7"), **put)
+    await DirectoryStore(db, TOPICS).put(Topic(
+        id="tariffs", product_required=True,
+        types=[TopicType(type=TicketType.consultation, subtopics=[Subtopic(id="price")]),
+               TopicType(type=TicketType.complaint, subtopics=[Subtopic(id="overcharge")])]), **put)
+    await DirectoryStore(db, TOPICS).put(Topic(
+        id="internet", types=[TopicType(type=TicketType.request, subtopics=[Subtopic(id="outage")]),
+                              TopicType(type=TicketType.consultation)]), **put)
+    await DirectoryStore(db, URGENCY_RULES).put(UrgencyRule(id="no-connection", keywords=["no connection"]), **put)
+
+
+@dataclass
+class Stack:
+    intake: FastAPI
+    settings: IntakeSettings
+    db: AsyncDatabase
+    tap: Tap
+    http: httpx.AsyncClient
+    bus: KafkaBus
+
+    async def tickets(self, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return [d async for d in self.db.tickets.find(query or {}, {"history": 0}).sort("number", 1)]
+
+    async def wait_tickets(self, n: int, query: dict[str, Any] | None = None, timeout: float = 15.0,
+                           ) -> list[dict[str, Any]]:
+        async def check() -> list[dict[str, Any]] | None:
+            found = await self.tickets(query)
+            return found if len(found) >= n else None
+        return await eventually(check, timeout, message=f"{n} tickets matching {query}")
+
+    async def wait_messages(self, ticket_id: str, n: int, timeout: float = 15.0) -> dict[str, Any]:
+        async def check() -> dict[str, Any] | None:
+            doc = await self.db.tickets.find_one({"_id": ticket_id}, {"history": 0})
+            return doc if doc and doc["message_count"] >= n else None
+        return await eventually(check, timeout, message=f"{n} messages on {ticket_id}")
+
+
+@asynccontextmanager
+async def stack(env: dict[str, str], **overrides: Any) -> AsyncIterator[Stack]:
+    """Ledger + intake running in this loop on the real broker and database, directory seeded."""
+    settings = make_settings(IntakeSettings, env, **overrides)
+    client = mongo_client(settings)
+    db = database(client, settings)
+    await seed(db)
+    bus = KafkaBus(settings, "test")
+    intake = intake_app(settings)
+    async with running(tickets_app(make_settings(TicketsSettings, env))), running(intake), \
+            Tap(settings, TICKETS_EVENTS) as tap, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=intake), base_url="http://intake") as http:
+        await bus.start()
+        try:
+            yield Stack(intake, settings, db, tap, http, bus)
+        finally:
+            await bus.stop()
+            await client.close()
