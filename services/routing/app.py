@@ -1,0 +1,82 @@
+"""Wiring of routing: one consumer group on ``tickets.events`` and a timer loop on its partitions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiokafka import TopicPartition
+from fastapi import FastAPI
+
+from shared.clock import Clock, SystemClock
+from shared.kafka import Consumer, KafkaBus, ensure_topics
+from shared.mongo import database, ensure_indexes, mongo_client
+from shared.runtime import service_app
+from shared.timers import TimerLoop, TimerStore
+from shared.topics import TICKETS_EVENTS
+
+from .domain import Policy
+from .handlers import RoutingHandler
+from .settings import RoutingSettings
+from .store import INDEXES, TIMERS, ProjectionStore, StaffReader
+
+
+def policy_from(settings: RoutingSettings) -> Policy:
+    return Policy(
+        requested_line_map=dict(settings.requested_line_map), default_line=settings.default_line,
+        strategy=settings.strategy, claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
+        claim_timeout_by_urgency={k: timedelta(seconds=v) for k, v in settings.claim_timeout_by_urgency.items()})
+
+
+class Router:
+    """Timers fire only for the partitions this instance consumes, so one owner fires each ticket's timer."""
+
+    def __init__(self, settings: RoutingSettings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        self.bus = KafkaBus(settings, "routing")
+        self.client = mongo_client(settings)
+        db = database(self.client, settings)
+        self.db = db
+        self.projection = ProjectionStore(db)
+        self.staff = StaffReader(db, settings.directory_cache_seconds)
+        self.timers = TimerStore(db[TIMERS], TICKETS_EVENTS.partitions)
+        self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
+                                      timedelta(seconds=settings.retry_seconds))
+        self.owned: set[int] = set()
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
+                                 on_assigned=self._assigned, on_revoked=self._revoked)
+        self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
+                              owned=lambda: set(self.owned))
+
+    async def _assigned(self, tps: set[TopicPartition]) -> None:
+        topic = self.bus.topic(TICKETS_EVENTS)
+        self.owned |= {tp.partition for tp in tps if tp.topic == topic}
+
+    async def _revoked(self, tps: set[TopicPartition]) -> None:
+        self.owned -= {tp.partition for tp in tps}
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        await ensure_indexes(self.db, INDEXES)
+        await self.timers.ensure_indexes()
+        await self.bus.start()
+        await self.consumer.start()
+        await self.loop.start()
+
+    async def stop(self) -> None:
+        await self.loop.stop()
+        await self.consumer.stop()
+        await self.bus.stop()
+        await self.client.close()
+
+    def ready(self) -> bool:
+        return self.consumer.is_running() and self.loop.is_running()
+
+
+def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or RoutingSettings()
+    router = Router(settings, clock or SystemClock())
+    app = service_app("routing", lambda: [router], ready=router.ready,
+                      description="Routing: offers tickets, first claim wins, auto-assigns, keeps tickets from "
+                                  "getting lost.")
+    app.state.router = router
+    return app

@@ -1,0 +1,317 @@
+"""Who works a ticket: pure assignment decisions, tested without Kafka or MongoDB.
+
+Every function takes a directory snapshot (:class:`Staff`), the ticket view and the
+time, and returns actions; the handlers turn actions into ledger commands and
+``routing.events``. Choices that look random are seeded by the ticket and offer
+round, so a redelivered event or a re-fired timer makes the same choice.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from shared.directory.routing import Agent, Availability, Group, Line, Role, ServiceNode, ServiceTeam, is_available
+from shared.schemas.common import TicketStatus
+
+from .projection import UNASSIGNED, WORKING, TicketView
+
+Strategy = Literal["random", "least_loaded", "skills_first"]
+AssignMode = Literal["auto", "night_shift", "team_lead"]
+DEFAULT_LINE_MAP: Mapping[str, str] = {"technical": "second", "plain": "first", "not_technical": "commercial"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    requested_line_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LINE_MAP))
+    default_line: str = "first"
+    strategy: Strategy = "random"
+    claim_timeout: timedelta = timedelta(seconds=40)
+    claim_timeout_by_urgency: Mapping[str, timedelta] = field(default_factory=dict)
+
+    def timeout_for(self, urgency: str) -> timedelta:
+        return self.claim_timeout_by_urgency.get(urgency, self.claim_timeout)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A snapshot of the routing directories, keyed by id."""
+
+    agents: Mapping[str, Agent] = field(default_factory=dict)
+    teams: Mapping[str, ServiceTeam] = field(default_factory=dict)
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    services: Mapping[str, ServiceNode] = field(default_factory=dict)
+    lines: Mapping[str, Line] = field(default_factory=dict)
+
+
+# ---- actions ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Offer:
+    agent_ids: tuple[str, ...]
+    line: str
+    group_id: str | None
+    service_team_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assign:
+    agent_id: str
+    mode: AssignMode
+    reason: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    lead_ids: tuple[str, ...]
+    reason: Literal["assignee_unavailable", "nobody_available", "auto_assigned_to_night_shift",
+                    "auto_assigned_to_lead", "unclaimed"]
+    assignee_id: str | None = None
+    detail: str | None = None
+    service_team_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Nobody:
+    line: str
+    group_id: str | None
+    fallback: Literal["night_shift", "team_lead", "none"]
+    agent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    flag: str
+    value: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Nobody at all could take the ticket: route it again later."""
+
+    reason: str
+
+
+Action = Offer | Assign | Alert | Nobody | Flag | Retry
+
+
+# ---- line, group, service type ----------------------------------------------------------------------
+
+
+def _catalogue_chain(view: TicketView, staff: Staff) -> list[ServiceNode]:
+    """The chosen sub-service (or service) and its ancestors, nearest first."""
+    c = view.classification
+    start = (c.sub_service_id or c.service_id) if c else None
+    chain: list[ServiceNode] = []
+    node = staff.services.get(start) if start else None
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = staff.services.get(node.parent_id) if node.parent_id else None
+    return chain
+
+
+def catalogue_groups(view: TicketView, staff: Staff) -> list[str]:
+    """Groups the catalogue allows for the ticket's sub-service; a node without groups inherits its parent's."""
+    for node in _catalogue_chain(view, staff):
+        if node.group_ids:
+            return list(node.group_ids)
+    return []
+
+
+def service_type(view: TicketView, staff: Staff) -> str | None:
+    return next((n.service_type for n in _catalogue_chain(view, staff) if n.service_type), None)
+
+
+def target_line(view: TicketView, staff: Staff, policy: Policy) -> str:
+    """The ticket's own line, else the client's choice, else the catalogue group's line, else the default."""
+    if view.line:
+        return view.line
+    if view.requested_line is not None and view.requested_line.value in policy.requested_line_map:
+        return policy.requested_line_map[view.requested_line.value]
+    for gid in catalogue_groups(view, staff):
+        group = staff.groups.get(gid)
+        if group is not None:
+            return group.line_id
+    return policy.default_line
+
+
+def target_group(view: TicketView, line: str, staff: Staff) -> str | None:
+    """The ticket's group if it belongs to ``line``, else the first catalogue group of that line."""
+    def fits(gid: str) -> bool:
+        group = staff.groups.get(gid)
+        return group is None or group.line_id == line
+
+    if view.group_id and fits(view.group_id):
+        return view.group_id
+    return next((gid for gid in catalogue_groups(view, staff) if gid in staff.groups and fits(gid)), None)
+
+
+def next_line(lines: Iterable[Line], current: str | None) -> str | None:
+    """The line a ticket is handed to from ``current`` (escalation order), None at the last one."""
+    ordered = sorted(lines, key=lambda ln: ln.order)
+    if current is None:
+        return ordered[0].id if ordered else None
+    orders = [ln.order for ln in ordered if ln.id == current]
+    if not orders:
+        return None
+    return next((ln.id for ln in ordered if ln.order > orders[0]), None)
+
+
+# ---- who may take it ------------------------------------------------------------------------------
+
+
+def eligible(staff: Staff, line: str, group_id: str | None, now: datetime,
+             exclude: Iterable[str] = ()) -> list[str]:
+    """Available, on-shift agents of the group; the whole line when nobody of the group is."""
+    skip = set(exclude)
+    in_line = [a for a in staff.agents.values()
+               if line in a.line_ids and a.id not in skip and is_available(a, now)]
+    if group_id:
+        in_group = [a for a in in_line if group_id in a.group_ids]
+        if in_group:
+            in_line = in_group
+    return sorted(a.id for a in in_line)
+
+
+def team_leads(view: TicketView, staff: Staff, line: str | None = None) -> list[str]:
+    """Leads to alert and fall back to: the service team's leads and the group's, else the line's leads."""
+    ids: set[str] = set()
+    team = staff.teams.get(view.service_team_id) if view.service_team_id else None
+    if team is not None:
+        for m in team.members:
+            agent = staff.agents.get(m.agent_id)
+            if m.role == Role.team_lead or (agent is not None and Role.team_lead in agent.roles):
+                ids.add(m.agent_id)
+    group = staff.groups.get(view.group_id) if view.group_id else None
+    if group is not None:
+        ids.update(group.lead_ids)
+    if not ids and line:
+        ids.update(a.id for a in staff.agents.values() if Role.team_lead in a.roles and line in a.line_ids)
+    return sorted(ids)
+
+
+def night_shift(view: TicketView, staff: Staff, now: datetime, exclude: Iterable[str] = ()) -> list[str]:
+    """The service team's night-shift specialists who are available now (their own hours)."""
+    team = staff.teams.get(view.service_team_id) if view.service_team_id else None
+    if team is None:
+        return []
+    skip = set(exclude)
+    return sorted(m.agent_id for m in team.members
+                  if m.night_shift and m.agent_id not in skip and m.agent_id in staff.agents
+                  and is_available(staff.agents[m.agent_id], now))
+
+
+def choose(candidates: Sequence[str], strategy: Strategy, staff: Staff, *, seed: str,
+           loads: Mapping[str, int] | None = None, skill: str | None = None) -> str | None:
+    """One agent from ``candidates`` by the configured strategy; deterministic for a given seed."""
+    pool = sorted(set(candidates))
+    if not pool:
+        return None
+    rng = random.Random(seed)
+    if strategy == "skills_first" and skill:
+        skilled = [a for a in pool if a in staff.agents and skill in staff.agents[a].skills]
+        pool = skilled or pool
+    if strategy in ("least_loaded", "skills_first") and loads is not None:
+        low = min(loads.get(a, 0) for a in pool)
+        pool = [a for a in pool if loads.get(a, 0) == low]
+    return rng.choice(pool)
+
+
+# ---- decisions --------------------------------------------------------------------------------------
+
+
+def route(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, reason: str = "new",
+          exclude: Iterable[str] = (), loads: Mapping[str, int] | None = None, quiet: bool = False,
+          ) -> list[Action]:
+    """A ticket that needs someone: offer it to everyone who may take it, else fall back."""
+    if view.status not in UNASSIGNED or view.assignee_id:
+        return []
+    line = target_line(view, staff, policy)
+    group = target_group(view, line, staff)
+    candidates = eligible(staff, line, group, now, exclude)
+    if candidates:
+        return [Offer(tuple(candidates), line, group, view.service_team_id, reason)]
+    return fallback(view, staff, policy, now, line, group, seed=f"{view.id}:{view.offer_round}:{reason}",
+                    loads=loads, exclude=exclude, quiet=quiet)
+
+
+def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, offer_round: int,
+                loads: Mapping[str, int] | None = None) -> list[Action]:
+    """Nobody claimed the offer in time: pick an available agent, never one who is away or off shift."""
+    if view.status != TicketStatus.offered or view.offer_round != offer_round or view.assignee_id:
+        return []  # claimed, re-offered or moved on since the timer was set
+    line = view.line or target_line(view, staff, policy)
+    group = view.group_id
+    now_eligible = eligible(staff, line, group, now)
+    offered = [a for a in view.offered_to if a in now_eligible]
+    seed = f"{view.id}:{offer_round}:auto"
+    agent = choose(offered or now_eligible, policy.strategy, staff, seed=seed, loads=loads,
+                   skill=service_type(view, staff))
+    if agent is not None:
+        return [Assign(agent, "auto", f"nobody claimed within {policy.timeout_for(view.urgency).total_seconds():g} s")]
+    return fallback(view, staff, policy, now, line, group, seed=seed, loads=loads)
+
+
+def fallback(view: TicketView, staff: Staff, policy: Policy, now: datetime, line: str, group: str | None, *,
+             seed: str, loads: Mapping[str, int] | None = None, exclude: Iterable[str] = (),
+             quiet: bool = False) -> list[Action]:
+    """Nobody in the line: the team's night-shift specialist, then a team lead, else alert and retry later."""
+    leads = team_leads(view, staff, line)
+    team = view.service_team_id
+    night = choose(night_shift(view, staff, now, exclude), policy.strategy, staff, seed=seed, loads=loads,
+                   skill=service_type(view, staff))
+    if night is not None:
+        return [Assign(night, "night_shift", f"nobody available on line {line}"),
+                Nobody(line, group, "night_shift", night),
+                Alert(tuple(leads), "auto_assigned_to_night_shift", night, f"line {line}", team)]
+    skip = set(exclude)
+    available_leads = [a for a in leads if a not in skip and a in staff.agents and is_available(staff.agents[a], now)]
+    lead = choose(available_leads, policy.strategy, staff, seed=seed, loads=loads)
+    if lead is not None:
+        return [Assign(lead, "team_lead", f"nobody available on line {line} and no night shift"),
+                Nobody(line, group, "team_lead", lead),
+                Alert(tuple(leads), "auto_assigned_to_lead", lead, f"line {line}", team)]
+    if quiet:
+        return [Retry("nobody_available")]
+    return [Nobody(line, group, "none"),
+            Alert(tuple(leads), "nobody_available", None, f"nobody available on line {line}", team),
+            Flag("nobody_available", True, f"nobody available on line {line}"),
+            Retry("nobody_available")]
+
+
+def lost(view: TicketView, staff: Staff, policy: Policy, now: datetime) -> list[Action]:
+    """The client wrote into a ticket whose assignee is away: alert the leads and offer it again."""
+    if view.status not in WORKING or not view.assignee_id:
+        return []
+    assignee = staff.agents.get(view.assignee_id)
+    if assignee is not None and is_available(assignee, now):
+        return []
+    line = view.line or target_line(view, staff, policy)
+    why = f"assignee {view.assignee_id} is {assignee.availability.value if assignee else 'unknown'}"
+    if assignee is not None and assignee.availability == Availability.online:
+        why = f"assignee {view.assignee_id} is off shift"
+    actions: list[Action] = [
+        Alert(tuple(team_leads(view, staff, line)), "assignee_unavailable", view.assignee_id, why,
+              view.service_team_id),
+        Flag("lost", True, why),
+    ]
+    candidates = eligible(staff, line, view.group_id, now, exclude=[view.assignee_id])
+    if candidates:
+        actions.append(Offer(tuple(candidates), line, view.group_id, view.service_team_id, "assignee_unavailable"))
+    return actions
+
+
+RAISED_FLAGS = ("lost", "nobody_available")
+
+
+def settle_flags(view: TicketView) -> list[Action]:
+    """Flags routing raised come down once someone has the ticket (a claim does not clear them in the ledger)."""
+    if view.status not in WORKING or not view.assignee_id:
+        return []
+    return [Flag(f, False, f"assigned to {view.assignee_id}") for f in RAISED_FLAGS if view.flags.get(f)]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+Strategy = Literal["random", "least_loaded", "skills_first"]
+
+
+class RoutingSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUTING_", extra="ignore", populate_by_name=True)
+
+    http_port: int = 8003
+    # Nobody claimed an offer within this time: routing assigns an available agent itself.
+    claim_timeout_seconds: float = 40.0
+    # Per-urgency overrides of the claim timeout (urgency directory value → seconds), e.g. {"urgent": 20}.
+    claim_timeout_by_urgency: dict[str, float] = Field(default_factory=dict)
+    strategy: Strategy = "random"
+    # The client's own choice → support line.
+    requested_line_map: dict[str, str] = Field(default_factory=lambda: {
+        "technical": "second", "plain": "first", "not_technical": "commercial"})
+    default_line: str = "first"
+    # Nobody at all (line, night shift, leads) available: route again after this long.
+    retry_seconds: float = 60.0
+    # Directory reads are cached this long (seconds of process time); 0 reads per decision.
+    directory_cache_seconds: float = 1.0
+    timer_interval_seconds: float = 0.1

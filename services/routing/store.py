@@ -1,0 +1,92 @@
+"""MongoDB adapters: routing's ticket projection and a briefly cached directory snapshot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.directory import DirectoryStore
+from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS
+
+from .domain import Staff
+from .projection import WORKING, TicketView
+
+PROJECTION = "routing_tickets"
+TIMERS = "routing_timers"
+
+INDEXES = {
+    PROJECTION: [IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)])],
+}
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer moved the view on (a rebalance overlap); the consumer retries with a fresh read."""
+
+
+class ProjectionStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.col = db[PROJECTION]
+
+    async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
+        doc = await self.col.find_one({"_id": ticket_id})
+        if doc is None:
+            return None, 0
+        return TicketView.from_doc(doc), int(doc.get("_v", 0))
+
+    async def save(self, view: TicketView, version: int) -> None:
+        """Compare-and-set on ``_v``: one writer per ticket wins."""
+        doc = {**view.to_doc(), "_v": version + 1}
+        if version == 0:
+            try:
+                await self.col.insert_one(doc)
+            except DuplicateKeyError as exc:
+                raise ConcurrentUpdate(view.id) from exc
+            return
+        res = await self.col.replace_one({"_id": view.id, "_v": version}, doc)
+        if res.matched_count != 1:
+            raise ConcurrentUpdate(view.id)
+
+    async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]:
+        """Active (assigned, in progress, waiting) tickets per agent, for least-loaded choices."""
+        ids = sorted(set(agent_ids))
+        if not ids:
+            return {}
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"assignee_id": {"$in": ids}, "status": {"$in": sorted(s.value for s in WORKING)}}},
+            {"$group": {"_id": "$assignee_id", "n": {"$sum": 1}}},
+        ]
+        out = dict.fromkeys(ids, 0)
+        async for row in await self.col.aggregate(pipeline):
+            out[row["_id"]] = int(row["n"])
+        return out
+
+
+class StaffReader:
+    """Reads the routing directories; caches the snapshot for ``ttl`` seconds of process time."""
+
+    def __init__(self, db: AsyncDatabase, ttl: float) -> None:
+        self.ttl = ttl
+        self.agents, self.teams = DirectoryStore(db, AGENTS), DirectoryStore(db, TEAMS)
+        self.groups, self.services, self.lines = (DirectoryStore(db, GROUPS), DirectoryStore(db, SERVICES),
+                                                  DirectoryStore(db, LINES))
+        self._cached: Staff | None = None
+        self._at = 0.0
+
+    async def snapshot(self) -> Staff:
+        if self._cached is not None and time.monotonic() - self._at < self.ttl:
+            return self._cached
+        limit = 100_000
+        staff = Staff(
+            agents={a.id: a for a in await self.agents.list(limit=limit)},
+            teams={x.id: x for x in await self.teams.list(limit=limit)},
+            groups={g.id: g for g in await self.groups.list(limit=limit)},
+            services={s.id: s for s in await self.services.list(limit=limit)},
+            lines={ln.id: ln for ln in await self.lines.list(limit=limit)},
+        )
+        self._cached, self._at = staff, time.monotonic()
+        return staff

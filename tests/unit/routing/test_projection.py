@@ -1,0 +1,53 @@
+"""Routing's ticket view follows the ledger's events for the fields routing decides with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.routing.projection import TicketView, apply
+from shared.envelope import Envelope, Message, envelope_for
+from shared.schemas import tickets as t
+from shared.schemas.common import Channel, ClientRef, RequestedLine, TicketStatus
+
+NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+
+
+def step(view: TicketView | None, msg: Message) -> tuple[TicketView | None, Envelope]:
+    env = envelope_for(msg, "T1", occurred_at=NOW)
+    return apply(view, env, msg), env
+
+
+def test_view_follows_offer_claim_escalation_and_resolution() -> None:
+    v, _ = step(None, t.MessageReceived.model_construct())
+    assert v is None  # no view before the ticket is opened
+    v, _ = step(None, t.TicketOpened(channel=Channel.email, number=1, requested_line=RequestedLine.plain,
+                                     client=ClientRef(client_id="c", service_team_id="team-1"), urgency="urgent"))
+    assert v is not None and v.status == TicketStatus.new and v.service_team_id == "team-1" and v.urgency == "urgent"
+    v, _ = step(v, t.TicketOffered(agent_ids=["x", "y"], line="first", round=1))
+    assert v is not None and (v.status, v.offered_to, v.offer_round, v.line) == (TicketStatus.offered, ["x", "y"],
+                                                                                    1, "first")
+    v, _ = step(v, t.TicketAssigned(agent_id="x", mode="claim"))
+    assert v is not None and (v.status, v.assignee_id, v.offered_to) == (TicketStatus.assigned, "x", [])
+    v, _ = step(v, t.WorkStarted(agent_id="x"))
+    assert v is not None and v.status == TicketStatus.in_progress
+    v, _ = step(v, t.FlagChanged(flag="lost", value=True))
+    assert v is not None and v.flags == {"lost": True}
+    v, _ = step(v, t.TicketOffered(agent_ids=["y"], line="first", round=2, reason="assignee_unavailable"))
+    assert v is not None and (v.assignee_id, v.previous_assignee_id, v.offer_round) == (None, "x", 2)
+    v, _ = step(v, t.TicketAssigned(agent_id="y", mode="claim", previous_agent_id="x"))
+    v, _ = step(v, t.TicketEscalated(from_line="first", to_line="second", handed_by="y", previous_agent_id="y"))
+    assert v is not None and (v.status, v.line, v.assignee_id, v.group_id) == (TicketStatus.new, "second", None,
+                                                                                None)
+    v, _ = step(v, t.TicketAssigned(agent_id="s", mode="claim"))
+    v, env = step(v, t.TicketResolved(agent_id="s", problem="p", solution="s", channel=Channel.email,
+                                      sender=t.Sender()))
+    assert v is not None and v.status == TicketStatus.resolved and v.applied[-1] == env.id
+    v, _ = step(v, t.TicketReopened(from_status="resolved"))
+    assert v is not None and v.status == TicketStatus.in_progress
+
+
+def test_round_trip_through_a_document() -> None:
+    v, _ = step(None, t.TicketOpened(channel=Channel.web, number=2, line="development", parent_id="P"))
+    assert v is not None
+    doc = v.to_doc()
+    assert doc["_id"] == "T1" and TicketView.from_doc({**doc, "_v": 3}) == v
