@@ -1,0 +1,1 @@
+"""SLA processor: business-calendar clocks, warnings, breaches, escalation ladders, client deadlines."""

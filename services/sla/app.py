@@ -1,0 +1,112 @@
+"""Wiring of the SLA processor: a faust agent on ``tickets.events`` and a Mongo-backed timer loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from fastapi import FastAPI
+from pymongo import ASCENDING
+
+from shared.clock import Clock, SystemClock, as_utc
+from shared.kafka import KafkaBus, ensure_topics
+from shared.mongo import database, ensure_indexes, mongo_client
+from shared.runtime import service_app
+from shared.timers import Timer, TimerLoop, TimerStore
+
+from .handlers import SlaHandler
+from .settings import SlaSettings
+from .store import INDEXES, ClockStore, DirectoryCache
+from .stream import FaustStream
+
+
+class PartitionedTimerStore(TimerStore):
+    """The shared store, asking for due timers one owned partition at a time.
+
+    An equality on ``partition`` lets the (fired, partition, due_at) index bound the scan on every
+    engine; the embedded database ignores the index for ``partition $in [...]`` and scans every
+    pending timer (measured: 1 s per tick at 20k pending vs 17 ms for 12 equality queries).
+    """
+
+    def __init__(self, base: TimerStore, batch: int) -> None:
+        super().__init__(base.col, base.partitions)
+        self.batch = batch
+
+    async def due(self, now: datetime, partitions: Iterable[int] | None, limit: int = 500) -> list[Timer]:
+        parts = sorted(partitions) if partitions is not None else list(range(self.partitions))
+        found: list[Timer] = []
+        for p in parts:
+            cursor = self.col.find({"fired": False, "partition": p, "due_at": {"$lte": now}}).sort(
+                "due_at", ASCENDING).limit(self.batch)
+            found += [Timer(id=d["_id"], ticket_id=d["ticket_id"], due_at=as_utc(d["due_at"]), kind=d["kind"],
+                            data=d.get("data") or {}, partition=d["partition"]) async for d in cursor]
+        found.sort(key=lambda tm: tm.due_at)
+        return found[:self.batch]
+
+
+log = logging.getLogger(__name__)
+
+
+class SlaWorker:
+    def __init__(self, settings: SlaSettings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        self.bus = KafkaBus(settings, "sla")
+        self.client = mongo_client(settings)
+        self.db = database(self.client, settings)
+        self.store = ClockStore(self.db)
+        self.directory = DirectoryCache(self.db, settings.directory_cache_seconds,
+                                        settings.deadline_reminder_offsets_seconds, settings.default_warning_share)
+        self.handler = SlaHandler(self.store, self.directory, self.bus, clock)
+        self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
+                                  commit_interval=settings.commit_interval_seconds)
+        self.timers = TimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
+                                self.handler.fire, interval=settings.tick_interval_seconds,
+                                owned=self.stream.owned_partitions)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        await ensure_indexes(self.db, INDEXES)
+        await self.bus.start()
+        await self.stream.start()
+        await self.timers.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="sla-outbox-sweep")
+
+    async def _sweep(self) -> None:
+        """Publish outboxes a crashed run left behind, and keep the pending-timers gauge fresh."""
+        rounds = 0
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            try:
+                await self.handler.flush_pending(self.stream.owned_partitions())
+                rounds += 1
+                if rounds % 15 == 1:  # counting pending timers is an index scan: not every second
+                    await self.handler.refresh_gauge()
+            except Exception:
+                log.exception("outbox sweep failed")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+            self._sweeper = None
+        await self.timers.stop()
+        await self.stream.stop()
+        await self.bus.stop()
+        await self.client.close()
+
+    def ready(self) -> bool:
+        return self.stream.is_running() and self.timers.is_running()
+
+
+def create_app(settings: SlaSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or SlaSettings()
+    worker = SlaWorker(settings, clock or SystemClock())
+    app = service_app("sla", lambda: [worker], ready=worker.ready,
+                      description="SLA processor: clocks on business calendars, warnings, breaches, escalations.")
+    app.state.worker = worker
+    return app

@@ -1,0 +1,172 @@
+"""``tickets.events`` → clock records + timers; due timers → ``sla.events`` + ledger commands.
+
+Crash safety. Events: timers are synced before the clock is saved, so a redelivered event
+recomputes the same deterministic timers. Firings: the new state and the envelopes to send
+(an outbox) are saved in one write, then the timers that state implies are synced, then the
+envelopes are published and the outbox cleared, then the timer is marked fired. A crash
+anywhere repeats the publish with the same ids (derived from the timer id), which the
+ledger and the readers of ``sla.events`` dedupe; nothing is lost and order per ticket holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from shared.clock import Clock
+from shared.envelope import Envelope, Message, envelope_for
+from shared.ids import derived_id
+from shared.kafka import KafkaBus
+from shared.logging import correlation_id_var, ticket_id_var
+from shared.metrics import SLA_TIMERS_PENDING
+from shared.timers import Timer
+from shared.topics import SLA_EVENTS, TICKETS_COMMANDS
+
+from . import domain
+from .model import SlaClock
+from .store import ClockStore, DirectoryCache, StaleClock
+
+log = logging.getLogger(__name__)
+ACTOR = "sla"
+CAS_ATTEMPTS = 20
+
+
+class NotYet(Exception):
+    """A timer whose clock record is not saved yet (the event that scheduled it is mid-flight)."""
+
+
+class SlaHandler:
+    def __init__(self, store: ClockStore, directory: DirectoryCache, bus: KafkaBus, clock: Clock) -> None:
+        self.store, self.directory, self.bus, self.clock = store, directory, bus, clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._not_yet: dict[str, int] = {}
+
+    def _lock(self, ticket_id: str) -> asyncio.Lock:
+        lock = self._locks.get(ticket_id)
+        if lock is None:
+            if len(self._locks) > 10_000:
+                self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+            lock = self._locks[ticket_id] = asyncio.Lock()
+        return lock
+
+    # ---- events ---------------------------------------------------------------------------------
+
+    async def handle(self, env: Envelope, msg: Message) -> None:
+        ticket_id_var.set(env.ticket_id)
+        correlation_id_var.set(env.correlation_id or env.id)
+        catalog = await self.directory.catalog()
+        async with self._lock(env.ticket_id):
+            for _ in range(CAS_ATTEMPTS):
+                before = await self._load(env.ticket_id)
+                after = domain.apply(before, env.ticket_id, env.id, msg, env.occurred_at, catalog)
+                if after is None or after is before:
+                    return
+                await self.store.sync_timers(env.ticket_id, domain.desired_timers(after, catalog))
+                try:
+                    await self.store.save(before, after)
+                    return
+                except StaleClock:
+                    continue
+        raise RuntimeError(f"clock of {env.ticket_id} kept changing under {env.type}")
+
+    async def _load(self, ticket_id: str) -> SlaClock | None:
+        """The clock, after publishing whatever a firing recorded but did not get to publish."""
+        clock = await self.store.load(ticket_id)
+        if clock is not None and clock.outbox:
+            await self._flush(clock)
+            clock = await self.store.load(ticket_id)
+        return clock
+
+    async def _flush(self, clock: SlaClock) -> None:
+        envs = [(entry["topic"], Envelope.model_validate(entry["envelope"])) for entry in clock.outbox]
+        sla = [e for topic, e in envs if topic == SLA_EVENTS.name]
+        cmds = [e for topic, e in envs if topic == TICKETS_COMMANDS.name]
+        if sla:
+            await self.bus.publish_many(SLA_EVENTS, sla)
+        if cmds:
+            await self.bus.publish_many(TICKETS_COMMANDS, cmds)
+        await self.store.clear_outbox(clock)
+
+    async def flush_pending(self, partitions: set[int]) -> int:
+        """Publish outboxes a crash left behind (their timers may already be marked fired)."""
+        if not partitions:
+            return 0
+        ids = await self.store.with_outbox(partitions)
+        for ticket_id in ids:
+            async with self._lock(ticket_id):
+                await self._load(ticket_id)
+        return len(ids)
+
+    # ---- timers ---------------------------------------------------------------------------------
+
+    async def fire(self, timer: Timer) -> None:
+        """Record the firing and its envelopes in one write, then derive timers, then publish."""
+        catalog = await self.directory.catalog()
+        async with self._lock(timer.ticket_id):
+            for _ in range(CAS_ATTEMPTS):
+                before = await self._load(timer.ticket_id)
+                if before is None or _ahead(timer, before):
+                    self._wait_for_record(timer)
+                    return
+                self._not_yet.pop(timer.id, None)
+                firing = domain.fire(before, timer.kind, timer.data, timer.due_at, catalog)
+                if firing is None:  # already done (maybe by a run that crashed before its timers were synced)
+                    await self.store.sync_timers(timer.ticket_id, domain.desired_timers(before, catalog), keep=timer.id)
+                    return
+                after = firing.clock
+                after.outbox = await self._envelopes(timer, firing)
+                try:
+                    await self.store.save(before, after)
+                except StaleClock:
+                    continue
+                await self.store.sync_timers(timer.ticket_id, domain.desired_timers(after, catalog), keep=timer.id)
+                await self._flush(after)
+                log.info("sla timer fired", extra={"timer": timer.id, "kind": timer.kind,
+                                                   "sent": [e["envelope"]["type"] for e in after.outbox]})
+                return
+        raise RuntimeError(f"clock of {timer.ticket_id} kept changing under timer {timer.id}")
+
+    def _wait_for_record(self, timer: Timer) -> None:
+        """Raise (the timer stays due and is retried next tick) a bounded number of times, then give up."""
+        tries = self._not_yet.get(timer.id, 0) + 1
+        self._not_yet[timer.id] = tries
+        if tries <= 50:
+            raise NotYet(timer.id)
+        self._not_yet.pop(timer.id, None)
+        log.warning("timer dropped: its clock record never appeared", extra={"timer": timer.id})
+
+    async def _envelopes(self, timer: Timer, firing: domain.Firing) -> list[dict[str, Any]]:
+        """Ids derive from the timer id and times are the due time: a re-fire repeats them byte for byte."""
+        events, commands = list(firing.events), list(firing.commands)
+        if firing.escalation is not None:
+            step = firing.escalation
+            people = [(u, "participant") for u in step.user_ids]
+            people += await self.directory.people(step.roles, firing.clock.group_id, firing.clock.assignee_id)
+            event, extra = domain.escalation_messages(step, firing.ladder_id, people)
+            events.append(event)
+            commands = extra + commands
+        at = timer.due_at
+        out = [{"topic": SLA_EVENTS.name, "envelope": envelope_for(
+            m, timer.ticket_id, occurred_at=at, actor=ACTOR, correlation_id=timer.id,
+            id=derived_id(timer.id, "event", i)).model_dump(mode="json")} for i, m in enumerate(events)]
+        out += [{"topic": TICKETS_COMMANDS.name, "envelope": envelope_for(
+            m, timer.ticket_id, occurred_at=at, actor=ACTOR, correlation_id=timer.id,
+            id=derived_id(timer.id, "command", i)).model_dump(mode="json")} for i, m in enumerate(commands)]
+        return out
+
+    async def refresh_gauge(self) -> None:
+        SLA_TIMERS_PENDING.labels("sla").set(await self.store.timers.pending())
+
+
+def _ahead(timer: Timer, clock: SlaClock) -> bool:
+    """The timer belongs to a newer epoch than the saved clock: its event is still being recorded."""
+    if timer.kind in (domain.WARN, domain.BREACH):
+        tc = clock.targets.get(str(timer.data.get("target")))
+        epoch = timer.data.get("epoch")
+        return tc is None or (isinstance(epoch, int) and epoch > tc.epoch)
+    if timer.kind == domain.LADDER and timer.data.get("epoch", 0):
+        epoch = timer.data.get("epoch")
+        return isinstance(epoch, int) and epoch > clock.assign_epoch
+    return False
+

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import ServiceSettings
+
+
+class SlaSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="SLA_", extra="ignore", populate_by_name=True)
+
+    http_port: int = 8004
+    # "Deadlines fire within 1 second": a tick every 100 ms leaves room for the query and the publish.
+    tick_interval_seconds: float = Field(0.1, gt=0, le=0.2)
+    timer_batch: int = Field(500, gt=0, description="Due timers fired per tick at most")
+    directory_cache_seconds: float = Field(5.0, ge=0, description="How stale SLA directories may be")
+    deadline_reminder_offsets_seconds: list[float] = Field(
+        default_factory=lambda: [24 * 3600.0, 3600.0], description="Reminders this long before a client deadline")
+    default_warning_share: float | None = Field(0.8, gt=0, lt=1)
+    commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
+    sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
+    consumer_group: str = "frontline-sla"

@@ -1,0 +1,120 @@
+"""MongoDB adapters: clock records (``sla_clocks``), timers (``sla_timers``), directory snapshots, people."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.directory import DirectoryStore
+from shared.directory.routing import AGENTS, GROUPS
+from shared.directory.sla import CALENDARS, DEFAULT_POLICY, LADDERS, POLICIES
+from shared.timers import TIMER_INDEXES, Timer, TimerStore, partition_for
+from shared.topics import TICKETS_EVENTS
+
+from .model import Catalog, SlaClock, TimerPlan
+
+CLOCKS = "sla_clocks"
+TIMERS = "sla_timers"
+INDEXES = {
+    CLOCKS: [IndexModel([("status", ASCENDING), ("policy_id", ASCENDING)]),
+             IndexModel([("deadline", ASCENDING)], sparse=True),
+             IndexModel([("opened_at", ASCENDING)]),
+             IndexModel([("outbox_pending", ASCENDING), ("partition", ASCENDING)])],
+    TIMERS: TIMER_INDEXES,
+}
+
+
+class StaleClock(Exception):
+    """Another writer moved the clock on; re-read and decide again."""
+
+
+class ClockStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
+        self.col = db[CLOCKS]
+        self.timers = TimerStore(db[TIMERS], TICKETS_EVENTS.partitions)
+
+    async def load(self, ticket_id: str) -> SlaClock | None:
+        doc = await self.col.find_one({"_id": ticket_id})
+        return SlaClock.from_doc(doc) if doc else None
+
+    async def save(self, before: SlaClock | None, after: SlaClock) -> None:
+        """Compare-and-set on ``version``: the event path and the timer path never overwrite each other."""
+        after.partition = partition_for(after.id, self.timers.partitions)
+        doc = after.to_doc()
+        if before is None:
+            doc["version"] = 1
+            try:
+                await self.col.insert_one(doc)
+            except DuplicateKeyError as exc:
+                raise StaleClock(after.id) from exc
+            after.version = 1
+            return
+        doc["version"] = before.version + 1
+        res = await self.col.replace_one({"_id": after.id, "version": before.version}, doc)
+        if res.matched_count != 1:
+            raise StaleClock(after.id)
+        after.version = before.version + 1
+
+    async def clear_outbox(self, clock: SlaClock) -> None:
+        """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids)."""
+        await self.col.update_one({"_id": clock.id, "version": clock.version},
+                                  {"$set": {"outbox": [], "outbox_pending": False}, "$inc": {"version": 1}})
+
+    async def with_outbox(self, partitions: set[int], limit: int = 200) -> list[str]:
+        cursor = self.col.find({"outbox_pending": True, "partition": {"$in": sorted(partitions)}},
+                               {"_id": 1}).limit(limit)
+        return [d["_id"] async for d in cursor]
+
+    async def sync_timers(self, ticket_id: str, plans: Sequence[TimerPlan], keep: str | None = None) -> None:
+        """Make the ticket's pending timers exactly ``plans`` (plus ``keep``, the one firing now, which the
+        loop marks fired): drop stale ones, upsert the rest."""
+        await self.timers.col.delete_many({"ticket_id": ticket_id, "fired": False,
+                                           "_id": {"$nin": [p.id for p in plans] + ([keep] if keep else [])}})
+        partition = partition_for(ticket_id, self.timers.partitions)
+        await self.timers.schedule_many(
+            Timer(p.id, ticket_id, p.due_at, p.kind, p.data, partition) for p in plans)
+
+
+class DirectoryCache:
+    """SLA directories and people, re-read at most every ``ttl`` seconds (admins edit them rarely)."""
+
+    def __init__(self, db: AsyncDatabase, ttl: float, reminder_offsets: Sequence[float],
+                 warning_share: float | None) -> None:
+        self.ttl = ttl
+        self.policies, self.calendars, self.ladders = (DirectoryStore(db, POLICIES), DirectoryStore(db, CALENDARS),
+                                                       DirectoryStore(db, LADDERS))
+        self.agents, self.groups = DirectoryStore(db, AGENTS), DirectoryStore(db, GROUPS)
+        self.reminder_offsets, self.warning_share = tuple(reminder_offsets), warning_share
+        self._catalog: Catalog | None = None
+        self._loaded = 0.0
+
+    async def catalog(self) -> Catalog:
+        if self._catalog is None or time.monotonic() - self._loaded > self.ttl:
+            policies = await self.policies.list(limit=10_000)
+            default = next((p for p in policies if p.id == DEFAULT_POLICY.id), DEFAULT_POLICY)
+            self._catalog = Catalog(
+                policies=tuple(p for p in policies if p.id != default.id), default_policy=default,
+                calendars={c.id: c for c in await self.calendars.list(limit=10_000)},
+                ladders={x.id: x for x in await self.ladders.list(limit=10_000)},
+                reminder_offsets=self.reminder_offsets, default_warning_share=self.warning_share)
+            self._loaded = time.monotonic()
+        return self._catalog
+
+    async def people(self, roles: Sequence[str], group_id: str | None, assignee: str | None = None,
+                     ) -> list[tuple[str, str]]:
+        """(user id, role) for each role: group leads from the group, other roles from agents' roles."""
+        out: list[tuple[str, str]] = []
+        for role in roles:
+            if role == "group_lead":
+                group = await self.groups.get(group_id) if group_id else None
+                out += [(lead, role) for lead in (group.lead_ids if group else [])]
+            elif role == "assignee":
+                out += [(assignee, role)] if assignee else []
+            else:
+                out += [(a.id, role) for a in await self.agents.list({"roles": role}) if a.id]
+        return out

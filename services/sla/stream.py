@@ -1,0 +1,146 @@
+"""The faust-streaming app: one agent consuming ``tickets.events`` in the SLA consumer group.
+
+Faust owns consumption, the group membership and offset commits (at least once: an event is
+acked after the agent handled it; redelivery is a no-op because clocks remember applied event
+ids). Durable timer state is NOT a faust Table: a table recovered from its changelog on the
+embedded broker came back short after a restart, so timers live in MongoDB and the partitions
+faust assigns to this worker decide which timers it fires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import faust
+
+from shared.envelope import Envelope, Message
+from shared.kafka import KafkaBus, Poison, decode_envelope
+from shared.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from shared.settings import CommonSettings
+from shared.topics import TICKETS_EVENTS
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Envelope, Message], Awaitable[None]]
+
+
+def faust_config(settings: CommonSettings, app_id: str, commit_interval: float) -> dict[str, Any]:
+    """Our shared Kafka settings in faust's terms (group timings, security, no web server, no leader topic)."""
+    conf: dict[str, Any] = {
+        "broker": [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")],
+        "web_enabled": False,
+        "autodiscover": False,
+        "topic_allow_declare": False,  # topics come from shared.topics (ensure_topics / Strimzi)
+        "topic_disable_leader": True,  # no <id>-__assignor-__leader topic
+        "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": settings.kafka_session_timeout_ms / 1000,
+        "broker_heartbeat_interval": settings.kafka_heartbeat_interval_ms / 1000,
+        "broker_commit_interval": commit_interval,
+        # Faust's producer enables idempotence only for exactly_once; Tansu refuses idempotent producers,
+        # so exactly-once (transactions) is requested only where the broker supports idempotence.
+        "processing_guarantee": "at_least_once",
+        "producer_acks": -1,
+        "producer_max_request_size": max(settings.max_message_bytes * 2, 1_048_576),
+        "consumer_max_fetch_size": max(settings.max_message_bytes * 2, 1_048_576),
+        "stream_wait_empty": False,
+        "store": "memory://",
+        "datadir": str(Path(tempfile.gettempdir()) / f"frontline-faust-{app_id}"),
+        "loghandlers": [],
+        "value_serializer": "raw",
+        "key_serializer": "raw",
+    }
+    if settings.kafka_sasl_mechanism:
+        conf["broker_credentials"] = faust.SASLCredentials(
+            username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism)
+    return conf
+
+
+class FaustStream:
+    """Builds and runs the faust app inside the service's event loop (web and signal handling are uvicorn's)."""
+
+    def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
+                 group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None) -> None:
+        self.settings, self.bus, self.handler = settings, bus, handler
+        self.app_id = f"{settings.topic_prefix}{group}"
+        self.commit_interval = commit_interval
+        self.retries = settings.handler_retries if retries is None else retries
+        self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
+        self.app: faust.App | None = None
+        self.processed = 0
+
+    def build(self) -> faust.App:
+        app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval))
+        topic = app.topic(self.topic_name, key_serializer="raw", value_serializer="raw",
+                          partitions=TICKETS_EVENTS.partitions, internal=False)
+
+        async def clocks(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                await self._one(event.message)
+
+        app.agent(topic, name=f"{self.app_id}.clocks")(clocks)
+        return app
+
+    async def start(self) -> None:
+        self.app = self.build()
+        await self.app.start()
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await self.app.stop()
+            self.app = None
+
+    def is_running(self) -> bool:
+        return self.app is not None and self.app.started and not self.app.should_stop
+
+    def owned_partitions(self) -> set[int]:
+        """Partitions of tickets.events this worker is assigned: it fires exactly their timers."""
+        if self.app is None or not self.app.started:
+            return set()
+        try:
+            assigned = self.app.consumer.assignment()
+        except Exception:  # consumer not ready or mid-rebalance
+            return set()
+        return {tp.partition for tp in assigned if tp.topic == self.topic_name}
+
+    async def _one(self, message: Any) -> None:
+        MESSAGES_CONSUMED.labels("sla", TICKETS_EVENTS.name).inc()
+        raw: bytes = message.value or b""
+        try:
+            env, msg = decode_envelope(raw)
+        except Exception as exc:
+            await self._dead_letter(message, f"undecodable: {exc}")
+            return
+        loop = asyncio.get_running_loop()
+        started, attempt = loop.time(), 0
+        while True:
+            try:
+                await self.handler(env, msg)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Poison as exc:
+                await self._dead_letter(message, f"rejected: {exc}")
+                break
+            except Exception as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    log.exception("sla handler failed after retries")
+                    await self._dead_letter(message, f"handler failed after {self.retries} retries: {exc!r}")
+                    break
+                await asyncio.sleep(0.05 * 2 ** (attempt - 1))
+        self.processed += 1
+        HANDLER_LATENCY.labels("sla", TICKETS_EVENTS.name).observe(loop.time() - started)
+
+    async def _dead_letter(self, message: Any, reason: str) -> None:
+        headers = message.headers or []
+        if isinstance(headers, dict):
+            headers = list(headers.items())
+        record = SimpleNamespace(topic=message.topic, partition=message.partition, offset=message.offset,
+                                 key=message.key, value=message.value, headers=list(headers))
+        await self.bus.dead_letter(TICKETS_EVENTS, record, reason, self.app_id)  # type: ignore[arg-type]
