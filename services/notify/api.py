@@ -1,0 +1,142 @@
+"""Notify's HTTP surface: in-app inbox, template previews, failed deliveries for admins, SMS delivery reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shared.envelope import envelope_for
+from shared.ids import derived_id
+from shared.problems import ProblemError, problem_responses
+from shared.schemas import notify as n
+from shared.schemas import tickets as t
+from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+
+from .sms import FINAL_STATUSES, valid_signature
+from .templates import LANGUAGES, TemplateRenderError, UnknownTemplate, preview, template_names
+
+if TYPE_CHECKING:
+    from .app import NotifyService
+
+
+class PreviewOut(BaseModel):
+    name: str
+    language: str
+    subject: str
+    text: str
+    html: str
+
+
+class PreviewIn(BaseModel):
+    language: Literal["ru", "en"] = "ru"
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+def _public(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {("id" if k == "_id" else k): v for k, v in doc.items() if k not in ("html",)}
+    return out
+
+
+def router(svc: NotifyService) -> APIRouter:
+    r = APIRouter(prefix="/api/v1")
+
+    @r.get("/inbox", tags=["inbox"], summary="A person's in-app notifications, newest first")
+    async def inbox(user: str = Query(min_length=1), unread: bool = False,
+                    limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
+        items = await svc.store.inbox_for(user, unread, limit)
+        return {"items": [_public(d) for d in items]}
+
+    @r.post("/inbox/{item_id}/read", tags=["inbox"], status_code=204, responses=problem_responses(404))
+    async def mark_read(item_id: str, user: str = Query(min_length=1)) -> Response:
+        if not await svc.store.mark_read(user, item_id, svc.clock.now()):
+            raise ProblemError(404, "Not Found", f"no inbox item {item_id} for {user}")
+        return Response(status_code=204)
+
+    @r.get("/templates", tags=["templates"], summary="Template names and languages")
+    async def templates() -> dict[str, Any]:
+        return {"items": template_names(), "languages": list(LANGUAGES)}
+
+    def _preview(name: str, language: str, context: dict[str, Any] | None) -> PreviewOut:
+        try:
+            out = preview(name, language, context)
+        except UnknownTemplate as exc:
+            raise ProblemError(404, "Not Found", str(exc)) from exc
+        except TemplateRenderError as exc:
+            raise ProblemError(422, "Template cannot be rendered", str(exc)) from exc
+        return PreviewOut(name=name, language=language, subject=out.subject, text=out.text, html=out.html)
+
+    @r.get("/templates/{name}/preview", tags=["templates"], response_model=PreviewOut,
+           responses=problem_responses(404, 422), summary="Render a template with its sample context")
+    async def preview_get(name: str, language: Literal["ru", "en"] = "ru") -> PreviewOut:
+        return _preview(name, language, None)
+
+    @r.post("/templates/{name}/preview", tags=["templates"], response_model=PreviewOut,
+            responses=problem_responses(404, 422), summary="Render a template with a given context")
+    async def preview_post(name: str, body: PreviewIn = Body(...)) -> PreviewOut:
+        return _preview(name, body.language, body.context)
+
+    @r.get("/deliveries", tags=["admin"], summary="Deliveries, e.g. ?status=failed for the admin view")
+    async def deliveries(status: Literal["pending", "sending", "sent", "failed"] | None = None,
+                         ticket_id: str | None = None, channel: str | None = None,
+                         limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+        query = {k: v for k, v in {"status": status, "ticket_id": ticket_id, "channel": channel}.items() if v}
+        return {"items": [_public(d) for d in await svc.store.list_deliveries(query, limit)]}
+
+    @r.get("/deliveries/{delivery_id}", tags=["admin"], responses=problem_responses(404))
+    async def delivery(delivery_id: str) -> dict[str, Any]:
+        doc = await svc.store.get_delivery(delivery_id)
+        if doc is None:
+            raise ProblemError(404, "Not Found", f"no delivery {delivery_id}")
+        return _public(doc)
+
+    @r.post("/deliveries/{delivery_id}/retry", tags=["admin"], status_code=202, responses=problem_responses(409))
+    async def retry(delivery_id: str) -> dict[str, str]:
+        """Put a failed delivery back in the queue (after the address or the provider was fixed)."""
+        if not await svc.store.requeue(delivery_id, svc.clock.now()):
+            raise ProblemError(409, "Conflict", f"delivery {delivery_id} is not failed")
+        svc.dispatcher.wake()
+        return {"id": delivery_id, "status": "pending"}
+
+    @r.post("/sms/status", tags=["sms"], status_code=204, responses=problem_responses(403, 404, 422),
+            summary="Twilio StatusCallback: delivery reports for sent SMS")
+    async def sms_status(request: Request) -> Response:
+        params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        s = svc.settings
+        if s.sms_validate_signature:
+            url = s.sms_status_callback_url or str(request.url)
+            if not valid_signature(s.sms_auth_token, url, params, request.headers.get("X-Twilio-Signature")):
+                raise ProblemError(403, "Forbidden", "bad X-Twilio-Signature")
+        sid, status = params.get("MessageSid"), params.get("MessageStatus")
+        if not sid or not status:
+            raise ProblemError(422, "Invalid report", "MessageSid and MessageStatus are required")
+        doc = await svc.store.by_provider_id(sid)
+        if doc is None:
+            raise ProblemError(404, "Not Found", f"no SMS {sid}")
+        if status in FINAL_STATUSES and doc.get("delivery_status") != status:
+            # Publish before recording: if we crash in between, Twilio retries the callback and the ids dedupe.
+            if status in ("undelivered", "failed"):
+                await _carrier_failure(svc, doc, status, params.get("ErrorCode"))
+            await svc.store.record_report(doc["_id"], status, params.get("ErrorCode"), svc.clock.now())
+        return Response(status_code=204)
+
+    return r
+
+
+async def _carrier_failure(svc: NotifyService, doc: dict[str, Any], status: str, code: str | None) -> None:
+    """Accepted by the provider but not delivered to the handset: a final failure the ticket should show."""
+    reason = f"carrier reported {status}" + (f" (error {code})" if code else "")
+    nid, now = doc["_id"], svc.clock.now()
+    ev = envelope_for(n.NotificationFailed(notification_id=nid, event_id=doc["event_id"], recipient=doc["recipient"],
+                                           channel="sms", template=doc["template"], reason=reason, permanent=True,
+                                           attempts=int(doc.get("attempts") or 1)),
+                      doc["ticket_id"], occurred_at=now, id=derived_id(nid, "report", status), actor="notify")
+    cmd = envelope_for(t.RecordNotification(notification_id=nid, recipient=doc["recipient"], channel="sms",
+                                            outcome="failed", detail=reason),
+                       doc["ticket_id"], occurred_at=now, id=derived_id(nid, "record-report", status), actor="notify")
+    await svc.bus.publish(NOTIFY_EVENTS, ev)
+    await svc.bus.publish(TICKETS_COMMANDS, cmd)
+    await svc.dispatcher.dead_letter({**doc, "last_error": reason, "permanent": True}, ev)

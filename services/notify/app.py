@@ -1,0 +1,77 @@
+"""Wiring of notify: four consumers that plan and enqueue, per-channel delivery workers, the HTTP API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.clock import Clock, SystemClock
+from shared.directory import DirectoryStore
+from shared.directory.notify import PREFERENCES
+from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
+from shared.mongo import database, ensure_indexes, mongo_client
+from shared.runtime import service_app
+from shared.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+
+from .api import router
+from .chat import ChatWebhook
+from .dispatcher import Dispatcher, Sender
+from .email import SmtpSender
+from .handlers import NotifyHandler
+from .settings import NotifySettings
+from .sms import TwilioSms
+from .store import INDEXES, DirectoryCache, NotifyStore
+
+
+class NotifyService:
+    def __init__(self, settings: NotifySettings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        self.bus = KafkaBus(settings, "notify")
+        self.client = mongo_client(settings)
+        self.db = database(self.client, settings)
+        self.store = NotifyStore(self.db)
+        self.directories = DirectoryCache(self.db, settings.directory_cache_seconds)
+
+        def email() -> Sender:
+            return SmtpSender(settings, clock.now)
+
+        def sms() -> Sender:
+            return TwilioSms(settings)
+
+        def chat() -> Sender:
+            return ChatWebhook(settings)
+
+        self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, {"email": email, "sms": sms, "chat": chat})
+        self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
+        self.consumers = [
+            Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event),
+            Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
+            Consumer(self.bus, SLA_EVENTS, "notify-sla", self.handler.on_event),
+            Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),
+        ]
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        await ensure_indexes(self.db, INDEXES)
+        await DirectoryStore(self.db, PREFERENCES).ensure_indexes()
+        await self.bus.start()
+        await self.dispatcher.start()
+        await start_all(*self.consumers)
+
+    async def stop(self) -> None:
+        await stop_all(*self.consumers)
+        await self.dispatcher.stop()
+        await self.bus.stop()
+        await self.client.close()
+
+    def ready(self) -> bool:
+        return all(c.is_running() for c in self.consumers) and self.dispatcher.running()
+
+
+def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or NotifySettings()
+    svc = NotifyService(settings, clock or SystemClock())
+    app = service_app("notify", lambda: [svc], ready=svc.ready,
+                      description="Notifications: who must know, and delivery by e-mail, SMS, chat and in-app.")
+    app.include_router(router(svc))
+    app.state.notify = svc
+    return app

@@ -1,0 +1,239 @@
+"""Delivery workers: per-channel pools over the durable queue, retries, outcomes and dead letters.
+
+Each channel has its own feeder (one poller claiming due deliveries in batches) and its own
+workers, so a stalled SMTP server ties up only e-mail workers while SMS and chat go on; within
+a channel, several workers keep one slow message from holding back other tickets.
+Outcomes (``NotificationSent``/``NotificationFailed`` and the ledger's
+``RecordNotification``) use ids derived from the notification id, and a delivery is marked
+published only after the broker acknowledged them, so a crash republishes rather than loses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+from shared.clock import Clock
+from shared.envelope import Envelope, envelope_for
+from shared.ids import derived_id
+from shared.kafka import KafkaBus
+from shared.schemas import notify as n
+from shared.schemas import tickets as t
+from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+
+from .domain import backoff_delay
+from .errors import SendError, transient
+from .settings import NotifySettings
+from .store import NotifyStore
+
+log = logging.getLogger(__name__)
+
+
+class Sender(Protocol):
+    async def send(self, d: Mapping[str, Any]) -> str: ...
+    async def close(self) -> None: ...
+
+
+def outcome_envelopes(d: Mapping[str, Any], occurred_at: Any) -> tuple[Envelope, Envelope]:
+    """The notify event and the ledger command for a delivery's outcome; ids stable across republishing."""
+    nid = d["_id"]
+    common = dict(notification_id=nid, event_id=d["event_id"], recipient=d["recipient"], channel=d["channel"],
+                  template=d["template"])
+    event: n.NotificationSent | n.NotificationFailed
+    if d["status"] == "sent":
+        event = n.NotificationSent(**common)
+        record = t.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
+                                      outcome="sent")
+    else:
+        reason = str(d.get("last_error") or "failed")
+        event = n.NotificationFailed(**common, reason=reason, permanent=bool(d.get("permanent")),
+                                     attempts=int(d.get("attempts") or 0))
+        record = t.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
+                                      outcome="failed", detail=reason[:1000])
+    ev = envelope_for(event, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "outcome", d["status"]),
+                      correlation_id=d["event_id"], actor="notify")
+    cmd = envelope_for(record, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "record", d["status"]),
+                       correlation_id=d["event_id"], actor="notify")
+    return ev, cmd
+
+
+class Dispatcher:
+    def __init__(self, store: NotifyStore, bus: KafkaBus, clock: Clock, settings: NotifySettings,
+                 senders: Mapping[str, Callable[[], Sender]], rnd: Callable[[], float] = random.random) -> None:
+        self.store, self.bus, self.clock, self.s = store, bus, clock, settings
+        self.factories = senders
+        self.rnd = rnd
+        self._wake = {ch: asyncio.Event() for ch in senders}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._senders: list[Sender] = []
+        self.delivered = 0
+
+    def concurrency(self, channel: str) -> int:
+        return max(1, int(getattr(self.s, f"{channel}_concurrency", 4)))
+
+    async def start(self) -> None:
+        for ch in self.factories:
+            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=self.concurrency(ch))
+            self._queues[ch] = queue
+            self._tasks.append(asyncio.create_task(self._feeder(ch, queue), name=f"notify-{ch}-feeder"))
+            for i in range(self.concurrency(ch)):
+                sender = self.factories[ch]()
+                self._senders.append(sender)
+                self._tasks.append(asyncio.create_task(self._worker(queue, sender), name=f"notify-{ch}-{i}"))
+        self._tasks.append(asyncio.create_task(self._sweeper(), name="notify-sweeper"))
+        self._tasks.append(asyncio.create_task(self._publisher(), name="notify-outcomes"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.store.release(leftover, self.clock.now()), 2)
+        self._queues.clear()
+        for sender in self._senders:
+            with contextlib.suppress(Exception):
+                await sender.close()
+        self._senders.clear()
+
+    def running(self) -> bool:
+        return bool(self._tasks) and all(not tk.done() for tk in self._tasks)
+
+    def wake(self, channels: set[str] | None = None) -> None:
+        for ch in channels or set(self._wake):
+            if ch in self._wake:
+                self._wake[ch].set()
+
+    async def _idle(self, channel: str) -> None:
+        ev = self._wake[channel]
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ev.wait(), self.s.poll_interval)
+        ev.clear()
+
+    async def _feeder(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        """One poller per channel claims due deliveries in batches, as fast as its workers take them."""
+        while True:
+            room = queue.maxsize - queue.qsize()
+            if room <= 0:
+                await asyncio.sleep(0.01)
+                continue
+            try:
+                batch = await self.store.claim_batch(channel, self.clock.now(), self.s.lease_seconds, room)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("claiming deliveries failed")
+                batch = []
+            if not batch:
+                await self._idle(channel)
+                continue
+            for doc in batch:
+                queue.put_nowait(doc)
+
+    async def _worker(self, queue: asyncio.Queue[dict[str, Any]], sender: Sender) -> None:
+        while True:
+            doc = await queue.get()
+            try:
+                await self.attempt(doc, sender)
+            except asyncio.CancelledError:  # shutting down mid-send: hand it back now rather than at lease expiry
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.store.reschedule(doc["_id"], self.clock.now(), "worker stopped"), 2)
+                raise
+            except Exception:  # the lease brings it back if we could not even record the outcome
+                log.exception("delivery bookkeeping failed", extra={"notification_id": doc["_id"]})
+
+    async def attempt(self, doc: dict[str, Any], sender: Sender) -> None:
+        try:
+            response = await sender.send(doc)
+        except asyncio.CancelledError:
+            raise
+        except SendError as exc:
+            await self._failed(doc, exc)
+            return
+        except Exception as exc:  # an adapter bug or an unexpected library error: retry, do not drop
+            await self._failed(doc, transient(f"unexpected: {exc!r}"[:500]))
+            return
+        now = self.clock.now()
+        provider_id = response if doc["channel"] == "sms" else None
+        await self.store.mark_sent(doc["_id"], now, provider_id, None if provider_id else response[:300])
+        self.delivered += 1
+        self._outbox.put_nowait({**doc, "status": "sent"})
+
+    async def _failed(self, doc: dict[str, Any], exc: SendError) -> None:
+        now = self.clock.now()
+        attempts = int(doc.get("attempts") or 1)
+        if not exc.permanent and attempts < self.s.max_attempts:
+            delay = backoff_delay(attempts, self.s.retry_base_seconds, self.s.retry_cap_seconds, self.rnd())
+            log.info("delivery will be retried", extra={"notification_id": doc["_id"], "reason": exc.reason,
+                                                        "attempt": attempts, "delay": delay})
+            await self.store.reschedule(doc["_id"], now + timedelta(seconds=delay), exc.reason)
+            return
+        reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
+        log.warning("delivery failed", extra={"notification_id": doc["_id"], "reason": reason})
+        await self.store.mark_failed(doc["_id"], now, reason, exc.permanent)
+        self._outbox.put_nowait({**doc, "status": "failed", "last_error": reason, "permanent": exc.permanent,
+                                 "attempts": attempts})
+
+    async def publish_outcomes(self, docs: list[dict[str, Any]]) -> None:
+        """Publish outcomes in one batch per topic, then mark them published (the sweeper redoes lost ones)."""
+        pairs = [outcome_envelopes(d, self.clock.now()) for d in docs]
+        await self.bus.publish_many(NOTIFY_EVENTS, [ev for ev, _ in pairs])
+        await self.bus.publish_many(TICKETS_COMMANDS, [cmd for _, cmd in pairs])
+        for d, (ev, _) in zip(docs, pairs, strict=True):
+            if d["status"] == "failed":
+                await self.dead_letter(d, ev)
+        await self.store.mark_all_published([d["_id"] for d in docs])
+
+    async def _publisher(self) -> None:
+        while True:
+            batch = [await self._outbox.get()]
+            while not self._outbox.empty() and len(batch) < 500:
+                batch.append(self._outbox.get_nowait())
+            try:
+                await self.publish_outcomes(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # left unpublished in MongoDB: the sweeper publishes them later
+                log.exception("publishing outcomes failed")
+
+    async def dead_letter(self, d: Mapping[str, Any], ev: Envelope) -> None:
+        """A failed delivery is parked on ``notify.events.dlq`` with its reason, for operators and replay."""
+        headers = [("type", ev.type.encode()), ("x-dlq-reason", str(d.get("last_error") or "")[:4000].encode()),
+                   ("x-dlq-source-topic", b"notify_deliveries"), ("x-notification-id", d["_id"].encode()),
+                   ("x-dlq-permanent", str(bool(d.get("permanent"))).lower().encode()),
+                   ("x-dlq-failed-at", self.clock.now().isoformat().encode())]
+        await self.bus.publish_raw(self.bus.topic(NOTIFY_EVENTS.dead_letter), d["ticket_id"].encode(),
+                                   ev.to_bytes(), headers)
+
+    async def sweep(self) -> None:
+        await self.store.release_expired(self.clock.now())
+        for d in await self.store.unpublished():
+            # Leave fresh outcomes to the worker that is publishing them right now.
+            at = d.get("sent_at") or d.get("failed_at")
+            if at is not None and (self.clock.now() - at).total_seconds() < 5:
+                continue
+            await self.publish_outcomes([d])
+
+    async def _sweeper(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("notify sweep failed")
+            await asyncio.sleep(max(self.s.poll_interval * 4, 1.0))
+
+
+SenderFactory = Callable[[], Sender]
+Closer = Callable[[], Awaitable[None]]

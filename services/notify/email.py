@@ -1,0 +1,111 @@
+"""E-mail over SMTP submission (aiosmtplib): threading headers, and SMTP replies mapped to retry or give up.
+
+Every mail carries our ``Message-ID`` (``shared.mail.outbound_message_id``), so intake threads the
+client's answer back into the ticket; mail to a client continues the client's own thread with
+``In-Reply-To``/``References``. Mail nobody typed carries ``Auto-Submitted: auto-generated``
+(RFC 3834) so auto-responders do not answer it and loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import aiosmtplib
+
+from shared.mail import outbound_message_id
+
+from .domain import valid_email
+from .errors import SendError, permanent, transient
+from .settings import NotifySettings
+
+log = logging.getLogger(__name__)
+# Auth and "too busy" replies are configuration or load problems that may clear: keep retrying them.
+_RETRYABLE_5XX = frozenset({530, 534, 535, 538, 552})
+
+
+def _bracket(msg_id: str) -> str:
+    msg_id = msg_id.strip()
+    return msg_id if msg_id.startswith("<") else f"<{msg_id}>"
+
+
+def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime) -> EmailMessage:
+    """The MIME message for one delivery document (pure)."""
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = d["address"]
+    if settings.mail_reply_to:
+        msg["Reply-To"] = settings.mail_reply_to
+    msg["Subject"] = d["subject"]
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = outbound_message_id(d["ticket_id"], d["_id"], settings.mail_domain)
+    if d.get("in_reply_to"):
+        msg["In-Reply-To"] = _bracket(d["in_reply_to"])
+        refs = [_bracket(r) for r in d.get("references") or []] or [_bracket(d["in_reply_to"])]
+        msg["References"] = " ".join(refs)
+    if d.get("automatic", True):
+        msg["Auto-Submitted"] = "auto-generated"
+        msg["X-Auto-Response-Suppress"] = "All"
+    msg["X-Frontline-Ticket"] = d["ticket_id"]
+    msg["X-Frontline-Notification"] = d["_id"]
+    msg["Content-Language"] = d.get("language") or "ru"
+    msg.set_content(d["text"])
+    if d.get("html"):
+        msg.add_alternative(d["html"], subtype="html")
+    return msg
+
+
+def classify(exc: BaseException) -> SendError:
+    """SMTP 5xx to a recipient is final; 4xx, timeouts and lost connections are worth another try."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        final = bool(codes) and all(500 <= c < 600 and c not in _RETRYABLE_5XX for c in codes)
+        return SendError(f"recipient refused: {text}", permanent=final)
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        final = 500 <= exc.code < 600 and exc.code not in _RETRYABLE_5XX
+        return SendError(f"SMTP {exc.code} {exc.message}", permanent=final)
+    return transient(f"SMTP unavailable: {exc!r}"[:500])
+
+
+class SmtpSender:
+    """One persistent SMTP session per worker, reopened after any failure."""
+
+    def __init__(self, settings: NotifySettings, now: Any) -> None:
+        self.settings, self.now = settings, now
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(hostname=s.smtp_host, port=s.smtp_port, use_tls=s.smtp_tls,
+                                 start_tls=s.smtp_starttls, validate_certs=s.smtp_validate_certs,
+                                 timeout=s.smtp_timeout, username=s.smtp_username, password=s.smtp_password)
+        await client.connect()
+        return client
+
+    async def send(self, d: Mapping[str, Any]) -> str:
+        if not valid_email(d.get("address")):
+            raise permanent(f"invalid e-mail address {d.get('address')!r}")
+        message = build_message(d, self.settings, self.now())
+        try:
+            if self._client is None or not self._client.is_connected:
+                self._client = await self._connect()
+            _errors, response = await self._client.send_message(message)
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise classify(exc) from exc
+        return str(response)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                if client.is_connected:
+                    await asyncio.wait_for(client.quit(), 2)
+            except Exception:  # a dead session: nothing to say goodbye to
+                client.close()

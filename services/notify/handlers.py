@@ -1,0 +1,95 @@
+"""Kafka → plan → durable deliveries. Handlers never send: they only enqueue, so fan-out never blocks a consumer.
+
+Redelivery is harmless: the projection converges, and deliveries and inbox items are
+inserted only if their notification id (event + recipient + channel) is new.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from shared.clock import Clock
+from shared.envelope import Envelope, Message
+from shared.kafka import Poison
+from shared.logging import ticket_id_var
+
+from .dispatcher import Dispatcher
+from .domain import Intent, PlanInput, plan
+from .projection import TicketView, apply
+from .settings import NotifySettings
+from .store import DirectoryCache, NotifyStore
+from .templates import Rendered, TemplateRenderError, UnknownTemplate, render
+
+log = logging.getLogger(__name__)
+
+Item = tuple[Envelope, Message]
+
+
+class NotifyHandler:
+    def __init__(self, store: NotifyStore, directories: DirectoryCache, dispatcher: Dispatcher | None, clock: Clock,
+                 settings: NotifySettings) -> None:
+        self.store, self.directories, self.dispatcher = store, directories, dispatcher
+        self.clock, self.s = clock, settings
+        self.planned = 0
+
+    async def on_ticket_event(self, item: Item) -> None:
+        """tickets.events: fold into the projection first, so the plan sees the ticket as of this event."""
+        env, msg = item
+        ticket_id_var.set(env.ticket_id)
+        before = await self.store.view(env.ticket_id)
+        view = apply(before, env, msg, self.s.default_language)
+        if view != before:  # most events (replies, notes) do not change what addressing needs
+            await self.store.save_view(view)
+        await self._plan_and_enqueue(env, msg, view)
+
+    async def on_event(self, item: Item) -> None:
+        """routing / sla / feedback events: read the projection, never change it."""
+        env, msg = item
+        ticket_id_var.set(env.ticket_id)
+        await self._plan_and_enqueue(env, msg)
+
+    async def _plan_and_enqueue(self, env: Envelope, msg: Message, view: TicketView | None = None) -> None:
+        staff, prefs = await self.directories.snapshot()
+        view = view or await self.store.view(env.ticket_id)
+        url = f"{self.s.console_url.rstrip('/')}/tickets/{env.ticket_id}" if self.s.console_url else None
+        intents = plan(PlanInput(env=env, msg=msg, view=view, staff=staff, prefs=prefs, now=self.clock.now(),
+                                 default_language=self.s.default_language, ticket_url=url))
+        if intents:
+            await self.enqueue(intents)
+
+    async def enqueue(self, intents: list[Intent]) -> None:
+        now = self.clock.now()
+        cache: dict[tuple[str, str, str], Rendered] = {}
+        inbox, deliveries = [], []
+        for i in intents:
+            rendered = self._render(i, cache)
+            if i.channel == "in_app":
+                inbox.append({"_id": i.notification_id, "user_id": i.address, "ticket_id": i.ticket_id,
+                              "event_id": i.event_id, "template": i.template, "language": i.language,
+                              "subject": rendered.subject, "text": rendered.text, "reason": i.context.get("reason"),
+                              "created_at": now, "read": False})
+            else:
+                deliveries.append(delivery_doc(i, rendered, now))
+        await self.store.add_inbox(inbox)
+        added = await self.store.add_deliveries(deliveries)
+        self.planned += added
+        if added and self.dispatcher is not None:
+            self.dispatcher.wake({d["channel"] for d in deliveries})
+
+    def _render(self, i: Intent, cache: dict[tuple[str, str, str], Rendered]) -> Rendered:
+        key = (i.template, i.language, repr(sorted(i.context.items())))
+        if key not in cache:
+            try:
+                cache[key] = render(i.template, i.language, i.context)
+            except (UnknownTemplate, TemplateRenderError) as exc:
+                raise Poison(str(exc)) from exc
+        return cache[key]
+
+
+def delivery_doc(i: Intent, r: Rendered, now: Any) -> dict[str, Any]:
+    return {"_id": i.notification_id, "event_id": i.event_id, "ticket_id": i.ticket_id, "recipient": i.recipient,
+            "channel": i.channel, "address": i.address, "template": i.template, "language": i.language,
+            "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": r.text, "html": r.html,
+            "in_reply_to": i.in_reply_to, "references": list(i.references), "status": "pending", "attempts": 0,
+            "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before}

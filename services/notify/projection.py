@@ -1,0 +1,136 @@
+"""Notify's own small view of a ticket, folded from ``tickets.events`` (no calls to other services).
+
+It holds only what addressing a notification needs: the client's contact on the channel the
+ticket came from, the last e-mail Message-ID to thread replies under, team, group, assignee,
+classification and the client's language.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.envelope import Envelope, Message
+from shared.schemas import tickets as t
+from shared.schemas.common import Classification, ClientRef, Sender
+
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+_LATIN = re.compile(r"[A-Za-z]")
+MAX_REFERENCES = 20
+
+
+def detect_language(text: str, default: str = "ru") -> str:
+    """Cyrillic anywhere → ru; otherwise Latin letters → en; nothing to go on → the default."""
+    if _CYRILLIC.search(text):
+        return "ru"
+    if _LATIN.search(text):
+        return "en"
+    return default
+
+
+class TicketView(BaseModel):
+    ticket_id: str
+    number: int | None = None
+    subject: str | None = None
+    channel: str | None = None
+    status: str = "new"
+    team_id: str | None = None
+    group_id: str | None = None
+    line: str | None = None
+    assignee_id: str | None = None
+    classification: Classification | None = None
+    client_id: str | None = None
+    client_key: str | None = Field(None, description="Preference key: contact_id, else client_id")
+    client_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    chat_id: str | None = None
+    conversation_id: str | None = None
+    language: str | None = None
+    last_email_message_id: str | None = None
+    references: list[str] = Field(default_factory=list)
+    opened_cause: str | None = Field(None, description="Command that opened it: its MessageReceived is not news")
+    reopen_ids: list[str] = Field(default_factory=list, description="TicketReopened ids: replay-safe count")
+    created_by: str | None = None
+
+
+def reopen_count(view: TicketView | None) -> int:
+    return len(view.reopen_ids) if view else 0
+
+
+def _sender(view: TicketView, sender: Sender) -> None:
+    view.email = sender.email or view.email
+    view.phone = sender.phone or view.phone
+    view.chat_id = sender.chat_id or view.chat_id
+    view.client_name = view.client_name or sender.name
+
+
+def _client(view: TicketView, client: ClientRef | None) -> None:
+    if client is None:
+        return
+    view.client_id = client.client_id
+    view.client_key = client.contact_id or client.client_id
+    view.client_name = client.client_name or view.client_name
+    view.team_id = client.service_team_id or view.team_id
+
+
+def apply(view: TicketView | None, env: Envelope, msg: Message, default_language: str = "ru") -> TicketView:
+    """Fold one event; replaying a suffix of the partition in order converges to the same view."""
+    v = (view or TicketView(ticket_id=env.ticket_id)).model_copy(deep=True)
+    if isinstance(msg, t.TicketOpened):
+        v.number, v.subject, v.channel = msg.number, msg.subject, msg.channel.value
+        v.group_id, v.line, v.classification = msg.group_id, msg.line, msg.classification
+        v.opened_cause, v.created_by = env.causation_id, msg.created_by
+        _sender(v, msg.sender)
+        _client(v, msg.client)
+        v.language = v.language or detect_language(f"{msg.subject or ''} {msg.text}", default_language)
+    elif isinstance(msg, t.MessageReceived):
+        c = msg.content
+        _sender(v, c.sender)
+        v.conversation_id = c.conversation_id or v.conversation_id
+        if c.email_message_id:
+            chain = [r for r in (c.references or v.references) if r != c.email_message_id]
+            v.references = (chain + [c.email_message_id])[-MAX_REFERENCES:]
+            v.last_email_message_id = c.email_message_id
+        if v.language is None:
+            v.language = detect_language(f"{c.subject or ''} {c.text}", default_language)
+        if msg.reopened:
+            v.status = "in_progress"
+    elif isinstance(msg, t.TicketOffered):
+        v.group_id = msg.group_id or v.group_id
+        v.team_id = msg.service_team_id or v.team_id
+        v.line, v.status, v.assignee_id = msg.line, "offered", None
+    elif isinstance(msg, t.TicketAssigned):
+        v.assignee_id, v.status = msg.agent_id, "assigned"
+    elif isinstance(msg, t.WorkStarted):
+        v.assignee_id, v.status = msg.agent_id, "in_progress"
+    elif isinstance(msg, t.TicketClassified):
+        v.classification = msg.classification
+    elif isinstance(msg, t.TicketEscalated):
+        v.line, v.group_id, v.assignee_id, v.status = msg.to_line, msg.group_id, None, "new"
+    elif isinstance(msg, t.ClientLinked):
+        _client(v, msg.client)
+        _sender(v, msg.sender)
+    elif isinstance(msg, t.TicketResolved):
+        v.status = "resolved"
+        _sender(v, msg.sender)
+        _client(v, msg.client)
+    elif isinstance(msg, t.TicketReopened):
+        v.status = "in_progress"
+        if env.id not in v.reopen_ids:
+            v.reopen_ids.append(env.id)
+    elif isinstance(msg, (t.TicketCompleted, t.TicketClosed)):
+        v.status = "closed" if isinstance(msg, t.TicketClosed) else "completed"
+    return v
+
+
+def to_doc(view: TicketView) -> dict[str, Any]:
+    return {**view.model_dump(mode="json"), "_id": view.ticket_id}
+
+
+def from_doc(doc: dict[str, Any] | None) -> TicketView | None:
+    if not doc:
+        return None
+    return TicketView.model_validate({k: v for k, v in doc.items() if not k.startswith("_")})

@@ -1,0 +1,186 @@
+"""Notify's MongoDB collections: the ticket projection, the delivery queue, the in-app inbox.
+
+``notify_deliveries`` is both the idempotency record (``_id`` = notification id) and the durable
+queue: pending documents survive a restart, and workers claim them with a lease so a worker
+that dies mid-send leaves its delivery to be retried, not lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from shared.directory import DirectoryStore
+from shared.directory.notify import PREFERENCES, NotifyPreference
+from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS
+from shared.ids import new_id
+
+from .projection import TicketView, from_doc, to_doc
+from .recipients import StaffDirectory
+
+TICKETS = "notify_tickets"
+DELIVERIES = "notify_deliveries"
+INBOX = "notify_inbox"
+
+INDEXES = {
+    TICKETS: [],
+    DELIVERIES: [
+        IndexModel([("status", ASCENDING), ("channel", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("status", ASCENDING), ("outcome_published", ASCENDING)]),
+        IndexModel([("provider_id", ASCENDING)], sparse=True),
+        IndexModel([("ticket_id", ASCENDING), ("created_at", DESCENDING)]),
+    ],
+    INBOX: [IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)])],
+}
+
+
+class NotifyStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
+        self.tickets, self.deliveries, self.inbox = db[TICKETS], db[DELIVERIES], db[INBOX]
+
+    # ---- projection ------------------------------------------------------------------------------
+
+    async def view(self, ticket_id: str) -> TicketView | None:
+        return from_doc(await self.tickets.find_one({"_id": ticket_id}))
+
+    async def save_view(self, view: TicketView) -> None:
+        await self.tickets.replace_one({"_id": view.ticket_id}, to_doc(view), upsert=True)
+
+    # ---- deliveries ------------------------------------------------------------------------------
+
+    async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int:
+        """Insert-if-absent: a redelivered event finds its deliveries already there and adds nothing."""
+        if not docs:
+            return 0
+        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+        try:
+            res = await self.deliveries.bulk_write(ops, ordered=False)
+            return res.upserted_count
+        except BulkWriteError as exc:  # concurrent insert of the same id: it is there, which is all we need
+            return int(exc.details.get("nUpserted", 0))
+
+    async def add_inbox(self, docs: Sequence[dict[str, Any]]) -> None:
+        if docs:
+            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+            try:
+                await self.inbox.bulk_write(ops, ordered=False)
+            except BulkWriteError:
+                pass
+
+    async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
+        """Lease up to ``limit`` due deliveries; a claim token keeps two notify replicas from sharing one."""
+        due = {"status": "pending", "channel": channel, "next_attempt_at": {"$lte": now}}
+        ids = [d["_id"] async for d in
+               self.deliveries.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)]
+        if not ids:
+            return []
+        token = new_id()
+        await self.deliveries.update_many(
+            {"_id": {"$in": ids}, "status": "pending"},
+            {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
+             "$inc": {"attempts": 1}})
+        return [d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})]
+
+    async def release(self, ids: Sequence[str], now: datetime) -> None:
+        """Claimed but never attempted (shutdown): back to the queue, the attempt not counted."""
+        if ids:
+            await self.deliveries.update_many({"_id": {"$in": list(ids)}, "status": "sending"},
+                                              {"$set": {"status": "pending", "next_attempt_at": now},
+                                               "$inc": {"attempts": -1}, "$unset": {"lease_until": ""}})
+
+    async def mark_sent(self, doc_id: str, now: datetime, provider_id: str | None, response: str | None) -> None:
+        await self.deliveries.update_one(
+            {"_id": doc_id, "status": "sending"},
+            {"$set": {"status": "sent", "sent_at": now, "provider_id": provider_id, "provider_response": response,
+                      "outcome_published": False, "last_error": None}, "$unset": {"lease_until": ""}})
+
+    async def reschedule(self, doc_id: str, at: datetime, error: str) -> None:
+        await self.deliveries.update_one(
+            {"_id": doc_id, "status": "sending"},
+            {"$set": {"status": "pending", "next_attempt_at": at, "last_error": error}, "$unset": {"lease_until": ""}})
+
+    async def mark_failed(self, doc_id: str, now: datetime, error: str, permanent: bool) -> None:
+        await self.deliveries.update_one(
+            {"_id": doc_id, "status": "sending"},
+            {"$set": {"status": "failed", "failed_at": now, "last_error": error, "permanent": permanent,
+                      "outcome_published": False}, "$unset": {"lease_until": ""}})
+
+    async def mark_all_published(self, ids: Sequence[str]) -> None:
+        if ids:
+            await self.deliveries.update_many({"_id": {"$in": list(ids)}}, {"$set": {"outcome_published": True}})
+
+    async def unpublished(self, limit: int = 100) -> list[dict[str, Any]]:
+        cursor = self.deliveries.find({"status": {"$in": ["sent", "failed"]}, "outcome_published": False}).limit(limit)
+        return [d async for d in cursor]
+
+    async def release_expired(self, now: datetime) -> int:
+        """Deliveries whose worker died mid-send go back to the queue."""
+        res = await self.deliveries.update_many({"status": "sending", "lease_until": {"$lt": now}},
+                                                {"$set": {"status": "pending", "next_attempt_at": now,
+                                                          "last_error": "lease expired"}})
+        return res.modified_count
+
+    async def by_provider_id(self, provider_id: str) -> dict[str, Any] | None:
+        return await self.deliveries.find_one({"provider_id": provider_id})
+
+    async def record_report(self, doc_id: str, status: str, error_code: str | None, now: datetime) -> bool:
+        """Store a delivery report; True the first time this final status is seen (to publish it once)."""
+        res = await self.deliveries.update_one(
+            {"_id": doc_id, "delivery_status": {"$ne": status}},
+            {"$set": {"delivery_status": status, "delivery_error_code": error_code, "delivery_reported_at": now}})
+        return res.modified_count == 1
+
+    async def list_deliveries(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        cursor = self.deliveries.find(query, {"html": 0}).sort("created_at", DESCENDING).limit(limit)
+        return [d async for d in cursor]
+
+    async def get_delivery(self, doc_id: str) -> dict[str, Any] | None:
+        return await self.deliveries.find_one({"_id": doc_id})
+
+    async def requeue(self, doc_id: str, now: datetime) -> bool:
+        res = await self.deliveries.update_one(
+            {"_id": doc_id, "status": "failed"},
+            {"$set": {"status": "pending", "next_attempt_at": now, "attempts": 0, "requeued_at": now}})
+        return res.modified_count == 1
+
+    # ---- inbox -----------------------------------------------------------------------------------
+
+    async def inbox_for(self, user: str, unread_only: bool, limit: int) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {"user_id": user}
+        if unread_only:
+            query["read"] = False
+        return [d async for d in self.inbox.find(query).sort("created_at", DESCENDING).limit(limit)]
+
+    async def mark_read(self, user: str, item_id: str, now: datetime) -> bool:
+        res = await self.inbox.update_one({"_id": item_id, "user_id": user}, {"$set": {"read": True, "read_at": now}})
+        return res.matched_count == 1
+
+
+class DirectoryCache:
+    """Routing directories and preferences, re-read at most every ``ttl`` seconds."""
+
+    def __init__(self, db: AsyncDatabase, ttl: float) -> None:
+        self.db, self.ttl = db, ttl
+        self._at = -1e18
+        self._staff = StaffDirectory()
+        self._prefs: dict[str, NotifyPreference] = {}
+
+    async def snapshot(self) -> tuple[StaffDirectory, dict[str, NotifyPreference]]:
+        if time.monotonic() - self._at >= self.ttl:
+            agents = await DirectoryStore(self.db, AGENTS).list(limit=100_000)
+            teams = await DirectoryStore(self.db, TEAMS).list(limit=100_000)
+            groups = await DirectoryStore(self.db, GROUPS).list(limit=100_000)
+            services = await DirectoryStore(self.db, SERVICES).list(limit=100_000)
+            prefs = await DirectoryStore(self.db, PREFERENCES).list(limit=100_000)
+            self._staff = StaffDirectory(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
+                                         groups={g.id: g for g in groups}, services={s.id: s for s in services})
+            self._prefs = {p.id: p for p in prefs}
+            self._at = time.monotonic()
+        return self._staff, self._prefs
