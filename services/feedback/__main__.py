@@ -1,0 +1,15 @@
+from shared.logging import setup_logging
+from shared.runtime import serve
+
+from .app import create_app
+from .settings import FeedbackSettings
+
+
+def main() -> None:
+    settings = FeedbackSettings()
+    setup_logging("feedback", settings.log_level, settings.log_json)
+    serve(create_app(settings), settings.http_host, settings.http_port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Wiring of feedback: a consumer on ``tickets.events``, a timer loop on its partitions, the answer pages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+from aiokafka import TopicPartition
+from fastapi import FastAPI
+
+from shared.clock import Clock, SystemClock
+from shared.kafka import Consumer, KafkaBus, ensure_topics
+from shared.mongo import database, ensure_indexes, mongo_client
+from shared.runtime import service_app
+from shared.timers import TimerLoop
+from shared.topics import TICKETS_EVENTS
+
+from .answers import AnswerService
+from .domain import Policy
+from .handlers import FeedbackHandler, Publisher
+from .pages import router
+from .settings import DEV_KEY, FeedbackSettings
+from .store import INDEXES, Directories, SurveyStore
+
+log = logging.getLogger(__name__)
+
+
+def policy_from(settings: FeedbackSettings) -> Policy:
+    return Policy(key=settings.hmac_key.get_secret_value().encode(),
+                  token_ttl=timedelta(seconds=settings.token_ttl_seconds),
+                  auto_complete_after=timedelta(seconds=settings.auto_complete_seconds),
+                  public_base_url=settings.public_base_url, language=settings.default_language)
+
+
+class FeedbackWorker:
+    """Timers fire only for the partitions this instance consumes, so one owner completes each ticket."""
+
+    def __init__(self, settings: FeedbackSettings, clock: Clock) -> None:
+        self.settings, self.clock = settings, clock
+        self.bus = KafkaBus(settings, "feedback")
+        self.client = mongo_client(settings)
+        self.db = database(self.client, settings)
+        self.store = SurveyStore(self.db)
+        self.policy = policy_from(settings)
+        self.publisher = Publisher(self.store, self.bus)
+        self.handler = FeedbackHandler(self.store, Directories(self.db, settings.directory_cache_seconds),
+                                       self.bus, clock, self.policy)
+        self.answers = AnswerService(self.store, self.publisher, clock, self.policy, settings.max_comment_chars)
+        self.owned: set[int] = set()
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "feedback-ticket-events", self.handler,
+                                 on_assigned=self._assigned, on_revoked=self._revoked)
+        self.loop = TimerLoop(self.store.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
+                              owned=lambda: set(self.owned))
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def _assigned(self, tps: set[TopicPartition]) -> None:
+        topic = self.bus.topic(TICKETS_EVENTS)
+        self.owned |= {tp.partition for tp in tps if tp.topic == topic}
+
+    async def _revoked(self, tps: set[TopicPartition]) -> None:
+        self.owned -= {tp.partition for tp in tps}
+
+    async def start(self) -> None:
+        if self.settings.hmac_key.get_secret_value() == DEV_KEY:
+            log.warning("FEEDBACK_HMAC_KEY is the development default: survey links are forgeable; set a secret")
+        await ensure_topics(self.settings)
+        await ensure_indexes(self.db, INDEXES)
+        await self.bus.start()
+        await self.consumer.start()
+        await self.loop.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="feedback-outbox-sweep")
+
+    async def _sweep(self) -> None:
+        """Answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)."""
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            try:
+                await self.publisher.sweep()
+            except Exception:
+                log.exception("outbox sweep failed")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._sweeper
+            self._sweeper = None
+        await self.loop.stop()
+        await self.consumer.stop()
+        await self.bus.stop()
+        await self.client.close()
+
+    def ready(self) -> bool:
+        return self.consumer.is_running() and self.loop.is_running()
+
+
+def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or FeedbackSettings()
+    worker = FeedbackWorker(settings, clock or SystemClock())
+    app = service_app("feedback", lambda: [worker], ready=worker.ready,
+                      description="Feedback: the client rates the resolution once; unrated tickets complete "
+                                  "on a timer; 'I did not open this request' raises a fraud alert.")
+    app.include_router(router(worker.answers, settings.default_language, settings.max_comment_chars,
+                              settings.confirm_answers))
+    app.state.worker = worker
+    return app
