@@ -1,62 +1,99 @@
-"""Gateway wiring: reads the ledger's collection, never writes ticket state."""
+"""Gateway wiring: reads the ledger's collection, sends commands, never writes ticket state."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from shared.clock import Clock, SystemClock
-from shared.mongo import database, mongo_client
-from shared.problems import ProblemError, problem_responses
+from shared.kafka import KafkaBus
 from shared.runtime import service_app
-from shared.schemas.common import TicketStatus
 
+from . import routes_actions, routes_directories, routes_people, routes_stream, routes_tickets
+from .auth import Authenticator
+from .commands import Commander
+from .deps import Context
+from .hub import EventHub
+from .jwks import JwksCache
 from .settings import GatewaySettings
+from .store import Reads
 
-NO_HISTORY = {"history": 0}
+DESCRIPTION = """The agents', supervisors' and admins' API.
+
+**Authentication**: `Authorization: Bearer <JWT>` (our HS256 tokens — `frontline token --user U --role R` prints
+one for development — or OIDC tokens validated against the configured JWKS) or `X-API-Key` for other systems.
+Roles: specialist, team_lead, administrator, client (portal).
+
+**Actions** send a command to the ticket ledger and wait briefly for its answer: 200 with the new ticket,
+409 (problem, with the ledger's `code`) when refused, 202 with the command id when the ledger is slow.
+
+Every error is an RFC 9457 problem (`application/problem+json`).
+"""
 
 
-class Reads:
-    def __init__(self, settings: GatewaySettings) -> None:
-        self.settings = settings
-        self.client = mongo_client(settings)
-        self.db = database(self.client, settings)
+class Bus:
+    """The Kafka producer as a lifespan component."""
+
+    def __init__(self, bus: KafkaBus) -> None:
+        self.bus = bus
 
     async def start(self) -> None:
-        await self.client.admin.command("ping")
+        await self.bus.start()
 
     async def stop(self) -> None:
-        await self.client.close()
+        await self.bus.stop()
 
 
-def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    doc = dict(doc)
-    doc["id"] = doc.pop("_id")
-    return doc
-
-
-def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
+               jwks: JwksCache | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    clock = clock or SystemClock()
     reads = Reads(settings)
-    app = service_app("gateway", lambda: [reads], title="Frontline gateway",
-                      description="The agents', supervisors' and admins' API.")
-    app.state.reads, app.state.clock = reads, clock or SystemClock()
-
-    @app.get("/api/v1/tickets/{ticket_id}", tags=["tickets"], responses=problem_responses(404))
-    async def get_ticket(ticket_id: str, history: bool = False) -> dict[str, Any]:
-        doc = await reads.db.tickets.find_one({"_id": ticket_id}, None if history else NO_HISTORY)
-        if doc is None:
-            raise ProblemError(404, "Not Found", f"no ticket {ticket_id}")
-        return _public(doc)
-
-    @app.get("/api/v1/tickets", tags=["tickets"], responses=problem_responses(422))
-    async def list_tickets(
-        status: TicketStatus | None = None,
-        limit: Annotated[int, Query(ge=1, le=settings.max_page_size)] = 50,
-    ) -> dict[str, Any]:
-        query: dict[str, Any] = {"status": status.value} if status else {}
-        cursor = reads.db.tickets.find(query, NO_HISTORY).sort("created_at", -1).limit(limit)
-        return {"items": [_public(d) async for d in cursor]}
-
+    bus = KafkaBus(settings, "gateway")
+    hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
+    ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), bus=bus,
+                  hub=hub, commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands))
+    app = service_app("gateway", lambda: [reads, Bus(bus), hub], ready=hub.is_running, title="Frontline gateway",
+                      description=DESCRIPTION)
+    app.state.ctx = ctx
+    app.state.reads, app.state.clock = reads, clock
+    app.include_router(routes_tickets.router(settings.max_page_size))
+    app.include_router(routes_actions.router())
+    app.include_router(routes_people.router(settings.max_page_size))
+    app.include_router(routes_stream.router(settings.sse_max_seconds))
+    app.include_router(routes_directories.router(settings.max_page_size))
+    _reports(app, settings)
+    _document_problems(app)
     return app
+
+
+def _reports(app: FastAPI, settings: GatewaySettings) -> None:
+    try:
+        from . import routes_reports
+    except ImportError:  # the reports part is optional while it is being built
+        return
+    app.include_router(routes_reports.router(settings.max_page_size))
+
+
+def _document_problems(app: FastAPI) -> None:
+    """OpenAPI: validation errors are problems too (FastAPI documents its own shape by default)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema.get("paths", {}).values():
+            for op in path.values():
+                resp = op.get("responses", {}).get("422")
+                if resp and "application/json" in resp.get("content", {}):
+                    resp["content"] = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    resp["description"] = "Invalid request (problem details with `errors`)"
+        comps = schema.get("components", {}).get("schemas", {})
+        comps.pop("HTTPValidationError", None)
+        comps.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -4,9 +4,33 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+# Development signing key: `frontline token` and a fresh `make up` share it. Production sets GATEWAY_JWT_SECRET
+# (or only trusts OIDC tokens through GATEWAY_JWKS_URL).
+DEV_JWT_SECRET = "frontline-development-signing-key-change-me-in-production"
+
 
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8000
     max_page_size: int = 200
+    # Authentication
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "frontline"
+    jwt_audience: str | None = None
+    token_ttl_seconds: int = 12 * 3600
+    jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    jwks_cache_seconds: int = 300
+    jwks_min_refresh_seconds: float = 30.0
+    clock_skew_seconds: int = 60
+    # Actions: how long an HTTP call waits for the ledger's answer before returning 202.
+    action_wait_seconds: float = 5.0
+    bulk_max_tickets: int = 100
+    # Queues
+    time_limit_window_minutes: int = 120
+    # Live updates
+    sse_heartbeat_seconds: float = 15.0
+    sse_max_seconds: int = 3600
+    sse_buffer: int = 1000

@@ -1,0 +1,133 @@
+"""Work queues as MongoDB filters over the ledger's ticket fields, and keyset (cursor) pagination.
+
+Pure: the time window and "me" are arguments, so each queue's definition is testable
+without a database. Keyset pagination (sort value, then ``_id``) stays fast and stable
+on large collections, unlike skip/offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from shared.clock import as_utc
+from shared.schemas.common import ACTIVE_STATUSES, TicketStatus
+
+ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
+WORKING = sorted(s.value for s in (TicketStatus.assigned, TicketStatus.in_progress, TicketStatus.waiting_customer))
+
+
+class Queue(StrEnum):
+    offers = "offers"  # unclaimed offers for me
+    mine = "mine"  # assigned to me and not finished
+    needs_reply = "needs_reply"  # the client wrote last
+    time_limit = "time_limit"  # the client's deadline falls within the window
+    overdue = "overdue"  # SLA breached or deadline passed
+    long_ignored = "long_ignored"
+    lost = "lost"  # assignee unavailable while the client waits (routing sets the flag)
+    unidentified = "unidentified"  # sender not matched to a client
+    development = "development"  # development sub-tickets
+
+
+class SortField(StrEnum):
+    created_at = "created_at"
+    updated_at = "updated_at"
+    number = "number"
+    status_changed_at = "status_changed_at"
+    deadline = "deadline"
+    last_client_message_at = "last_client_message_at"
+
+
+# Fields that may be null are sortable only in queues where the filter guarantees a value:
+# keyset pagination over nulls would need a second ordering rule.
+NULLABLE_SORTS = {SortField.deadline: {Queue.time_limit}, SortField.last_client_message_at: {Queue.needs_reply}}
+
+DEFAULT_SORT: dict[Queue, tuple[SortField, int]] = {
+    Queue.offers: (SortField.updated_at, 1),
+    Queue.mine: (SortField.updated_at, -1),
+    Queue.needs_reply: (SortField.last_client_message_at, 1),
+    Queue.time_limit: (SortField.deadline, 1),
+    Queue.overdue: (SortField.created_at, 1),
+    Queue.long_ignored: (SortField.created_at, 1),
+    Queue.lost: (SortField.created_at, 1),
+    Queue.unidentified: (SortField.created_at, 1),
+    Queue.development: (SortField.created_at, -1),
+}
+
+
+class CursorError(ValueError):
+    pass
+
+
+def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dict[str, Any]:
+    """The most selective field comes first: simple planners pick their index from the first indexed field."""
+    active = {"status": {"$in": ACTIVE}}
+    match queue:
+        case Queue.offers:
+            return {"offered_to": me, "status": TicketStatus.offered.value}
+        case Queue.mine:
+            return {"assignee_id": me, "status": {"$in": WORKING}}
+        case Queue.needs_reply:
+            return {"last_message_from": "client", **active}
+        case Queue.time_limit:
+            return {"deadline": {"$gte": now, "$lte": now + window}, **active}
+        case Queue.overdue:
+            return {**active, "$or": [{"flags.sla_breached": True}, {"deadline": {"$lt": now}}]}
+        case Queue.long_ignored:
+            return {"flags.long_ignored": True, **active}
+        case Queue.lost:
+            return {"flags.lost": True, **active}
+        case Queue.unidentified:
+            return {"unidentified": True, **active}
+        case Queue.development:
+            return {**active, "$or": [{"parent_id": {"$ne": None}}, {"line": "development"}]}
+    raise ValueError(queue)  # pragma: no cover
+
+
+def check_sort(queue: Queue | None, field: SortField) -> None:
+    allowed = NULLABLE_SORTS.get(field)
+    if allowed is not None and queue not in allowed:
+        names = ", ".join(sorted(q.value for q in allowed))
+        raise CursorError(f"sorting by {field.value} is only available in the {names} queue")
+
+
+def _enc(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$dt": as_utc(value).isoformat()}
+    return value
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, dict) and "$dt" in value:
+        return as_utc(datetime.fromisoformat(value["$dt"]))
+    return value
+
+
+def encode_cursor(doc: dict[str, Any], field: SortField, direction: int) -> str:
+    raw = json.dumps([field.value, direction, _enc(doc.get(field.value)), doc["_id"]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: SortField, direction: int) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        f, d, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        value = _dec(value)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise CursorError("the cursor is not one this API issued") from exc
+    if f != field.value or d != direction or not isinstance(last_id, str):
+        raise CursorError("the cursor belongs to a different sort order; start again without it")
+    return value, last_id
+
+
+def after_cursor(field: SortField, direction: int, value: Any, last_id: str) -> dict[str, Any]:
+    op = "$gt" if direction > 0 else "$lt"
+    return {"$or": [{field.value: {op: value}}, {field.value: value, "_id": {op: last_id}}]}
+
+
+def sort_spec(field: SortField, direction: int) -> list[tuple[str, int]]:
+    return [(field.value, direction), ("_id", direction)]

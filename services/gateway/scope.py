@@ -1,0 +1,83 @@
+"""Which tickets a principal may see, as a MongoDB filter and as a predicate (the two must agree).
+
+A ticket attached to a service team belongs to that team: only its members (and leads of it)
+see it, even when they share a line with another team. A ticket without a team is visible to
+the specialists of its line or group. Anyone offered, assigned or added as a participant sees it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .principal import Principal, UserRole
+
+NOTHING: dict[str, Any] = {"_id": {"$in": []}}
+
+
+def ticket_scope(p: Principal) -> dict[str, Any]:
+    """Filter to AND with every ticket query; ``{}`` means everything (administrators)."""
+    if p.role == UserRole.administrator:
+        return {}
+    if p.role == UserRole.client:
+        return {"client.client_id": p.client_id} if p.client_id else NOTHING
+    ors: list[dict[str, Any]] = [{"assignee_id": p.user_id}, {"offered_to": p.user_id},
+                                 {"participants.user_id": p.user_id}]
+    if p.team_ids:
+        ors.append({"service_team_id": {"$in": p.team_ids}})
+    unteamed: list[dict[str, Any]] = []
+    if p.line_ids:
+        unteamed.append({"line": {"$in": p.line_ids}})
+    if p.group_ids:
+        unteamed.append({"group_id": {"$in": p.group_ids}})
+    if unteamed:
+        ors.append({"$and": [{"service_team_id": None}, {"$or": unteamed}]})
+    if p.role == UserRole.team_lead and p.team_agent_ids:
+        ors.append({"assignee_id": {"$in": p.team_agent_ids}})
+        ors.append({"offered_to": {"$in": p.team_agent_ids}})
+    return {"$or": ors}
+
+
+def visible(p: Principal, doc: dict[str, Any]) -> bool:
+    """The same rule as :func:`ticket_scope`, for one ticket document (live updates, actions)."""
+    if p.role == UserRole.administrator:
+        return True
+    if p.role == UserRole.client:
+        client = doc.get("client") or {}
+        return bool(p.client_id) and client.get("client_id") == p.client_id
+    offered = doc.get("offered_to") or []
+    if doc.get("assignee_id") == p.user_id or p.user_id in offered:
+        return True
+    if any(part.get("user_id") == p.user_id for part in doc.get("participants") or []):
+        return True
+    team = doc.get("service_team_id")
+    if team is not None:
+        if team in p.team_ids:
+            return True
+    elif doc.get("line") in p.line_ids or (doc.get("group_id") is not None and doc.get("group_id") in p.group_ids):
+        return True
+    if p.role == UserRole.team_lead and p.team_agent_ids:
+        agents = set(p.team_agent_ids)
+        return doc.get("assignee_id") in agents or bool(agents.intersection(offered))
+    return False
+
+
+def may_act_for(p: Principal, agent_id: str) -> bool:
+    """Whose queues and availability a principal may look at or change."""
+    if agent_id == p.user_id or p.role == UserRole.administrator:
+        return True
+    return p.role == UserRole.team_lead and agent_id in p.team_agent_ids
+
+
+def and_all(*parts: dict[str, Any]) -> dict[str, Any]:
+    """Conjunction kept as flat as possible: planners pick indexes from top-level fields, not from ``$and``."""
+    flat: dict[str, Any] = {}
+    rest: list[dict[str, Any]] = []
+    for part in parts:
+        for key, value in part.items():
+            if key in flat or key == "$and":
+                rest.extend(value if key == "$and" else [{key: value}])
+            else:
+                flat[key] = value
+    if rest:
+        flat["$and"] = rest
+    return flat
