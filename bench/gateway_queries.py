@@ -1,0 +1,224 @@
+"""Queue query latency (p50/p99) and reads/s through the gateway's HTTP API with many open tickets.
+
+Seeds ``--tickets`` valid open tickets straight into the ledger's ``tickets`` collection (bulk insert,
+with the ledger's own indexes), runs the gateway under uvicorn on loopback and measures every queue
+as an administrator (whole desk) and as a specialist (scoped to one team and line). Then it adds the
+extra indexes the gateway's queues want (see EXTRA_INDEXES; the ledger owns the collection, so they are
+proposed to it, not created by the gateway) and measures again.
+
+    python -m bench.gateway_queries --tickets 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import uvicorn
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import PyMongoError
+
+from bench.common import infra, percentile, summary_ms, write_result
+from services.gateway.app import create_app
+from services.gateway.auth import mint_token
+from services.gateway.settings import GatewaySettings
+from services.tickets.handlers import INDEXES
+from services.tickets.model import Ticket
+from shared.clock import ManualClock
+from shared.infra import free_port
+from shared.mongo import database, ensure_indexes, mongo_client
+from shared.schemas.common import Channel, ClientRef, TicketStatus
+from shared.testing import eventually, isolated_env, make_settings
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+QUEUES = ["offers", "mine", "needs_reply", "time_limit", "overdue", "long_ignored", "lost", "unidentified",
+          "development"]
+ACTIVE = [TicketStatus.new, TicketStatus.offered, TicketStatus.assigned, TicketStatus.in_progress,
+          TicketStatus.waiting_customer]
+AGENTS = [f"agent-{i}" for i in range(200)]
+TEAMS = [f"team-{i}" for i in range(20)]
+LINES = ["first", "second", "third"]
+FLAG_RATES = (("sla_breached", 0.03), ("long_ignored", 0.02), ("lost", 0.01))
+
+# What the queues filter and sort on, beyond the ledger's INDEXES (proposed to services/tickets/handlers.py).
+EXTRA_INDEXES = [
+    IndexModel([("status", ASCENDING), ("last_message_from", ASCENDING), ("last_client_message_at", ASCENDING)]),
+    IndexModel([("deadline", ASCENDING), ("status", ASCENDING)],
+               partialFilterExpression={"deadline": {"$type": "date"}}),
+    IndexModel([("flags.sla_breached", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+               partialFilterExpression={"flags.sla_breached": True}),
+    IndexModel([("flags.long_ignored", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+               partialFilterExpression={"flags.long_ignored": True}),
+    IndexModel([("flags.lost", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+               partialFilterExpression={"flags.lost": True}),
+    IndexModel([("unidentified", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
+               partialFilterExpression={"unidentified": True}),
+    IndexModel([("offered_to", ASCENDING), ("status", ASCENDING), ("updated_at", ASCENDING)]),
+    IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)]),
+    IndexModel([("service_team_id", ASCENDING), ("created_at", DESCENDING)]),
+    IndexModel([("group_id", ASCENDING), ("status", ASCENDING)]),
+]
+
+
+def ticket_doc(i: int, rng: random.Random) -> dict[str, Any]:
+    status = rng.choice(ACTIVE)
+    created = NOW - timedelta(minutes=rng.randint(1, 60 * 24 * 20))
+    agent = rng.choice(AGENTS)
+    unidentified = rng.random() < 0.05
+    child = rng.random() < 0.02
+    t = Ticket(
+        id=f"B-{i:07d}", number=i + 1, version=3, status=status, channel=rng.choice(list(Channel)[:5]),
+        subject=f"Ticket {i}", unidentified=unidentified,
+        client=None if unidentified else ClientRef(client_id=f"C-{rng.randint(1, 20000)}",
+                                                   service_team_id=rng.choice(TEAMS)),
+        line="development" if child else rng.choice(LINES),
+        service_team_id=None if unidentified else rng.choice(TEAMS),
+        offered_to=rng.sample(AGENTS, 3) if status == TicketStatus.offered else [],
+        assignee_id=agent if status in ACTIVE[2:] else None,
+        flags={k: True for k, p in FLAG_RATES if rng.random() < p},
+        parent_id=f"B-{rng.randint(0, max(i - 1, 0)):07d}" if child else None,
+        deadline=NOW + timedelta(minutes=rng.randint(-600, 3000)) if rng.random() < 0.1 else None,
+        last_message_from=rng.choice(["client", "agent", None]),
+        last_client_message_at=created + timedelta(minutes=5),
+        created_at=created, updated_at=created + timedelta(minutes=rng.randint(0, 600)), status_changed_at=created,
+    )
+    doc = t.to_doc()
+    doc["history"] = []
+    return doc
+
+
+async def seed(db: Any, n: int) -> float:
+    rng = random.Random(42)
+    await ensure_indexes(db, {"tickets": INDEXES["tickets"]})
+    t0 = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    for i in range(n):
+        batch.append(ticket_doc(i, rng))
+        if len(batch) == 5000:
+            await db.tickets.insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        await db.tickets.insert_many(batch, ordered=False)
+    return time.perf_counter() - t0
+
+
+async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int, budget: float) -> dict[str, Any]:
+    """Up to ``rounds`` sequential requests per queue, fewer (at least 3) if one queue exceeds ``budget`` seconds."""
+    out: dict[str, Any] = {}
+    for q in QUEUES:
+        params = {"limit": 50, **({"agent_id": AGENTS[7]} if q in ("offers", "mine") else {})}
+        lat: list[float] = []
+        items = 0
+        started = time.perf_counter()
+        for _ in range(rounds):
+            if len(lat) >= 3 and time.perf_counter() - started > budget:
+                break
+            t0 = time.perf_counter()
+            resp = await http.get(f"/api/v1/queues/{q}", params=params, headers=headers)
+            lat.append(time.perf_counter() - t0)
+            assert resp.status_code == 200, resp.text
+            items = len(resp.json()["items"])
+        out[q] = {**summary_ms(lat), "page_items": items}
+    # deep pagination: five pages of the whole-desk list
+    lat = []
+    started = time.perf_counter()
+    for _ in range(max(rounds // 5, 2)):
+        if lat and time.perf_counter() - started > budget:
+            break
+        cursor = None
+        for _page in range(5):
+            t0 = time.perf_counter()
+            resp = await http.get("/api/v1/tickets", params={"limit": 50, **({"cursor": cursor} if cursor else {})},
+                                  headers=headers)
+            lat.append(time.perf_counter() - t0)
+            cursor = resp.json()["next_cursor"]
+    out["tickets_list_paged"] = summary_ms(lat)
+    return out
+
+
+async def throughput(http: httpx.AsyncClient, headers: dict[str, str], seconds: float, workers: int) -> float:
+    stop = time.perf_counter() + seconds
+    done = 0
+
+    async def worker(k: int) -> None:
+        nonlocal done
+        i = k
+        while time.perf_counter() < stop:
+            q = QUEUES[i % len(QUEUES)]
+            resp = await http.get(f"/api/v1/queues/{q}", params={"limit": 50}, headers=headers)
+            assert resp.status_code == 200
+            done += 1
+            i += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(workers)))
+    return done / (time.perf_counter() - t0)
+
+
+async def run(n: int, rounds: int, seconds: float, workers: int, budget: float) -> dict[str, Any]:
+    with infra() as base:
+        env = {**base, **isolated_env()}
+        settings = make_settings(GatewaySettings, env)
+        client = mongo_client(settings)
+        db = database(client, settings)
+        seed_s = await seed(db, n)
+        print(f"seeded {n} tickets in {seed_s:.0f}s", flush=True)
+        clock = ManualClock(NOW)
+        app = create_app(settings, clock)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+        task = asyncio.create_task(server.serve())
+        await eventually(lambda: server.started, timeout=30, message="uvicorn started")
+        admin = {"Authorization": f"Bearer {mint_token(settings, 'root', 'administrator', clock=clock)}"}
+        spec = {"Authorization": f"Bearer {mint_token(settings, AGENTS[7], 'specialist', clock=clock, teams=[TEAMS[3]], lines=['first'])}"}  # noqa: E501
+        results: dict[str, Any] = {"tickets": n, "seed_seconds": round(seed_s, 1), "page_size": 50,
+                                   "transport": "httpx → uvicorn on loopback (same process)"}
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
+                for phase in ("ledger_indexes", "with_extra_indexes"):
+                    if phase == "with_extra_indexes":
+                        t0 = time.perf_counter()
+                        try:
+                            await db.tickets.create_indexes(EXTRA_INDEXES)
+                        except PyMongoError as exc:  # the embedded database may give up on large builds
+                            results["extra_index_build_error"] = repr(exc)
+                            break
+                        results["extra_index_build_seconds"] = round(time.perf_counter() - t0, 1)
+                    print(f"measuring: {phase}", flush=True)
+                    admin_q = await measure(http, admin, rounds, budget)
+                    spec_q = await measure(http, spec, rounds, budget)
+                    rps = await throughput(http, admin, seconds, workers)
+                    p99s = [v["p99_ms"] for v in admin_q.values()] + [v["p99_ms"] for v in spec_q.values()]
+                    results[phase] = {"administrator": admin_q, "specialist": spec_q,
+                                      "reads_per_second": round(rps, 1), "concurrency": workers,
+                                      "worst_p99_ms": round(max(p99s), 2),
+                                      "median_p50_ms": round(percentile(
+                                          [v["p50_ms"] for v in admin_q.values()], 50), 2)}
+                    write_result("gateway_queries", {**results, "partial": phase != "with_extra_indexes"})
+        finally:
+            server.should_exit = True
+            await task
+            await client.close()
+        results["extra_indexes"] = [dict(m.document) for m in EXTRA_INDEXES]
+        return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=50, help="sequential requests per queue and role")
+    parser.add_argument("--seconds", type=float, default=5.0, help="throughput phase duration")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--budget", type=float, default=20.0, help="max seconds per queue measurement")
+    args = parser.parse_args()
+    results = asyncio.run(run(args.tickets, args.rounds, args.seconds, args.workers, args.budget))
+    write_result("gateway_queries", {**results, "partial": False})
+
+
+if __name__ == "__main__":
+    main()

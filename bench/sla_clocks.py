@@ -1,0 +1,189 @@
+"""SLA clocks at scale: memory, recovery time after a restart, and firing lag under a steady stream.
+
+Loads N open tickets' clocks and their pending timers into MongoDB directly (bulk inserts of
+documents built by the SLA domain code), runs the SLA worker as a real process, and reports:
+  * load time, worker RSS with N open clocks (timers live in MongoDB, not in memory);
+  * recovery: SIGKILL, restart, time until ready and until an already-due probe timer fires;
+  * firing lag p50/p99 (fired_at - due_at) for a steady stream of timers coming due while N wait.
+
+    .venv/bin/python bench/sla_clocks.py [--tickets 1000000] [--rate 200] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import signal
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import infra, summary_ms, write_result  # noqa: E402
+from services.sla import domain  # noqa: E402
+from services.sla.model import Catalog  # noqa: E402
+from services.sla.store import CLOCKS, INDEXES, TIMERS  # noqa: E402
+from shared.directory.sla import SlaPolicy, Targets  # noqa: E402
+from shared.mongo import database, ensure_indexes, mongo_client  # noqa: E402
+from shared.processes import ServiceProcess  # noqa: E402
+from shared.schemas import tickets as t  # noqa: E402
+from shared.schemas.common import Channel  # noqa: E402
+from shared.settings import CommonSettings  # noqa: E402
+from shared.testing import isolated_env, make_settings  # noqa: E402
+from shared.timers import partition_for  # noqa: E402
+from shared.topics import TICKETS_EVENTS  # noqa: E402
+
+DAY = 86400.0
+# First response in 30 days: nothing of the background load comes due during the run.
+CATALOG = Catalog(default_policy=SlaPolicy(id="default", warning_share=0.8, targets=Targets(
+    first_response_seconds=30 * DAY, resolution_seconds=60 * DAY)))
+PARTS = TICKETS_EVENTS.partitions
+
+
+def template(now: datetime) -> tuple[dict[str, Any], list[domain.TimerPlan]]:
+    clock = domain.apply(None, "tpl", "e0", t.TicketOpened(channel=Channel.email, number=1), now, CATALOG)
+    assert clock is not None
+    return clock.to_doc(), domain.desired_timers(clock, CATALOG)
+
+
+def shifted(value: Any, delta: timedelta) -> Any:
+    if isinstance(value, datetime):
+        return value + delta
+    if isinstance(value, dict):
+        return {k: shifted(v, delta) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shifted(v, delta) for v in value]
+    return value
+
+
+def docs_for(ticket_id: str, tpl: dict[str, Any], plans: list[domain.TimerPlan], delta: timedelta,
+             kinds: set[str] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    doc = shifted(copy.deepcopy(tpl), delta)
+    doc["_id"], doc["partition"], doc["version"] = ticket_id, partition_for(ticket_id, PARTS), 1
+    timers = [{"_id": domain.timer_id(ticket_id, p.kind, p.data.get("target"), p.data.get("epoch")),
+               "ticket_id": ticket_id, "due_at": p.due_at + delta, "kind": p.kind, "data": p.data,
+               "partition": doc["partition"], "fired": False}
+              for p in plans if kinds is None or p.kind in kinds]
+    return doc, timers
+
+
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+async def load(db: Any, n: int, now: datetime) -> float:
+    tpl, plans = template(now)
+    started, batch_clocks, batch_timers = time.perf_counter(), [], []
+    for i in range(n):
+        doc, timers = docs_for(f"B-{i}", tpl, plans, timedelta(seconds=i % int(DAY)))
+        batch_clocks.append(doc)
+        batch_timers += timers
+        if len(batch_clocks) >= 5000 or i == n - 1:
+            await db[CLOCKS].insert_many(batch_clocks, ordered=False)
+            await db[TIMERS].insert_many(batch_timers, ordered=False)
+            batch_clocks, batch_timers = [], []
+            if (i + 1) % 100_000 == 0:
+                print(f"  loaded {i + 1} clocks ({time.perf_counter() - started:.0f}s)", flush=True)
+    return time.perf_counter() - started
+
+
+async def stream(db: Any, rate: int, seconds: float, lead: float = 1.0, prefix: str = "S") -> list[str]:
+    """Insert breach-due tickets at ``rate`` per second, each due ``lead`` seconds after insertion."""
+    tpl, plans = template(datetime.now(UTC))
+    breach = next(p for p in plans if p.kind == domain.BREACH and p.data["target"] == "first_response")
+    tpl["targets"]["first_response"]["warned"] = True
+    ids: list[str] = []
+    start, i = time.monotonic(), 0
+    while time.monotonic() - start < seconds:
+        tick = time.monotonic()
+        due = datetime.now(UTC) + timedelta(seconds=lead)
+        docs, timers = [], []
+        for _ in range(max(rate // 10, 1)):
+            doc, tms = docs_for(f"{prefix}-{i}", tpl, plans, due - breach.due_at, kinds={domain.BREACH})
+            docs.append(doc)
+            timers += [x for x in tms if x["data"].get("target") == "first_response"]
+            ids.append(f"{prefix}-{i}")
+            i += 1
+        await db[CLOCKS].insert_many(docs)
+        await db[TIMERS].insert_many(timers)
+        await asyncio.sleep(max(0.1 - (time.monotonic() - tick), 0))
+    return ids
+
+
+async def lags(db: Any, ids: list[str], timeout: float) -> list[float]:
+    """Poll fired timers through the (fired, …) index prefix; a ticket_id $in would scan every timer."""
+    wanted, deadline = set(ids), time.monotonic() + timeout
+    out: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        async for d in db[TIMERS].find({"fired": True, "kind": domain.BREACH}):
+            if d["ticket_id"] in wanted:
+                out[d["ticket_id"]] = (d["fired_at"] - d["due_at"]).total_seconds()
+        if len(out) >= len(wanted):
+            break
+        await asyncio.sleep(1.0)
+    return list(out.values())
+
+
+async def main(args: argparse.Namespace) -> None:
+    with infra() as base:
+        env = {**base, **isolated_env()}
+        settings = make_settings(CommonSettings, env)
+        client = mongo_client(settings)
+        db = database(client, settings)
+        await ensure_indexes(db, INDEXES)
+        print(f"loading {args.tickets} open clocks …", flush=True)
+        load_s = await load(db, args.tickets, datetime.now(UTC))
+        print(f"loaded in {load_s:.1f}s; starting the worker …", flush=True)
+        logs = Path(tempfile.mkdtemp(prefix="sla-bench-"))
+        worker = ServiceProcess("sla", {**env, "FRONTLINE_LOG_LEVEL": "WARNING"}, logs)
+        try:
+            t0 = time.monotonic()
+            await asyncio.to_thread(worker.start().wait_ready, 600)
+            first_ready = time.monotonic() - t0
+            assert worker.proc is not None
+            rss_idle = rss_mb(worker.proc.pid)
+            print(f"ready in {first_ready:.1f}s, rss {rss_idle} MB; restart …", flush=True)
+            # Recovery: kill, put a probe timer that is already due, restart, time until ready and until it fired.
+            worker.kill(signal.SIGKILL)
+            probe = await stream(db, 10, 0.05, lead=0.0, prefix="P")
+            t0 = time.monotonic()
+            await asyncio.to_thread(worker.start().wait_ready, 600)
+            ready_s = time.monotonic() - t0
+            await lags(db, probe, 120)
+            probe_fired_s = time.monotonic() - t0
+            print(f"steady stream: {args.rate}/s for {args.seconds}s …", flush=True)
+            ids = await stream(db, args.rate, args.seconds)
+            lag = await lags(db, ids, 120)
+            assert worker.proc is not None
+            rss_after = rss_mb(worker.proc.pid)
+            pending = await db[TIMERS].count_documents({"fired": False})
+            worker.kill(signal.SIGKILL)
+            await client.close()
+        finally:
+            worker.kill(signal.SIGKILL)
+    write_result("sla_clocks", {
+        "open_tickets": args.tickets, "load_seconds": round(load_s, 1),
+        "pending_timers": pending,
+        "worker_rss_mb": {"after_start": rss_idle, "after_stream": rss_after},
+        "first_start_ready_seconds": round(first_ready, 2),
+        "recovery": {"restart_to_ready_seconds": round(ready_s, 2),
+                     "restart_to_due_probe_fired_seconds": round(probe_fired_s, 2)},
+        "firing_lag": {"rate_per_second": args.rate, "seconds": args.seconds, "timers": len(ids),
+                       "fired": len(lag), **summary_ms(lag)},
+    })
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--rate", type=int, default=200, help="timers coming due per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    asyncio.run(main(parser.parse_args()))
