@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 
@@ -30,6 +34,45 @@ class ManualClock:
     def advance(self, delta: timedelta | float) -> datetime:
         self._now += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
         return self._now
+
+
+class FileClock:
+    """A clock shared by separate processes: end-to-end tests move every service's time at once.
+
+    The file holds ``{"at": ISO time, "anchor": unix seconds, "speed": factor}``: the time is
+    ``at`` when the wall clock read ``anchor`` and runs ``speed`` times as fast from there. A writer
+    replaces the file (atomically) to jump; readers notice by its modification time.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._stamp: int | None = None
+        self._at, self._anchor, self._speed = datetime.now(UTC), time.time(), 1.0
+
+    def now(self) -> datetime:
+        try:
+            stamp = self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            stamp = None
+        if stamp is not None and stamp != self._stamp:
+            data = json.loads(self.path.read_text())
+            self._at = datetime.fromisoformat(data["at"]).astimezone(UTC)
+            self._anchor, self._speed, self._stamp = float(data["anchor"]), float(data.get("speed", 1.0)), stamp
+        return self._at + timedelta(seconds=(time.time() - self._anchor) * self._speed)
+
+    @staticmethod
+    def write(path: str | Path, at: datetime, speed: float = 1.0) -> None:
+        """Make every reader's time ``at`` from this moment on, running ``speed`` times real time."""
+        path = Path(path)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"at": at.astimezone(UTC).isoformat(), "anchor": time.time(), "speed": speed}))
+        os.replace(tmp, path)
+
+
+def default_clock() -> Clock:
+    """The wall clock, unless ``FRONTLINE_CLOCK_FILE`` names a shared test clock (never set in production)."""
+    path = os.environ.get("FRONTLINE_CLOCK_FILE")
+    return FileClock(path) if path else SystemClock()
 
 
 def as_utc(value: datetime) -> datetime:

@@ -10,7 +10,7 @@ from datetime import timedelta
 from aiokafka import TopicPartition
 from fastapi import FastAPI
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
@@ -98,7 +98,7 @@ class FeedbackWorker:
 
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
-    worker = FeedbackWorker(settings, clock or SystemClock())
+    worker = FeedbackWorker(settings, clock or default_clock())
     app = service_app("feedback", lambda: [worker], ready=worker.ready,
                       description="Feedback: the client rates the resolution once; unrated tickets complete "
                                   "on a timer; 'I did not open this request' raises a fraud alert.")

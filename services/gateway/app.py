@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.kafka import KafkaBus
 from shared.runtime import service_app
 
@@ -49,7 +49,7 @@ class Bus:
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
                jwks: JwksCache | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    clock = clock or SystemClock()
+    clock = clock or default_clock()
     reads = Reads(settings)
     bus = KafkaBus(settings, "gateway")
     hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)

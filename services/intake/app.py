@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.problems import PROBLEM_JSON, ProblemError
@@ -118,7 +118,7 @@ class BodyLimit:
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    intake = Intake(settings, clock or SystemClock())
+    intake = Intake(settings, clock or default_clock())
     app = service_app("intake", lambda: [intake], ready=intake.ready,
                       description="Channel adapters: every client message in (webhooks, e-mail, other systems).")
     app.state.intake = intake

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES
 from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
@@ -69,7 +69,7 @@ class NotifyService:
 
 def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
-    svc = NotifyService(settings, clock or SystemClock())
+    svc = NotifyService(settings, clock or default_clock())
     app = service_app("notify", lambda: [svc], ready=svc.ready,
                       description="Notifications: who must know, and delivery by e-mail, SMS, chat and in-app.")
     app.include_router(router(svc))

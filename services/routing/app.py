@@ -7,7 +7,7 @@ from datetime import timedelta
 from aiokafka import TopicPartition
 from fastapi import FastAPI
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
@@ -74,7 +74,7 @@ class Router:
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
-    router = Router(settings, clock or SystemClock())
+    router = Router(settings, clock or default_clock())
     app = service_app("routing", lambda: [router], ready=router.ready,
                       description="Routing: offers tickets, first claim wins, auto-assigns, keeps tickets from "
                                   "getting lost.")

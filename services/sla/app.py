@@ -11,7 +11,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from pymongo import ASCENDING
 
-from shared.clock import Clock, SystemClock, as_utc
+from shared.clock import Clock, as_utc, default_clock
 from shared.kafka import KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
@@ -105,7 +105,7 @@ class SlaWorker:
 
 def create_app(settings: SlaSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or SlaSettings()
-    worker = SlaWorker(settings, clock or SystemClock())
+    worker = SlaWorker(settings, clock or default_clock())
     app = service_app("sla", lambda: [worker], ready=worker.ready,
                       description="SLA processor: clocks on business calendars, warnings, breaches, escalations.")
     app.state.worker = worker

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
@@ -44,7 +44,7 @@ class Ledger:
 
 def create_app(settings: TicketsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
-    ledger = Ledger(settings, clock or SystemClock())
+    ledger = Ledger(settings, clock or default_clock())
     app = service_app("tickets", lambda: [ledger], ready=ledger.ready,
                       description="The ticket ledger: the only writer of ticket state.")
     app.state.ledger = ledger
