@@ -11,7 +11,15 @@ from shared.clock import Clock, default_clock
 from shared.kafka import KafkaBus
 from shared.runtime import service_app
 
-from . import routes_actions, routes_directories, routes_people, routes_stream, routes_tickets
+from . import (
+    routes_actions,
+    routes_directories,
+    routes_notifications,
+    routes_people,
+    routes_reports,
+    routes_stream,
+    routes_tickets,
+)
 from .auth import Authenticator
 from .commands import Commander
 from .deps import Context
@@ -64,17 +72,10 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(routes_people.router(settings.max_page_size))
     app.include_router(routes_stream.router(settings.sse_max_seconds))
     app.include_router(routes_directories.router(settings.max_page_size))
-    _reports(app, settings)
+    app.include_router(routes_reports.router(settings.max_page_size))
+    app.include_router(routes_notifications.router(settings.max_page_size))
     _document_problems(app)
     return app
-
-
-def _reports(app: FastAPI, settings: GatewaySettings) -> None:
-    try:
-        from . import routes_reports
-    except ImportError:  # the reports part is optional while it is being built
-        return
-    app.include_router(routes_reports.router(settings.max_page_size))
 
 
 def _document_problems(app: FastAPI) -> None:

@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from shared.envelope import envelope_for
 from shared.ids import derived_id
@@ -17,23 +16,10 @@ from shared.schemas import tickets as t
 from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 
 from .sms import FINAL_STATUSES, valid_signature
-from .templates import LANGUAGES, TemplateRenderError, UnknownTemplate, preview, template_names
+from .templates import LANGUAGES, PreviewIn, PreviewOut, draft_override, preview_out, template_names
 
 if TYPE_CHECKING:
     from .app import NotifyService
-
-
-class PreviewOut(BaseModel):
-    name: str
-    language: str
-    subject: str
-    text: str
-    html: str
-
-
-class PreviewIn(BaseModel):
-    language: Literal["ru", "en"] = "ru"
-    context: dict[str, Any] = Field(default_factory=dict)
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
@@ -60,24 +46,17 @@ def router(svc: NotifyService) -> APIRouter:
     async def templates() -> dict[str, Any]:
         return {"items": template_names(), "languages": list(LANGUAGES)}
 
-    def _preview(name: str, language: str, context: dict[str, Any] | None) -> PreviewOut:
-        try:
-            out = preview(name, language, context)
-        except UnknownTemplate as exc:
-            raise ProblemError(404, "Not Found", str(exc)) from exc
-        except TemplateRenderError as exc:
-            raise ProblemError(422, "Template cannot be rendered", str(exc)) from exc
-        return PreviewOut(name=name, language=language, subject=out.subject, text=out.text, html=out.html)
-
     @r.get("/templates/{name}/preview", tags=["templates"], response_model=PreviewOut,
-           responses=problem_responses(404, 422), summary="Render a template with its sample context")
+           responses=problem_responses(404, 422), summary="Render a template (as administrators saved it)")
     async def preview_get(name: str, language: Literal["ru", "en"] = "ru") -> PreviewOut:
-        return _preview(name, language, None)
+        return preview_out(name, language, None, await svc.directories.template(name, language))
 
     @r.post("/templates/{name}/preview", tags=["templates"], response_model=PreviewOut,
-            responses=problem_responses(404, 422), summary="Render a template with a given context")
+            responses=problem_responses(404, 422), summary="Render a template with a given context or draft")
     async def preview_post(name: str, body: PreviewIn = Body(...)) -> PreviewOut:
-        return _preview(name, body.language, body.context)
+        override = (draft_override(name, body.language, body.draft) if body.draft
+                    else await svc.directories.template(name, body.language))
+        return preview_out(name, body.language, body.context, override)
 
     @r.get("/deliveries", tags=["admin"], summary="Deliveries, e.g. ?status=failed for the admin view")
     async def deliveries(status: Literal["pending", "sending", "sent", "failed"] | None = None,

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from shared.clock import Clock
+from shared.directory.notify import template_key
 from shared.envelope import Envelope, Message
 from shared.kafka import Poison
 from shared.logging import ticket_id_var
@@ -80,6 +81,14 @@ class NotifyHandler:
     def _render(self, i: Intent, cache: dict[tuple[str, str, str], Rendered]) -> Rendered:
         key = (i.template, i.language, repr(sorted(i.context.items())))
         if key not in cache:
+            override = self.directories.templates.get(template_key(i.template, i.language))
+            if override is not None:
+                try:
+                    cache[key] = render(i.template, i.language, i.context, override)
+                    return cache[key]
+                except TemplateRenderError as exc:  # an admin's wording must not cost the client the message
+                    log.error("template override cannot be rendered; using the shipped template",
+                              extra={"template": override.id, "error": str(exc)})
             try:
                 cache[key] = render(i.template, i.language, i.context)
             except (UnknownTemplate, TemplateRenderError) as exc:

@@ -17,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from shared.directory import DirectoryStore
-from shared.directory.notify import PREFERENCES, NotifyPreference
+from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS
 from shared.ids import new_id
 
@@ -171,6 +171,11 @@ class DirectoryCache:
         self._at = -1e18
         self._staff = StaffDirectory()
         self._prefs: dict[str, NotifyPreference] = {}
+        self.templates: dict[str, TemplateOverride] = {}
+
+    async def template(self, name: str, language: str) -> TemplateOverride | None:
+        await self.snapshot()
+        return self.templates.get(template_key(name, language))
 
     async def snapshot(self) -> tuple[StaffDirectory, dict[str, NotifyPreference]]:
         if time.monotonic() - self._at >= self.ttl:
@@ -182,5 +187,6 @@ class DirectoryCache:
             self._staff = StaffDirectory(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
                                          groups={g.id: g for g in groups}, services={s.id: s for s in services})
             self._prefs = {p.id: p for p in prefs}
+            self.templates = {o.id: o for o in await DirectoryStore(self.db, TEMPLATES).list(limit=10_000)}
             self._at = time.monotonic()
         return self._staff, self._prefs

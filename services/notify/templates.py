@@ -11,9 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
+from pydantic import BaseModel, Field
+
+from shared.directory.notify import TemplateOverride, template_key
+from shared.problems import ProblemError
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("ru", "en")
@@ -44,19 +48,31 @@ def template_names() -> list[str]:
     return sorted(p.stem for p in (TEMPLATE_DIR / "en").glob("*.j2"))
 
 
-def _block(env: Environment, path: str, block: str, context: dict[str, Any]) -> str:
-    tmpl = env.get_template(path)
+def _block(tmpl: Template, block: str, context: dict[str, Any]) -> str:
     return "".join(tmpl.blocks[block](tmpl.new_context(dict(context)))) if block in tmpl.blocks else ""
 
 
-def render(name: str, language: str, context: dict[str, Any]) -> Rendered:
+def _source(o: TemplateOverride) -> str:
+    """An override as a child of ``_base.j2``, so its HTML part is derived (and escaped) like the shipped ones."""
+    html = "{% block html %}" + o.html + "{% endblock %}" if o.html else ""
+    return ('{% extends "_base.j2" %}{% block subject %}' + o.subject + "{% endblock %}{% block text %}"
+            + o.text + "{% endblock %}" + html)
+
+
+def _template(env: Environment, path: str, override: TemplateOverride | None) -> Template:
+    return env.from_string(_source(override)) if override else env.get_template(path)
+
+
+def render(name: str, language: str, context: dict[str, Any], override: TemplateOverride | None = None) -> Rendered:
+    """Render the shipped template, or the administrator's ``override`` of it."""
     lang = language if language in LANGUAGES else "en"
     path = f"{lang}/{name}.j2"
     context = {"lang": lang, **context}
     try:
-        subject = " ".join(_block(_env(False), path, "subject", context).split())
-        text = _block(_env(False), path, "text", context).strip() + "\n"
-        html = _env(True).get_template(path).render(dict(context)).strip()
+        plain, escaped = _template(_env(False), path, override), _template(_env(True), path, override)
+        subject = " ".join(_block(plain, "subject", context).split())
+        text = _block(plain, "text", context).strip() + "\n"
+        html = escaped.render(dict(context)).strip()
     except TemplateNotFound as exc:
         raise UnknownTemplate(f"no template {name!r} for {lang!r}") from exc
     except (TemplateError, TypeError, ValueError) as exc:
@@ -86,8 +102,52 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def preview(name: str, language: str, context: dict[str, Any] | None = None) -> Rendered:
+def preview(name: str, language: str, context: dict[str, Any] | None = None,
+            override: TemplateOverride | None = None) -> Rendered:
     """Render with the sample context, overridden by ``context``: what admins see before saving."""
     if name not in SAMPLES:
         raise UnknownTemplate(f"no template {name!r}")
-    return render(name, language, {**SAMPLES[name], **(context or {})})
+    return render(name, language, {**SAMPLES[name], **(context or {})}, override)
+
+
+class PreviewOut(BaseModel):
+    name: str
+    language: str
+    subject: str
+    text: str
+    html: str
+    overridden: bool = Field(False, description="Rendered from the administrators' override, not the shipped file")
+
+
+class DraftOverride(BaseModel):
+    subject: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=20_000)
+    html: str | None = Field(None, max_length=50_000)
+
+
+class PreviewIn(BaseModel):
+    language: Literal["ru", "en"] = "ru"
+    context: dict[str, Any] = Field(default_factory=dict, description="Variables over the sample context")
+    draft: DraftOverride | None = Field(None, description="Unsaved wording to try; else the saved override or file")
+
+
+def preview_out(name: str, language: str, context: dict[str, Any] | None,
+                override: TemplateOverride | None) -> PreviewOut:
+    """A preview as an HTTP answer (notify's own API and the gateway's): unknown → 404, broken → 422."""
+    try:
+        out = preview(name, language, context, override)
+    except UnknownTemplate as exc:
+        raise ProblemError(404, "Not Found", str(exc)) from exc
+    except TemplateRenderError as exc:
+        raise ProblemError(422, "Template cannot be rendered", str(exc)) from exc
+    return PreviewOut(name=name, language=language, subject=out.subject, text=out.text, html=out.html,
+                      overridden=override is not None)
+
+
+def draft_override(name: str, language: str, draft: DraftOverride) -> TemplateOverride:
+    if name not in SAMPLES:
+        raise ProblemError(404, "Not Found", f"no template {name!r}")
+    try:
+        return TemplateOverride(id=template_key(name, language), **draft.model_dump())
+    except ValueError as exc:
+        raise ProblemError(422, "Invalid template", str(exc)) from exc

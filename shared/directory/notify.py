@@ -1,4 +1,4 @@
-"""Notify directories: per-person notification preferences.
+"""Notify directories: per-person notification preferences and admins' template overrides.
 
 Owned by notify. The key is the person's id: an agent id for staff, the client's
 ``contact_id`` (or ``client_id`` when there is no contact) for clients.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from jinja2 import Environment, TemplateSyntaxError
+from pydantic import BaseModel, Field, field_validator
 
 from shared.directory import register
 
@@ -38,3 +39,39 @@ class NotifyPreference(BaseModel):
 
 PREFERENCES = register("notify_preferences", NotifyPreference, "dir_notify_preferences", "notify",
                        "Per-person notification channels, quiet hours and language")
+
+
+_SYNTAX = Environment()
+
+
+class TemplateOverride(BaseModel):
+    """An administrator's wording for one shipped template in one language; Jinja2 like the shipped files.
+
+    ``text`` is plain text (the mail's text part, SMS, chat, in-app); the HTML part is derived from it
+    with autoescape unless ``html`` is given. Variables are those of the shipped template's preview.
+    """
+
+    id: str = Field(pattern=r"^(ru|en)\.[a-z][a-z0-9_]{0,63}$", description="<language>.<template>, e.g. en.survey")
+    subject: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=20_000)
+    html: str | None = Field(None, max_length=50_000, description="Full HTML body; omit to derive it from text")
+
+    @field_validator("subject", "text", "html")
+    @classmethod
+    def _parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                _SYNTAX.parse(value)
+            except TemplateSyntaxError as exc:
+                raise ValueError(f"not a valid Jinja2 template: {exc.message} (line {exc.lineno})") from exc
+        return value
+
+
+
+def template_key(name: str, language: str) -> str:
+    """The directory key of ``name`` in ``language`` (a dot, not a slash: keys travel in URL paths)."""
+    return f"{language}.{name}"
+
+
+TEMPLATES = register("templates", TemplateOverride, "dir_templates", "notify",
+                     "Administrators' wording of notification templates, per language (overrides the shipped files)")
