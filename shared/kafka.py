@@ -26,6 +26,7 @@ from shared.envelope import Envelope, Message, RegistryError, registry
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, HANDLER_LATENCY, MESSAGES_CONSUMED, MESSAGES_PRODUCED
 from shared.settings import CommonSettings
 from shared.topics import TopicSpec, all_topics_with_dead_letters
+from shared.tracing import Tracing
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,6 +73,7 @@ class KafkaBus:
     def __init__(self, settings: CommonSettings, service: str) -> None:
         self.settings = settings
         self.service = service
+        self.tracing = Tracing(service, settings.tracing)
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -104,17 +106,20 @@ class KafkaBus:
 
     async def publish_many(self, spec: TopicSpec, envs: Sequence[Envelope]) -> None:
         topic = self.topic(spec)
-        futures = [
-            await self.producer.send(topic, key=e.ticket_id.encode(), value=e.to_bytes(),
-                                     headers=[("type", e.type.encode())])
-            for e in envs
-        ]
+        futures = []
+        for e in envs:
+            headers = [("type", e.type.encode())]
+            with self.tracing.produce(topic, headers, e.ticket_id, e.type):
+                futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=e.to_bytes(),
+                                                        headers=headers))
         await asyncio.gather(*futures)
         MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes,
                           headers: list[tuple[str, bytes]] | None = None) -> None:
-        await self.producer.send_and_wait(topic, key=key, value=value, headers=headers or [])
+        headers = list(headers or [])
+        with self.tracing.produce(topic, headers):
+            await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
     async def dead_letter(self, spec: TopicSpec, record: ConsumerRecord, reason: str, group: str) -> None:
         """Park a record with the reason; the original bytes are kept untouched for replay."""
@@ -206,6 +211,7 @@ class Consumer(Generic[T]):
             auto_offset_reset=self.auto_offset_reset,
             session_timeout_ms=self.bus.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.bus.settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self.bus.settings.kafka_fetch_max_wait_ms,
             max_partition_fetch_bytes=max(self.bus.settings.max_message_bytes * 2, 1_048_576),
         )
         self._consumer.subscribe([self.bus.topic(self.spec)], listener=_Listener(self.on_assigned, self.on_revoked))
@@ -268,6 +274,16 @@ class Consumer(Generic[T]):
             await self.bus.dead_letter(self.spec, record, f"undecodable: {exc}", self.group_id)
             return
         started = time.perf_counter()
+        headers = record.headers or []
+        with self.bus.tracing.consume(record.topic, headers, self.group_id,
+                                      record.key.decode(errors="replace") if record.key else None,
+                                      next((v.decode(errors="replace") for k, v in headers if k == "type"), None)):
+            await self._handle(record, value)
+        self.processed += 1
+        HANDLER_LATENCY.labels(self.bus.service, self.spec.name).observe(time.perf_counter() - started)
+
+    async def _handle(self, record: ConsumerRecord, value: T) -> None:
+        """The handler with retries; what never succeeds goes to the dead-letter topic."""
         attempt = 0
         while True:
             try:
@@ -286,8 +302,6 @@ class Consumer(Generic[T]):
                         self.spec, record, f"handler failed after {self.retries} retries: {exc!r}", self.group_id)
                     break
                 await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
-        self.processed += 1
-        HANDLER_LATENCY.labels(self.bus.service, self.spec.name).observe(time.perf_counter() - started)
 
 
 async def start_all(*components: Consumer[Any]) -> None:

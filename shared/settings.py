@@ -7,6 +7,8 @@ Connection settings use fixed, unprefixed names (``KAFKA_BOOTSTRAP_SERVERS``,
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,6 +37,12 @@ class CommonSettings(BaseSettings):
         10_000, validation_alias=env("KAFKA_SESSION_TIMEOUT_MS", "kafka_session_timeout_ms"))
     kafka_heartbeat_interval_ms: int = Field(
         3_000, validation_alias=env("KAFKA_HEARTBEAT_INTERVAL_MS", "kafka_heartbeat_interval_ms"))
+    # How long the broker may hold a fetch when there is nothing new. Kafka answers as soon as a record
+    # arrives, so its default (500) costs no latency there; the embedded Tansu broker holds every fetch
+    # for up to this long (about 100 ms per hop at 500 on the 2-core machine), so the one-machine setup
+    # wants it short (10). See docs/performance.md (routing latency).
+    kafka_fetch_max_wait_ms: int = Field(
+        500, validation_alias=env("KAFKA_FETCH_MAX_WAIT_MS", "kafka_fetch_max_wait_ms"))
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017", validation_alias=env("MONGODB_URI", "mongodb_uri"))
     mongodb_db: str = Field("frontline", validation_alias=env("MONGODB_DB", "mongodb_db"))
     # Namespaces every topic name; lets tests and tenants share one cluster.
@@ -44,6 +52,9 @@ class CommonSettings(BaseSettings):
     mail_domain: str = Field("frontline.local", validation_alias=env("FRONTLINE_MAIL_DOMAIN", "mail_domain"))
     log_level: str = Field("INFO", validation_alias=env("FRONTLINE_LOG_LEVEL", "log_level"))
     log_json: bool = Field(True, validation_alias=env("FRONTLINE_LOG_JSON", "log_json"))
+    # OpenTelemetry spans across Kafka hops: off | otlp | console | memory (shared/tracing.py).
+    tracing: Literal["off", "otlp", "console", "memory"] = Field(
+        "off", validation_alias=env("FRONTLINE_TRACING", "tracing"))
     handler_retries: int = Field(3, validation_alias=env("FRONTLINE_HANDLER_RETRIES", "handler_retries"))
     max_message_bytes: int = Field(
         1_000_000, validation_alias=env("FRONTLINE_MAX_MESSAGE_BYTES", "max_message_bytes")
