@@ -6,8 +6,11 @@ A service is a FastAPI app (stream services too: theirs only serves ``/healthz``
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -19,10 +22,38 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from shared.metrics import HTTP_LATENCY
 from shared.problems import install_problem_handlers
 
+log = logging.getLogger(__name__)
+
 
 class Component(Protocol):
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
+
+
+class Periodic:
+    """Runs ``work`` every ``interval`` seconds until stopped; a failed round is logged, the next one runs."""
+
+    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[object]]) -> None:
+        self.name, self.interval, self.work = name, interval, work
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.work()
+            except Exception:
+                log.exception("periodic work failed", extra={"task": self.name})
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
 
 
 def service_app(

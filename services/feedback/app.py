@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -13,7 +11,7 @@ from fastapi import FastAPI
 from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import service_app
+from shared.runtime import Periodic, service_app
 from shared.timers import TimerLoop
 from shared.topics import TICKETS_EVENTS
 
@@ -53,7 +51,8 @@ class FeedbackWorker:
                                  on_assigned=self._assigned, on_revoked=self._revoked)
         self.loop = TimerLoop(self.store.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=lambda: set(self.owned))
-        self._sweeper: asyncio.Task[None] | None = None
+        # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)
+        self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
 
     async def _assigned(self, tps: set[TopicPartition]) -> None:
         topic = self.bus.topic(TICKETS_EVENTS)
@@ -70,23 +69,10 @@ class FeedbackWorker:
         await self.bus.start()
         await self.consumer.start()
         await self.loop.start()
-        self._sweeper = asyncio.create_task(self._sweep(), name="feedback-outbox-sweep")
-
-    async def _sweep(self) -> None:
-        """Answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)."""
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
-            try:
-                await self.publisher.sweep()
-            except Exception:
-                log.exception("outbox sweep failed")
+        await self.sweeper.start()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper
-            self._sweeper = None
+        await self.sweeper.stop()
         await self.loop.stop()
         await self.consumer.stop()
         await self.bus.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -14,7 +12,7 @@ from pymongo import ASCENDING
 from shared.clock import Clock, as_utc, default_clock
 from shared.kafka import KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import service_app
+from shared.runtime import Periodic, service_app
 from shared.timers import Timer, TimerLoop, TimerStore
 
 from .handlers import SlaHandler
@@ -65,7 +63,8 @@ class SlaWorker:
         self.timers = TimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
                                 self.handler.fire, interval=settings.tick_interval_seconds,
                                 owned=self.stream.owned_partitions)
-        self._sweeper: asyncio.Task[None] | None = None
+        self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)
+        self._rounds = 0
 
     async def start(self) -> None:
         await ensure_topics(self.settings)
@@ -73,27 +72,17 @@ class SlaWorker:
         await self.bus.start()
         await self.stream.start()
         await self.timers.start()
-        self._sweeper = asyncio.create_task(self._sweep(), name="sla-outbox-sweep")
+        await self.sweeper.start()
 
     async def _sweep(self) -> None:
         """Publish outboxes a crashed run left behind, and keep the pending-timers gauge fresh."""
-        rounds = 0
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
-            try:
-                await self.handler.flush_pending(self.stream.owned_partitions())
-                rounds += 1
-                if rounds % 15 == 1:  # counting pending timers is an index scan: not every second
-                    await self.handler.refresh_gauge()
-            except Exception:
-                log.exception("outbox sweep failed")
+        await self.handler.flush_pending(self.stream.owned_partitions())
+        self._rounds += 1
+        if self._rounds % 15 == 1:  # counting pending timers is an index scan: not every second
+            await self.handler.refresh_gauge()
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._sweeper
-            self._sweeper = None
+        await self.sweeper.stop()
         await self.timers.stop()
         await self.stream.stop()
         await self.bus.stop()
