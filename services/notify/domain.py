@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
+from shared.directory.routing import zone_or_utc
 from shared.envelope import Envelope, Message
 from shared.ids import derived_id
 from shared.schemas import feedback as fb
@@ -25,8 +26,6 @@ from .recipients import (
     StaffDirectory,
     StaffRecipient,
     TicketStaffContext,
-    _hm,
-    _zone,
     escalation_staff,
     named_staff,
     service_type_of,
@@ -71,11 +70,16 @@ def valid_email(address: str | None) -> bool:
 # ---- preferences -------------------------------------------------------------------------------
 
 
+def _hm(value: str) -> time:
+    h, m = value.split(":")
+    return time(int(h) % 24, int(m))
+
+
 def quiet_until(qh: QuietHours | None, now: datetime) -> datetime | None:
     """When pushes may resume if ``now`` falls in the quiet hours (which may wrap midnight), else None."""
     if qh is None:
         return None
-    local = now.astimezone(_zone(qh.timezone))
+    local = now.astimezone(zone_or_utc(qh.timezone))
     start, end, t0 = _hm(qh.start), _hm(qh.end), local.time()
     if start == end:
         return None

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
 
-from shared.directory.routing import Agent, Availability, Group, Role, ServiceNode, ServiceTeam, Shift, TeamMember
+from shared.directory.routing import Agent, Group, Role, ServiceNode, ServiceTeam, TeamMember, is_available
 from shared.schemas.common import Classification
 
 LEAD_ROLES = frozenset({Role.team_lead, Role.administrator})
@@ -77,37 +76,9 @@ def service_type_of(classification: Classification | None, services: Mapping[str
 # ---- availability ------------------------------------------------------------------------------
 
 
-def _hm(value: str) -> time:
-    h, m = value.split(":")
-    return time(int(h) % 24, int(m))
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def in_shift(shift: Shift, local: datetime) -> bool:
-    """A shift whose end is not after its start runs past midnight into the next weekday."""
-    start, end, t = _hm(shift.start), _hm(shift.end), local.time()
-    if start < end:
-        return local.weekday() == shift.weekday and start <= t < end
-    if local.weekday() == shift.weekday and t >= start:
-        return True
-    return (local - timedelta(days=1)).weekday() == shift.weekday and t < end
-
-
-def on_shift(agent: Agent, now: datetime) -> bool:
-    if not agent.shifts:
-        return True
-    local = now.astimezone(_zone(agent.timezone))
-    return any(in_shift(s, local) for s in agent.shifts)
-
-
 def available(agent: Agent | None, now: datetime) -> bool:
-    return agent is not None and agent.availability == Availability.online and on_shift(agent, now)
+    """The same schedule rule routing assigns by (``shared.directory.routing.is_available``)."""
+    return agent is not None and is_available(agent, now)
 
 
 # ---- membership predicates ---------------------------------------------------------------------

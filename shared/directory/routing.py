@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory import register
 
@@ -39,12 +39,19 @@ class Shift(BaseModel):
 
 
 class Line(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "second", "name": {"ru": "Вторая линия", "en": "Second line"}, "order": 2}]})
+
     id: str  # first, second, third, commercial, development
     name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
     order: int = Field(description="Escalation order: the next line is the next order")
 
 
 class Group(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "second-network", "line_id": "second", "name": {"ru": "Сетевые инженеры", "en": "Network engineers"},
+         "lead_ids": ["lea"]}]})
+
     id: str
     line_id: str
     name: dict[str, str] = Field(default_factory=dict)
@@ -53,6 +60,11 @@ class Group(BaseModel):
 
 class ServiceNode(BaseModel):
     """Service catalogue: services → sub-services (a tree) → groups allowed for each sub-service."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "air-exchange", "parent_id": "air",
+         "name": {"ru": "Обмен и возврат авиабилетов", "en": "Air ticket exchange and refund"},
+         "group_ids": ["first-travel", "second-travel"], "service_type": "air"}]})
 
     id: str
     parent_id: str | None = None
@@ -69,6 +81,14 @@ class TeamMember(BaseModel):
 
 
 class ServiceTeam(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "A", "name": "Команда A — корпоративные клиенты",
+        "members": [{"agent_id": "ann", "service_types": ["air", "rail"], "role": "specialist", "night_shift": False},
+                    {"agent_id": "bob", "service_types": ["hotel"], "role": "specialist", "night_shift": True},
+                    {"agent_id": "lea", "service_types": ["air", "rail", "hotel"], "role": "team_lead",
+                     "night_shift": False}],
+        "notify_whole_team": False}]})
+
     id: str
     name: str
     members: list[TeamMember] = Field(default_factory=list)
@@ -76,6 +96,12 @@ class ServiceTeam(BaseModel):
 
 
 class Agent(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "ann", "name": "Анна Смирнова", "email": "ann@desk.example", "phone": "+74951112233",
+        "roles": ["specialist"], "line_ids": ["first"], "group_ids": ["first-travel"], "team_ids": ["A"],
+        "skills": ["air", "rail"], "subscriptions": ["air"], "availability": "online", "timezone": "Europe/Moscow",
+        "shifts": [{"weekday": day, "start": "09:00", "end": "18:00"} for day in range(5)], "language": "ru"}]})
+
     id: str
     name: str
     email: str | None = None
@@ -109,7 +135,7 @@ def _minutes(value: str) -> int:
     return min(int(h) * 60 + int(m), 24 * 60)
 
 
-def _zone(name: str) -> ZoneInfo:
+def zone_or_utc(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -135,7 +161,7 @@ def on_shift(agent: Agent, at: datetime) -> bool:
     """An agent without shifts is always on shift; otherwise some shift covers ``at`` in their zone."""
     if not agent.shifts:
         return True
-    local = at.astimezone(_zone(agent.timezone))
+    local = at.astimezone(zone_or_utc(agent.timezone))
     return any(shift_covers(s, local) for s in agent.shifts)
 
 

@@ -13,14 +13,23 @@ from services.notify.recipients import (
     available,
     choose_ticket_staff,
     escalation_staff,
-    in_shift,
-    on_shift,
     resolve_roles,
     service_type_of,
     sla_staff,
     ticket_staff,
 )
-from shared.directory.routing import Agent, Availability, Group, Role, ServiceNode, ServiceTeam, Shift, TeamMember
+from shared.directory.routing import (
+    Agent,
+    Availability,
+    Group,
+    Role,
+    ServiceNode,
+    ServiceTeam,
+    Shift,
+    TeamMember,
+    on_shift,
+)
+from shared.directory.routing import shift_covers as in_shift  # notify decides by routing's schedule rule
 from shared.schemas.common import Classification
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # Monday
