@@ -88,18 +88,48 @@ class TimerStore:
         return (await self.col.delete_many(query)).deleted_count
 
     async def due(self, now: datetime, partitions: Iterable[int] | None, limit: int = 500) -> list[Timer]:
-        query: dict[str, Any] = {"fired": False, "due_at": {"$lte": now}}
-        if partitions is not None:
-            query["partition"] = {"$in": sorted(partitions)}
-        cursor = self.col.find(query).sort("due_at", ASCENDING).limit(limit)
-        return [Timer(id=d["_id"], ticket_id=d["ticket_id"], due_at=as_utc(d["due_at"]), kind=d["kind"],
-                      data=d.get("data") or {}, partition=d["partition"]) async for d in cursor]
+        """Due timers of ``partitions`` (None: all), earliest first.
+
+        One equality query per partition, so the (fired, partition, due_at) index bounds each scan
+        to what is due on every engine: the embedded database answers ``partition: {$in: [...]}``
+        with a full collection scan (measured: 0.5 s per tick at 20,000 pending timers).
+        """
+        parts = sorted(partitions) if partitions is not None else list(range(self.partitions))
+        found: list[Timer] = []
+        for p in parts:
+            cursor = self.col.find({"fired": False, "partition": p, "due_at": {"$lte": now}}).sort(
+                "due_at", ASCENDING).limit(limit)
+            found += [Timer(id=d["_id"], ticket_id=d["ticket_id"], due_at=as_utc(d["due_at"]), kind=d["kind"],
+                            data=d.get("data") or {}, partition=d["partition"]) async for d in cursor]
+        found.sort(key=lambda tm: tm.due_at)
+        return found[:limit]
 
     async def mark_fired(self, timer_id: str, at: datetime) -> None:
         await self.col.update_one({"_id": timer_id}, {"$set": {"fired": True, "fired_at": at}})
 
     async def pending(self) -> int:
         return await self.col.count_documents({"fired": False})
+
+
+class OwnedPartitions:
+    """The partitions of one topic this instance consumes, kept by its rebalance hooks.
+
+    Pass ``assigned``/``revoked`` to the consumer and the instance itself as a TimerLoop's
+    ``owned``: each timer then fires in the one instance that owns its ticket's partition.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.partitions: set[int] = set()
+
+    async def assigned(self, tps: set[Any]) -> None:
+        self.partitions |= {tp.partition for tp in tps if tp.topic == self.topic}
+
+    async def revoked(self, tps: set[Any]) -> None:
+        self.partitions -= {tp.partition for tp in tps if tp.topic == self.topic}
+
+    def __call__(self) -> set[int]:
+        return set(self.partitions)
 
 
 class TimerLoop:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from aiokafka import TopicPartition
 from fastapi import FastAPI
 
 from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import Periodic, service_app
-from shared.timers import TimerLoop
+from shared.timers import OwnedPartitions, TimerLoop
 from shared.topics import TICKETS_EVENTS
 
 from .answers import AnswerService
@@ -46,20 +45,13 @@ class FeedbackWorker:
         self.handler = FeedbackHandler(self.store, Directories(self.db, settings.directory_cache_seconds),
                                        self.bus, clock, self.policy)
         self.answers = AnswerService(self.store, self.publisher, clock, self.policy, settings.max_comment_chars)
-        self.owned: set[int] = set()
+        self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "feedback-ticket-events", self.handler,
-                                 on_assigned=self._assigned, on_revoked=self._revoked)
+                                 on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
         self.loop = TimerLoop(self.store.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
-                              owned=lambda: set(self.owned))
+                              owned=self.owned)
         # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)
         self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
-
-    async def _assigned(self, tps: set[TopicPartition]) -> None:
-        topic = self.bus.topic(TICKETS_EVENTS)
-        self.owned |= {tp.partition for tp in tps if tp.topic == topic}
-
-    async def _revoked(self, tps: set[TopicPartition]) -> None:
-        self.owned -= {tp.partition for tp in tps}
 
     async def start(self) -> None:
         if self.settings.hmac_key.get_secret_value() == DEV_KEY:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from aiokafka import TopicPartition
 from fastapi import FastAPI
 
 from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
-from shared.timers import TimerLoop, TimerStore
+from shared.timers import OwnedPartitions, TimerLoop, TimerStore
 from shared.topics import TICKETS_EVENTS
 
 from .domain import Policy
@@ -41,18 +40,11 @@ class Router:
         self.timers = TimerStore(db[TIMERS], TICKETS_EVENTS.partitions)
         self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
                                       timedelta(seconds=settings.retry_seconds))
-        self.owned: set[int] = set()
+        self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
-                                 on_assigned=self._assigned, on_revoked=self._revoked)
+                                 on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
-                              owned=lambda: set(self.owned))
-
-    async def _assigned(self, tps: set[TopicPartition]) -> None:
-        topic = self.bus.topic(TICKETS_EVENTS)
-        self.owned |= {tp.partition for tp in tps if tp.topic == topic}
-
-    async def _revoked(self, tps: set[TopicPartition]) -> None:
-        self.owned -= {tp.partition for tp in tps}
+                              owned=self.owned)
 
     async def start(self) -> None:
         await ensure_topics(self.settings)
