@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory.notify import TemplateOverride, template_key
 from shared.problems import ProblemError
@@ -119,13 +119,26 @@ class PreviewOut(BaseModel):
     overridden: bool = Field(False, description="Rendered from the administrators' override, not the shipped file")
 
 
+_DRAFT_EXAMPLE: dict[str, Any] = {
+    "subject": "[#{{ number }}] Как мы справились с вашим обращением?",
+    "text": ("Здравствуйте{% if client_name %}, {{ client_name }}{% endif %}!\n\n"
+             "Обращение №{{ number }} решено{% if solution %}: {{ solution }}{% endif %}.\n"
+             "Хорошо: {{ links.good }}\nПлохо: {{ links.bad }}\nЯ не обращался: {{ links.not_mine }}")}
+
+
 class DraftOverride(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DRAFT_EXAMPLE]})
+
     subject: str = Field(min_length=1, max_length=500)
     text: str = Field(min_length=1, max_length=20_000)
     html: str | None = Field(None, max_length=50_000)
 
 
 class PreviewIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"language": "ru", "context": {"client_name": "ООО «Вектор Тур»", "number": 2077},
+         "draft": _DRAFT_EXAMPLE}]})
+
     language: Literal["ru", "en"] = "ru"
     context: dict[str, Any] = Field(default_factory=dict, description="Variables over the sample context")
     draft: DraftOverride | None = Field(None, description="Unsaved wording to try; else the saved override or file")

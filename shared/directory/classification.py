@@ -7,7 +7,7 @@ typed freely by an agent.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory import register
 from shared.schemas.common import TicketType
@@ -26,6 +26,18 @@ class TopicType(BaseModel):
 
 
 class Topic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "internet", "name": {"ru": "Доступ в интернет", "en": "Internet access"}, "product_required": True,
+        "types": [
+            {"type": "complaint", "subtopics": [
+                {"id": "no_connection", "name": {"ru": "Нет связи", "en": "No connection"}},
+                {"id": "low_speed", "name": {"ru": "Низкая скорость", "en": "Low speed"}}]},
+            {"type": "request", "subtopics": [
+                {"id": "tariff_change", "name": {"ru": "Смена тарифа", "en": "Tariff change"}}]},
+            {"type": "consultation", "subtopics": [
+                {"id": "router_setup", "name": {"ru": "Настройка роутера", "en": "Router set-up"}}]}],
+        "active": True}]})
+
     id: str
     name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
     product_required: bool = Field(False, description="A product (service, tariff, campaign) must be chosen")
@@ -35,6 +47,11 @@ class Topic(BaseModel):
 
 class UrgencyRule(BaseModel):
     """A message matching any keyword (case-insensitive) or any topic gets ``urgency``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "no-connection", "urgency": "urgent",
+        "keywords": ["нет связи", "не работает интернет", "no connection", "internet is down"],
+        "topics": ["outage"], "order": 10}]})
 
     id: str
     urgency: str = "urgent"

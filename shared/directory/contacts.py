@@ -7,12 +7,15 @@ lookup is one indexed equality match. Extend additively; gateway and importer wr
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory import register
 
 
 class ClientCategory(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "premium", "name": {"ru": "Премиум", "en": "Premium"}, "rank": 30}]})
+
     id: str = Field(description="e.g. premium / business / standard")
     name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
     rank: int = Field(0, description="Higher = more important (used for ordering only)")
@@ -20,6 +23,9 @@ class ClientCategory(BaseModel):
 
 class Client(BaseModel):
     """An organisation (or private person) we serve."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "C-42", "name": "ООО «Вектор Тур»", "category": "premium", "service_team_id": "A", "active": True}]})
 
     id: str
     name: str = Field(min_length=1, max_length=500)
@@ -31,6 +37,9 @@ class Client(BaseModel):
 class Contract(BaseModel):
     """Keyed by its number, so a contract number is unique by construction."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"number": "ДГ-2026-0157", "client_id": "C-42", "product": "internet-business-100", "active": True}]})
+
     number: str = Field(min_length=1, max_length=100)
     client_id: str
     product: str | None = None
@@ -38,6 +47,11 @@ class Contract(BaseModel):
 
 
 class ContactPerson(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "P-1001", "client_id": "C-42", "name": "Анна Петрова", "emails": ["anna.petrova@vector-tour.example"],
+        "phones": ["+74951234567"], "chat_ids": ["telegram:123456789"], "contract_number": "ДГ-2026-0157",
+        "source": "directory"}]})
+
     id: str
     client_id: str
     name: str | None = Field(None, max_length=300)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from jinja2 import Environment, TemplateSyntaxError
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.directory import register
 
@@ -27,6 +27,11 @@ class QuietHours(BaseModel):
 
 
 class NotifyPreference(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "ann", "channels": ["email", "sms", "in_app"],
+        "quiet_hours": {"start": "22:00", "end": "08:00", "timezone": "Europe/Moscow"},
+        "language": "ru", "phone": "+79161234567"}]})
+
     id: str = Field(description="Agent id, or the client's contact_id / client_id")
     channels: list[NotifyChannel] = Field(
         default_factory=lambda: [NotifyChannel.email, NotifyChannel.in_app],
@@ -50,6 +55,13 @@ class TemplateOverride(BaseModel):
     ``text`` is plain text (the mail's text part, SMS, chat, in-app); the HTML part is derived from it
     with autoescape unless ``html`` is given. Variables are those of the shipped template's preview.
     """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "ru.survey", "subject": "[#{{ number }}] Как мы справились с вашим обращением?",
+        "text": ("Здравствуйте{% if client_name %}, {{ client_name }}{% endif %}!\n\n"
+                 "Обращение №{{ number }} решено{% if solution %}: {{ solution }}{% endif %}.\n"
+                 "Пожалуйста, оцените нашу работу:\n"
+                 "Хорошо: {{ links.good }}\nПлохо: {{ links.bad }}\nЯ не обращался: {{ links.not_mine }}")}]})
 
     id: str = Field(pattern=r"^(ru|en)\.[a-z][a-z0-9_]{0,63}$", description="<language>.<template>, e.g. en.survey")
     subject: str = Field(min_length=1, max_length=500)

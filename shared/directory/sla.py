@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.directory import register
 
@@ -53,6 +53,14 @@ class ExtraWorkingDay(BaseModel):
 
 
 class BusinessCalendar(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "msk-9-18", "name": {"ru": "Будни 9–18 (Москва)", "en": "Weekdays 9–18 (Moscow)"},
+        "timezone": "Europe/Moscow", "always_open": False,
+        "hours": [{"weekday": day, "start": "09:00", "end": "18:00"} for day in range(5)],
+        "holidays": ["2025-11-03", "2025-11-04", "2025-12-31", "2026-01-01", "2026-01-02", "2026-01-05",
+                     "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"],
+        "extra_working_days": [{"date": "2025-11-01", "spans": [{"start": "09:00", "end": "17:00"}]}]}]})
+
     id: str
     name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
     timezone: str = Field("UTC", description="IANA zone, e.g. Europe/Moscow")
@@ -90,6 +98,14 @@ class SlaNorm(BaseModel):
 
 class SlaPolicy(BaseModel):
     """Chosen by client/contract first, then client category, then service; empty selectors match all."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "premium", "name": {"ru": "Премиум: ответ за 15 минут", "en": "Premium: 15-minute response"},
+        "active": True, "categories": ["premium"], "calendar_id": "msk-9-18", "ladder_id": "default",
+        "targets": {"first_response_seconds": 900, "take_into_work_seconds": 1800, "resolution_seconds": 28800},
+        "norms": [{"ticket_type": "complaint", "targets": {"first_response_seconds": 600, "resolution_seconds": 14400}},
+                  {"priority": "high", "targets": {"resolution_seconds": 7200}}],
+        "warning_share": 0.8}]})
 
     id: str
     name: dict[str, str] = Field(default_factory=dict)
@@ -159,6 +175,9 @@ DEFAULT_LADDER = EscalationLadder(
         LadderStep(step=4, start="breached", after_seconds=72 * HOUR, condition="unresolved",
                    roles=["technical_director"], reason="still unresolved 48 h after the division head"),
     ])
+# The API's example of a ladder is the built-in one, so the two cannot drift apart.
+EscalationLadder.model_config["json_schema_extra"] = {"examples": [DEFAULT_LADDER.model_dump(mode="json")]}
+EscalationLadder.model_rebuild(force=True)
 
 POLICIES = register("sla-policies", SlaPolicy, "dir_sla_policies", "sla",
                     "SLA policies: targets by client, category, service; extra norms by priority / type")
