@@ -56,10 +56,19 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
     return path
 
 
+# The embedded Tansu broker holds every fetch for up to the consumer's fetch wait (Kafka answers as soon
+# as a record arrives), so on it the services' consumers use a short one. Given servers keep their own.
+EMBEDDED_BROKER_ENV = {"KAFKA_FETCH_MAX_WAIT_MS": "10"}
+
+
 @contextmanager
 def infra() -> Iterator[dict[str, str]]:
     """Given servers (env) or the embedded ones, with the test suite's fast group timings."""
     from shared.testing import infra_env
 
     with infra_env() as env:
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            env = {**EMBEDDED_BROKER_ENV, **env}
+        if os.environ.get("KAFKA_FETCH_MAX_WAIT_MS"):
+            env = {**env, "KAFKA_FETCH_MAX_WAIT_MS": os.environ["KAFKA_FETCH_MAX_WAIT_MS"]}
         yield env

@@ -1,8 +1,9 @@
 """Queue query latency (p50/p99) and reads/s through the gateway's HTTP API with many open tickets.
 
 Seeds ``--tickets`` valid open tickets straight into the ledger's ``tickets`` collection (bulk insert,
-with the ledger's own indexes), runs the gateway under uvicorn on loopback and measures every queue
-as an administrator (whole desk) and as a specialist (scoped to one team and line). Then it adds the
+with the ledger's own indexes), runs the gateway service as its own process and measures every queue
+as an administrator (whole desk) and as a specialist (scoped to one team and line), paged lists, one
+ticket by id, and reads/s (queues; tickets by id) from concurrent clients. Then it adds the
 extra indexes the gateway's queues want (see EXTRA_INDEXES; the ledger owns the collection, so they are
 proposed to it, not created by the gateway) and measures again.
 
@@ -14,26 +15,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import PyMongoError
 
 from bench.common import infra, percentile, summary_ms, write_result
-from services.gateway.app import create_app
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.tickets.handlers import INDEXES
 from services.tickets.model import Ticket
-from shared.clock import ManualClock
-from shared.infra import free_port
+from shared.clock import FileClock, ManualClock
+from shared.kafka import ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
+from shared.processes import ServiceProcess
 from shared.schemas.common import Channel, ClientRef, TicketStatus
-from shared.testing import eventually, isolated_env, make_settings
+from shared.testing import isolated_env, make_settings
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 QUEUES = ["offers", "mine", "needs_reply", "time_limit", "overdue", "long_ignored", "lost", "unidentified",
@@ -65,6 +67,10 @@ EXTRA_INDEXES = [
 ]
 
 
+def ticket_id(i: int) -> str:
+    return f"B-{i:07d}"
+
+
 def ticket_doc(i: int, rng: random.Random) -> dict[str, Any]:
     status = rng.choice(ACTIVE)
     created = NOW - timedelta(minutes=rng.randint(1, 60 * 24 * 20))
@@ -72,7 +78,7 @@ def ticket_doc(i: int, rng: random.Random) -> dict[str, Any]:
     unidentified = rng.random() < 0.05
     child = rng.random() < 0.02
     t = Ticket(
-        id=f"B-{i:07d}", number=i + 1, version=3, status=status, channel=rng.choice(list(Channel)[:5]),
+        id=ticket_id(i), number=i + 1, version=3, status=status, channel=rng.choice(list(Channel)[:5]),
         subject=f"Ticket {i}", unidentified=unidentified,
         client=None if unidentified else ClientRef(client_id=f"C-{rng.randint(1, 20000)}",
                                                    service_team_id=rng.choice(TEAMS)),
@@ -107,7 +113,8 @@ async def seed(db: Any, n: int) -> float:
     return time.perf_counter() - t0
 
 
-async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int, budget: float) -> dict[str, Any]:
+async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int, budget: float,
+                  n: int) -> dict[str, Any]:
     """Up to ``rounds`` sequential requests per queue, fewer (at least 3) if one queue exceeds ``budget`` seconds."""
     out: dict[str, Any] = {}
     for q in QUEUES:
@@ -138,19 +145,35 @@ async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int,
             lat.append(time.perf_counter() - t0)
             cursor = resp.json()["next_cursor"]
     out["tickets_list_paged"] = summary_ms(lat)
+    # one ticket by id (what an agent opens from a queue), random ids across the whole collection
+    rng, lat = random.Random(7), []
+    started = time.perf_counter()
+    for _ in range(rounds * 2):
+        if len(lat) >= 3 and time.perf_counter() - started > budget:
+            break
+        t0 = time.perf_counter()
+        resp = await http.get(f"/api/v1/tickets/{ticket_id(rng.randrange(n))}", headers=headers)
+        lat.append(time.perf_counter() - t0)
+        assert resp.status_code in (200, 404), resp.text  # 404: outside a specialist's scope
+    out["ticket_by_id"] = summary_ms(lat)
     return out
 
 
-async def throughput(http: httpx.AsyncClient, headers: dict[str, str], seconds: float, workers: int) -> float:
+async def throughput(http: httpx.AsyncClient, headers: dict[str, str], seconds: float, workers: int,
+                     n: int | None = None) -> float:
+    """Requests/s from ``workers`` concurrent clients: the queues in turn, or (``n``) tickets by random id."""
     stop = time.perf_counter() + seconds
     done = 0
 
     async def worker(k: int) -> None:
         nonlocal done
-        i = k
+        i, rng = k, random.Random(k)
         while time.perf_counter() < stop:
-            q = QUEUES[i % len(QUEUES)]
-            resp = await http.get(f"/api/v1/queues/{q}", params={"limit": 50}, headers=headers)
+            if n is None:
+                resp = await http.get(f"/api/v1/queues/{QUEUES[i % len(QUEUES)]}", params={"limit": 50},
+                                      headers=headers)
+            else:
+                resp = await http.get(f"/api/v1/tickets/{ticket_id(rng.randrange(n))}", headers=headers)
             assert resp.status_code == 200
             done += 1
             i += 1
@@ -169,17 +192,19 @@ async def run(n: int, rounds: int, seconds: float, workers: int, budget: float) 
         seed_s = await seed(db, n)
         print(f"seeded {n} tickets in {seed_s:.0f}s", flush=True)
         clock = ManualClock(NOW)
-        app = create_app(settings, clock)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-        task = asyncio.create_task(server.serve())
-        await eventually(lambda: server.started, timeout=30, message="uvicorn started")
+        await ensure_topics(settings)
+        # The gateway is its own OS process (as deployed); its clock reads NOW from a shared clock file.
+        logs = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+        FileClock.write(logs / "clock.json", NOW)
+        gateway = ServiceProcess("gateway", {**env, "FRONTLINE_CLOCK_FILE": str(logs / "clock.json"),
+                                             "FRONTLINE_LOG_LEVEL": "WARNING"}, logs)
+        await asyncio.to_thread(gateway.start().wait_ready, 120)
         admin = {"Authorization": f"Bearer {mint_token(settings, 'root', 'administrator', clock=clock)}"}
         spec = {"Authorization": f"Bearer {mint_token(settings, AGENTS[7], 'specialist', clock=clock, teams=[TEAMS[3]], lines=['first'])}"}  # noqa: E501
         results: dict[str, Any] = {"tickets": n, "seed_seconds": round(seed_s, 1), "page_size": 50,
-                                   "transport": "httpx → uvicorn on loopback (same process)"}
+                                   "transport": "httpx (bench process) → gateway service process on loopback"}
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=600) as http:
+            async with httpx.AsyncClient(base_url=gateway.url, timeout=600) as http:
                 for phase in ("ledger_indexes", "with_extra_indexes"):
                     if phase == "with_extra_indexes":
                         t0 = time.perf_counter()
@@ -190,19 +215,20 @@ async def run(n: int, rounds: int, seconds: float, workers: int, budget: float) 
                             break
                         results["extra_index_build_seconds"] = round(time.perf_counter() - t0, 1)
                     print(f"measuring: {phase}", flush=True)
-                    admin_q = await measure(http, admin, rounds, budget)
-                    spec_q = await measure(http, spec, rounds, budget)
+                    admin_q = await measure(http, admin, rounds, budget, n)
+                    spec_q = await measure(http, spec, rounds, budget, n)
                     rps = await throughput(http, admin, seconds, workers)
-                    p99s = [v["p99_ms"] for v in admin_q.values()] + [v["p99_ms"] for v in spec_q.values()]
+                    ticket_rps = await throughput(http, admin, seconds, workers, n)
+                    queue_p99s = [v["p99_ms"] for q in (admin_q, spec_q) for k, v in q.items() if k in QUEUES]
                     results[phase] = {"administrator": admin_q, "specialist": spec_q,
-                                      "reads_per_second": round(rps, 1), "concurrency": workers,
-                                      "worst_p99_ms": round(max(p99s), 2),
-                                      "median_p50_ms": round(percentile(
-                                          [v["p50_ms"] for v in admin_q.values()], 50), 2)}
+                                      "queue_reads_per_second": round(rps, 1),
+                                      "ticket_reads_per_second": round(ticket_rps, 1), "concurrency": workers,
+                                      "worst_queue_p99_ms": round(max(queue_p99s), 2),
+                                      "median_queue_p50_ms": round(percentile(
+                                          [v["p50_ms"] for k, v in admin_q.items() if k in QUEUES], 50), 2)}
                     write_result("gateway_queries", {**results, "partial": phase != "with_extra_indexes"})
         finally:
-            server.should_exit = True
-            await task
+            gateway.stop()
             await client.close()
         results["extra_indexes"] = [dict(m.document) for m in EXTRA_INDEXES]
         return results

@@ -1,10 +1,21 @@
 """Pipeline throughput and latency: inbound.messages → intake → ledger → routing → TicketOffered.
 
-Services run as separate processes on the real broker and database. Beside it, in the
-same run, the ceiling: raw aiokafka produce+consume of the same number of records of the
-same size on the same broker, so the pipeline is reported as a fraction of it.
+The ledger, intake and routing run as separate OS processes on the real broker and database; a
+directory of online agents is seeded so routing offers every ticket. A tail consumer on
+``tickets.events`` records when each ticket's ``TicketOffered`` arrives and, from the ticket's
+``MessageReceived``, which inbound message opened it. Two phases on the same services:
 
-    python -m bench.pipeline --messages 5000 [--rate 500]
+* saturation: ``--messages`` published as fast as the producer goes; throughput is tickets offered
+  per second from the first publish to the last offer (the latency here is mostly queueing);
+* sustained: messages offered at a fixed rate (``--rate``, default 70 % of the saturation throughput)
+  for ``--sustain-seconds``; reports the rate achieved and p50/p99 latency publish → TicketOffered.
+
+Beside it, in the same run, the ceiling: raw aiokafka produce, then consume, of the same number of
+records of the same size on the same broker; the pipeline is reported as a fraction of it.
+Routing's claim timeout is set to an hour so no auto-assignment (a later step, not this path)
+runs during the measurement.
+
+    python -m bench.pipeline --messages 2000 [--rate 20] [--sustain-seconds 30]
 """
 
 from __future__ import annotations
@@ -33,6 +44,8 @@ from shared.testing import isolated_env, make_settings
 from shared.topics import INBOUND_MESSAGES, TICKETS_EVENTS, TopicSpec
 
 SEED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+WANT = "TicketOffered"
+SERVICES = ["tickets", "intake", "routing"]
 
 
 async def seed_directory(settings: CommonSettings) -> None:
@@ -52,66 +65,87 @@ def inbound(i: int, run: str) -> bytes:
     return msg.model_dump_json().encode()
 
 
-async def tail_events(settings: CommonSettings, want: str, n: int, seen: dict[str, float],
-                      opened_by_external: dict[str, str], stop_at: float) -> None:
-    """Record the wall time each ticket's ``want`` event arrives, and which external id opened it."""
-    topic = TICKETS_EVENTS.full(settings.topic_prefix)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    tps = [TopicPartition(topic, p) for p in range(TICKETS_EVENTS.partitions)]
-    consumer.assign(tps)
-    await consumer.seek_to_beginning(*tps)
-    try:
-        while len(seen) < n and time.monotonic() < stop_at:
-            for records in (await consumer.getmany(timeout_ms=100, max_records=2000)).values():
+class Tail:
+    """Arrival time of each ticket's TicketOffered, and the inbound message (external id) that opened it."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self.offered: dict[str, float] = {}
+        self.external: dict[str, str] = {}
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        topic = TICKETS_EVENTS.full(self.settings.topic_prefix)
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
+                                         enable_auto_commit=False, auto_offset_reset="earliest",
+                                         fetch_max_wait_ms=5)
+        await self.consumer.start()
+        tps = [TopicPartition(topic, p) for p in range(TICKETS_EVENTS.partitions)]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_beginning(*tps)
+
+    def done(self, run: str) -> int:
+        return sum(1 for tid in self.offered if self.external.get(tid, "").startswith(run + "-"))
+
+    async def follow(self, run: str, n: int, stop_at: float) -> None:
+        assert self.consumer is not None
+        while self.done(run) < n and time.monotonic() < stop_at:
+            for records in (await self.consumer.getmany(timeout_ms=50, max_records=5000)).values():
                 now = time.perf_counter()
                 for r in records:
                     env = Envelope.from_bytes(r.value)
                     if env.type == "MessageReceived":
-                        opened_by_external[env.ticket_id] = env.payload["content"]["external_id"]
-                    elif env.type == want and env.ticket_id not in seen:
-                        seen[env.ticket_id] = now
-    finally:
-        await consumer.stop()
+                        self.external.setdefault(env.ticket_id, env.payload["content"]["external_id"])
+                    elif env.type == WANT:
+                        self.offered.setdefault(env.ticket_id, now)
+
+    async def stop(self) -> None:
+        if self.consumer is not None:
+            await self.consumer.stop()
 
 
-async def pipeline(settings: CommonSettings, n: int, rate: float | None, want: str) -> dict[str, Any]:
-    run = f"r{int(time.time())}"
+async def phase(settings: CommonSettings, tail: Tail, run: str, n: int, rate: float | None,
+                timeout: float) -> dict[str, Any]:
+    """Publish ``n`` inbound messages (paced at ``rate``/s, or as fast as possible) and follow them to the offer."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=2)
     await producer.start()
     sent_at: dict[str, float] = {}
-    seen: dict[str, float] = {}
-    opened: dict[str, str] = {}
-    t0 = time.perf_counter()
-    tail = asyncio.create_task(tail_events(settings, want, n, seen, opened, time.monotonic() + 120 + n / 50))
     topic = INBOUND_MESSAGES.full(settings.topic_prefix)
+    t0 = time.perf_counter()
+    follow = asyncio.create_task(tail.follow(run, n, time.monotonic() + timeout))
     for i in range(n):
         if rate:
             delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
         sent_at[f"{run}-{i}"] = time.perf_counter()
-        await producer.send(topic, key=f"web:client{i}".encode(), value=inbound(i, run))
+        await producer.send(topic, key=f"web:client{i}@{run}".encode(), value=inbound(i, run))
     await producer.flush()
     publish_seconds = time.perf_counter() - t0
-    await tail
+    await follow
     await producer.stop()
-    elapsed = max(seen.values(), default=t0) - t0
-    latencies = [seen[tid] - sent_at[ext] for tid, ext in opened.items() if tid in seen and ext in sent_at]
-    return {"messages": n, "completed": len(seen), "target_rate_per_s": rate,
-            "publish_seconds": round(publish_seconds, 3), "elapsed_seconds": round(elapsed, 3),
-            "throughput_per_s": round(len(seen) / elapsed, 1) if elapsed else None,
-            "latency_publish_to_" + want: summary_ms(latencies)}
+    mine = {tid: tail.offered[tid] for tid, ext in tail.external.items() if ext in sent_at and tid in tail.offered}
+    latencies = [at - sent_at[tail.external[tid]] for tid, at in mine.items()]
+    last = max(mine.values(), default=t0)
+    elapsed = last - t0
+    ordered = sorted(latencies)
+    return {"messages": n, "offered_rate_per_s": rate, "completed": len(mine),
+            "all_completed": len(mine) == n, "publish_seconds": round(publish_seconds, 3),
+            "achieved_publish_rate_per_s": round(n / publish_seconds, 1) if publish_seconds else None,
+            "first_publish_to_last_offer_seconds": round(elapsed, 3),
+            "throughput_per_s": round(len(mine) / elapsed, 1) if elapsed > 0 else None,
+            "last_offer_after_last_publish_seconds": round(last - t0 - publish_seconds, 3),
+            "latency_publish_to_TicketOffered": summary_ms(ordered),
+            }
 
 
 async def ceiling(settings: CommonSettings, n: int) -> dict[str, Any]:
-    """Raw aiokafka produce + consume of n records of the pipeline's record size."""
+    """Raw aiokafka produce, then consume, of n records of the pipeline's record size."""
     spec = TopicSpec("bench.ceiling", INBOUND_MESSAGES.partitions, "k", "bench", (), ())
     await ensure_topics(settings, [spec])
     topic = spec.full(settings.topic_prefix)
     payload = inbound(0, "ceiling")
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=2)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=2, acks="all")
     await producer.start()
     t0 = time.perf_counter()
     for i in range(n):
@@ -120,7 +154,8 @@ async def ceiling(settings: CommonSettings, n: int) -> dict[str, Any]:
     produced = time.perf_counter() - t0
     await producer.stop()
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
     await consumer.start()
     tps = [TopicPartition(topic, p) for p in range(spec.partitions)]
     consumer.assign(tps)
@@ -130,40 +165,63 @@ async def ceiling(settings: CommonSettings, n: int) -> dict[str, Any]:
         got += sum(len(r) for r in (await consumer.getmany(timeout_ms=200, max_records=5000)).values())
     consumed = time.perf_counter() - t1
     await consumer.stop()
-    return {"records": n, "record_bytes": len(payload), "produce_per_s": round(n / produced, 1),
+    return {"records": n, "consumed": got, "record_bytes": len(payload), "produce_per_s": round(n / produced, 1),
             "consume_per_s": round(got / consumed, 1),
             "produce_plus_consume_per_s": round(n / (produced + consumed), 1)}
 
 
+async def measure(settings: CommonSettings, n: int, rate: float | None, sustain_seconds: float) -> dict[str, Any]:
+    tail = Tail(settings)
+    await tail.start()
+    try:
+        base = f"r{int(time.time())}"
+        # a few tickets first: connections, caches and the first group fetches are not measured
+        warm = await phase(settings, tail, f"{base}w", 20, None, 120)
+        saturation = await phase(settings, tail, f"{base}s", n, None, 120 + n / 2)
+        sustained_rate = rate or max(round(0.7 * (saturation["throughput_per_s"] or 1.0), 1), 1.0)
+        count = max(int(sustained_rate * sustain_seconds), 1)
+        sustained = await phase(settings, tail, f"{base}p", count, sustained_rate, 120 + sustain_seconds * 3)
+    finally:
+        await tail.stop()
+    return {"warmup_completed": warm["completed"], "saturation": saturation, "sustained": sustained}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=2000)
-    parser.add_argument("--rate", type=float, default=None, help="messages per second to offer (default: max)")
+    parser.add_argument("--messages", type=int, default=2000, help="saturation phase: messages published at once")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="sustained phase: messages per second (default: 70%% of the saturation throughput)")
+    parser.add_argument("--sustain-seconds", type=float, default=30.0)
     args = parser.parse_args()
+    missing = [s for s in SERVICES if s not in available_services()]
+    if missing:
+        raise SystemExit(f"the pipeline benchmark needs the services {missing}")
     with infra() as base, tempfile.TemporaryDirectory() as logs:
-        env = {**base, **isolated_env()}
+        env = {**base, **isolated_env(), "ROUTING_CLAIM_TIMEOUT_SECONDS": "3600", "FRONTLINE_LOG_LEVEL": "WARNING"}
         settings = make_settings(CommonSettings, env)
         asyncio.run(ensure_topics(settings))
-        routing = "routing" in available_services()
-        want = "TicketOffered" if routing else "TicketOpened"
-        if routing:
-            asyncio.run(seed_directory(settings))
-        names = ["tickets", "intake"] + (["routing"] if routing else [])
-        procs = [ServiceProcess(name, env, Path(logs)).start() for name in names]
+        asyncio.run(seed_directory(settings))
+        procs = [ServiceProcess(name, env, Path(logs)).start() for name in SERVICES]
         try:
             for p in procs:
                 p.wait_ready()
-            result = asyncio.run(pipeline(settings, args.messages, args.rate, want))
+            result = asyncio.run(measure(settings, args.messages, args.rate, args.sustain_seconds))
             raw = asyncio.run(ceiling(settings, args.messages))
         finally:
             for p in procs:
                 p.stop()
     result["ceiling_raw_aiokafka"] = raw
-    if result.get("throughput_per_s"):
-        result["pipeline_share_of_ceiling"] = round(result["throughput_per_s"] / raw["produce_plus_consume_per_s"], 4)
-    result["services"] = names
-    result["measured_until"] = want
+    for name in ("saturation", "sustained"):
+        rate = result[name]["throughput_per_s"]
+        if rate:
+            result[name]["share_of_ceiling"] = round(rate / raw["produce_plus_consume_per_s"], 4)
+    result["services"] = SERVICES
+    result["measured_until"] = WANT
+    result["consumer_fetch_max_wait_ms"] = settings.kafka_fetch_max_wait_ms
+    result["routing_claim_timeout_seconds"] = 3600
     write_result("pipeline", result)
+    if not (result["saturation"]["all_completed"] and result["sustained"]["all_completed"]):
+        raise SystemExit("not every message reached TicketOffered before the timeout (see 'completed')")
 
 
 if __name__ == "__main__":
