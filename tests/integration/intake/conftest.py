@@ -1,133 +1,14 @@
-"""A real IMAP server for the e-mail channel: dovecot started as a local process with a throwaway config.
-
-passwd-file auth (each test adds its own user; dovecot re-reads the file), maildir storage in a
-temporary directory, plain IMAP and IMAP over TLS (self-signed certificate) on free ports.
-Tests that need it skip with the reason when dovecot is not installed (scripts/system-deps.sh).
-"""
+"""A real IMAP server for the e-mail channel (dovecot as a local process): see intake_mailserver.py."""
 
 from __future__ import annotations
 
-import datetime as dt
-import imaplib
-import os
-import pwd
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from intake_mailserver import MailServer
-
-from shared.infra import free_port
-
-DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
-
-
-def _self_signed(root: Path) -> tuple[str, str]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = root / "cert.pem", root / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_file), str(key_file)
-
-
-def _config(root: Path, port: int, tls_port: int, cert: str, key: str) -> str:
-    if os.getuid() == 0:  # dovecot refuses root as a mail user: the mail belongs to its own system user
-        mail_user = pwd.getpwnam("dovecot")
-        uid, gid, login_user, internal_user = mail_user.pw_uid, mail_user.pw_gid, "dovenull", "dovecot"
-    else:
-        me = pwd.getpwuid(os.getuid())
-        uid, gid, login_user, internal_user = me.pw_uid, me.pw_gid, me.pw_name, me.pw_name
-    mail = root / "mail"
-    mail.mkdir()
-    os.chown(mail, uid, gid)
-    return f"""
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <{cert}
-ssl_key = <{key}
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 1
-default_login_user = {login_user}
-default_internal_user = {internal_user}
-mail_location = maildir:{mail}/%u
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={mail}/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    address = 127.0.0.1
-    port = {tls_port}
-  }}
-  chroot =
-}}
-service anvil {{
-  chroot =
-}}
-"""
+from intake_mailserver import MailServer, dovecot_server
 
 
 @pytest.fixture(scope="session")
 def mailserver() -> Iterator[MailServer]:
-    if DOVECOT is None:
-        pytest.skip("dovecot is not installed (run scripts/system-deps.sh to install dovecot-imapd)")
-    root = Path(tempfile.mkdtemp(prefix="frontline-dovecot-"))
-    root.chmod(0o755)  # the mail user must reach its maildir
-    port, tls_port = free_port(), free_port()
-    cert, key = _self_signed(root)
-    (root / "passwd").write_text("")
-    (root / "dovecot.conf").write_text(_config(root, port, tls_port, cert, key))
-    proc = subprocess.Popen([DOVECOT, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                pytest.skip(f"dovecot did not start: {err.strip()[:500]}")
-            try:
-                imaplib.IMAP4("127.0.0.1", port).logout()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield MailServer(root, port, tls_port, cert)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+    with dovecot_server() as server:
+        yield server

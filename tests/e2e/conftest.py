@@ -1,0 +1,51 @@
+"""End-to-end fixtures: the real outside servers the services talk to, started by the test.
+
+- ``mailserver``: dovecot (IMAP), the mailbox intake polls; skips with the reason where dovecot is absent.
+- ``smtp``: an aiosmtpd server notify submits mail to; the test reads what it received.
+- ``providers``: our local stand-in for Twilio's Messages API and a chat platform's conversation webhook.
+
+The server classes live with the integration tests that introduced them
+(tests/integration/intake/intake_mailserver.py, tests/integration/notify/notify_servers.py); their
+directories go on ``sys.path`` here, as pytest's rootdir-relative import does for the tests next to them.
+The services themselves are started per test by ``e2e_support.desk`` (``shared.stack.Stack``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+for _sub in ("intake", "notify"):
+    _path = str(Path(__file__).resolve().parents[1] / "integration" / _sub)
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+from intake_mailserver import MailServer, dovecot_server  # noqa: E402
+from notify_servers import Providers, SmtpServer, provider_app, serve_http  # noqa: E402
+
+from shared.infra import free_port  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mailserver() -> Iterator[MailServer]:
+    with dovecot_server() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.sink.release.set()
+    server.stop()
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[Providers]:
+    p = Providers(port=free_port())
+    async with serve_http(provider_app(p), p.port):
+        yield p
