@@ -117,6 +117,13 @@ class FeedbackHandler:
         ticket = await self.store.ticket(env.ticket_id)
         if ticket is None:
             raise RuntimeError(f"ticket {env.ticket_id} not readable yet")  # the consumer retries
+        if ticket.get("parent_id"):
+            # A development sub-ticket: no client asked for it, so nobody is surveyed (and no "not mine"
+            # can accuse its opener); it is done when it is resolved. Same id on redelivery.
+            await self.bus.publish(TICKETS_COMMANDS, envelope_for(
+                t.CompleteTicket(reason="internal"), env.ticket_id, occurred_at=env.occurred_at, cause=env,
+                actor=ACTOR, id=caused_id(env, "complete-internal")))
+            return
         res = _resolution(env, msg, ticket)
         contact = await self.directories.contact(msg.client.contact_id if msg.client else None)
         conversations = list(ticket.get("conversation_ids") or [])

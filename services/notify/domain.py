@@ -168,7 +168,7 @@ def client_route(view: TicketView, channel: str | None = None) -> tuple[ChannelN
 def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] | None, *,
                   language: str | None = None, in_reply_to: str | None = None) -> list[Intent]:
     view = p.view
-    if view is None or route is None:
+    if view is None or route is None or view.parent_id:  # a sub-ticket is internal: the parent speaks to the client
         return []
     channel, address = route
     key = view.client_key or f"{channel}:{address}"

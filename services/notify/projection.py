@@ -54,6 +54,7 @@ class TicketView(BaseModel):
     opened_cause: str | None = Field(None, description="Command that opened it: its MessageReceived is not news")
     reopen_ids: list[str] = Field(default_factory=list, description="TicketReopened ids: replay-safe count")
     created_by: str | None = None
+    parent_id: str | None = Field(None, description="Set on development sub-tickets: internal, no client notices")
 
 
 def reopen_count(view: TicketView | None) -> int:
@@ -82,7 +83,7 @@ def apply(view: TicketView | None, env: Envelope, msg: Message, default_language
     if isinstance(msg, t.TicketOpened):
         v.number, v.subject, v.channel = msg.number, msg.subject, msg.channel.value
         v.group_id, v.line, v.classification = msg.group_id, msg.line, msg.classification
-        v.opened_cause, v.created_by = env.causation_id, msg.created_by
+        v.opened_cause, v.created_by, v.parent_id = env.causation_id, msg.created_by, msg.parent_id
         _sender(v, msg.sender)
         _client(v, msg.client)
         v.language = v.language or detect_language(f"{msg.subject or ''} {msg.text}", default_language)

@@ -159,7 +159,8 @@ class ResolveTicket(Message):
 
 @message("CompleteTicket", kind="command")
 class CompleteTicket(Message):
-    reason: Literal["rated", "no_rating_timeout", "manual"] = "manual"
+    reason: Literal["rated", "no_rating_timeout", "manual", "internal"] = Field(
+        "manual", description="internal: a development sub-ticket, which has no client to rate it")
 
 
 @message("CloseTicket", kind="command")

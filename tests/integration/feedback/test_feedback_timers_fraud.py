@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from feedback_support import T0, desk
+from feedback_support import AGENT, T0, Desk, desk
 
 from services.feedback.reports import csat_report, fraud_alerts, fraud_alerts_per_agent
 from shared.directory.routing import Group, Role, ServiceTeam, TeamMember
@@ -98,3 +98,28 @@ async def test_expired_links_refused_unanswered_tickets_complete_after_the_delay
         assert await d.db["feedback_timers"].count_documents({"fired": False}) == 0
         after = await d.click(second["links"]["good"], accept="application/json")
         assert after.status_code == 410 and (await d.ticket("T-reopen"))["rating"] is None
+
+
+async def test_a_resolved_development_sub_ticket_completes_without_a_survey(env: dict[str, str]) -> None:
+    async with desk(env) as d:
+        await d.in_progress("T-parent", sender=Sender(email="anna@client.example"))
+        await d.send("T-parent", t.OpenSubTicket(child_id="T-child", opened_by=AGENT, summary="Fix the switch"))
+        await d.events.wait("T-child", "TicketOpened")
+        for cmd in (t.OfferTicket(agent_ids=[AGENT], line="development"), t.ClaimTicket(agent_id=AGENT),
+                    t.StartWork(agent_id=AGENT)):
+            await d.send("T-child", cmd)
+        await d.events.wait("T-child", "WorkStarted")
+        await d.resolve("T-child")
+        done = (await d.events.wait("T-child", "TicketCompleted"))[0].payload
+        assert done["reason"] == "internal"
+        assert not d.feedback.of("T-child"), "no survey, so no 'I did not open this request' against its opener"
+        assert await d.db["feedback_surveys"].count_documents({"ticket_id": "T-child"}) == 0
+        await eventually(lambda: _child_status(d, "completed"), message="the parent shows the child completed")
+        assert (await d.ticket("T-parent"))["status"] == "in_progress"
+        await d.resolve("T-parent")  # the parent, the client's own ticket, is surveyed as always
+        assert (await d.survey("T-parent")).ticket_id == "T-parent"
+
+
+async def _child_status(d: Desk, status: str) -> bool:
+    children = (await d.ticket("T-parent"))["children"]
+    return any(c["id"] == "T-child" and c.get("status") == status for c in children)

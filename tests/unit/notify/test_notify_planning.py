@@ -195,3 +195,17 @@ def test_quiet_hours_expectation_is_consistent() -> None:
     assert quiet_until(qh, NOW) is None
     # … and at 13:00 UTC (23:00 local) pushes wait until 08:00 local = 22:00 UTC.
     assert quiet_until(qh, NOW + timedelta(hours=3)) == datetime(2026, 3, 2, 22, 0, tzinfo=UTC)
+
+
+def test_a_development_sub_ticket_never_speaks_to_the_client_but_its_staff_still_hear() -> None:
+    child = OPENED.model_copy(update={"parent_id": "T-parent", "channel": Channel.agent, "created_by": "ivan"})
+    view = fold((child, "e1", "c"))
+    assert view is not None and view.parent_id == "T-parent"
+    resolved = t.TicketResolved(agent_id="ivan", problem="p", solution="s", channel=Channel.agent,
+                                sender=Sender(email="anna@c.test"))
+    for i, msg in enumerate((t.TicketAssigned(agent_id="lead", mode="auto"), t.WorkStarted(agent_id="lead"),
+                             t.ReplySent(agent_id="lead", text="x", channel=Channel.email), resolved)):
+        assert [x for x in plan(p(msg, f"e{i + 2}", view)) if x.audience == "client"] == [], type(msg).__name__
+    assert {x.recipient for x in plan(p(t.TicketAssigned(agent_id="lead", mode="auto"), "e9", view))} == {"lead"}
+    parent = fold((OPENED, "e1", "c"))
+    assert [x.audience for x in plan(p(resolved, "e2", parent))] == ["client"], "the parent still tells the client"
