@@ -7,10 +7,12 @@ whether a ticket can still take a message.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import bson
+from bson.codec_options import CodecOptions
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -39,8 +41,14 @@ INDEXES = {
     CONTRACTS.collection: [IndexModel([("client_id", ASCENDING)])],
 }
 TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1}
+CLAIM_ATTEMPTS = 3
 
 T = TypeVar("T")
+
+
+def stored(doc: Mapping[str, Any], options: CodecOptions[Any]) -> dict[str, Any]:
+    """``doc`` as a read returns it (BSON round trip: datetimes to milliseconds, tz as the client's)."""
+    return dict(bson.decode(bson.encode(doc, codec_options=options), codec_options=options))
 
 
 class Cached(Generic[T]):
@@ -80,11 +88,22 @@ class IntakeStore:
         return await self.messages.find_one({"message_id": message_id})
 
     async def record_message(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """First writer wins: a racing duplicate gets the decision already recorded."""
-        found = await self.messages.find_one_and_update(
-            {"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True, return_document=ReturnDocument.AFTER)
-        assert found is not None  # upsert with AFTER always returns the document
-        return dict(found)
+        """First writer wins: a racing duplicate gets the decision already recorded.
+
+        An insert, and on a duplicate key a read by ``_id``, rather than an upserting findAndModify:
+        SecantusDB answers a findAndModify that matches an existing document with a full collection scan.
+        """
+        try:
+            await self.messages.insert_one(doc)
+        except DuplicateKeyError:
+            found = await self.messages.find_one({"_id": doc["_id"]})
+            if found is not None:
+                return dict(found)
+            found = await self.messages.find_one_and_update(  # gone meanwhile (nothing deletes it): as before
+                {"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True, return_document=ReturnDocument.AFTER)
+            assert found is not None  # upsert with AFTER always returns the document
+            return dict(found)
+        return stored(doc, self.messages.codec_options)
 
     async def reroute(self, key: str, from_ticket: str, to_ticket: str, command_id: str) -> bool:
         res = await self.messages.update_one({"_id": key, "ticket_id": from_ticket},
@@ -94,22 +113,41 @@ class IntakeStore:
     # ---- conversation → active ticket -----------------------------------------------------------
 
     async def claim(self, key: str, candidate: str) -> tuple[str, bool]:
-        """The active ticket of a conversation, claiming ``candidate`` atomically if it has none."""
-        doc = await self.conversations.find_one_and_update(
-            {"_id": key}, {"$setOnInsert": {"ticket_id": candidate}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
-        assert doc is not None  # upsert with AFTER always returns the document
-        ticket_id = str(doc["ticket_id"])
+        """The active ticket of a conversation, claiming ``candidate`` atomically if it has none.
+
+        The unique ``_id`` makes the insert the atomic claim (first claim wins); a conversation already
+        claimed is read by ``_id``. Not an upserting findAndModify: on SecantusDB one that matches an existing
+        claim scans the whole collection, so every later message of a conversation cost O(conversations).
+        """
+        ticket_id = await self._claimed(key, candidate)
         fresh = ticket_id == candidate
         if fresh:
             await self.ticket_keys.update_one({"_id": ticket_id}, {"$addToSet": {"keys": key}}, upsert=True)
         return ticket_id, fresh
 
+    async def _claimed(self, key: str, candidate: str) -> str:
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                await self.conversations.insert_one({"_id": key, "ticket_id": candidate})
+                return candidate
+            except DuplicateKeyError:
+                doc = await self.conversations.find_one({"_id": key})
+                if doc is not None:
+                    return str(doc["ticket_id"])
+                # released between the insert and the read: claim again
+        doc = await self.conversations.find_one_and_update(  # still racing a release: the atomic upsert
+            {"_id": key}, {"$setOnInsert": {"ticket_id": candidate}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        assert doc is not None  # upsert with AFTER always returns the document
+        return str(doc["ticket_id"])
+
     async def replace_claim(self, key: str, old: str, new: str) -> str:
-        """Swap a stale claim (ticket no longer joinable) for a new ticket; a racing swap wins once."""
-        doc = await self.conversations.find_one_and_update(
-            {"_id": key, "ticket_id": old}, {"$set": {"ticket_id": new}}, return_document=ReturnDocument.AFTER)
-        if doc is None:
+        """Swap a stale claim (ticket no longer joinable) for a new ticket; a racing swap wins once.
+
+        A conditional update_one (index on ``_id``), not findAndModify (a collection scan on SecantusDB).
+        """
+        res = await self.conversations.update_one({"_id": key, "ticket_id": old}, {"$set": {"ticket_id": new}})
+        if res.matched_count == 0:
             return (await self.claim(key, new))[0]
         await self.ticket_keys.update_one({"_id": new}, {"$addToSet": {"keys": key}}, upsert=True)
         return new
@@ -185,10 +223,10 @@ class IntakeStore:
         fields = identities(sender)
         if not fields:
             return False
-        known = await self.db[CONTACTS.collection].find_one(
-            {"client_id": client.client_id, "$or": [{f: v} for f, v in fields]})
-        if known is not None:
-            return False
+        # One indexed equality per identity, not {client_id, $or: [...]}: SecantusDB scans for a top-level $or.
+        for f, v in fields:
+            if await self.db[CONTACTS.collection].find_one({f: v, "client_id": client.client_id}, {"_id": 1}):
+                return False
         contact = ContactPerson(
             id=derived_id("linked-contact", client.client_id, *(v for _, v in fields)),
             client_id=client.client_id, name=sender.name, emails=[v for f, v in fields if f == "emails"],

@@ -20,7 +20,8 @@ PROJECTION = "routing_tickets"
 TIMERS = "routing_timers"
 
 INDEXES = {
-    PROJECTION: [IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)])],
+    # loads(): status equality, then the agents as a trailing $in -- bounded by the working tickets of those agents
+    PROJECTION: [IndexModel([("status", ASCENDING), ("assignee_id", ASCENDING)])],
 }
 
 
@@ -56,13 +57,17 @@ class ProjectionStore:
         ids = sorted(set(agent_ids))
         if not ids:
             return {}
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"assignee_id": {"$in": ids}, "status": {"$in": sorted(s.value for s in WORKING)}}},
-            {"$group": {"_id": "$assignee_id", "n": {"$sum": 1}}},
-        ]
         out = dict.fromkeys(ids, 0)
-        async for row in await self.col.aggregate(pipeline):
-            out[row["_id"]] = int(row["n"])
+        # One query per working status (equality, then the agents as the trailing $in of the (status, assignee_id)
+        # index): SecantusDB cannot bound an index scan by two $in, and with {assignee_id: $in, status: $in} it read
+        # every ticket ever assigned to these agents (resolved and closed ones too), a cost growing with all tickets.
+        for status in sorted(s.value for s in WORKING):
+            pipeline: list[dict[str, Any]] = [
+                {"$match": {"status": status, "assignee_id": {"$in": ids}}},
+                {"$group": {"_id": "$assignee_id", "n": {"$sum": 1}}},
+            ]
+            async for row in await self.col.aggregate(pipeline):
+                out[row["_id"]] += int(row["n"])
         return out
 
 
