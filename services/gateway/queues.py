@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +18,7 @@ from shared.clock import as_utc
 from shared.schemas.common import ACTIVE_STATUSES, TicketStatus
 
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
+NO_EARLIER = datetime(1970, 1, 1, tzinfo=UTC)  # before any ticket's deadline
 WORKING = sorted(s.value for s in (TicketStatus.assigned, TicketStatus.in_progress, TicketStatus.waiting_customer))
 
 
@@ -64,7 +65,11 @@ class CursorError(ValueError):
 
 
 def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dict[str, Any]:
-    """The most selective field comes first: simple planners pick their index from the first indexed field."""
+    """The most selective field comes first: simple planners pick their index from the first indexed field.
+
+    ``$in``/``$or`` here are split into one equality query per value by :mod:`.plan` before they reach the
+    database (the indexes for each queue's branches are in ``store.TICKET_INDEXES``).
+    """
     active = {"status": {"$in": ACTIVE}}
     match queue:
         case Queue.offers:
@@ -76,7 +81,8 @@ def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dic
         case Queue.time_limit:
             return {"deadline": {"$gte": now, "$lte": now + window}, **active}
         case Queue.overdue:
-            return {**active, "$or": [{"flags.sla_breached": True}, {"deadline": {"$lt": now}}]}
+            # the lower bound only keeps the index range off the (many) null deadlines; every deadline is after it
+            return {"$or": [{"flags.sla_breached": True}, {"deadline": {"$gte": NO_EARLIER, "$lt": now}}], **active}
         case Queue.long_ignored:
             return {"flags.long_ignored": True, **active}
         case Queue.lost:
@@ -84,7 +90,8 @@ def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dic
         case Queue.unidentified:
             return {"unidentified": True, **active}
         case Queue.development:
-            return {**active, "$or": [{"parent_id": {"$ne": None}}, {"line": "development"}]}
+            # parent_id is a ticket id or null: ``$gte ""`` (every string) is ``$ne null`` as an index range
+            return {"$or": [{"parent_id": {"$gte": ""}}, {"line": "development"}], **active}
     raise ValueError(queue)  # pragma: no cover
 
 

@@ -10,6 +10,7 @@ from shared.schemas.common import Channel, TicketStatus
 
 from .deps import Context, Ctx, CurrentPrincipal, forbidden
 from .models import TicketPage, TicketView
+from .plan import Unsupported, find_page
 from .principal import STAFF, Principal, UserRole
 from .queues import (
     DEFAULT_SORT,
@@ -53,10 +54,15 @@ async def page(ctx: Context, p: Principal, base: dict[str, Any], queue: Queue | 
     field, direction = sort or field, order or direction
     try:
         check_sort(queue, field)
-        after = after_cursor(field, direction, *decode_cursor(cursor, field, direction)) if cursor else {}
+        position = decode_cursor(cursor, field, direction) if cursor else None
     except CursorError as exc:
         raise ProblemError(400, "Bad cursor or sort", str(exc)) from None
-    docs = await ctx.reads.find(and_all(base, ticket_scope(p), after), sort_spec(field, direction), limit + 1)
+    scope = ticket_scope(p)
+    try:  # one index-bounded query per branch of the filter's $or/$in, merged (see plan.py)
+        docs = await find_page(ctx.reads.find, [base, scope], field.value, direction, position, limit)
+    except Unsupported:
+        after = after_cursor(field, direction, *position) if position else {}
+        docs = await ctx.reads.find(and_all(base, scope, after), sort_spec(field, direction), limit + 1)
     more = len(docs) > limit
     docs = docs[:limit]
     return {"items": [view(d, p) for d in docs], "limit": limit,

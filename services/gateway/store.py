@@ -6,9 +6,11 @@ availability; ticket state is the ledger's alone.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import PyMongoError
 
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceTeam
@@ -23,7 +25,34 @@ API_KEYS = "gateway_api_keys"
 NO_HISTORY = {"history": 0, "processed_commands": 0}
 ONLY_HISTORY = {"history": 1}
 
-INDEXES = {API_KEYS: [IndexModel([("name", ASCENDING)])]}
+log = logging.getLogger(__name__)
+
+
+def _flagged(field: str) -> IndexModel:
+    # Not partial: SecantusDB takes a partial index for an equality-only query only when the partial filter's
+    # fields are not also key fields ({flag: true, status: s} then scanned the collection).
+    return IndexModel([(field, ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)])
+
+
+# The work queues' query shapes (see queues.py and plan.py): each branch is equalities on a queue field and
+# one status, then one range (the sort key's cursor bound, or the queue's own range). The ledger owns the
+# collection; these are the gateway's read indexes on it, created at start, one at a time.
+TICKET_INDEXES = [
+    IndexModel([("offered_to", ASCENDING), ("status", ASCENDING), ("updated_at", ASCENDING)]),
+    IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)]),
+    IndexModel([("status", ASCENDING), ("last_message_from", ASCENDING), ("last_client_message_at", ASCENDING)]),
+    IndexModel([("status", ASCENDING), ("deadline", ASCENDING)]),
+    _flagged("flags.sla_breached"),
+    _flagged("flags.long_ignored"),
+    _flagged("flags.lost"),
+    _flagged("unidentified"),
+    IndexModel([("line", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
+    IndexModel([("status", ASCENDING), ("parent_id", ASCENDING)]),
+    # a specialist's scope branches lead with the scope's field: participants is the one the ledger has no index on
+    IndexModel([("participants.user_id", ASCENDING), ("status", ASCENDING)]),
+]
+
+INDEXES = {API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES}
 
 
 class Reads:
@@ -39,7 +68,11 @@ class Reads:
     async def start(self) -> None:
         await self.client.admin.command("ping")
         for coll, models in INDEXES.items():
-            await self.db[coll].create_indexes(models)
+            for model in models:  # one by one: the embedded database has dropped connections on big batches
+                try:
+                    await self.db[coll].create_indexes([model])
+                except PyMongoError as exc:  # queries stay correct without it, only slower
+                    log.warning("could not create index %s on %s: %r", model.document.get("name"), coll, exc)
 
     async def stop(self) -> None:
         await self.client.close()
@@ -48,8 +81,9 @@ class Reads:
         projection = {"processed_commands": 0} if history else NO_HISTORY
         return await self.tickets.find_one({"_id": ticket_id}, projection)
 
-    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int) -> list[dict[str, Any]]:
-        cursor = self.tickets.find(query, NO_HISTORY).sort(sort).limit(limit)
+    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None) -> list[dict[str, Any]]:
+        """Tickets without their history; ``limit`` None for all that match."""
+        cursor = self.tickets.find(query, NO_HISTORY).sort(sort).limit(limit or 0)
         return [d async for d in cursor]
 
     async def noop_commands(self, command_ids: list[str]) -> set[str]:
