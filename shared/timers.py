@@ -176,5 +176,9 @@ class TimerLoop:
             except Exception:
                 log.exception("timer tick failed")
                 fired = 0
-            if not fired:
+            if not self._more_due(fired):
                 await asyncio.sleep(self.interval)
+
+    def _more_due(self, fired: int) -> bool:
+        """Whether to tick again at once: something fired, so more may be due."""
+        return bool(fired)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from fastapi import FastAPI
@@ -48,6 +48,43 @@ class PartitionedTimerStore(TimerStore):
 log = logging.getLogger(__name__)
 
 
+class BatchTimerLoop(TimerLoop):
+    """The shared TimerLoop, but each tick's due timers are fired together.
+
+    ``fire_many`` gets the tick's due timers (earliest first) and returns the ids it is done with; they are
+    then marked fired in one write. As in the shared loop a timer is marked only after its effect, so a
+    crash re-fires it (same envelope ids) and never skips it. The next tick follows at once only while a
+    full batch came due (a backlog), otherwise after ``interval``.
+    """
+
+    def __init__(self, store: PartitionedTimerStore, clock: Clock,
+                 fire_many: Callable[[Sequence[Timer]], Awaitable[list[str]]],
+                 mark_fired: Callable[[Sequence[str], datetime], Awaitable[None]], *, interval: float = 0.1,
+                 owned: Callable[[], set[int] | None] | None = None) -> None:
+        super().__init__(store, clock, self._fire_one, interval=interval, owned=owned)
+        self.batch, self.fire_many, self.mark_fired, self._full = store.batch, fire_many, mark_fired, False
+
+    async def _fire_one(self, timer: Timer) -> None:
+        await self.fire_many([timer])
+
+    async def tick(self) -> int:
+        owned = self.owned()
+        self._full = False
+        if owned is not None and not owned:
+            return 0
+        due = await self.store.due(self.clock.now(), owned)
+        if not due:
+            return 0
+        done = await self.fire_many(due)
+        await self.mark_fired(done, self.clock.now())
+        self.fired += len(done)
+        self._full = len(due) >= self.batch
+        return len(done)
+
+    def _more_due(self, fired: int) -> bool:
+        return bool(fired) and self._full
+
+
 class SlaWorker:
     def __init__(self, settings: SlaSettings, clock: Clock) -> None:
         self.settings, self.clock = settings, clock
@@ -60,11 +97,11 @@ class SlaWorker:
         self.handler = SlaHandler(self.store, self.directory, self.bus, clock)
         self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
                                   commit_interval=settings.commit_interval_seconds)
-        self.timers = TimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
-                                self.handler.fire, interval=settings.tick_interval_seconds,
-                                owned=self.stream.owned_partitions)
+        self.timers = BatchTimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
+                                     self.handler.fire_many, self.store.mark_fired_many,
+                                     interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions)
         self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)
-        self._rounds = 0
+        self.gauge = Periodic("sla-pending-gauge", settings.pending_gauge_seconds or 1.0, self._gauge)
 
     async def start(self) -> None:
         await ensure_topics(self.settings)
@@ -73,15 +110,19 @@ class SlaWorker:
         await self.stream.start()
         await self.timers.start()
         await self.sweeper.start()
+        if self.settings.pending_gauge_seconds:
+            await self.gauge.start()
 
     async def _sweep(self) -> None:
-        """Publish outboxes a crashed run left behind, and keep the pending-timers gauge fresh."""
+        """Publish outboxes a crashed run left behind."""
         await self.handler.flush_pending(self.stream.owned_partitions())
-        self._rounds += 1
-        if self._rounds % 15 == 1:  # counting pending timers is an index scan: not every second
-            await self.handler.refresh_gauge()
+
+    async def _gauge(self) -> None:
+        """Recount pending timers, apart from the sweep: the count grows with open tickets (see settings)."""
+        await self.handler.refresh_gauge()
 
     async def stop(self) -> None:
+        await self.gauge.stop()
         await self.sweeper.stop()
         await self.timers.stop()
         await self.stream.stop()

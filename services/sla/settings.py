@@ -19,4 +19,8 @@ class SlaSettings(ServiceSettings):
     default_warning_share: float | None = Field(0.8, gt=0, lt=1)
     commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
+    pending_gauge_seconds: float = Field(
+        300.0, ge=0, description="How often the pending-timers gauge is recounted (0: never). Counting reads "
+        "every pending timer: the embedded database takes ~0.1 ms per timer and serves one request at a time, "
+        "so a count stalls firing (2 s at 20,000 timers); on MongoDB it is an index count scan")
     consumer_group: str = "frontline-sla"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.clock import as_utc
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, GROUPS
 from shared.directory.sla import CALENDARS, DEFAULT_POLICY, LADDERS, POLICIES
@@ -60,6 +64,36 @@ class ClockStore:
             raise StaleClock(after.id)
         after.version = before.version + 1
 
+    async def load_many(self, ticket_ids: Sequence[str]) -> dict[str, SlaClock]:
+        """Clocks by ticket id, in one query (``_id $in`` walks the _id index on every engine)."""
+        if not ticket_ids:
+            return {}
+        return {d["_id"]: SlaClock.from_doc(d) async for d in self.col.find({"_id": {"$in": list(ticket_ids)}})}
+
+    async def save_many(self, pairs: Sequence[tuple[SlaClock, SlaClock]]) -> bool:
+        """``save`` for many (before, after) pairs of existing clocks in one write; True when every
+        compare-and-set matched. False: some clock moved on and which ones is unknown (each ``after``
+        may or may not have landed), so the caller must re-read them."""
+        if not pairs:
+            return True
+        ops = []
+        for before, after in pairs:
+            after.partition = partition_for(after.id, self.timers.partitions)
+            doc = after.to_doc()
+            doc["version"] = before.version + 1
+            ops.append(ReplaceOne({"_id": after.id, "version": before.version}, doc))
+        res = await self.col.bulk_write(ops, ordered=False)
+        for before, after in pairs:
+            after.version = before.version + 1
+        return res.matched_count == len(ops)
+
+    async def clear_outboxes(self, clocks: Sequence[SlaClock]) -> None:
+        """``clear_outbox`` for many clocks in one write."""
+        if clocks:
+            await self.col.bulk_write([UpdateOne({"_id": c.id, "version": c.version},
+                                                 {"$set": {"outbox": [], "outbox_pending": False},
+                                                  "$inc": {"version": 1}}) for c in clocks], ordered=False)
+
     async def clear_outbox(self, clock: SlaClock) -> None:
         """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids)."""
         await self.col.update_one({"_id": clock.id, "version": clock.version},
@@ -78,6 +112,50 @@ class ClockStore:
         partition = partition_for(ticket_id, self.timers.partitions)
         await self.timers.schedule_many(
             Timer(p.id, ticket_id, p.due_at, p.kind, p.data, partition) for p in plans)
+
+    async def sync_timers_many(self, plans: Mapping[str, Sequence[TimerPlan]],
+                               keep: Mapping[str, Iterable[str]]) -> None:
+        """``sync_timers`` for many tickets, writing only what differs.
+
+        Reads each ticket's pending timers (one equality query per ticket on the (ticket_id, fired) index,
+        sent together), then deletes the stale ones in one command and upserts the missing or moved ones
+        in another. The embedded database answers ``ticket_id $in`` and ``$or`` with collection scans, hence
+        one query per ticket; rewriting every unchanged timer would cost a write each.
+        """
+        if not plans:
+            return
+        tids = list(plans)
+        existing = await asyncio.gather(*(self.timers.col.find({"ticket_id": tid, "fired": False}).to_list(None)
+                                          for tid in tids))
+        stale: list[str] = []
+        upserts = []
+        for tid, docs in zip(tids, existing, strict=True):
+            partition = partition_for(tid, self.timers.partitions)
+            wanted = {p.id: p for p in plans[tid]}
+            kept = set(keep.get(tid, ()))
+            have = {d["_id"]: d for d in docs}
+            stale += [i for i in have if i not in wanted and i not in kept]
+            for p in wanted.values():
+                d = have.get(p.id)
+                if d is not None and d.get("kind") == p.kind and d.get("data") == p.data and \
+                        d.get("partition") == partition and d.get("ticket_id") == tid and \
+                        as_utc(d["due_at"]) == as_utc(p.due_at):
+                    continue
+                upserts.append(UpdateOne({"_id": p.id, "fired": {"$ne": True}},
+                                         {"$setOnInsert": {"fired": False},
+                                          "$set": {"ticket_id": tid, "due_at": as_utc(p.due_at), "kind": p.kind,
+                                                   "data": p.data, "partition": partition}}, upsert=True))
+        if stale:
+            await self.timers.col.bulk_write([DeleteOne({"_id": i, "fired": False}) for i in stale], ordered=False)
+        if upserts:
+            with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
+                await self.timers.col.bulk_write(upserts, ordered=False)
+
+    async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
+        """Mark timers fired in one write (one equality update per id: no ``$in`` scan)."""
+        if timer_ids:
+            await self.timers.col.bulk_write([UpdateOne({"_id": i}, {"$set": {"fired": True, "fired_at": at}})
+                                              for i in timer_ids], ordered=False)
 
 
 class DirectoryCache:
