@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from fastapi import FastAPI
-from pymongo import ASCENDING
 
-from shared.clock import Clock, as_utc, default_clock
+from shared.clock import Clock, default_clock
 from shared.kafka import KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import Periodic, service_app
@@ -22,27 +21,14 @@ from .stream import FaustStream
 
 
 class PartitionedTimerStore(TimerStore):
-    """The shared store, asking for due timers one owned partition at a time.
-
-    An equality on ``partition`` lets the (fired, partition, due_at) index bound the scan on every
-    engine; the embedded database ignores the index for ``partition $in [...]`` and scans every
-    pending timer (measured: 1 s per tick at 20k pending vs 17 ms for 12 equality queries).
-    """
+    """The shared store, fetching up to one firing batch of due timers per tick."""
 
     def __init__(self, base: TimerStore, batch: int) -> None:
         super().__init__(base.col, base.partitions)
         self.batch = batch
 
     async def due(self, now: datetime, partitions: Iterable[int] | None, limit: int = 500) -> list[Timer]:
-        parts = sorted(partitions) if partitions is not None else list(range(self.partitions))
-        found: list[Timer] = []
-        for p in parts:
-            cursor = self.col.find({"fired": False, "partition": p, "due_at": {"$lte": now}}).sort(
-                "due_at", ASCENDING).limit(self.batch)
-            found += [Timer(id=d["_id"], ticket_id=d["ticket_id"], due_at=as_utc(d["due_at"]), kind=d["kind"],
-                            data=d.get("data") or {}, partition=d["partition"]) async for d in cursor]
-        found.sort(key=lambda tm: tm.due_at)
-        return found[:self.batch]
+        return await super().due(now, partitions, self.batch)
 
 
 log = logging.getLogger(__name__)
