@@ -13,7 +13,7 @@ The services themselves are started per test by ``e2e_support.desk`` (``shared.s
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,28 +24,10 @@ for _sub in ("intake", "notify"):
         sys.path.insert(0, _path)
 
 from intake_mailserver import MailServer, dovecot_server  # noqa: E402
-from notify_servers import Providers, SmtpServer, provider_app, serve_http  # noqa: E402
-
-from shared.infra import free_port  # noqa: E402
+from notify_servers import providers, smtp  # noqa: E402, F401  (fixtures)
 
 
 @pytest.fixture(scope="session")
 def mailserver() -> Iterator[MailServer]:
     with dovecot_server() as server:
         yield server
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.sink.release.set()
-    server.stop()
-
-
-@pytest.fixture
-async def providers() -> AsyncIterator[Providers]:
-    p = Providers(port=free_port())
-    async with serve_http(provider_app(p), p.port):
-        yield p

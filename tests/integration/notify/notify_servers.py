@@ -11,12 +11,13 @@ import email.policy
 import re
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from aiosmtpd.controller import Controller
 from starlette.applications import Starlette
@@ -174,3 +175,24 @@ async def serve_http(app: Any, port: int) -> AsyncIterator[None]:
         server.should_exit = True
         await task
 
+
+
+# ---- fixtures: conftest files that need these servers import them ----------------------------------
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real aiosmtpd server per test; the test reads what it received."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.sink.release.set()
+    server.stop()
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[Providers]:
+    """Our Twilio / chat-webhook stand-in per test."""
+    p = Providers(port=free_port())
+    async with serve_http(provider_app(p), p.port):
+        yield p
