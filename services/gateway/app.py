@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from shared.bodylimit import BodyLimit
 from shared.clock import Clock, default_clock
 from shared.kafka import KafkaBus
 from shared.runtime import service_app
@@ -75,6 +76,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(routes_reports.router(settings.max_page_size))
     app.include_router(routes_notifications.router(settings.max_page_size))
     _document_problems(app)
+    app.add_middleware(BodyLimit, limit=lambda _path: settings.max_body_bytes)
     return app
 
 

@@ -14,6 +14,8 @@ class GatewaySettings(ServiceSettings):
 
     http_port: int = 8000
     max_page_size: int = 200
+    # Larger request bodies get 413 before they are read (the largest legitimate one: a directory entry).
+    max_body_bytes: int = 2_000_000
     # Authentication
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "frontline"

@@ -3,17 +3,16 @@ mailbox pollers feed the same pipeline; a ``tickets.events`` consumer keeps conv
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-from fastapi import FastAPI, HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from fastapi import FastAPI
 
+from shared.bodylimit import BodyLimit
 from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
 from shared.mongo import database, ensure_indexes, mongo_client
-from shared.problems import PROBLEM_JSON, ProblemError
+from shared.problems import ProblemError
 from shared.runtime import service_app
 from shared.schemas.inbound import InboundMessage
 from shared.topics import INBOUND_MESSAGES, TICKETS_EVENTS
@@ -72,48 +71,15 @@ class Intake:
         return mid
 
 
-class BodyLimit:
-    """Refuses oversize request bodies with a 413 problem naming the limit, before anything parses them."""
+def body_limit(settings: IntakeSettings) -> Callable[[str], int]:
+    """Attachments may be larger than webhook bodies (multipart framing around the file included)."""
 
-    def __init__(self, app: ASGIApp, settings: IntakeSettings) -> None:
-        self.app, self.settings = app, settings
-
-    def limit(self, path: str) -> int:
+    def limit(path: str) -> int:
         if path.rstrip("/").endswith("/attachments"):
-            return self.settings.max_attachment_bytes + 64 * 1024  # multipart framing around the file
-        return self.settings.max_body_bytes
+            return settings.max_attachment_bytes + 64 * 1024
+        return settings.max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.limit(scope.get("path", ""))
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(scope, send, limit)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:  # no (or a false) Content-Length: count while streaming
-                    raise HTTPException(413, f"request bodies are limited to {limit} bytes")
-            return message
-
-        await self.app(scope, counted, send)
-
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, limit: int) -> None:
-        body: dict[str, Any] = {"type": "about:blank", "title": "Content Too Large", "status": 413,
-                                "detail": f"request bodies are limited to {limit} bytes", "limit": limit,
-                                "instance": scope.get("path")}
-        raw = json.dumps(body).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(raw)).encode())]})
-        await send({"type": "http.response.body", "body": raw})
+    return limit
 
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -123,5 +89,5 @@ def create_app(settings: IntakeSettings | None = None, clock: Clock | None = Non
                       description="Channel adapters: every client message in (webhooks, e-mail, other systems).")
     app.state.intake = intake
     app.include_router(router(intake))
-    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(BodyLimit, limit=body_limit(settings))
     return app

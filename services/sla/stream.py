@@ -111,6 +111,9 @@ class FaustStream:
     async def _one(self, message: Any) -> None:
         MESSAGES_CONSUMED.labels("sla", TICKETS_EVENTS.name).inc()
         raw: bytes = message.value or b""
+        if len(raw) > self.settings.max_message_bytes:  # as shared.kafka.Consumer: parked, not handled
+            await self._dead_letter(message, f"oversize: {len(raw)} bytes > {self.settings.max_message_bytes}")
+            return
         try:
             env, msg = decode_envelope(raw)
         except Exception as exc:
