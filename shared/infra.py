@@ -6,16 +6,20 @@ When ``KAFKA_BOOTSTRAP_SERVERS`` and ``MONGODB_URI`` are set, nothing here start
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -54,17 +58,99 @@ def secantus_command() -> list[str]:
     return [exe]
 
 
+class PortGate:
+    """A TCP forwarder from the broker's public port to its own, which fault tests close while they restart it.
+
+    Tansu creates any topic a client asks about (with 4 partitions). After a restart of the memory-only
+    broker its clients would do so at once, and partition counts that differ from ``shared/topics.py`` move
+    keys to other partitions (and the timers stored per partition to nobody). With the gate closed, clients
+    find the port shut, as with production Kafka while Strimzi recreates the topics; the test recreates them
+    on the broker's own port first, then opens the gate.
+    """
+
+    def __init__(self, host: str, port: int, target: int) -> None:
+        self.host, self.port, self.target = host, port, target
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="broker-gate", daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def start(self) -> PortGate:
+        self._thread.start()
+        self.open()
+        return self
+
+    def _call(self, coro: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
+
+    def open(self) -> None:
+        self._call(self._open())
+
+    def close(self) -> None:
+        """Stop listening and cut every connection through the gate."""
+        self._call(self._close())
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self.close()
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    async def _open(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
+
+    async def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.host, self.target)
+        except OSError:
+            writer.close()
+            return
+        self._writers |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(1 << 16):
+                writer.write(data)
+                await writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            self._writers.discard(writer)
+
+
 @dataclass
 class EmbeddedInfra:
-    """Broker and database processes; ``data_dir`` keeps the database on disk (None: a temp dir)."""
+    """Broker and database processes; ``data_dir`` keeps the database on disk (None: a temp dir).
+
+    Fault tests stop and start either process on the same port (``restart_broker``, ``restart_database``);
+    the database comes back on the same storage path, so what it had written is still there. With
+    ``gated`` the broker listens on a private port behind a :class:`PortGate` on ``kafka_port``.
+    """
 
     data_dir: Path | None = None
     host: str = "127.0.0.1"
     kafka_port: int = 0
     mongo_port: int = 0
     log_dir: Path | None = None
+    gated: bool = False
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _tmp: Path | None = None
+    storage: Path | None = None
+    broker: subprocess.Popen[bytes] | None = None
+    database: subprocess.Popen[bytes] | None = None
+    broker_port: int = 0  # where the broker itself listens (kafka_port unless gated)
+    gate: PortGate | None = None
 
     @property
     def env(self) -> dict[str, str]:
@@ -74,11 +160,15 @@ class EmbeddedInfra:
             "KAFKA_IDEMPOTENCE": "false",  # Tansu answers idempotent producers with UnknownError
             "KAFKA_SESSION_TIMEOUT_MS": "6000",  # a consumer's first join waits half of this on Tansu
             "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
+            # Tansu holds an empty fetch for the whole wait (Kafka answers when a record arrives): keep it short
+            "KAFKA_FETCH_MAX_WAIT_MS": "10",
         }
 
     def _spawn(self, args: list[str], name: str) -> subprocess.Popen[bytes]:
         out = open(self.log_dir / f"{name}.log", "ab") if self.log_dir else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        if not isinstance(out, int):
+            out.close()  # the child has its own copy of the descriptor
         self.procs.append(proc)
         return proc
 
@@ -89,49 +179,108 @@ class EmbeddedInfra:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         self.kafka_port = self.kafka_port or free_port()
         self.mongo_port = self.mongo_port or free_port()
-        url = f"tcp://{self.host}:{self.kafka_port}"
-        broker = self._spawn([str(tansu_binary()), "broker", "--listener-url", url,
-                              "--advertised-listener-url", url], "broker")
+        self.broker_port = free_port() if self.gated else self.kafka_port
         if self.data_dir is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="frontline-db-"))
-            storage = self._tmp
+            self.storage = self._tmp
         else:
-            storage = self.data_dir / "mongo"
-            storage.mkdir(parents=True, exist_ok=True)
-        db = self._spawn([*secantus_command(), "--host", self.host, "--port", str(self.mongo_port),
-                          "--storage-path", str(storage)], "database")
-        wait_for_port(self.host, self.kafka_port, proc=broker)
-        wait_for_port(self.host, self.mongo_port, timeout=60, proc=db)
+            self.storage = self.data_dir / "mongo"
+            self.storage.mkdir(parents=True, exist_ok=True)
+        self.broker = self._spawn_broker()
+        self.database = self._spawn_database()
+        wait_for_port(self.host, self.broker_port, proc=self.broker)
+        if self.gated:
+            self.gate = PortGate(self.host, self.kafka_port, self.broker_port).start()
+        wait_for_port(self.host, self.mongo_port, timeout=60, proc=self.database)
         return self
 
+    def _spawn_broker(self) -> subprocess.Popen[bytes]:
+        return self._spawn([str(tansu_binary()), "broker", "--listener-url", f"tcp://{self.host}:{self.broker_port}",
+                            "--advertised-listener-url", f"tcp://{self.host}:{self.kafka_port}"], "broker")
+
+    def _spawn_database(self) -> subprocess.Popen[bytes]:
+        assert self.storage is not None
+        return self._spawn([*secantus_command(), "--host", self.host, "--port", str(self.mongo_port),
+                            "--storage-path", str(self.storage)], "database")
+
     def stop(self) -> None:
+        if self.gate is not None:
+            self.gate.stop()
+            self.gate = None
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         for proc in reversed(self.procs):
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            _reap(proc)
         self.procs.clear()
+        self.broker = self.database = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def restart_broker(self) -> None:
-        """Fault tests: kill and restart the broker on the same port (memory engine: topics are lost)."""
-        broker = self.procs[0]
-        broker.kill()
-        broker.wait()
-        url = f"tcp://{self.host}:{self.kafka_port}"
-        self._spawn([str(tansu_binary()), "broker", "--listener-url", url,
-                     "--advertised-listener-url", url], "broker")
-        self.procs[0] = self.procs.pop()
-        wait_for_port(self.host, self.kafka_port, proc=self.procs[0])
+    # ---- fault tests: one process down and up again, same port ------------------------------------
+
+    def _end(self, proc: subprocess.Popen[bytes] | None, kill: bool) -> None:
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        _reap(proc)
+        if proc in self.procs:
+            self.procs.remove(proc)
+
+    def stop_broker(self, kill: bool = True) -> None:
+        """SIGKILL (default) or SIGTERM the broker; the memory engine loses every topic, record and offset."""
+        if self.gate is not None:
+            self.gate.close()
+        self._end(self.broker, kill)
+        self.broker = None
+
+    def start_broker(self, prepare: Callable[[str, int], None] | None = None) -> None:
+        """Start the broker again on the same port; it is empty. ``prepare(host, broker_port)`` runs before
+        clients can reach it (gated only): create the topics there, speaking to the broker's own port."""
+        if self.broker is not None and self.broker.poll() is None:
+            raise RuntimeError("the broker is running")
+        self.broker = self._spawn_broker()
+        wait_for_port(self.host, self.broker_port, proc=self.broker)
+        if prepare is not None:
+            prepare(self.host, self.broker_port)
+        if self.gate is not None:
+            self.gate.open()
+
+    def restart_broker(self, down_seconds: float = 0.0, kill: bool = True,
+                       prepare: Callable[[str, int], None] | None = None) -> None:
+        self.stop_broker(kill)
+        time.sleep(down_seconds)
+        self.start_broker(prepare)
+
+    def stop_database(self, kill: bool = False) -> None:
+        """SIGTERM (default: a clean shutdown) or SIGKILL the database; its storage stays on disk."""
+        self._end(self.database, kill)
+        self.database = None
+
+    def start_database(self, timeout: float = 60) -> None:
+        """Start the database again on the same port and storage path."""
+        if self.database is not None and self.database.poll() is None:
+            raise RuntimeError("the database is running")
+        self.database = self._spawn_database()
+        wait_for_port(self.host, self.mongo_port, timeout=timeout, proc=self.database)
+
+    def restart_database(self, down_seconds: float = 0.0, kill: bool = False) -> None:
+        self.stop_database(kill)
+        time.sleep(down_seconds)
+        self.start_database()
 
     def __enter__(self) -> EmbeddedInfra:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _reap(proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -9,6 +9,10 @@ from aiokafka import AIOKafkaProducer
 
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
+from services.routing.app import create_app as routing_app
+from services.routing.settings import RoutingSettings
+from services.sla.app import create_app as sla_app
+from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
 from shared.envelope import envelope_for
@@ -17,7 +21,7 @@ from shared.mongo import database, mongo_client
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel
 from shared.testing import eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS
+from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIMIT = 20_000  # max_message_bytes for this test, so "oversize" stays cheap
@@ -83,8 +87,60 @@ async def test_intake_survives_poison(env: dict[str, str]) -> None:
         await eventually(lambda: _count(db, 12), message="12 good tickets")
         dead = await eventually(lambda: _dead(settings, INBOUND_MESSAGES, 12), message="12 dead letters")
         await client.close()
-    assert all(d["headers"]["x-dlq-reason"] for d in dead)
-    assert sum("oversize" in d["headers"]["x-dlq-reason"] for d in dead) == 3
+    reasons = [d["headers"]["x-dlq-reason"] for d in dead]
+    # i % 4: malformed JSON, a schema version from the future, an unknown channel, oversize — three each
+    assert sum(r.startswith("undecodable") and "json" in r.lower() for r in reasons) == 3, reasons
+    assert sum(r.startswith("undecodable") and "schema_version" in r for r in reasons) == 3, reasons
+    assert sum(r.startswith("undecodable") and "channel" in r for r in reasons) == 3, reasons
+    assert sum(r.startswith("oversize") for r in reasons) == 3, reasons
+    assert all(d["headers"]["x-dlq-source-topic"] == INBOUND_MESSAGES.full(settings.topic_prefix) for d in dead)
+
+
+async def test_event_consumers_survive_poison(env: dict[str, str]) -> None:
+    """tickets.events readers: the aiokafka consumer (routing) and the faust stream (SLA) each dead-letter
+    every bad record with its reason under their own group, and handle every good one around them."""
+    sla_settings = make_settings(SlaSettings, env, max_message_bytes=LIMIT)
+    routing_settings = make_settings(RoutingSettings, env, max_message_bytes=LIMIT)
+    await ensure_topics(sla_settings)
+    async with running(sla_app(sla_settings)), running(routing_app(routing_settings)):
+        producer = AIOKafkaProducer(bootstrap_servers=sla_settings.kafka_bootstrap_servers, max_request_size=200_000)
+        await producer.start()
+        topic = TICKETS_EVENTS.full(sla_settings.topic_prefix)
+        poison = event_poison()
+        for i in range(8):
+            good = envelope_for(t.TicketOpened(channel=Channel.web, number=i + 1, text="hi"), f"E-{i}",
+                                occurred_at=NOW)
+            await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes())
+            bad, _ = poison[i % len(poison)]
+            await producer.send(topic, key=f"E-{i}".encode(), value=bad)
+        await producer.flush()
+        await producer.stop()
+        client = mongo_client(sla_settings)
+        db = database(client, sla_settings)
+        await eventually(lambda: _counted(db.sla_clocks, 8), timeout=30, message="8 SLA clocks")
+        await eventually(lambda: _counted(db.routing_tickets, 8), timeout=30, message="8 routing views")
+        dead = await eventually(lambda: _dead(sla_settings, TICKETS_EVENTS, 16), timeout=30,
+                                message="8 dead letters from each group")
+        await client.close()
+    for group in (f"{sla_settings.topic_prefix}{sla_settings.consumer_group}", f"{sla_settings.topic_prefix}routing"):
+        reasons = [d["headers"]["x-dlq-reason"] for d in dead if d["headers"]["x-dlq-group"] == group]
+        assert len(reasons) == 8, (group, reasons)
+        for _, expected in poison:
+            assert sum(expected in r for r in reasons) == 2, (group, expected, reasons)
+
+
+def event_poison() -> list[tuple[bytes, str]]:
+    opened = envelope_for(t.TicketOpened(channel=Channel.web, number=99), "E-x", occurred_at=NOW)
+    future = opened.model_dump(mode="json")
+    future["version"] = 7
+    unknown = dict(future, type="TicketTeleported", version=1)
+    big = envelope_for(t.TicketOpened(channel=Channel.web, number=98, text="x" * 50_000), "E-big", occurred_at=NOW)
+    return [(b"{]not json", "malformed envelope"), (json.dumps(unknown).encode(), "unknown message type"),
+            (json.dumps(future).encode(), "from the future"), (big.to_bytes(), "oversize")]
+
+
+async def _counted(collection, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return await collection.count_documents({}) == n
 
 
 async def _count(db, n: int) -> bool:  # type: ignore[no-untyped-def]

@@ -1,0 +1,307 @@
+"""A whole desk run for the fault tests: every service a real process, real servers around it, clients over HTTP.
+
+Clients write to intake's webhook (retrying with the same external id when intake does not answer, as webhook
+senders do, and sending some messages twice anyway). Every ticket is opened by the ledger, offered by routing to
+the two agents and auto-assigned after a one-second claim timeout; notify mails the client that it was taken
+(a real aiosmtpd server). One ticket in six comes from a contact of the client "acme", whose SLA policy
+(1 s first response, 2 s resolution, warning at half) makes both targets warn and breach and an escalation step
+mail the lead; the assigned agent resolves those through the gateway once their SLA steps fired (retrying with
+the same Idempotency-Key), notify mails the resolution, feedback mails the survey and completes the ticket on a
+1.5 s timer. The other tickets fall under the default policy, whose targets lie hours ahead: their SLA clocks
+run, nothing of theirs is due, and nothing may fire. (Every ticket on the full path would cost the embedded
+database about 0.7 CPU seconds; this mix keeps a few hundred tickets within the CI budget.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+from integration.notify.notify_servers import SmtpServer
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.gateway.auth import mint_token
+from services.gateway.settings import GatewaySettings
+from shared.directory import DirectoryStore
+from shared.directory.contacts import CLIENTS, CONTACTS, Client, ContactPerson
+from shared.directory.routing import AGENTS, LINES, Agent, Line, Role
+from shared.directory.sla import LADDERS, POLICIES, EscalationLadder, LadderStep, SlaPolicy, Targets
+from shared.envelope import Envelope
+from shared.kafka import _client_kwargs, ensure_topics
+from shared.mongo import database, mongo_client
+from shared.settings import CommonSettings
+from shared.stack import Stack
+from shared.testing import make_settings
+from shared.topics import SLA_EVENTS
+
+from .checks import FULL_MAILS, LIGHT_MAILS, SLA_STEPS, diagnose, wait_settled
+
+AT = datetime(2026, 1, 1, tzinfo=UTC)
+FULL_EVERY = 6
+
+
+def service_env(smtp_port: int) -> dict[str, str]:
+    """Short timers so every stage of a ticket comes due within seconds."""
+    return {
+        "FRONTLINE_LOG_LEVEL": os.environ.get("FRONTLINE_FAULT_LOG_LEVEL", "WARNING"),
+        "FRONTLINE_MAIL_DOMAIN": "desk.test", "ROUTING_CLAIM_TIMEOUT_SECONDS": "1",
+        "NOTIFY_SMTP_HOST": "127.0.0.1", "NOTIFY_SMTP_PORT": str(smtp_port), "NOTIFY_SMTP_STARTTLS": "false",
+        "NOTIFY_SMTP_TIMEOUT": "5", "NOTIFY_LEASE_SECONDS": "3", "NOTIFY_POLL_INTERVAL": "0.1",
+        "NOTIFY_RETRY_BASE_SECONDS": "0.2", "NOTIFY_RETRY_CAP_SECONDS": "1", "NOTIFY_MAX_ATTEMPTS": "1000",
+        "FEEDBACK_AUTO_COMPLETE_SECONDS": "1.5", "FEEDBACK_TIMER_INTERVAL_SECONDS": "0.1",
+        "GATEWAY_ACTION_WAIT_SECONDS": "2",
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which messages the clients send: one per index, every ``FULL_EVERY``-th one on the full path."""
+
+    indices: tuple[int, ...]
+
+    @classmethod
+    def of(cls, indices: Iterable[int]) -> Plan:
+        return cls(tuple(indices))
+
+    @property
+    def n(self) -> int:
+        return len(self.indices)
+
+    @staticmethod
+    def full(i: int) -> bool:
+        return i % FULL_EVERY == 0
+
+    @staticmethod
+    def sender(i: int) -> str:
+        return f"p{i}@acme.example" if Plan.full(i) else f"c{i}@client.example"
+
+    @staticmethod
+    def inbound(i: int) -> dict[str, Any]:
+        return {"channel": "web", "external_id": f"form-{i}", "sender": {"email": Plan.sender(i)},
+                "subject": f"Request {i}", "text": f"message {i}"}
+
+    @property
+    def senders(self) -> list[str]:
+        return [self.sender(i) for i in self.indices]
+
+    @property
+    def full_count(self) -> int:
+        return sum(1 for i in self.indices if self.full(i))
+
+    @property
+    def mails(self) -> int:
+        return self.full_count * len(FULL_MAILS) + (self.n - self.full_count) * len(LIGHT_MAILS)
+
+
+async def seed(db: AsyncDatabase, plan: Plan) -> None:
+    put: dict[str, Any] = {"actor": "fault-test", "at": AT}
+    await DirectoryStore(db, LINES).put(Line(id="first", order=1), **put)
+    agents = DirectoryStore(db, AGENTS)
+    for agent_id in ("ann", "bob"):  # no e-mail: their notices stay in the in-app feed
+        await agents.put(Agent(id=agent_id, name=agent_id.title(), line_ids=["first"]), **put)
+    await agents.put(Agent(id="lea", name="Lea", roles=[Role.team_lead], email="lea@lead.example"), **put)
+    await DirectoryStore(db, CLIENTS).put(Client(id="acme", name="Acme", category="premium"), **put)
+    contacts = DirectoryStore(db, CONTACTS)
+    for i in plan.indices:
+        if plan.full(i):
+            await contacts.put(ContactPerson(id=f"p{i}", client_id="acme", emails=[plan.sender(i)]), **put)
+    policies = DirectoryStore(db, POLICIES)
+    await policies.put(SlaPolicy(id="acme", client_ids=["acme"], ladder_id="fault", warning_share=0.5,
+                                 targets=Targets(first_response_seconds=1.0, resolution_seconds=2.0)), **put)
+    await policies.put(SlaPolicy(id="default", ladder_id="fault", warning_share=0.5,
+                                 targets=Targets(first_response_seconds=3600.0, resolution_seconds=7200.0)), **put)
+    await DirectoryStore(db, LADDERS).put(EscalationLadder(id="fault", steps=[LadderStep(
+        step=1, start="breached", after_seconds=0.5, condition="unresolved", roles=["team_lead"],
+        reason="breached and unresolved")]), **put)
+
+
+def sla_kind(e: Envelope) -> str:
+    if e.type == "EscalationStepFired":
+        return f"{e.type}:{e.payload['step']}"
+    return f"{e.type}:{e.payload.get('target')}"
+
+
+class SlaSeen:
+    """Every record of sla.events, by ticket, deduplicated by id (a re-fire after a crash repeats ids; readers
+    dedupe by id). Reads without a group from the start and carries on through broker outages."""
+
+    def __init__(self, settings: CommonSettings) -> None:
+        self.settings = settings
+        self.by_ticket: dict[str, dict[str, str]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> SlaSeen:
+        await ensure_topics(self.settings, [SLA_EVENTS])
+        consumer = AIOKafkaConsumer(**_client_kwargs(self.settings), group_id=None, enable_auto_commit=False,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        topic = SLA_EVENTS.full(self.settings.topic_prefix)
+        tps = [TopicPartition(topic, p) for p in range(SLA_EVENTS.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        self._task = asyncio.create_task(self._read(consumer))
+        return self
+
+    async def _read(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            while True:
+                try:
+                    batches = await consumer.getmany(timeout_ms=200)
+                except KafkaError:
+                    await asyncio.sleep(0.5)
+                    continue
+                for records in batches.values():
+                    for r in records:
+                        e = Envelope.from_bytes(r.value)
+                        self.by_ticket.setdefault(e.ticket_id, {})[e.id] = sla_kind(e)
+        finally:
+            await consumer.stop()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def update(self) -> dict[str, dict[str, str]]:
+        return self.by_ticket
+
+    def complete(self, ticket_id: str) -> bool:
+        return set(self.by_ticket.get(ticket_id, {}).values()) >= SLA_STEPS
+
+
+@dataclass
+class Clients:
+    """The people outside: clients writing to intake, agents resolving through the gateway."""
+
+    stack: Stack
+    gateway: GatewaySettings
+    statuses: Counter[str] = field(default_factory=Counter)
+    resolve_sent: dict[str, float] = field(default_factory=dict)
+
+    async def _post(self, http: httpx.AsyncClient, service: str, path: str, **kw: Any) -> int:
+        """Retry while the service is down (or answers 5xx, counted in ``statuses``); the final status."""
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                resp = await http.post(self.stack.url(service) + path, timeout=10, **kw)
+                self.statuses[f"{service} {resp.status_code}"] += 1
+                if resp.status_code < 500:
+                    return resp.status_code
+            except httpx.TransportError as exc:
+                self.statuses[f"{service} {type(exc).__name__}"] += 1
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{service} {path} did not answer for 120 s")
+            await asyncio.sleep(0.2)
+
+    def server_errors(self) -> dict[str, int]:
+        return {k: v for k, v in self.statuses.items() if k.split()[-1].startswith("5")}
+
+    async def write(self, http: httpx.AsyncClient, indices: Iterable[int], rate: float) -> None:
+        """Inbound messages at ``rate`` per second; the answer is 202 even for a resend (same id)."""
+        t0 = time.monotonic()
+        for k, i in enumerate(indices):
+            status = await self._post(http, "intake", "/api/v1/inbound", json=Plan.inbound(i))
+            assert status == 202, (i, status)
+            if (delay := t0 + k / rate - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+
+    async def resolve(self, http: httpx.AsyncClient, ticket_id: str, agent: str) -> None:
+        token = mint_token(self.gateway, agent, "specialist")
+        status = await self._post(
+            http, "gateway", f"/api/v1/tickets/{ticket_id}/resolve",
+            json={"problem": "line down", "solution": "restarted the line"},
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"resolve-{ticket_id}"})
+        assert status in (200, 202), (ticket_id, status)
+        self.resolve_sent[ticket_id] = time.monotonic()
+
+    async def resolver(self, http: httpx.AsyncClient, db: AsyncDatabase, sla: SlaSeen, stop: asyncio.Event) -> None:
+        """Agents resolve each assigned acme ticket once its SLA steps fired; a resolve the ledger never
+        answered is sent again after 15 s with the same Idempotency-Key (one effect whatever happens)."""
+        sem = asyncio.Semaphore(8)
+
+        async def one(tid: str, agent: str) -> None:
+            async with sem:
+                await self.resolve(http, tid, agent)
+
+        while not stop.is_set():
+            now = time.monotonic()
+            due = [(d["_id"], d["assignee_id"]) async for d in db.tickets.find(
+                {"status": "assigned", "client.client_id": "acme"}, {"assignee_id": 1})
+                if sla.complete(d["_id"]) and now - self.resolve_sent.get(d["_id"], -1e9) > 15]
+            for tid, _ in due:
+                self.resolve_sent[tid] = now
+            await asyncio.gather(*(one(tid, agent) for tid, agent in due))
+            await asyncio.sleep(0.3)
+
+
+@dataclass
+class Desk:
+    db: AsyncDatabase
+    smtp: SmtpServer
+    stack: Stack
+    sla: SlaSeen
+    clients: Clients
+    http: httpx.AsyncClient
+    resolver: asyncio.Task[None]
+
+    def check(self, *tasks: asyncio.Task[None]) -> None:
+        """Raise here what a client task failed with."""
+        for task in (self.resolver, *tasks):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def write(self, plan: Plan, rate: float) -> None:
+        await self.clients.write(self.http, plan.indices, rate)
+
+    async def settle(self, plan: Plan, timeout: float) -> None:
+        """Wait until the plan's tickets went the whole way (or fail with where they are stuck)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.check()
+            try:
+                await wait_settled(self.db, self.smtp, plan, timeout=5)
+                return
+            except AssertionError as exc:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{exc}; {await diagnose(self.db, self.sla)}") from None
+
+
+@contextlib.asynccontextmanager
+async def running_desk(env: dict[str, str], log_dir: Path, plan: Plan) -> AsyncIterator[Desk]:
+    """Seed the directories for ``plan``, start an SMTP server and all seven services; clients ready."""
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    db = database(client, settings)
+    await seed(db, plan)
+    smtp = SmtpServer()
+    smtp.start()
+    stack = Stack(env, log_dir, extra_env=service_env(smtp.port))
+    try:
+        async with SlaSeen(settings) as sla, httpx.AsyncClient() as http:
+            await asyncio.to_thread(stack.start)
+            clients = Clients(stack, make_settings(GatewaySettings, stack.env))
+            stop = asyncio.Event()
+            resolver = asyncio.create_task(clients.resolver(http, db, sla, stop))
+            try:
+                yield Desk(db, smtp, stack, sla, clients, http, resolver)
+            finally:
+                stop.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(resolver, 30)
+    finally:
+        await asyncio.to_thread(stack.stop)
+        smtp.stop()
+        await client.close()
+
