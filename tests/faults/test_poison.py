@@ -15,13 +15,14 @@ from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.envelope import envelope_for
+from shared.envelope import Envelope, envelope_for
 from shared.kafka import ensure_topics, read_dead_letters
 from shared.mongo import database, mongo_client
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel
+from shared.settings import CommonSettings
 from shared.testing import eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIMIT = 20_000  # max_message_bytes for this test, so "oversize" stays cheap
@@ -40,17 +41,10 @@ async def test_ledger_survives_poison(env: dict[str, str]) -> None:
     settings = make_settings(TicketsSettings, env, max_message_bytes=LIMIT)
     await ensure_topics(settings)
     async with running(tickets_app(settings)):
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, max_request_size=200_000)
-        await producer.start()
-        topic = TICKETS_COMMANDS.full(settings.topic_prefix)
         poison = ledger_poison()
-        for i in range(20):
-            good = envelope_for(t.OpenTicket(channel=Channel.web, subject=f"good {i}"), f"T-{i}", occurred_at=NOW)
-            await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes())
-            bad, _ = poison[i % len(poison)]
-            await producer.send(topic, key=f"T-{i}".encode(), value=bad)
-        await producer.flush()
-        await producer.stop()
+        await interleave(settings, TICKETS_COMMANDS, poison, [
+            envelope_for(t.OpenTicket(channel=Channel.web, subject=f"good {i}"), f"T-{i}", occurred_at=NOW)
+            for i in range(20)])
         client = mongo_client(settings)
         db = database(client, settings)
         await eventually(lambda: _count(db, 20), message="20 good tickets")
@@ -103,18 +97,10 @@ async def test_event_consumers_survive_poison(env: dict[str, str]) -> None:
     routing_settings = make_settings(RoutingSettings, env, max_message_bytes=LIMIT)
     await ensure_topics(sla_settings)
     async with running(sla_app(sla_settings)), running(routing_app(routing_settings)):
-        producer = AIOKafkaProducer(bootstrap_servers=sla_settings.kafka_bootstrap_servers, max_request_size=200_000)
-        await producer.start()
-        topic = TICKETS_EVENTS.full(sla_settings.topic_prefix)
         poison = event_poison()
-        for i in range(8):
-            good = envelope_for(t.TicketOpened(channel=Channel.web, number=i + 1, text="hi"), f"E-{i}",
-                                occurred_at=NOW)
-            await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes())
-            bad, _ = poison[i % len(poison)]
-            await producer.send(topic, key=f"E-{i}".encode(), value=bad)
-        await producer.flush()
-        await producer.stop()
+        await interleave(sla_settings, TICKETS_EVENTS, poison, [
+            envelope_for(t.TicketOpened(channel=Channel.web, number=i + 1, text="hi"), f"E-{i}", occurred_at=NOW)
+            for i in range(8)])
         client = mongo_client(sla_settings)
         db = database(client, sla_settings)
         await eventually(lambda: _counted(db.sla_clocks, 8), timeout=30, message="8 SLA clocks")
@@ -150,3 +136,16 @@ async def _count(db, n: int) -> bool:  # type: ignore[no-untyped-def]
 async def _dead(settings, spec, n: int):  # type: ignore[no-untyped-def]
     dead = await read_dead_letters(settings, spec)
     return dead if len(dead) >= n else None
+
+
+async def interleave(settings: CommonSettings, spec: TopicSpec, poison: list[tuple[bytes, str]],
+                     goods: list[Envelope]) -> None:
+    """Each good record, then a poisoned one under the same key (so both land on one partition, in turn)."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, max_request_size=200_000)
+    await producer.start()
+    topic = spec.full(settings.topic_prefix)
+    for i, good in enumerate(goods):
+        await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes())
+        await producer.send(topic, key=good.ticket_id.encode(), value=poison[i % len(poison)][0])
+    await producer.flush()
+    await producer.stop()
