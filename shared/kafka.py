@@ -25,6 +25,7 @@ import shared.schemas  # noqa: F401  (registers every message model)
 from shared.envelope import Envelope, Message, RegistryError, registry
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, HANDLER_LATENCY, MESSAGES_CONSUMED, MESSAGES_PRODUCED
 from shared.settings import CommonSettings
+from shared.tasks import cancel
 from shared.topics import TopicSpec, all_topics_with_dead_letters
 from shared.tracing import Tracing
 
@@ -219,13 +220,8 @@ class Consumer(Generic[T]):
         self._task = asyncio.create_task(self._run(), name=f"consume-{self.spec.name}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         if self._consumer:
             await self._consumer.stop()
             self._consumer = None

@@ -7,7 +7,6 @@ A service is a FastAPI app (stream services too: theirs only serves ``/healthz``
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -21,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.metrics import HTTP_LATENCY
 from shared.problems import install_problem_handlers
+from shared.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,8 @@ class Periodic:
                 log.exception("periodic work failed", extra={"task": self.name})
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
 
 def service_app(

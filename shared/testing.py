@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from shared.envelope import Envelope
 from shared.ids import new_id
 from shared.settings import CommonSettings
+from shared.tasks import cancel
 from shared.topics import TopicSpec
 
 S = TypeVar("S", bound=CommonSettings)
@@ -115,12 +116,7 @@ class Tap:
                     self.items.append(r if self.raw else Envelope.from_bytes(r.value))
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel(self._task)
         if self._consumer:
             await self._consumer.stop()
 

@@ -24,6 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.clock import Clock, as_utc
+from shared.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +158,8 @@ class TimerLoop:
         self._task = asyncio.create_task(self._run(), name="timers")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done()

@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from shared.envelope import Envelope
 from shared.kafka import _client_kwargs, ensure_topics
 from shared.settings import CommonSettings
+from shared.tasks import cancel
 from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 
 from .principal import Principal
@@ -70,11 +71,8 @@ class EventHub:
         self._task = asyncio.create_task(self._run(), name="gateway-event-hub")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         for sub in list(self._subscribers):
             self._close(sub)
         if self._consumer:

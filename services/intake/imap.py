@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from shared.ids import derived_id
 from shared.schemas.common import MAX_TEXT, Attachment
+from shared.tasks import cancel
 
 from .handlers import InvalidInbound, Pipeline
 from .mailparse import parse_mail
@@ -42,13 +43,8 @@ class MailPoller:
         self._task = asyncio.create_task(self._loop(), name=f"imap-{self.box.name}")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

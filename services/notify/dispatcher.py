@@ -24,6 +24,7 @@ from shared.ids import derived_id
 from shared.kafka import KafkaBus
 from shared.schemas import notify as n
 from shared.schemas import tickets as t
+from shared.tasks import cancel
 from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 
 from .domain import backoff_delay
@@ -91,11 +92,7 @@ class Dispatcher:
         self._tasks.append(asyncio.create_task(self._publisher(), name="notify-outcomes"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel(*self._tasks)
         self._tasks.clear()
         leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
         with contextlib.suppress(Exception):
