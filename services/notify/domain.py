@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
-from shared.directory.routing import zone_or_utc
+from shared.directory.routing import Staff, zone_or_utc
 from shared.envelope import Envelope, Message
 from shared.ids import derived_id
 from shared.schemas import feedback as fb
@@ -23,7 +23,6 @@ from shared.schemas import tickets as t
 
 from .projection import TicketView, reopen_count
 from .recipients import (
-    StaffDirectory,
     StaffRecipient,
     TicketStaffContext,
     escalation_staff,
@@ -116,7 +115,7 @@ class PlanInput:
     env: Envelope
     msg: Message
     view: TicketView | None
-    staff: StaffDirectory
+    staff: Staff
     prefs: Mapping[str, NotifyPreference] = field(default_factory=dict)
     now: datetime | None = None
     default_language: str = "ru"

@@ -20,21 +20,13 @@ Definitions (the domain document on service teams, 000_*.txt):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from shared.directory.routing import Agent, Group, Role, ServiceNode, ServiceTeam, TeamMember, is_available
+from shared.directory.routing import Agent, Role, ServiceNode, ServiceTeam, Staff, TeamMember, is_available
 from shared.schemas.common import Classification
 
 LEAD_ROLES = frozenset({Role.team_lead, Role.administrator})
-
-
-@dataclass(frozen=True)
-class StaffDirectory:
-    agents: Mapping[str, Agent] = field(default_factory=dict)
-    teams: Mapping[str, ServiceTeam] = field(default_factory=dict)
-    groups: Mapping[str, Group] = field(default_factory=dict)
-    services: Mapping[str, ServiceNode] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,7 +76,7 @@ def available(agent: Agent | None, now: datetime) -> bool:
 # ---- membership predicates ---------------------------------------------------------------------
 
 
-def _member_agent(d: StaffDirectory, member: TeamMember) -> Agent | None:
+def _member_agent(d: Staff, member: TeamMember) -> Agent | None:
     return d.agents.get(member.agent_id)
 
 
@@ -102,14 +94,14 @@ def is_lead(member: TeamMember, agent: Agent | None) -> bool:
     return member.role in LEAD_ROLES or (agent is not None and bool(LEAD_ROLES & set(agent.roles)))
 
 
-def subscribed_in_agency(d: StaffDirectory, agent: Agent, service_type: str) -> bool:
+def subscribed_in_agency(d: Staff, agent: Agent, service_type: str) -> bool:
     if service_type in agent.subscriptions:
         return True
     return any(m.agent_id == agent.id and service_type in m.service_types
                for team in d.teams.values() for m in team.members)
 
 
-def team_leads(d: StaffDirectory, team: ServiceTeam, service_type: str | None = None) -> list[str]:
+def team_leads(d: Staff, team: ServiceTeam, service_type: str | None = None) -> list[str]:
     return [m.agent_id for m in team.members
             if is_lead(m, _member_agent(d, m)) and subscribed_in_team(m, _member_agent(d, m), service_type)]
 
@@ -117,7 +109,7 @@ def team_leads(d: StaffDirectory, team: ServiceTeam, service_type: str | None = 
 # ---- who covers for an unavailable person ------------------------------------------------------
 
 
-def covering_leads(d: StaffDirectory, agent_id: str, ctx: TicketStaffContext, now: datetime) -> list[str]:
+def covering_leads(d: Staff, agent_id: str, ctx: TicketStaffContext, now: datetime) -> list[str]:
     """Available leads who take the push for ``agent_id``: the ticket team's leads first."""
     candidates: list[str] = []
     team = d.teams.get(ctx.team_id or "")
@@ -135,7 +127,7 @@ def covering_leads(d: StaffDirectory, agent_id: str, ctx: TicketStaffContext, no
     return sorted({c for c in candidates if c != agent_id and available(d.agents.get(c), now)})
 
 
-def settle(d: StaffDirectory, chosen: Mapping[str, str], ctx: TicketStaffContext, now: datetime,
+def settle(d: Staff, chosen: Mapping[str, str], ctx: TicketStaffContext, now: datetime,
            exclude: Iterable[str] = ()) -> list[StaffRecipient]:
     """Apply availability to the chosen ``{agent_id: reason}``: absent people → feed only, their leads → push."""
     skip = set(exclude)
@@ -161,7 +153,7 @@ def settle(d: StaffDirectory, chosen: Mapping[str, str], ctx: TicketStaffContext
 # ---- the rules ---------------------------------------------------------------------------------
 
 
-def choose_ticket_staff(d: StaffDirectory, ctx: TicketStaffContext) -> dict[str, str]:
+def choose_ticket_staff(d: Staff, ctx: TicketStaffContext) -> dict[str, str]:
     """Who should hear about a ticket (before availability): ``{agent_id: reason}``."""
     chosen: dict[str, str] = {}
     team = d.teams.get(ctx.team_id or "")
@@ -188,12 +180,12 @@ def choose_ticket_staff(d: StaffDirectory, ctx: TicketStaffContext) -> dict[str,
     return chosen
 
 
-def ticket_staff(d: StaffDirectory, ctx: TicketStaffContext, now: datetime,
+def ticket_staff(d: Staff, ctx: TicketStaffContext, now: datetime,
                  exclude: Iterable[str] = ()) -> list[StaffRecipient]:
     return settle(d, choose_ticket_staff(d, ctx), ctx, now, exclude)
 
 
-def resolve_roles(d: StaffDirectory, roles: Iterable[str], ctx: TicketStaffContext) -> dict[str, str]:
+def resolve_roles(d: Staff, roles: Iterable[str], ctx: TicketStaffContext) -> dict[str, str]:
     """Roles an escalation step names, relative to the ticket: team and group roles first."""
     chosen: dict[str, str] = {}
     team = d.teams.get(ctx.team_id or "")
@@ -217,7 +209,7 @@ def resolve_roles(d: StaffDirectory, roles: Iterable[str], ctx: TicketStaffConte
     return chosen
 
 
-def escalation_staff(d: StaffDirectory, user_ids: Iterable[str], roles: Iterable[str], ctx: TicketStaffContext,
+def escalation_staff(d: Staff, user_ids: Iterable[str], roles: Iterable[str], ctx: TicketStaffContext,
                      now: datetime) -> list[StaffRecipient]:
     chosen = {u: "escalation" for u in user_ids}
     for k, v in resolve_roles(d, roles, ctx).items():
@@ -225,7 +217,7 @@ def escalation_staff(d: StaffDirectory, user_ids: Iterable[str], roles: Iterable
     return settle(d, chosen, ctx, now)
 
 
-def sla_staff(d: StaffDirectory, ctx: TicketStaffContext, now: datetime, breached: bool) -> list[StaffRecipient]:
+def sla_staff(d: Staff, ctx: TicketStaffContext, now: datetime, breached: bool) -> list[StaffRecipient]:
     """Warning: the assignee (else the group leads). Breach: the assignee and the group leads."""
     chosen: dict[str, str] = {}
     group = d.groups.get(ctx.group_id or "")
@@ -240,6 +232,6 @@ def sla_staff(d: StaffDirectory, ctx: TicketStaffContext, now: datetime, breache
     return settle(d, chosen, ctx, now)
 
 
-def named_staff(d: StaffDirectory, ids: Iterable[str], reason: str, ctx: TicketStaffContext,
+def named_staff(d: Staff, ids: Iterable[str], reason: str, ctx: TicketStaffContext,
                 now: datetime) -> list[StaffRecipient]:
     return settle(d, {i: reason for i in ids}, ctx, now)

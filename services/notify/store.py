@@ -18,11 +18,10 @@ from pymongo.errors import BulkWriteError
 
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
-from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS
+from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
 from shared.ids import new_id
 
 from .projection import TicketView, from_doc, to_doc
-from .recipients import StaffDirectory
 
 TICKETS = "notify_tickets"
 DELIVERIES = "notify_deliveries"
@@ -169,7 +168,7 @@ class DirectoryCache:
     def __init__(self, db: AsyncDatabase, ttl: float) -> None:
         self.db, self.ttl = db, ttl
         self._at = -1e18
-        self._staff = StaffDirectory()
+        self._staff = Staff()
         self._prefs: dict[str, NotifyPreference] = {}
         self.templates: dict[str, TemplateOverride] = {}
 
@@ -177,14 +176,14 @@ class DirectoryCache:
         await self.snapshot()
         return self.templates.get(template_key(name, language))
 
-    async def snapshot(self) -> tuple[StaffDirectory, dict[str, NotifyPreference]]:
+    async def snapshot(self) -> tuple[Staff, dict[str, NotifyPreference]]:
         if time.monotonic() - self._at >= self.ttl:
             agents = await DirectoryStore(self.db, AGENTS).list(limit=100_000)
             teams = await DirectoryStore(self.db, TEAMS).list(limit=100_000)
             groups = await DirectoryStore(self.db, GROUPS).list(limit=100_000)
             services = await DirectoryStore(self.db, SERVICES).list(limit=100_000)
             prefs = await DirectoryStore(self.db, PREFERENCES).list(limit=100_000)
-            self._staff = StaffDirectory(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
+            self._staff = Staff(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
                                          groups={g.id: g for g in groups}, services={s.id: s for s in services})
             self._prefs = {p.id: p for p in prefs}
             self.templates = {o.id: o for o in await DirectoryStore(self.db, TEMPLATES).list(limit=10_000)}

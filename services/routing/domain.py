@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared.directory.routing import Agent, Availability, Group, Line, Role, ServiceNode, ServiceTeam, is_available
+from shared.directory.routing import (
+    Availability,
+    Line,
+    Role,
+    ServiceNode,
+    Staff,
+    is_available,
+)
 from shared.schemas.common import TicketStatus
 
 from .projection import UNASSIGNED, WORKING, TicketView
@@ -34,17 +41,6 @@ class Policy:
 
     def timeout_for(self, urgency: str) -> timedelta:
         return self.claim_timeout_by_urgency.get(urgency, self.claim_timeout)
-
-
-@dataclass(frozen=True)
-class Staff:
-    """A snapshot of the routing directories, keyed by id."""
-
-    agents: Mapping[str, Agent] = field(default_factory=dict)
-    teams: Mapping[str, ServiceTeam] = field(default_factory=dict)
-    groups: Mapping[str, Group] = field(default_factory=dict)
-    services: Mapping[str, ServiceNode] = field(default_factory=dict)
-    lines: Mapping[str, Line] = field(default_factory=dict)
 
 
 # ---- actions ------------------------------------------------------------------------------------

@@ -11,9 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.directory import DirectoryStore
-from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS
+from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
 
-from .domain import Staff
 from .projection import WORKING, TicketView
 
 PROJECTION = "routing_tickets"

@@ -6,6 +6,8 @@ resolve people and roles. Extend additively; do not rename fields others read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -168,3 +170,14 @@ def on_shift(agent: Agent, at: datetime) -> bool:
 def is_available(agent: Agent, at: datetime) -> bool:
     """Online (not at lunch, on vacation, sick or marked off shift) and on shift by the schedule."""
     return agent.availability == Availability.online and on_shift(agent, at)
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A snapshot of the routing directories, keyed by id: what routing assigns from and notify addresses."""
+
+    agents: Mapping[str, Agent] = field(default_factory=dict)
+    teams: Mapping[str, ServiceTeam] = field(default_factory=dict)
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    services: Mapping[str, ServiceNode] = field(default_factory=dict)
+    lines: Mapping[str, Line] = field(default_factory=dict)

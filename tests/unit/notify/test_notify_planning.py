@@ -13,9 +13,8 @@ from services.notify.domain import (
     quiet_until,
 )
 from services.notify.projection import TicketView, apply, detect_language, reopen_count
-from services.notify.recipients import StaffDirectory
 from shared.directory.notify import NotifyPreference, QuietHours
-from shared.directory.routing import Agent, Role, ServiceTeam, TeamMember
+from shared.directory.routing import Agent, Role, ServiceTeam, Staff, TeamMember
 from shared.envelope import Envelope, Message, envelope_for
 from shared.schemas import feedback as fb
 from shared.schemas import routing as rt
@@ -23,7 +22,7 @@ from shared.schemas import tickets as t
 from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-STAFF = StaffDirectory(
+STAFF = Staff(
     agents={"lead": Agent(id="lead", name="Lead", email="lead@s.test", phone="+79120000001", language="en"),
             "ivan": Agent(id="ivan", name="Ivan", email="ivan@s.test")},
     teams={"T": ServiceTeam(id="T", name="T", members=[TeamMember(agent_id="lead", role=Role.team_lead)])})

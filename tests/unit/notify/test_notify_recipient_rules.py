@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 
 from services.notify.recipients import (
-    StaffDirectory,
     StaffRecipient,
     TicketStaffContext,
     available,
@@ -26,6 +25,7 @@ from shared.directory.routing import (
     ServiceNode,
     ServiceTeam,
     Shift,
+    Staff,
     TeamMember,
     on_shift,
 )
@@ -39,7 +39,7 @@ def ag(aid: str, **kw: object) -> Agent:
     return Agent(id=aid, name=aid, **kw)  # type: ignore[arg-type]
 
 
-def directory(*, whole_team: bool = False, away: tuple[str, ...] = ()) -> StaffDirectory:
+def directory(*, whole_team: bool = False, away: tuple[str, ...] = ()) -> Staff:
     agents = [ag("lead", roles=[Role.team_lead]), ag("admin"), ag("spec"), ag("spec_rail"), ag("lead_rail"),
               ag("subscriber", subscriptions=["air"]), ag("stranger", subscriptions=["hotel"]),
               ag("other_team_hotel"), ag("glead"), ag("head", roles=[Role.head_of_division]), ag("role_admin",
@@ -56,7 +56,7 @@ def directory(*, whole_team: bool = False, away: tuple[str, ...] = ()) -> StaffD
             TeamMember(agent_id="role_admin", service_types=["air"])]),
         ServiceTeam(id="H", name="Hotels", members=[TeamMember(agent_id="other_team_hotel", service_types=["hotel"])]),
     ]
-    return StaffDirectory(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
+    return Staff(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
                           groups={"g": Group(id="g", line_id="first", lead_ids=["glead"])},
                           services={"air": ServiceNode(id="air", service_type="air"),
                                     "air-refund": ServiceNode(id="air-refund", parent_id="air"),
