@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,42 @@ log = logging.getLogger(__name__)
 def partition_for(key: str, partitions: int) -> int:
     """The partition Kafka's default (murmur2) partitioner gives ``key``: same as the producer's."""
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+class NotYet(Exception):  # noqa: N818 - a verdict, not an error
+    """Raised by a timer's owner when its state has not caught up with the timer yet: the timer stays due.
+
+    Why: an owner writes a timer before its view of the ticket (effects first, then the view), so its timer
+    loop can find a due timer whose cause the consumer has not saved yet (mid-flight, or replaying after a
+    crash). Firing then would decide on the stale view and use the timer up; leaving it due retries it on
+    the next tick, in real time, whatever the injected clock says.
+    """
+
+
+class Patience:
+    """How long a timer may wait for its owner's state: ``tries`` ticks and ``seconds`` of real time.
+
+    ``wait`` raises NotYet while either bound still holds and returns once both are spent (the state will
+    not come: the caller fires on what it has, or drops the timer), so a lost cause never keeps a timer due.
+    """
+
+    def __init__(self, tries: int = 50, seconds: float = 5.0) -> None:
+        self.tries, self.seconds = tries, seconds
+        self._waiting: dict[str, tuple[int, float]] = {}
+
+    def wait(self, timer_id: str) -> None:
+        tries, since = self._waiting.get(timer_id, (0, time.monotonic()))
+        tries += 1
+        if tries <= self.tries or time.monotonic() - since < self.seconds:
+            if len(self._waiting) > 10_000:
+                self._waiting.clear()
+            self._waiting[timer_id] = (tries, since)
+            raise NotYet(timer_id)
+        self._waiting.pop(timer_id, None)
+        log.warning("timer fired without its state: it never caught up", extra={"timer": timer_id})
+
+    def caught_up(self, timer_id: str) -> None:
+        self._waiting.pop(timer_id, None)
 
 
 @dataclass(frozen=True)
@@ -170,7 +207,10 @@ class TimerLoop:
             return 0
         n = 0
         for timer in await self.store.due(self.clock.now(), owned):
-            await self.fire(timer)
+            try:
+                await self.fire(timer)
+            except NotYet:
+                continue  # stays due: the next tick tries it again
             await self.store.mark_fired(timer.id, self.clock.now())
             n += 1
         self.fired += n

@@ -20,7 +20,7 @@ from shared.kafka import KafkaBus
 from shared.logging import correlation_id_var, ticket_id_var
 from shared.schemas import routing as r
 from shared.schemas import tickets as t
-from shared.timers import Timer, TimerStore
+from shared.timers import Patience, Timer, TimerStore
 from shared.topics import ROUTING_EVENTS, TICKETS_COMMANDS
 
 from .domain import (
@@ -58,6 +58,7 @@ class RoutingHandler:
                  clock: Clock, policy: Policy, retry_after: timedelta) -> None:
         self.projection, self.staff, self.timers, self.bus = projection, staff, timers, bus
         self.clock, self.policy, self.retry_after = clock, policy, retry_after
+        self.patience = Patience()
 
     # ---- tickets.events ----------------------------------------------------------------------
 
@@ -114,14 +115,20 @@ class RoutingHandler:
     async def fire(self, timer: Timer) -> None:
         ticket_id_var.set(timer.ticket_id)
         view, _ = await self.projection.get(timer.ticket_id)
+        offer_round = int(timer.data.get("round", 0))
+        if timer.kind == AUTO and (view is None or view.offer_round < offer_round):
+            # the offer is not in the view yet (the view is written after the timer: mid-flight, or a kill
+            # in between and the replay still to come): wait for it rather than decide on the older round
+            self.patience.wait(timer.id)
+        else:
+            self.patience.caught_up(timer.id)
         if view is None:
             return
         now = self.clock.now()
         staff = await self.staff.snapshot()
         actions: list[Action] = []
         if timer.kind == AUTO:
-            actions = auto_assign(view, staff, self.policy, now, offer_round=int(timer.data.get("round", 0)),
-                                  loads=await self._loads())
+            actions = auto_assign(view, staff, self.policy, now, offer_round=offer_round, loads=await self._loads())
         elif timer.kind == RETRY:
             actions = route(view, staff, self.policy, now, reason="retry", quiet=True, loads=await self._loads())
         await self._execute(timer.ticket_id, actions, timer.id, None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,7 +22,7 @@ from shared.ids import derived_id
 from shared.kafka import KafkaBus
 from shared.logging import correlation_id_var, ticket_id_var
 from shared.metrics import SLA_TIMERS_PENDING
-from shared.timers import Timer
+from shared.timers import NotYet, Patience, Timer
 from shared.topics import SLA_EVENTS, TICKETS_COMMANDS
 
 from . import domain
@@ -33,18 +32,13 @@ from .store import ClockStore, DirectoryCache, StaleClock
 log = logging.getLogger(__name__)
 ACTOR = "sla"
 CAS_ATTEMPTS = 20
-NOT_YET_TRIES, NOT_YET_SECONDS = 50, 5.0  # a timer whose clock record is missing is retried this long
-
-
-class NotYet(Exception):
-    """A timer whose clock record is not saved yet (the event that scheduled it is mid-flight)."""
 
 
 class SlaHandler:
     def __init__(self, store: ClockStore, directory: DirectoryCache, bus: KafkaBus, clock: Clock) -> None:
         self.store, self.directory, self.bus, self.clock = store, directory, bus, clock
         self._locks: dict[str, asyncio.Lock] = {}
-        self._not_yet: dict[str, tuple[int, float]] = {}
+        self.patience = Patience()  # for a timer whose clock record is not saved yet (its event mid-flight)
 
     def _lock(self, ticket_id: str) -> asyncio.Lock:
         lock = self._locks.get(ticket_id)
@@ -105,9 +99,9 @@ class SlaHandler:
             for _ in range(CAS_ATTEMPTS):
                 before = await self._load(timer.ticket_id)
                 if before is None or _ahead(timer, before):
-                    self._wait_for_record(timer)
+                    self.patience.wait(timer.id)
                     return
-                self._not_yet.pop(timer.id, None)
+                self.patience.caught_up(timer.id)
                 firing = domain.fire(before, timer.kind, timer.data, timer.due_at, catalog)
                 if firing is None:  # already done (maybe by a run that crashed before its timers were synced)
                     await self.store.sync_timers(timer.ticket_id, domain.desired_timers(before, catalog), keep=timer.id)
@@ -124,19 +118,6 @@ class SlaHandler:
                                                    "sent": [e["envelope"]["type"] for e in after.outbox]})
                 return
         raise RuntimeError(f"clock of {timer.ticket_id} kept changing under timer {timer.id}")
-
-    def _wait_for_record(self, timer: Timer) -> None:
-        """Raise (the timer stays due and is retried next tick) a bounded number of times and for a
-        bounded time (ticks come back to back while a backlog drains), then give up."""
-        tries, since = self._not_yet.get(timer.id, (0, time.monotonic()))
-        tries += 1
-        self._not_yet[timer.id] = (tries, since)
-        if tries <= NOT_YET_TRIES or time.monotonic() - since < NOT_YET_SECONDS:
-            if len(self._not_yet) > 10_000:
-                self._not_yet.clear()
-            raise NotYet(timer.id)
-        self._not_yet.pop(timer.id, None)
-        log.warning("timer dropped: its clock record never appeared", extra={"timer": timer.id})
 
     async def fire_many(self, timers: Sequence[Timer]) -> list[str]:
         """Fire a tick's due timers together; returns the ids to mark fired (those not NotYet).
@@ -177,12 +158,12 @@ class SlaHandler:
                 for tm in group:
                     if current is None or _ahead(tm, current):
                         try:
-                            self._wait_for_record(tm)
+                            self.patience.wait(tm.id)
                         except NotYet:
                             break  # this and the ticket's later timers wait for the next tick, in order
                         handled.append(tm.id)
                         continue
-                    self._not_yet.pop(tm.id, None)
+                    self.patience.caught_up(tm.id)
                     firing = domain.fire(current, tm.kind, tm.data, tm.due_at, catalog)
                     handled.append(tm.id)
                     if firing is None:  # already done (maybe by a run that crashed before syncing timers)
