@@ -1,4 +1,5 @@
-"""/metrics on running services moves: a message through intake → ledger → gateway on the real broker and database.
+"""/metrics on every running service moves: a message through intake → ledger → routing, SLA, notify, feedback
+and gateway on the real broker and database.
 
 The services run in this process, so they share one Prometheus registry: every assertion is on the series
 labelled with the service that served the page, and on the change across the scenario (other tests in the
@@ -7,21 +8,30 @@ session move the same counters).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.feedback.app import create_app as feedback_app
+from services.feedback.settings import FeedbackSettings
 from services.gateway.app import create_app as gateway_app
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
+from services.notify.app import create_app as notify_app
+from services.notify.settings import NotifySettings
+from services.routing.app import create_app as routing_app
+from services.routing.settings import RoutingSettings
+from services.sla.app import create_app as sla_app
+from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
 from shared.kafka import KafkaBus
 from shared.testing import eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.topics import INBOUND_MESSAGES, ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 
 
 def asgi(app: object, base: str) -> httpx.AsyncClient:
@@ -60,18 +70,41 @@ SERIES: Mapping[str, list[tuple[str, dict[str, str]]]] = {
         ("frontline_http_request_seconds_count",
          {"service": "gateway", "method": "GET", "route": "/api/v1/tickets", "status": "200"}),
     ],
+    # nobody is on shift in this scenario: routing says so on routing.events
+    "routing": [
+        ("frontline_messages_consumed_total", {"service": "routing", "topic": TICKETS_EVENTS.name}),
+        ("frontline_handler_seconds_count", {"service": "routing", "topic": TICKETS_EVENTS.name}),
+        ("frontline_messages_produced_total", {"service": "routing", "topic": ROUTING_EVENTS.name}),
+    ],
+    "sla": [
+        ("frontline_messages_consumed_total", {"service": "sla", "topic": TICKETS_EVENTS.name}),
+        ("frontline_handler_seconds_count", {"service": "sla", "topic": TICKETS_EVENTS.name}),
+    ],
+    "notify": [
+        ("frontline_messages_consumed_total", {"service": "notify", "topic": TICKETS_EVENTS.name}),
+        ("frontline_messages_consumed_total", {"service": "notify", "topic": ROUTING_EVENTS.name}),
+    ],
+    "feedback": [
+        ("frontline_messages_consumed_total", {"service": "feedback", "topic": TICKETS_EVENTS.name}),
+    ],
 }
 
 
 async def test_counters_move_on_each_running_service(env: dict[str, str]) -> None:
     gateway_settings = make_settings(GatewaySettings, env)
     tickets_settings = make_settings(TicketsSettings, env)
-    ledger, intake, gateway = (tickets_app(tickets_settings), intake_app(make_settings(IntakeSettings, env)),
-                               gateway_app(gateway_settings))
+    apps = {"tickets": tickets_app(tickets_settings), "intake": intake_app(make_settings(IntakeSettings, env)),
+            "gateway": gateway_app(gateway_settings), "routing": routing_app(make_settings(RoutingSettings, env)),
+            "sla": sla_app(make_settings(SlaSettings, env, pending_gauge_seconds=0.2)),
+            "notify": notify_app(make_settings(NotifySettings, env)),
+            "feedback": feedback_app(make_settings(FeedbackSettings, env))}
     bus = KafkaBus(tickets_settings, "metrics-test")
-    async with running(ledger), running(intake), running(gateway), asgi(ledger, "http://tickets") as tc, \
-            asgi(intake, "http://intake") as ic, asgi(gateway, "http://gw") as gc:
-        clients = {"tickets": tc, "intake": ic, "gateway": gc}
+    async with contextlib.AsyncExitStack() as stack:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for svc, app in apps.items():
+            await stack.enter_async_context(running(app))
+            clients[svc] = await stack.enter_async_context(asgi(app, f"http://{svc}"))
+        ic, gc = clients["intake"], clients["gateway"]
         before = {svc: await scrape(c) for svc, c in clients.items()}
         gc.headers["Authorization"] = f"Bearer {mint_token(gateway_settings, 'ops', 'administrator')}"
 
@@ -98,7 +131,7 @@ async def test_counters_move_on_each_running_service(env: dict[str, str]) -> Non
                      if value(after[svc], name, **labels) <= value(before[svc], name, **labels)]
             return None if stuck else after
 
-        after = await eventually(moved, timeout=20, message="every listed series to move")
+        after = await eventually(moved, timeout=30, message="every listed series to move")
         ticket_events = value(after["intake"], "frontline_messages_consumed_total",
                               service="intake", topic=TICKETS_EVENTS.name)
         assert ticket_events - value(before["intake"], "frontline_messages_consumed_total", service="intake",
@@ -109,3 +142,6 @@ async def test_counters_move_on_each_running_service(env: dict[str, str]) -> Non
         assert value(after["tickets"], "frontline_handler_seconds_bucket", service="tickets",
                      topic=TICKETS_COMMANDS.name, le="+Inf") == value(
             after["tickets"], "frontline_handler_seconds_count", service="tickets", topic=TICKETS_COMMANDS.name)
+        # the SLA worker publishes how many of its timers wait (its gauge, beside the shared consumer series)
+        assert any(s.name == "frontline_sla_timers_pending" and s.labels["service"] == "sla"
+                   for fam in text_string_to_metric_families(after["sla"]) for s in fam.samples)
