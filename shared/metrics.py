@@ -25,5 +25,8 @@ HTTP_LATENCY = Histogram(
 )
 SLA_TIMERS_PENDING = Gauge("frontline_sla_timers_pending", "SLA timers waiting to fire", ["service"])
 NOTIFICATIONS = Counter(
-    "frontline_notifications_total", "Notification outcomes", ["channel", "outcome"]
+    "frontline_notifications_total",
+    "Notify's push deliveries by channel (email, sms, chat) and outcome: sent; retried (a transient failure, "
+    "tried again later); failed (given up, dead-lettered); undelivered (an SMS the carrier lost after accepting it)",
+    ["channel", "outcome"],
 )

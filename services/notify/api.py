@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from shared.envelope import envelope_for
 from shared.ids import derived_id
+from shared.metrics import NOTIFICATIONS
 from shared.problems import ProblemError, problem_responses
 from shared.schemas import notify as n
 from shared.schemas import tickets as t
@@ -97,9 +98,12 @@ def router(svc: NotifyService) -> APIRouter:
             raise ProblemError(404, "Not Found", f"no SMS {sid}")
         if status in FINAL_STATUSES and doc.get("delivery_status") != status:
             # Publish before recording: if we crash in between, Twilio retries the callback and the ids dedupe.
-            if status in ("undelivered", "failed"):
+            failed = status in ("undelivered", "failed")
+            if failed:
                 await _carrier_failure(svc, doc, status, params.get("ErrorCode"))
-            await svc.store.record_report(doc["_id"], status, params.get("ErrorCode"), svc.clock.now())
+            if await svc.store.record_report(doc["_id"], status, params.get("ErrorCode"), svc.clock.now()) \
+                    and failed:  # counted once, although Twilio may repeat the callback
+                NOTIFICATIONS.labels(channel="sms", outcome="undelivered").inc()
         return Response(status_code=204)
 
     return r

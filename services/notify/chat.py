@@ -2,6 +2,15 @@
 
 The platform gets an ``Idempotency-Key`` (our notification id), so a retry after a lost
 response does not post the message twice on platforms that honour it.
+
+Body (JSON)::
+
+    {"conversation_id": "...", "text": "...", "ticket_id": "...", "notification_id": "...", "language": "ru",
+     "buttons": [{"label": "Хорошо", "url": "https://..."}, ...]}
+
+``buttons`` is present only when the notice has some (the CSAT survey's three answers): the
+platform shows each ``label`` as a button that opens ``url``. ``text`` still carries the links,
+so a platform without buttons loses nothing.
 """
 
 from __future__ import annotations
@@ -31,8 +40,11 @@ class ChatWebhook:
         headers = {"Idempotency-Key": d["_id"]}
         if self.s.chat_token:
             headers["Authorization"] = f"Bearer {self.s.chat_token}"
-        body = {"conversation_id": conversation, "text": d["text"].strip(), "ticket_id": d["ticket_id"],
-                "notification_id": d["_id"], "language": d.get("language")}
+        body: dict[str, Any] = {"conversation_id": conversation, "text": d["text"].strip(),
+                                "ticket_id": d["ticket_id"], "notification_id": d["_id"], "language": d.get("language")}
+        buttons = [{"label": b["label"], "url": b["url"]} for b in d.get("buttons") or []]
+        if buttons:
+            body["buttons"] = buttons
         try:
             resp = await self.client.post(self.url(conversation), json=body, headers=headers)
         except httpx.HTTPError as exc:

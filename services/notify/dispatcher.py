@@ -22,6 +22,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope, envelope_for
 from shared.ids import derived_id
 from shared.kafka import KafkaBus
+from shared.metrics import NOTIFICATIONS
 from shared.schemas import notify as n
 from shared.schemas import tickets as t
 from shared.tasks import cancel
@@ -164,6 +165,7 @@ class Dispatcher:
         provider_id = response if doc["channel"] == "sms" else None
         await self.store.mark_sent(doc["_id"], now, provider_id, None if provider_id else response[:300])
         self.delivered += 1
+        NOTIFICATIONS.labels(channel=doc["channel"], outcome="sent").inc()
         self._outbox.put_nowait({**doc, "status": "sent"})
 
     async def _failed(self, doc: dict[str, Any], exc: SendError) -> None:
@@ -174,10 +176,12 @@ class Dispatcher:
             log.info("delivery will be retried", extra={"notification_id": doc["_id"], "reason": exc.reason,
                                                         "attempt": attempts, "delay": delay})
             await self.store.reschedule(doc["_id"], now + timedelta(seconds=delay), exc.reason)
+            NOTIFICATIONS.labels(channel=doc["channel"], outcome="retried").inc()
             return
         reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
         log.warning("delivery failed", extra={"notification_id": doc["_id"], "reason": reason})
         await self.store.mark_failed(doc["_id"], now, reason, exc.permanent)
+        NOTIFICATIONS.labels(channel=doc["channel"], outcome="failed").inc()
         self._outbox.put_nowait({**doc, "status": "failed", "last_error": reason, "permanent": exc.permanent,
                                  "attempts": attempts})
 

@@ -7,7 +7,7 @@ The handler folds the event into the ticket view, loads directory snapshots and 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
@@ -25,6 +25,7 @@ from .projection import TicketView, reopen_count
 from .recipients import (
     StaffRecipient,
     TicketStaffContext,
+    deadline_staff,
     escalation_staff,
     named_staff,
     service_type_of,
@@ -55,6 +56,7 @@ class Intent:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     not_before: datetime | None = None  # quiet hours
+    buttons: tuple[Mapping[str, str], ...] = ()  # chat only: ``{"label", "url"}`` the platform shows as buttons
 
 
 def notification_id(dedupe_key: str, recipient: str, channel: str) -> str:
@@ -165,7 +167,8 @@ def client_route(view: TicketView, channel: str | None = None) -> tuple[ChannelN
 
 
 def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] | None, *,
-                  language: str | None = None, in_reply_to: str | None = None) -> list[Intent]:
+                  language: str | None = None, in_reply_to: str | None = None,
+                  buttons: Sequence[Mapping[str, str]] = ()) -> list[Intent]:
     view = p.view
     if view is None or route is None or view.parent_id:  # a sub-ticket is internal: the parent speaks to the client
         return []
@@ -186,7 +189,8 @@ def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] |
                    ticket_id=p.env.ticket_id, recipient=recipient, channel=channel, address=address,
                    template=notice.template, language=lang, context=ctx, audience="client",
                    automatic=notice.automatic, in_reply_to=thread_to if channel == "email" else None,
-                   references=refs if channel == "email" else (), not_before=wait)]
+                   references=refs if channel == "email" else (), not_before=wait,
+                   buttons=tuple(buttons) if channel == "chat" else ())]
 
 
 # ---- the plan per event ------------------------------------------------------------------------
@@ -248,6 +252,10 @@ def plan(p: PlanInput) -> list[Intent]:
         people = escalation_staff(p.staff, msg.user_ids, msg.roles, ctx, now)
         extra = {"step": str(msg.step), "escalation_reason": msg.reason, "action": msg.action}
         return staff_intents(p, people, Notice("escalation", {**base, **extra}, key))
+    if isinstance(msg, sla.DeadlineReminder):
+        people = deadline_staff(p.staff, ctx, now)
+        extra = {"deadline": msg.deadline.isoformat(), "remaining_minutes": max(0, round(msg.remaining_seconds / 60))}
+        return staff_intents(p, people, Notice("deadline_reminder", {**base, **extra}, key))
     if isinstance(msg, (sla.SlaWarning, sla.SlaBreached)):
         breached = isinstance(msg, sla.SlaBreached)
         people = sla_staff(p.staff, ctx, now, breached=breached)
@@ -273,4 +281,6 @@ def _survey(p: PlanInput, msg: fb.SurveyRequested, base: dict[str, Any], key: st
     ctx: dict[str, Any] = {**base, "number": msg.ticket_number, "links": msg.links, "problem": msg.problem,
            "solution": msg.solution, "survey_id": msg.survey_id}
     q = PlanInput(p.env, p.msg, view, p.staff, p.prefs, p.now, p.default_language, p.ticket_url)
-    return client_intent(q, Notice("survey", ctx, key), route, language=msg.language, in_reply_to=msg.in_reply_to)
+    buttons = [{"label": b.label, "url": b.url} for b in msg.buttons]  # dropped unless the route is chat
+    return client_intent(q, Notice("survey", ctx, key), route, language=msg.language, in_reply_to=msg.in_reply_to,
+                         buttons=buttons)

@@ -101,4 +101,5 @@ def delivery_doc(i: Intent, r: Rendered, now: Any) -> dict[str, Any]:
             "channel": i.channel, "address": i.address, "template": i.template, "language": i.language,
             "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": r.text, "html": r.html,
             "in_reply_to": i.in_reply_to, "references": list(i.references), "status": "pending", "attempts": 0,
-            "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before}
+            "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before,
+            "buttons": [dict(b) for b in i.buttons]}

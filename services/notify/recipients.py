@@ -232,6 +232,21 @@ def sla_staff(d: Staff, ctx: TicketStaffContext, now: datetime, breached: bool) 
     return settle(d, chosen, ctx, now)
 
 
+def deadline_staff(d: Staff, ctx: TicketStaffContext, now: datetime) -> list[StaffRecipient]:
+    """A client deadline is the assignee's to meet; unassigned, the service team's leads (else the group's) must act.
+
+    An unavailable assignee keeps the feed item and :func:`settle` hands the push to the leads covering them.
+    """
+    if ctx.assignee_id:
+        return settle(d, {ctx.assignee_id: "assignee"}, ctx, now)
+    team = d.teams.get(ctx.team_id or "")
+    chosen = {lead: "team_lead" for lead in ((team_leads(d, team, ctx.service_type) or team_leads(d, team))
+                                             if team else [])}
+    if not chosen and ctx.group_id in d.groups:
+        chosen = {lead: "group_lead" for lead in d.groups[ctx.group_id or ""].lead_ids}
+    return settle(d, chosen, ctx, now)
+
+
 def named_staff(d: Staff, ids: Iterable[str], reason: str, ctx: TicketStaffContext,
                 now: datetime) -> list[StaffRecipient]:
     return settle(d, {i: reason for i in ids}, ctx, now)

@@ -95,6 +95,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "escalation": {**_TICKET, "step": 2, "escalation_reason": "not in progress for 24 h", "action": "notify"},
     "sla_warning": {**_TICKET, "target": "resolution", "due_at": "2026-03-02T18:00:00+00:00"},
     "sla_breached": {**_TICKET, "target": "first_response", "due_at": "2026-03-02T10:15:00+00:00"},
+    "deadline_reminder": {**_TICKET, "reason": "assignee", "deadline": "2026-03-03T18:00:00+00:00",
+                          "remaining_minutes": 90},
     "survey": {**_TICKET, "survey_id": "s-1", "problem": "No connection", "solution": "Port restarted",
                "links": {"good": "https://desk.example/s/1/good", "bad": "https://desk.example/s/1/bad",
                          "not_mine": "https://desk.example/s/1/not_mine"}},

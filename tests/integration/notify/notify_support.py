@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -85,3 +86,22 @@ async def notify_running(settings: NotifySettings) -> AsyncIterator[httpx.AsyncC
 def text_of(msg: Any) -> str:
     body = msg.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
+
+
+Counts = dict[tuple[str, str], float]
+
+
+async def counters(api: httpx.AsyncClient) -> Counts:
+    """notify's ``frontline_notifications_total`` from its /metrics, as ``{(channel, outcome): value}``.
+
+    Every app in the test process shares one Prometheus registry, so tests compare before and after.
+    """
+    resp = await api.get("/metrics")
+    assert resp.status_code == 200
+    return {(s.labels["channel"], s.labels["outcome"]): s.value for fam in text_string_to_metric_families(resp.text)
+            for s in fam.samples if s.name == "frontline_notifications_total"}
+
+
+def moved(before: Counts, after: Counts) -> Counts:
+    """The series that changed, by how much."""
+    return {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from notify_servers import TWILIO_TOKEN, Providers, SmtpServer, serve_http
-from notify_support import NOW, ev, notify_settings, publish, publisher, seed
+from notify_support import NOW, counters, ev, moved, notify_settings, publish, publisher, seed
 
 from services.notify.app import create_app
 from services.notify.sms import signature
@@ -36,6 +36,7 @@ async def test_sms_chat_and_http_surface(env: dict[str, str], smtp: SmtpServer, 
     await seed(s, agents=[Agent(id="olga", name="Olga", email="olga@staff.test")])
     async with publisher(s) as bus, serve_http(create_app(s), port), Tap(s, NOTIFY_EVENTS) as outcomes, \
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
+        before = await counters(api)
         long_text = "Мы перезапустили порт, проверьте, пожалуйста. " * 6
         await publish(bus, TICKETS_EVENTS,
                       *opened(ok, Channel.phone, Sender(phone="8 (912) 345-67-89")),
@@ -66,6 +67,7 @@ async def test_sms_chat_and_http_surface(env: dict[str, str], smtp: SmtpServer, 
         preview_en = await api.post("/api/v1/templates/reply/preview",
                                     json={"language": "en", "context": {"text": "<script>x</script>"}})
         missing = await api.get("/api/v1/templates/nope/preview")
+        after = await counters(api)
     assert all(code == 204 for code in providers.reports)
     first = next(m for m in providers.sms if m["To"] == "+79123456789")  # normalised to E.164
     assert first["From"] == "+15005550006" and first["StatusCallback"] == callback
@@ -88,6 +90,9 @@ async def test_sms_chat_and_http_surface(env: dict[str, str], smtp: SmtpServer, 
     assert preview_en.status_code == 200 and "&lt;script&gt;" in preview_en.json()["html"]
     assert "<script>x</script>" in preview_en.json()["text"]
     assert missing.status_code == 404 and missing.json()["status"] == 404
+    # two SMS accepted (one later reported lost by the carrier), one refused for good, the chat post, olga's mail
+    assert moved(before, after) == {("sms", "sent"): 2.0, ("sms", "undelivered"): 1.0, ("sms", "failed"): 1.0,
+                                    ("chat", "sent"): 1.0, ("email", "sent"): 1.0}
 
 
 async def _reported(api: httpx.AsyncClient, ticket_id: str) -> bool:

@@ -90,6 +90,12 @@ async def test_reworded_templates_are_sent_previewed_and_the_feed_is_per_person(
         assert overridden["escalation"] == ["ru"] and overridden["reply"] == [] and listed["languages"] == ["ru", "en"]
         shipped = (await gw.get("/api/v1/templates/escalation/preview", params={"language": "en"}, headers=lead)).json()
         assert shipped["overridden"] is False and "1042" in shipped["subject"]
+        assert overridden["deadline_reminder"] == []  # the client-deadline notice is listed for rewording …
+        reminder = await gw.get("/api/v1/templates/deadline_reminder/preview", params={"language": "ru"}, headers=lead)
+        assert reminder.status_code == 200 and reminder.json()["subject"] == "[#1042] До срока клиента 1 ч 30 мин"
+        reworded = await gw.post("/api/v1/templates/deadline_reminder/preview", headers=admin, json={
+            "language": "en", "draft": {"subject": "Due {{ deadline }}", "text": "{{ remaining_minutes }} min"}})
+        assert reworded.status_code == 200 and reworded.json()["text"].strip() == "90 min"  # … with its variables
         draft = await gw.post("/api/v1/templates/reply/preview", headers=admin, json={
             "language": "en", "context": {"text": "<script>x</script>"},
             "draft": {"subject": "Re: {{ subject }}", "text": "{{ agent_name }} wrote: {{ text }}"}})

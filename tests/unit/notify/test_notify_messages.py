@@ -63,7 +63,7 @@ def test_e164() -> None:
 
 def test_every_template_renders_in_both_languages() -> None:
     names = template_names()
-    assert set(names) == set(SAMPLES) and len(names) == 12
+    assert set(names) == set(SAMPLES) and len(names) == 13
     for name in names:
         for lang in ("ru", "en"):
             r = preview(name, lang)
@@ -71,6 +71,18 @@ def test_every_template_renders_in_both_languages() -> None:
             assert f'lang="{lang}"' in r.html
     assert "решено" in preview("ticket_resolved", "ru").subject
     assert "resolved" in preview("ticket_resolved", "en").subject
+
+
+def test_deadline_reminder_wording_in_both_languages() -> None:
+    en = preview("deadline_reminder", "en", {"remaining_minutes": 90, "subject": "<i>VPN</i>"})
+    assert en.subject == "[#1042] Client deadline in 1 h 30 min" and "1 h 30 min left" in en.text
+    assert '"<i>VPN</i>"' in en.text and "&lt;i&gt;VPN&lt;/i&gt;" in en.html and "<i>" not in en.html
+    assert "Assignee:" not in en.text, "the assignee is not told who the assignee is"
+    ru = preview("deadline_reminder", "ru", {"remaining_minutes": 1440, "reason": "team_lead", "agent_name": None})
+    assert ru.subject == "[#1042] До срока клиента 24 ч" and "осталось 24 ч." in ru.text
+    assert "Исполнитель пока не назначен" in ru.text
+    covering = preview("deadline_reminder", "ru", {"remaining_minutes": 5, "reason": "covering:ivan"})
+    assert "осталось 5 мин." in covering.text and "Исполнитель: Ivan." in covering.text
 
 
 def test_html_is_autoescaped_and_plain_text_is_not() -> None:

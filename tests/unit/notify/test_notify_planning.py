@@ -18,6 +18,7 @@ from shared.directory.routing import Agent, Role, ServiceTeam, Staff, TeamMember
 from shared.envelope import Envelope, Message, envelope_for
 from shared.schemas import feedback as fb
 from shared.schemas import routing as rt
+from shared.schemas import sla
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
 
@@ -175,6 +176,33 @@ def test_survey_uses_its_own_channel_links_language_and_thread() -> None:
     sms = survey.model_copy(update={"channel": "sms", "to_phone": "+79120000000"})
     [j] = plan(p(sms, "e3", None))
     assert (j.channel, j.address) == ("sms", "+79120000000")
+    assert i.buttons == () and j.buttons == ()
+
+
+def test_a_chat_survey_carries_its_buttons_and_other_channels_do_not() -> None:
+    buttons = [fb.SurveyButton(answer=a, label=a.upper(), url=f"https://s/{a}") for a in ("good", "bad", "not_mine")]
+    survey = fb.SurveyRequested(survey_id="s1", ticket_number=9, channel="chat", chat_conversation_id="conv-9",
+                                links={b.answer: b.url for b in buttons}, problem="p", solution="s", buttons=buttons)
+    [chat] = plan(p(survey, "e2", None))
+    assert (chat.channel, chat.address) == ("chat", "conv-9")
+    assert chat.buttons == ({"label": "GOOD", "url": "https://s/good"}, {"label": "BAD", "url": "https://s/bad"},
+                            {"label": "NOT_MINE", "url": "https://s/not_mine"})
+    mail = survey.model_copy(update={"channel": "email", "to_email": "anna@c.test", "chat_conversation_id": None})
+    [by_mail] = plan(p(mail, "e3", None))
+    assert by_mail.channel == "email" and by_mail.buttons == ()
+
+
+def test_a_deadline_reminder_tells_the_assignee_how_long_is_left() -> None:
+    view = fold((OPENED, "e1", "c"), (t.TicketAssigned(agent_id="ivan", mode="claim"), "e2", None))
+    due = NOW + timedelta(hours=1)
+    intents = plan(p(sla.DeadlineReminder(deadline=due, remaining_seconds=3600.0), "e3", view))
+    assert {(i.recipient, i.channel) for i in intents} == {("ivan", "in_app"), ("ivan", "email")}
+    mail = next(i for i in intents if i.channel == "email")
+    assert mail.template == "deadline_reminder" and mail.context["remaining_minutes"] == 60
+    assert mail.context["deadline"] == due.isoformat() and mail.context["reason"] == "assignee"
+    assert mail.notification_id == notification_id("e3", "ivan", "email")
+    unassigned = plan(p(sla.DeadlineReminder(deadline=due, remaining_seconds=59.0), "e4", fold((OPENED, "e1", "c"))))
+    assert {i.recipient for i in unassigned} == {"lead"} and unassigned[0].context["remaining_minutes"] == 1
 
 
 def test_routing_and_feedback_alerts_go_to_the_named_leads() -> None:

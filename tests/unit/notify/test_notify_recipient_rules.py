@@ -11,6 +11,7 @@ from services.notify.recipients import (
     TicketStaffContext,
     available,
     choose_ticket_staff,
+    deadline_staff,
     escalation_staff,
     resolve_roles,
     service_type_of,
@@ -211,3 +212,17 @@ def test_sla_warnings_go_to_the_assignee_and_breaches_to_the_group_leads_too(ass
 
 def test_sla_without_a_group_falls_back_to_team_leads() -> None:
     assert ids(sla_staff(directory(), TicketStaffContext(team_id="T"), NOW, breached=True)) == {"lead", "lead_rail"}
+
+
+def test_deadline_reminders_go_to_the_assignee_else_the_service_teams_leads() -> None:
+    ctx = TicketStaffContext(team_id="T", group_id="g", assignee_id="spec", service_type="air")
+    assert deadline_staff(directory(), ctx, NOW) == [StaffRecipient("spec", True, "assignee")]
+    unassigned = TicketStaffContext(team_id="T", group_id="g", service_type="air")
+    # the team's leads and administrators for air; not lead_rail (rail only), not the group lead
+    assert {(r.agent_id, r.push, r.reason) for r in deadline_staff(directory(), unassigned, NOW)} == {
+        ("lead", True, "team_lead"), ("admin", True, "team_lead"), ("role_admin", True, "team_lead")}
+    away = deadline_staff(directory(away=("spec",)), ctx, NOW)
+    assert {(r.agent_id, r.push, r.reason) for r in away} == {
+        ("spec", False, "assignee"), ("lead", True, "covering:spec"), ("admin", True, "covering:spec"),
+        ("role_admin", True, "covering:spec")}
+    assert ids(deadline_staff(directory(), TicketStaffContext(group_id="g"), NOW)) == {"glead"}, "no team: group"
