@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from shared.directory.classification import Topic, UrgencyRule
+from shared.directory.classification import Topic, UrgencyRule, node_routing
 from shared.schemas.common import Classification
 
 
@@ -32,6 +32,20 @@ def classification_errors(tree: Sequence[Topic], c: Classification) -> list[str]
     if c.subtopic and c.subtopic not in {s.id for s in node.subtopics}:
         errors.append(f"unknown subtopic {c.subtopic!r} under {c.topic!r} / {c.type!r}")
     return errors
+
+
+def with_service(tree: Sequence[Topic], c: Classification | None) -> Classification | None:
+    """``c`` with the catalogue service / sub-service its tree node names, so the ticket records what it is
+    about (reports group by it) and routing offers it to that service's group.
+
+    A service the sender named explicitly is kept: only a classification without one is filled in.
+    """
+    if c is None or c.service_id or c.sub_service_id:
+        return c
+    hints = node_routing(tree, c)
+    if not (hints.service_id or hints.sub_service_id):
+        return c
+    return c.model_copy(update={"service_id": hints.service_id, "sub_service_id": hints.sub_service_id})
 
 
 def all_errors(tree: Sequence[Topic], items: Iterable[Classification | None]) -> list[str]:

@@ -22,7 +22,7 @@ from shared.schemas.common import ClientRef
 from shared.schemas.inbound import InboundMessage
 from shared.topics import TICKETS_COMMANDS
 
-from .classify import all_errors, urgency_of
+from .classify import all_errors, urgency_of, with_service
 from .domain import (
     TicketRule,
     can_join,
@@ -130,6 +130,8 @@ class Pipeline:
 
     async def _publish(self, msg: InboundMessage, seen: dict[str, Any]) -> None:
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
+        # the ticket records the catalogue service its tree node names: reports group by it, routing offers by it
+        msg = msg.model_copy(update={"classification": with_service(await self.store.topics.get(), msg.classification)})
         command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"))
         command.content.message_id = seen["message_id"]
         await self.bus.publish(TICKETS_COMMANDS, envelope_for(

@@ -1,6 +1,7 @@
 """Who works a ticket: pure assignment decisions, tested without Kafka or MongoDB.
 
-Every function takes a directory snapshot (:class:`Staff`), the ticket view and the
+Every function takes a directory snapshot (:class:`Staff`), the ticket view, the
+:class:`Policy` (settings plus intake's classification tree and urgency rules) and the
 time, and returns actions; the handlers turn actions into ledger commands and
 ``routing.events``. Choices that look random are seeded by the ticket and offer
 round, so a redelivered event or a re-fired timer makes the same choice.
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.directory.classification import Topic, UrgencyRule, node_routing, urgency_line
 from shared.directory.routing import (
     Availability,
     Line,
@@ -33,14 +35,21 @@ DEFAULT_LINE_MAP: Mapping[str, str] = {"technical": "second", "plain": "first", 
 
 @dataclass(frozen=True)
 class Policy:
+    """How tickets map to lines: settings, plus intake's tree and urgency rules as last read (``with_triage``)."""
+
     requested_line_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LINE_MAP))
     default_line: str = "first"
     strategy: Strategy = "random"
     claim_timeout: timedelta = timedelta(seconds=40)
     claim_timeout_by_urgency: Mapping[str, timedelta] = field(default_factory=dict)
+    topics: Sequence[Topic] = ()
+    urgency_rules: Sequence[UrgencyRule] = ()
 
     def timeout_for(self, urgency: str) -> timedelta:
         return self.claim_timeout_by_urgency.get(urgency, self.claim_timeout)
+
+    def with_triage(self, topics: Sequence[Topic], urgency_rules: Sequence[UrgencyRule]) -> Policy:
+        return replace(self, topics=tuple(topics), urgency_rules=tuple(urgency_rules))
 
 
 # ---- actions ------------------------------------------------------------------------------------
@@ -100,10 +109,17 @@ Action = Offer | Assign | Alert | Nobody | Flag | Retry
 # ---- line, group, service type ----------------------------------------------------------------------
 
 
-def _catalogue_chain(view: TicketView, staff: Staff) -> list[ServiceNode]:
-    """The chosen sub-service (or service) and its ancestors, nearest first."""
+def _catalogue_chain(view: TicketView, staff: Staff, policy: Policy) -> list[ServiceNode]:
+    """The ticket's sub-service (or service) and its ancestors, nearest first.
+
+    A service named on the classification wins; else the one its tree node names (so a
+    reclassified ticket follows its new node even when nobody stamped the service).
+    """
     c = view.classification
     start = (c.sub_service_id or c.service_id) if c else None
+    if start is None:
+        hints = node_routing(policy.topics, c)
+        start = hints.sub_service_id or hints.service_id
     chain: list[ServiceNode] = []
     node = staff.services.get(start) if start else None
     while node is not None and node not in chain:
@@ -112,32 +128,48 @@ def _catalogue_chain(view: TicketView, staff: Staff) -> list[ServiceNode]:
     return chain
 
 
-def catalogue_groups(view: TicketView, staff: Staff) -> list[str]:
+def catalogue_groups(view: TicketView, staff: Staff, policy: Policy) -> list[str]:
     """Groups the catalogue allows for the ticket's sub-service; a node without groups inherits its parent's."""
-    for node in _catalogue_chain(view, staff):
+    for node in _catalogue_chain(view, staff, policy):
         if node.group_ids:
             return list(node.group_ids)
     return []
 
 
-def service_type(view: TicketView, staff: Staff) -> str | None:
-    return next((n.service_type for n in _catalogue_chain(view, staff) if n.service_type), None)
+def service_type(view: TicketView, staff: Staff, policy: Policy) -> str | None:
+    return next((n.service_type for n in _catalogue_chain(view, staff, policy) if n.service_type), None)
+
+
+def pick_line(*, ticket: str | None, urgency: str | None, requested: str | None, classification: str | None,
+              catalogue: str | None, default: str) -> str:
+    """The support line: the first of these that is set.
+
+    1. ``ticket`` -- the line the ticket already has (opened on it, e.g. a development
+       sub-ticket; escalated to it; routed there before): a person decided, or it is
+       already being worked there, and nothing overrides that;
+    2. ``urgency`` -- the urgency rule's line: an outage ("no connection") goes straight to the
+       engineers whatever button the client pressed, losing no time in first line;
+    3. ``requested`` -- the client's own choice (technical → second, plain → first, not
+       technical → commercial): the client knows what kind of help they want;
+    4. ``classification`` -- the line the topic / type / subtopic names: the desk's default
+       for the subject when the client did not choose;
+    5. ``catalogue`` -- the line of the catalogue group of the ticket's service;
+    6. ``default`` -- the configured default (first line).
+    """
+    return next((ln for ln in (ticket, urgency, requested, classification, catalogue) if ln), default)
 
 
 def target_line(view: TicketView, staff: Staff, policy: Policy) -> str:
-    """The ticket's own line, else the client's choice, else the catalogue group's line, else the default."""
-    if view.line:
-        return view.line
-    if view.requested_line is not None and view.requested_line.value in policy.requested_line_map:
-        return policy.requested_line_map[view.requested_line.value]
-    for gid in catalogue_groups(view, staff):
-        group = staff.groups.get(gid)
-        if group is not None:
-            return group.line_id
-    return policy.default_line
+    """The ticket's line by :func:`pick_line`'s precedence."""
+    requested = policy.requested_line_map.get(view.requested_line.value) if view.requested_line else None
+    catalogue = next((staff.groups[gid].line_id for gid in catalogue_groups(view, staff, policy)
+                      if gid in staff.groups), None)
+    return pick_line(ticket=view.line, urgency=urgency_line(policy.urgency_rules, view.urgency),
+                     requested=requested, classification=node_routing(policy.topics, view.classification).line,
+                     catalogue=catalogue, default=policy.default_line)
 
 
-def target_group(view: TicketView, line: str, staff: Staff) -> str | None:
+def target_group(view: TicketView, line: str, staff: Staff, policy: Policy) -> str | None:
     """The ticket's group if it belongs to ``line``, else the first catalogue group of that line."""
     def fits(gid: str) -> bool:
         group = staff.groups.get(gid)
@@ -145,7 +177,7 @@ def target_group(view: TicketView, line: str, staff: Staff) -> str | None:
 
     if view.group_id and fits(view.group_id):
         return view.group_id
-    return next((gid for gid in catalogue_groups(view, staff) if gid in staff.groups and fits(gid)), None)
+    return next((gid for gid in catalogue_groups(view, staff, policy) if gid in staff.groups and fits(gid)), None)
 
 
 def next_line(lines: Iterable[Line], current: str | None) -> str | None:
@@ -229,12 +261,33 @@ def route(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, reas
     if view.status not in UNASSIGNED or view.assignee_id:
         return []
     line = target_line(view, staff, policy)
-    group = target_group(view, line, staff)
+    group = target_group(view, line, staff, policy)
     candidates = eligible(staff, line, group, now, exclude)
     if candidates:
         return [Offer(tuple(candidates), line, group, view.service_team_id, reason)]
     return fallback(view, staff, policy, now, line, group, seed=f"{view.id}:{view.offer_round}:{reason}",
                     loads=loads, exclude=exclude, quiet=quiet)
+
+
+def reclassified(before: TicketView, after: TicketView, staff: Staff, policy: Policy, now: datetime, *,
+                 loads: Mapping[str, int] | None = None) -> list[Action]:
+    """Classification or urgency changed while nobody has the ticket yet: offer it again if that moves it.
+
+    Routing's own earlier choice of line and group is revisited, a line or group fixed on opening
+    or by an escalation is not. Both classifications are judged on today's directories, so a
+    change that leaves the ticket where it is (a product, a typo) does not disturb the offer.
+    """
+    if after.status not in UNASSIGNED or after.assignee_id:
+        return []
+
+    def destination(v: TicketView) -> tuple[str, str | None]:
+        line = target_line(v, staff, policy)
+        return line, target_group(v, line, staff, policy)
+
+    old, new = (v.model_copy(update={"line": v.pinned_line, "group_id": v.pinned_group_id}) for v in (before, after))
+    if destination(old) == destination(new):
+        return []
+    return route(new, staff, policy, now, reason="reclassified", loads=loads)
 
 
 def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, offer_round: int,
@@ -248,7 +301,7 @@ def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *
     offered = [a for a in view.offered_to if a in now_eligible]
     seed = f"{view.id}:{offer_round}:auto"
     agent = choose(offered or now_eligible, policy.strategy, staff, seed=seed, loads=loads,
-                   skill=service_type(view, staff))
+                   skill=service_type(view, staff, policy))
     if agent is not None:
         return [Assign(agent, "auto", f"nobody claimed within {policy.timeout_for(view.urgency).total_seconds():g} s")]
     return fallback(view, staff, policy, now, line, group, seed=seed, loads=loads)
@@ -261,7 +314,7 @@ def fallback(view: TicketView, staff: Staff, policy: Policy, now: datetime, line
     leads = team_leads(view, staff, line)
     team = view.service_team_id
     night = choose(night_shift(view, staff, now, exclude), policy.strategy, staff, seed=seed, loads=loads,
-                   skill=service_type(view, staff))
+                   skill=service_type(view, staff, policy))
     if night is not None:
         return [Assign(night, "night_shift", f"nobody available on line {line}"),
                 Nobody(line, group, "night_shift", night),

@@ -34,6 +34,7 @@ from .domain import (
     Retry,
     auto_assign,
     lost,
+    reclassified,
     route,
     settle_flags,
 )
@@ -69,6 +70,7 @@ class RoutingHandler:
         ticket_id_var.set(env.ticket_id)
         correlation_id_var.set(env.correlation_id or env.id)
         view, version = await self.projection.get(env.ticket_id)
+        before = view
         fresh = view is None or env.id not in view.applied
         if fresh:
             # A redelivered event is not applied twice; we decide on the (possibly newer) view.
@@ -78,30 +80,36 @@ class RoutingHandler:
         assert view is not None
         # Effects first, then the view: a crash in between redelivers the event, which re-applies it and
         # re-publishes the same ids; the offer does not wait for the projection write.
-        await self._react(env, msg, view)
+        await self._react(env, msg, view, before if fresh else None)
         if fresh:
             await self.projection.save(view, version)
 
-    async def _react(self, env: Envelope, msg: Message, view: TicketView) -> None:
+    async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None) -> None:
         now = self.clock.now()
         actions: list[Action] = []
         if isinstance(msg, t.TicketAssigned | t.TicketEscalated) or view.status in FINISHED:
             await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
         if isinstance(msg, t.TicketOpened):
             reason = "sub_ticket" if view.parent_id else "new"
-            actions = route(view, await self.staff.snapshot(), self.policy, now, reason=reason,
+            actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason=reason,
                             loads=await self._loads())
         elif isinstance(msg, t.TicketEscalated):
-            actions = route(view, await self.staff.snapshot(), self.policy, now, reason="escalated",
+            actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason="escalated",
                             exclude=[a for a in (msg.previous_agent_id, msg.handed_by) if a],
                             loads=await self._loads())
         elif isinstance(msg, t.TicketReopened):
-            actions = route(view, await self.staff.snapshot(), self.policy, now, reason="reopened",
+            actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason="reopened",
                             loads=await self._loads())
+        elif isinstance(msg, t.TicketClassified) and before is not None:
+            # ``before`` is None for a redelivery the saved view already has: its effect was published then
+            actions = reclassified(before, view, await self.staff.snapshot(), await self._policy(), now,
+                                   loads=await self._loads())
+            if actions:  # the standing offer is moot: its timer must not auto-assign on the old line meanwhile
+                await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
         elif isinstance(msg, t.TicketAssigned):
             actions = settle_flags(view)
         elif isinstance(msg, t.MessageReceived):
-            actions = lost(view, await self.staff.snapshot(), self.policy, now)
+            actions = lost(view, await self.staff.snapshot(), await self._policy(), now)
         elif isinstance(msg, t.TicketOffered):
             await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
             if view.status == "offered" and view.offer_round == msg.round:
@@ -127,13 +135,18 @@ class RoutingHandler:
         now = self.clock.now()
         staff = await self.staff.snapshot()
         actions: list[Action] = []
+        policy = await self._policy()
         if timer.kind == AUTO:
-            actions = auto_assign(view, staff, self.policy, now, offer_round=offer_round, loads=await self._loads())
+            actions = auto_assign(view, staff, policy, now, offer_round=offer_round, loads=await self._loads())
         elif timer.kind == RETRY:
-            actions = route(view, staff, self.policy, now, reason="retry", quiet=True, loads=await self._loads())
+            actions = route(view, staff, policy, now, reason="retry", quiet=True, loads=await self._loads())
         await self._execute(timer.ticket_id, actions, timer.id, None)
 
     # ---- effects -----------------------------------------------------------------------------------
+
+    async def _policy(self) -> Policy:
+        """The configured policy with intake's tree and urgency rules as they are now."""
+        return self.policy.with_triage(*await self.staff.triage())
 
     async def _loads(self) -> dict[str, int] | None:
         if self.policy.strategy == "random":

@@ -27,6 +27,9 @@ class TicketView(BaseModel):
     id: str
     status: TicketStatus = TicketStatus.new
     line: str | None = None
+    # The line / group fixed on opening or by an escalation (not routing's own choice): a reclassification keeps them.
+    pinned_line: str | None = None
+    pinned_group_id: str | None = None
     requested_line: RequestedLine | None = None
     group_id: str | None = None
     service_team_id: str | None = None
@@ -50,6 +53,8 @@ class TicketView(BaseModel):
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> TicketView:
         data = {k: v for k, v in doc.items() if not k.startswith("_")}
+        if "pinned_line" not in data:  # a view saved before pinning was tracked: never move it off its line
+            data["pinned_line"], data["pinned_group_id"] = data.get("line"), data.get("group_id")
         return cls.model_validate({"id": doc["_id"], **data})
 
 
@@ -64,6 +69,7 @@ def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | N
     """The view after ``ev``; None when routing has no view and the event does not open one."""
     if isinstance(ev, t.TicketOpened):
         view = TicketView(id=env.ticket_id, line=ev.line, requested_line=ev.requested_line, group_id=ev.group_id,
+                          pinned_line=ev.line, pinned_group_id=ev.group_id,
                           service_team_id=ev.client.service_team_id if ev.client else None,
                           classification=ev.classification, urgency=ev.urgency, parent_id=ev.parent_id)
     elif view is None:
@@ -90,6 +96,7 @@ def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | N
             view.classification, view.urgency = ev.classification, ev.urgency
         case t.TicketEscalated():
             view.line, view.group_id = ev.to_line, ev.group_id
+            view.pinned_line, view.pinned_group_id = ev.to_line, ev.group_id
             view.previous_assignee_id = ev.previous_agent_id
             view.assignee_id, view.offered_to, view.status = None, [], S.new
         case t.FlagChanged():

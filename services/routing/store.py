@@ -1,4 +1,8 @@
-"""MongoDB adapters: routing's ticket projection and a briefly cached directory snapshot."""
+"""MongoDB adapters: routing's ticket projection and briefly cached directory snapshots.
+
+Besides its own directories routing reads intake's classification tree and urgency rules
+(read-only) for the lines and catalogue services they name.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.directory import DirectoryStore
+from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
 
 from .projection import WORKING, TicketView
@@ -78,8 +83,11 @@ class StaffReader:
         self.agents, self.teams = DirectoryStore(db, AGENTS), DirectoryStore(db, TEAMS)
         self.groups, self.services, self.lines = (DirectoryStore(db, GROUPS), DirectoryStore(db, SERVICES),
                                                   DirectoryStore(db, LINES))
+        self.topics, self.urgency = DirectoryStore(db, TOPICS), DirectoryStore(db, URGENCY_RULES)
         self._cached: Staff | None = None
         self._at = 0.0
+        self._triage: tuple[list[Topic], list[UrgencyRule]] | None = None
+        self._triage_at = 0.0
 
     async def snapshot(self) -> Staff:
         if self._cached is not None and time.monotonic() - self._at < self.ttl:
@@ -94,3 +102,12 @@ class StaffReader:
         )
         self._cached, self._at = staff, time.monotonic()
         return staff
+
+    async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
+        """Intake's classification tree and urgency rules, cached like the snapshot."""
+        if self._triage is not None and time.monotonic() - self._triage_at < self.ttl:
+            return self._triage
+        limit = 100_000
+        self._triage = (await self.topics.list(limit=limit), await self.urgency.list(limit=limit))
+        self._triage_at = time.monotonic()
+        return self._triage

@@ -193,7 +193,8 @@ def _sub_ticket(ticket: Ticket, cmd: t.OpenSubTicket, now: datetime, rules: Ledg
     _need(ticket, ACTIVE_STATUSES, "open a development sub-ticket on")
     if any(c.id == cmd.child_id for c in ticket.children):
         return []
-    return [t.SubTicketOpened(child_id=cmd.child_id, opened_by=cmd.opened_by, summary=cmd.summary, line=cmd.line)]
+    return [t.SubTicketOpened(child_id=cmd.child_id, opened_by=cmd.opened_by, summary=cmd.summary, line=cmd.line,
+                              group_id=cmd.group_id)]
 
 
 def _child(ticket: Ticket, cmd: t.UpdateChildStatus, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -303,8 +304,8 @@ def follow_ups(ticket: Ticket, events: list[Message]) -> list[tuple[str, Message
             out.append((ev.child_id, t.OpenTicket(
                 channel=Channel.agent, subject=f"[dev] {ticket.subject or ticket.number}", text=ev.summary,
                 client=ticket.client, classification=ticket.classification, ticket_type=ticket.ticket_type,
-                urgency=ticket.urgency, priority=ticket.priority, line=ev.line, parent_id=ticket.id,
-                created_by=ev.opened_by, sender=ticket.sender)))
+                urgency=ticket.urgency, priority=ticket.priority, line=ev.line, group_id=ev.group_id,
+                parent_id=ticket.id, created_by=ev.opened_by, sender=ticket.sender)))
     status_changed = any(isinstance(ev, (t.TicketOpened, t.TicketOffered, t.TicketAssigned, t.WorkStarted,
                                          t.TicketPutOnHold, t.TicketResumed, t.TicketResolved, t.TicketCompleted,
                                          t.TicketClosed, t.TicketReopened, t.TicketEscalated)) for ev in events)

@@ -36,6 +36,7 @@ class ChildRef(BaseModel):
     id: str
     status: str = "new"
     line: str = "development"
+    group_id: str | None = None
     opened_by: str | None = None
 
 
@@ -203,7 +204,8 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             ticket.flags["escalated"] = True
             _status(ticket, TicketStatus.new, at)
         case t.SubTicketOpened():
-            ticket.children.append(ChildRef(id=ev.child_id, line=ev.line, opened_by=ev.opened_by))
+            ticket.children.append(ChildRef(id=ev.child_id, line=ev.line, group_id=ev.group_id,
+                                            opened_by=ev.opened_by))
             ticket.flags["passed_to_development"] = True
         case t.ChildStatusUpdated():
             for child in ticket.children:

@@ -295,6 +295,7 @@ class SubTicketOpened(Message):
     opened_by: str
     summary: str
     line: str
+    group_id: str | None = Field(None, description="Group the child is offered to (absent on older records)")
 
 
 @message("ChildStatusUpdated")

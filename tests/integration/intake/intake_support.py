@@ -48,7 +48,8 @@ async def seed(db: AsyncDatabase) -> None:
         types=[TopicType(type=TicketType.consultation, subtopics=[Subtopic(id="price")]),
                TopicType(type=TicketType.complaint, subtopics=[Subtopic(id="overcharge")])]), **put)
     await DirectoryStore(db, TOPICS).put(Topic(
-        id="internet", types=[TopicType(type=TicketType.request, subtopics=[Subtopic(id="outage")]),
+        id="internet", service_id="internet",
+        types=[TopicType(type=TicketType.request, subtopics=[Subtopic(id="outage", sub_service_id="fiber")]),
                               TopicType(type=TicketType.consultation)]), **put)
     await DirectoryStore(db, URGENCY_RULES).put(UrgencyRule(id="no-connection", keywords=["no connection"]), **put)
 

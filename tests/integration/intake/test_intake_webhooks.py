@@ -44,6 +44,9 @@ async def test_chat_call_and_form_open_identified_tickets_and_join_open_ones(env
         assert web["client"]["contact_id"] == "anna" and web["sender"]["email"] == "anna@acme.example"
         assert web["requested_line"] == "plain" and web["urgency"] == "urgent" and not web["unidentified"]
         assert web["classification"]["subtopic"] == "outage"
+        # the tree names the catalogue service of the node: routing offers to its group, reports group by it
+        assert (web["classification"]["service_id"], web["classification"]["sub_service_id"]) == ("internet", "fiber")
+        assert chat["classification"].get("service_id") is None
         assert chat["client"]["client_id"] == "globex" and chat["client"]["contract_number"] == "G-7"
         assert chat["requested_line"] == "not_technical" and chat["ticket_type"] == "consultation"
         assert phone["client"]["contact_id"] == "boris" and phone["client"]["contract_number"] == "C-100"

@@ -17,6 +17,7 @@ from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
 from shared.clock import ManualClock
 from shared.directory import DirectoryStore
+from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.routing import (
     AGENTS,
     GROUPS,
@@ -39,7 +40,8 @@ from shared.topics import ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 
 SEEDED = datetime(2026, 1, 1, tzinfo=UTC)
 LINES_ORDER = ("first", "second", "third", "development")
-_DIRS = {Agent: AGENTS, ServiceTeam: TEAMS, Group: GROUPS, ServiceNode: SERVICES, Line: LINES}
+_DIRS = {Agent: AGENTS, ServiceTeam: TEAMS, Group: GROUPS, ServiceNode: SERVICES, Line: LINES, Topic: TOPICS,
+         UrgencyRule: URGENCY_RULES}
 
 
 @dataclass
@@ -83,6 +85,13 @@ class Desk:
             doc = await self.db["tickets"].find_one({"_id": ticket_id}, {"history": 0})
             return doc if doc is not None and check(doc) else None
         return await eventually(probe, message=message)
+
+    async def applied(self, ticket_id: str, event: Envelope) -> None:
+        """Wait until routing has applied ``event``: whatever it sent in reply is on ``tickets.commands`` by then."""
+        async def probe() -> bool:
+            view, _ = await self.routing.projection.get(ticket_id)
+            return view is not None and event.id in view.applied
+        await eventually(probe, message=f"routing applied {event.type} on {ticket_id}")
 
     async def pending_timers(self, ticket_id: str) -> int:
         return await self.db["routing_timers"].count_documents({"ticket_id": ticket_id, "fired": False})

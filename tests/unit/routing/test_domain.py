@@ -75,6 +75,7 @@ def view(**kw: object) -> TicketView:
 
 
 def test_line_from_ticket_then_requested_line_then_catalogue_then_default() -> None:
+    """Without a tree or urgency rules (see test_line_precedence for those)."""
     s, p = staff(groups=GROUPS, services=CATALOGUE), Policy()
     assert target_line(view(line="third", requested_line=RequestedLine.plain), s, p) == "third"
     assert target_line(view(requested_line=RequestedLine.technical), s, p) == "second"
@@ -88,16 +89,16 @@ def test_line_from_ticket_then_requested_line_then_catalogue_then_default() -> N
 
 
 def test_group_from_catalogue_narrowed_to_the_line() -> None:
-    s = staff(groups=GROUPS, services=CATALOGUE)
+    s, p = staff(groups=GROUPS, services=CATALOGUE), Policy()
     visa = view(classification=Classification(service_id="travel", sub_service_id="visa"))
-    assert catalogue_groups(visa, s) == ["g-visa", "g-second"]
-    assert target_group(visa, "first", s) == "g-visa"
-    assert target_group(visa, "second", s) == "g-second"
-    assert target_group(visa, "third", s) is None
+    assert catalogue_groups(visa, s, p) == ["g-visa", "g-second"]
+    assert target_group(visa, "first", s, p) == "g-visa"
+    assert target_group(visa, "second", s, p) == "g-second"
+    assert target_group(visa, "third", s, p) is None
     air = view(classification=Classification(service_id="travel", sub_service_id="air"))
-    assert target_group(air, "first", s) == "g-first"  # sub-service without groups inherits its service's
-    assert target_group(view(group_id="g-second"), "second", s) == "g-second"
-    assert target_group(view(group_id="g-second"), "first", s) is None  # a group of another line is dropped
+    assert target_group(air, "first", s, p) == "g-first"  # sub-service without groups inherits its service's
+    assert target_group(view(group_id="g-second"), "second", s, p) == "g-second"
+    assert target_group(view(group_id="g-second"), "first", s, p) is None  # a group of another line is dropped
 
 
 def test_next_line_follows_the_escalation_order() -> None:

@@ -51,3 +51,22 @@ def test_round_trip_through_a_document() -> None:
     assert v is not None
     doc = v.to_doc()
     assert doc["_id"] == "T1" and TicketView.from_doc({**doc, "_v": 3}) == v
+
+
+def test_lines_fixed_on_opening_or_by_escalation_are_pinned_routing_s_own_offers_are_not() -> None:
+    v, _ = step(None, t.TicketOpened(channel=Channel.web, number=3))
+    assert v is not None and (v.pinned_line, v.pinned_group_id) == (None, None)
+    v, _ = step(v, t.TicketOffered(agent_ids=["x"], line="first", group_id="g1", round=1))
+    assert v is not None and (v.line, v.group_id, v.pinned_line, v.pinned_group_id) == ("first", "g1", None, None)
+    v, _ = step(v, t.TicketEscalated(from_line="first", to_line="second", handed_by="x", group_id="g2"))
+    assert v is not None and (v.pinned_line, v.pinned_group_id) == ("second", "g2")
+    child, _ = step(None, t.TicketOpened(channel=Channel.agent, number=4, line="development", group_id="g-dev",
+                                         parent_id="P"))
+    assert child is not None and (child.pinned_line, child.pinned_group_id) == ("development", "g-dev")
+
+
+def test_a_view_saved_before_pinning_keeps_its_line_and_group_pinned() -> None:
+    old = {"_id": "T1", "_v": 2, "status": "offered", "line": "second", "group_id": "g2", "offer_round": 1}
+    v = TicketView.from_doc(old)
+    assert (v.pinned_line, v.pinned_group_id) == ("second", "g2")
+    assert TicketView.from_doc({**old, "pinned_line": None, "pinned_group_id": None}).pinned_line is None

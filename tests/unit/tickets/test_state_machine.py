@@ -197,6 +197,22 @@ def test_sub_ticket_follow_ups() -> None:
     assert ups and ups[0][0] == "T1" and isinstance(ups[0][1], t.UpdateChildStatus)
 
 
+def test_sub_ticket_group_reaches_the_child_and_older_records_still_read() -> None:
+    parent = ticket_in(S.in_progress)
+    events = decide(parent, t.OpenSubTicket(child_id="C1", opened_by="a1", summary="fix", group_id="g-dev"), NOW)
+    assert isinstance(events[0], t.SubTicketOpened) and events[0].group_id == "g-dev"
+    after = evolve(parent, envelope_for(events[0], "T1", occurred_at=NOW), events[0])
+    assert after.children[0].group_id == "g-dev"
+    (_, cmd), = follow_ups(after, events)
+    assert isinstance(cmd, t.OpenTicket) and (cmd.line, cmd.group_id) == ("development", "g-dev")
+    # a SubTicketOpened recorded before the field existed
+    old = envelope_for(events[0], "T1", occurred_at=NOW).model_copy(update={"payload": {
+        "child_id": "C0", "opened_by": "a1", "summary": "fix", "line": "development"}})
+    msg = old.message()
+    assert isinstance(msg, t.SubTicketOpened) and msg.group_id is None
+    assert evolve(parent, old, msg).children[0].group_id is None
+
+
 def test_rejects_command_on_missing_ticket() -> None:
     with pytest.raises(Rejected) as err:
         decide(None, t.ClaimTicket(agent_id="a"), NOW)
