@@ -14,6 +14,8 @@ from shared.runtime import service_app
 
 from . import (
     routes_actions,
+    routes_catalogue,
+    routes_deliveries,
     routes_directories,
     routes_notifications,
     routes_people,
@@ -75,6 +77,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(routes_directories.router(settings.max_page_size))
     app.include_router(routes_reports.router(settings.max_page_size))
     app.include_router(routes_notifications.router(settings.max_page_size))
+    app.include_router(routes_deliveries.router(settings.max_page_size))
+    app.include_router(routes_catalogue.router(settings.max_page_size))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda _path: settings.max_body_bytes)
     return app

@@ -42,8 +42,14 @@ HEADERS_RU: dict[str, str] = {
     "actor": "Кто", "summary": "Описание", "period_start": "Начало периода", "period_end": "Конец периода",
     "total_in_work": "Всего в работе", "total_closed": "Всего закрыто", "total_breached": "Всего с нарушением SLA",
     "group_by": "Группировка", "timezone": "Часовой пояс", "opened_total": "Всего создано",
-    "resolved_total": "Всего решено", "threshold_seconds": "Порог, с",
+    "resolved_total": "Всего решено", "threshold_seconds": "Порог, с", "period": "Период",
+    "granularity": "Шаг периода", "ticket_id": "Обращение", "ticket_number": "Номер обращения",
+    "survey_id": "Опрос", "alerted_at": "Время сигнала (UTC)", "suspected_agent_id": "Подозреваемый сотрудник",
+    "resolved_by": "Кто решил", "lead_ids": "Руководители", "line": "Линия", "group_id": "Группа поддержки",
+    "alerts": "Сигналов", "ticket_ids": "Обращения", "last_at": "Последний сигнал (UTC)", "limit": "Предел строк",
+    "truncated": "Список обрезан", "total_alerts": "Всего сигналов",
 }
+LIST_SEPARATOR = ", "
 HISTORY_SHEET = {"en": "history", "ru": "история"}
 SUMMARY_SHEET = {"en": "summary", "ru": "итоги"}
 SUMMARY_HEADER = {"en": ["field", "value"], "ru": ["Показатель", "Значение"]}
@@ -64,6 +70,8 @@ def csv_cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, int | float):
         return str(value)
+    if isinstance(value, list | tuple):
+        return csv_cell(LIST_SEPARATOR.join(str(v) for v in value))  # one cell per field, as in the JSON
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
@@ -76,6 +84,8 @@ def _xlsx_value(value: Any) -> Any:
         return ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_XLSX_TEXT]
     if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, list | tuple):
+        return _xlsx_value(LIST_SEPARATOR.join(str(v) for v in value))
     return str(value)
 
 

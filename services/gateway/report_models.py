@@ -7,9 +7,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from services.feedback.reports import FraudAgentRow, FraudAlertRow, Granularity
+
 SlaTarget = Literal["first_response", "take_into_work", "resolution"]
 SlaDimension = Literal["overall", "service", "product", "category"]
 PeopleDimension = Literal["overall", "line", "agent"]
+CsatDimension = Literal["overall", "line", "group", "agent"]
 CategoryGroupBy = Literal["service", "topic", "client_category"]
 
 
@@ -116,8 +119,9 @@ class ResolutionTrendReport(Report):
 
 
 class SatisfactionRow(BaseModel):
-    dimension: PeopleDimension
-    key: str | None = Field(description="Line or agent (who resolved); null = not set (or overall)")
+    dimension: CsatDimension
+    key: str | None = Field(description="Line, group or resolving agent at resolution; null = not set (or overall)")
+    period: str | None = Field(None, description="Local day, ISO week (2026-W10), month or year; null = whole period")
     good: int
     bad: int
     not_mine: int
@@ -126,11 +130,32 @@ class SatisfactionRow(BaseModel):
 
 
 class SatisfactionReport(Report):
-    """Ratings recorded in the period."""
+    """Survey answers given in the period (feedback's surveys, joined to the tickets the reader may see)."""
 
     ROW: ClassVar[type[BaseModel]] = SatisfactionRow
     NAME: ClassVar[str] = "satisfaction"
+    granularity: Granularity | None = Field(None, description="Rows per local period when set")
+    timezone: str
     rows: list[SatisfactionRow]
+
+
+class FraudAlertsReport(Report):
+    """"I did not open this request" answers whose alert was raised in the period, newest first."""
+
+    ROW: ClassVar[type[BaseModel]] = FraudAlertRow
+    NAME: ClassVar[str] = "fraud-alerts"
+    limit: int
+    truncated: bool = Field(description="More alerts than `limit` were raised: narrow the period or the filters")
+    rows: list[FraudAlertRow]
+
+
+class FraudAgentsReport(Report):
+    """Fraud alerts per agent who opened the tickets (the suspected agent), most alerts first."""
+
+    ROW: ClassVar[type[BaseModel]] = FraudAgentRow
+    NAME: ClassVar[str] = "fraud-alerts-per-agent"
+    total_alerts: int
+    rows: list[FraudAgentRow]
 
 
 class FirstResponseRow(BaseModel):

@@ -22,7 +22,6 @@ from .report_models import (
     FirstResponseRow,
     LongIgnoredRow,
     ReportFilters,
-    SatisfactionRow,
     SlaComplianceRow,
     SlaTarget,
     TrendRow,
@@ -116,7 +115,7 @@ def percentile(values: Sequence[float], p: float) -> float:
     return round(float(ordered[rank - 1]), 3)
 
 
-def _nulls_first(value: str | None) -> tuple[bool, str]:
+def nulls_first(value: str | None) -> tuple[bool, str]:
     return (value is not None, value or "")
 
 
@@ -160,7 +159,7 @@ def sla_rows(facet: dict[str, list[dict[str, Any]]]) -> list[SlaComplianceRow]:
                 dimension=dimension, key=g["_id"].get("key"), target=target, total=total, met=met,
                 breached=breached, pending=total - met - breached, met_share=share(met, met + breached),
                 breached_share=share(breached, met + breached)))
-    rows.sort(key=lambda r: (SLA_DIMENSIONS.index(r.dimension), _nulls_first(r.key), SLA_TARGETS.index(r.target)))
+    rows.sort(key=lambda r: (SLA_DIMENSIONS.index(r.dimension), nulls_first(r.key), SLA_TARGETS.index(r.target)))
     return rows
 
 
@@ -222,7 +221,7 @@ def category_rows(groups: Iterable[dict[str, Any]]) -> tuple[int, list[CategoryR
     total = sum(int(g["total"]) for g in groups)
     rows = [CategoryRow(group=g["_id"].get("g"), subgroup=g["_id"].get("s"), total=g["total"], open=g["open"],
                         done=g["done"], share=share(g["total"], total) or 0.0) for g in groups]
-    rows.sort(key=lambda r: (-r.total, _nulls_first(r.group), _nulls_first(r.subgroup)))
+    rows.sort(key=lambda r: (-r.total, nulls_first(r.group), nulls_first(r.subgroup)))
     return total, rows
 
 
@@ -265,37 +264,6 @@ def trend_rows(facet: dict[str, list[dict[str, Any]]], days: Sequence[date]) -> 
                              median_resolution_seconds=median(secs) if secs else None))
     every = [s for secs in resolved.values() for s in secs]
     return rows, every
-
-
-# --- satisfaction ----------------------------------------------------------------------------------------
-
-def satisfaction_pipeline(start: datetime, end: datetime, filters: ReportFilters | None = None,
-                          agent_ids: Sequence[str] | None = None) -> Pipeline:
-    """A rating belongs to the ticket's line (department) and to the agent who resolved it."""
-    match = {**in_period("rating.at", start, end), **filter_match(filters)}
-    if agent_ids is not None:
-        match["resolution.agent_id"] = {"$in": list(agent_ids)}
-    counts = {"good": {"$sum": "$good"}, "bad": {"$sum": "$bad"}, "not_mine": {"$sum": "$not_mine"},
-              "total": {"$sum": 1}}
-    return [
-        {"$match": match},
-        {"$project": {"line": "$line", "agent": "$resolution.agent_id", "good": flag("$rating.answer", "good"),
-                      "bad": flag("$rating.answer", "bad"), "not_mine": flag("$rating.answer", "not_mine")}},
-        {"$facet": {"overall": [{"$group": {"_id": None, **counts}}],
-                    "line": [{"$group": {"_id": "$line", **counts}}],
-                    "agent": [{"$group": {"_id": "$agent", **counts}}]}},
-    ]
-
-
-def satisfaction_rows(facet: dict[str, list[dict[str, Any]]]) -> list[SatisfactionRow]:
-    rows = []
-    for dimension in PEOPLE_DIMENSIONS:
-        for g in facet.get(dimension, []):
-            good, bad = int(g["good"]), int(g["bad"])
-            rows.append(SatisfactionRow(dimension=dimension, key=g["_id"], good=good, bad=bad,
-                                        not_mine=g["not_mine"], total=g["total"], csat=share(good, good + bad)))
-    rows.sort(key=lambda r: (PEOPLE_DIMENSIONS.index(r.dimension), _nulls_first(r.key)))
-    return rows
 
 
 # --- first response ("too slow to answer") ---------------------------------------------------------------
@@ -354,7 +322,7 @@ def long_ignored_rows(facet: dict[str, list[dict[str, Any]]]) -> list[LongIgnore
     rows = [LongIgnoredRow(dimension=dimension, key=g["_id"], total=g["total"], long_ignored=g["long_ignored"],
                            share=share(g["long_ignored"], g["total"]) or 0.0)
             for dimension in PEOPLE_DIMENSIONS for g in facet.get(dimension, [])]
-    rows.sort(key=lambda r: (PEOPLE_DIMENSIONS.index(r.dimension), _nulls_first(r.key)))
+    rows.sort(key=lambda r: (PEOPLE_DIMENSIONS.index(r.dimension), nulls_first(r.key)))
     return rows
 
 

@@ -1,5 +1,7 @@
 """Reports over the ledger's ``tickets`` and the SLA service's ``sla_clocks`` (both read-only here).
 
+Survey-based reports (CSAT, fraud alerts) are in :mod:`reports_feedback`.
+
 Each report runs one aggregation built by :mod:`report_pipelines` and shapes the result there too; this module
 only does the I/O. Periods are half-open: ``period_start <= t < period_end``. A bad period raises
 ``ProblemError(422)`` so the HTTP layer answers with a problem body.
@@ -27,7 +29,6 @@ from .report_models import (
     Report,
     ReportFilters,
     ResolutionTrendReport,
-    SatisfactionReport,
     SlaComplianceReport,
     TicketHistory,
     TicketsByCategoryReport,
@@ -39,11 +40,18 @@ DEFAULT_SLOW_SECONDS = 3600.0
 Scope = Mapping[str, Any] | None
 
 
-def _period(start: datetime, end: datetime) -> None:
+def check_period(start: datetime, end: datetime) -> None:
     try:
         rp.check_period(start, end)
     except ValueError as exc:
         raise ProblemError(422, "Invalid report period", str(exc)) from exc
+
+
+def check_zone(tz: str) -> None:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ProblemError(422, "Invalid time zone", f"unknown time zone {tz!r}") from exc
 
 
 async def _rows(db: AsyncDatabase, pipeline: rp.Pipeline, scope: Scope) -> list[dict[str, Any]]:
@@ -59,7 +67,7 @@ async def _facet(db: AsyncDatabase, pipeline: rp.Pipeline, scope: Scope) -> dict
 async def sla_compliance(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
                          filters: ReportFilters | None = None, scope: Scope = None) -> SlaComplianceReport:
     """Share of SLA targets met vs breached, overall and per service, product and client category."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     facet = await _facet(db, rp.sla_compliance_pipeline(period_start, period_end, filters), scope)
     return SlaComplianceReport(period_start=period_start, period_end=period_end, rows=rp.sla_rows(facet))
 
@@ -68,7 +76,7 @@ async def workload(db: AsyncDatabase, *, period_start: datetime, period_end: dat
                    filters: ReportFilters | None = None, scope: Scope = None,
                    agent_ids: Sequence[str] | None = None) -> WorkloadReport:
     """Per agent: tickets in work now, resolved in the period, and how many of those breached their SLA."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     groups = await _rows(db, rp.workload_pipeline(period_start, period_end, filters, agent_ids), scope)
     rows = rp.workload_rows(groups)
     return WorkloadReport(period_start=period_start, period_end=period_end, rows=rows,
@@ -80,7 +88,7 @@ async def tickets_by_category(db: AsyncDatabase, *, period_start: datetime, peri
                               filters: ReportFilters | None = None, scope: Scope = None,
                               group_by: CategoryGroupBy = "service") -> TicketsByCategoryReport:
     """Tickets opened in the period per service/sub-service (or topic/subtopic, or client category)."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     groups = await _rows(db, rp.categories_pipeline(period_start, period_end, filters, group_by), scope)
     total, rows = rp.category_rows(groups)
     return TicketsByCategoryReport(period_start=period_start, period_end=period_end, group_by=group_by,
@@ -91,11 +99,8 @@ async def resolution_trend(db: AsyncDatabase, *, period_start: datetime, period_
                            filters: ReportFilters | None = None, scope: Scope = None,
                            tz: str = "UTC") -> ResolutionTrendReport:
     """Per local day: tickets opened, resolved, and the median time to resolution of those resolved."""
-    _period(period_start, period_end)
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ProblemError(422, "Invalid time zone", f"unknown time zone {tz!r}") from exc
+    check_period(period_start, period_end)
+    check_zone(tz)
     facet = await _facet(db, rp.trend_pipeline(period_start, period_end, filters, tz), scope)
     rows, every = rp.trend_rows(facet, rp.days_of(period_start, period_end, tz))
     return ResolutionTrendReport(period_start=period_start, period_end=period_end, timezone=tz, rows=rows,
@@ -103,21 +108,12 @@ async def resolution_trend(db: AsyncDatabase, *, period_start: datetime, period_
                                  median_resolution_seconds=rp.median(every) if every else None)
 
 
-async def satisfaction(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
-                       filters: ReportFilters | None = None, scope: Scope = None,
-                       agent_ids: Sequence[str] | None = None) -> SatisfactionReport:
-    """Ratings recorded in the period per department (line) and per resolving agent; CSAT = good/(good+bad)."""
-    _period(period_start, period_end)
-    facet = await _facet(db, rp.satisfaction_pipeline(period_start, period_end, filters, agent_ids), scope)
-    return SatisfactionReport(period_start=period_start, period_end=period_end, rows=rp.satisfaction_rows(facet))
-
-
 async def first_response(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
                          filters: ReportFilters | None = None, scope: Scope = None,
                          agent_ids: Sequence[str] | None = None,
                          threshold_seconds: float = DEFAULT_SLOW_SECONDS) -> FirstResponseReport:
     """The "too slow to answer" report: first-reply times per agent, median, p90, and how many over a threshold."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     if threshold_seconds < 0:
         raise ProblemError(422, "Invalid threshold", "threshold_seconds must not be negative")
     groups = await _rows(db, rp.first_response_pipeline(period_start, period_end, filters, agent_ids), scope)
@@ -128,7 +124,7 @@ async def first_response(db: AsyncDatabase, *, period_start: datetime, period_en
 async def long_ignored(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
                        filters: ReportFilters | None = None, scope: Scope = None) -> LongIgnoredReport:
     """How many tickets opened in the period got the long-ignored marker, per line and per assignee."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     facet = await _facet(db, rp.long_ignored_pipeline(period_start, period_end, filters), scope)
     return LongIgnoredReport(period_start=period_start, period_end=period_end, rows=rp.long_ignored_rows(facet))
 
@@ -136,7 +132,7 @@ async def long_ignored(db: AsyncDatabase, *, period_start: datetime, period_end:
 async def channels(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
                    filters: ReportFilters | None = None, scope: Scope = None) -> ChannelReport:
     """Tickets opened in the period per channel, with their share and how many are still open."""
-    _period(period_start, period_end)
+    check_period(period_start, period_end)
     groups = await _rows(db, rp.channels_pipeline(period_start, period_end, filters), scope)
     total, rows = rp.channel_rows(groups)
     return ChannelReport(period_start=period_start, period_end=period_end, total=total, rows=rows)
@@ -149,7 +145,6 @@ REPORTS: dict[str, Callable[..., Awaitable[Report]]] = {
     "workload": workload,
     "tickets-by-category": tickets_by_category,
     "resolution-trend": resolution_trend,
-    "satisfaction": satisfaction,
     "first-response": first_response,
     "long-ignored": long_ignored,
     "channels": channels,
@@ -170,4 +165,4 @@ async def ticket_history(db: AsyncDatabase, ticket_id: str, scope: Scope = None)
 
 
 __all__ = ["REPORTS", "Report", "ReportFilters", "channels", "first_response", "long_ignored", "resolution_trend",
-           "satisfaction", "sla_compliance", "ticket_history", "tickets_by_category", "workload"]
+           "sla_compliance", "ticket_history", "tickets_by_category", "workload"]

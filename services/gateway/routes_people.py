@@ -1,11 +1,13 @@
-"""Who I am, my availability, my team's agents, the client portal, and API keys for other systems."""
+"""Who I am, my (and, for leads, my agents') availability, my team's agents, the client portal, and API keys
+for other systems."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from shared.directory import VersionConflict
+from shared.directory.routing import Availability
 from shared.ids import new_id
 from shared.problems import ProblemError, problem_responses
 from shared.schemas import tickets as t
@@ -13,7 +15,7 @@ from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 from .auth import hash_api_key, new_api_key
 from .commands import command_id
-from .deps import Ctx, CurrentPrincipal, forbidden, require
+from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .models import (
     AgentPage,
     AgentView,
@@ -28,6 +30,7 @@ from .models import (
 from .principal import LEADS, STAFF, Principal, UserRole
 from .routes_actions import ACTION_RESPONSES, respond
 from .routes_tickets import load_visible
+from .scope import may_act_for
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
@@ -45,19 +48,17 @@ def router(max_page: int) -> APIRouter:
            summary="Set my availability (online, lunch, off shift, vacation, sick)")
     async def set_availability(body: AvailabilityBody, p: CurrentPrincipal, ctx: Ctx) -> AgentView:
         require(p, STAFF, "setting availability")
-        for _ in range(3):  # compare-and-set against concurrent directory edits
-            agent = await ctx.reads.agents.get(p.user_id)
-            if agent is None:
-                raise ProblemError(404, "Not Found", f"{p.user_id} is not in the agent directory")
-            current = await ctx.reads.agents.col.find_one({"_id": p.user_id}, {"_version": 1})
-            version = int((current or {}).get("_version", 0))
-            updated = agent.model_copy(update={"availability": body.availability})
-            try:
-                await ctx.reads.agents.put(updated, actor=p.user_id, at=ctx.clock.now(), expected_version=version)
-            except VersionConflict:
-                continue
-            return _agent_view(updated)
-        raise ProblemError(409, "Conflict", "the agent entry keeps changing; try again")
+        return await _set_availability(ctx, p.user_id, body.availability, p)
+
+    @r.put("/agents/{agent_id}/availability", response_model=AgentView, tags=["people"],
+           responses=problem_responses(401, 403, 404, 409, 422),
+           summary="Leads: set the availability of an agent of their teams; administrators: of anyone")
+    async def set_agent_availability(agent_id: Annotated[str, Path(min_length=1, max_length=200)],
+                                     body: AvailabilityBody, p: CurrentPrincipal, ctx: Ctx) -> AgentView:
+        require(p, LEADS, "setting another agent's availability")
+        if not may_act_for(p, agent_id):
+            raise forbidden(f"{agent_id} is not an agent of your teams")
+        return await _set_availability(ctx, agent_id, body.availability, p)
 
     @r.get("/agents", response_model=AgentPage, tags=["people"], responses=problem_responses(401, 403, 422),
            summary="Leads: the agents of their teams with availability; administrators: everyone")
@@ -116,6 +117,24 @@ def router(max_page: int) -> APIRouter:
         return Response(status_code=204)
 
     return r
+
+
+async def _set_availability(ctx: Context, agent_id: str, availability: Availability, p: Principal) -> AgentView:
+    """The one write path for availability (self-service and leads'): a compare-and-set on the agent entry, so a
+    concurrent directory edit is never overwritten, recorded in the directory audit as done by ``p``."""
+    for _ in range(3):
+        agent = await ctx.reads.agents.get(agent_id)
+        if agent is None:
+            raise ProblemError(404, "Not Found", f"{agent_id} is not in the agent directory")
+        current = await ctx.reads.agents.col.find_one({"_id": agent_id}, {"_version": 1})
+        version = int((current or {}).get("_version", 0))
+        updated = agent.model_copy(update={"availability": availability})
+        try:
+            await ctx.reads.agents.put(updated, actor=p.user_id, at=ctx.clock.now(), expected_version=version)
+        except VersionConflict:
+            continue
+        return _agent_view(updated)
+    raise ProblemError(409, "Conflict", "the agent entry keeps changing; try again")
 
 
 def _client(p: Principal) -> str:

@@ -1,7 +1,7 @@
 """Reports over HTTP: JSON, or CSV/XLSX downloads; a lead's figures cover only their scope.
 
-One route per report in ``reports.REPORTS``, each with only the parameters its function takes,
-so the OpenAPI document says exactly what every report accepts and returns.
+One route per report in ``reports.REPORTS`` and ``reports_feedback.REPORTS``, each with only the parameters its
+function takes, so the OpenAPI document says exactly what every report accepts and returns.
 """
 
 import inspect
@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from services.feedback.reports import Granularity
 from shared.problems import ProblemError, problem_responses
 
-from . import reports
+from . import reports, reports_feedback
 from .deps import Ctx, CurrentPrincipal, context, current_principal, require
 from .export import MEDIA_TYPES, export_history, export_report
 from .principal import LEADS, STAFF, Principal
@@ -32,7 +33,12 @@ EXTRAS: dict[str, tuple[Any, Any]] = {
     "agent_ids": (Annotated[list[str] | None, Query(max_length=500, description="Only these agents")], None),
     "threshold_seconds": (Annotated[float, Query(ge=0, le=90 * 86400, description="'Too slow' above this")],
                           reports.DEFAULT_SLOW_SECONDS),
+    "granularity": (Annotated[Granularity | None, Query(description="Rows per local day, ISO week, month or year "
+                                                                    "(in `tz`); omitted: the whole period")], None),
+    "limit": (Annotated[int, Query(ge=1, le=reports_feedback.MAX_FRAUD_ROWS, description="At most this many rows")],
+              reports_feedback.DEFAULT_FRAUD_ROWS),
 }
+ALL_REPORTS = {**reports.REPORTS, **reports_feedback.REPORTS}
 LIST = Annotated[list[str] | None, Query(max_length=200)]
 
 
@@ -80,7 +86,7 @@ def _route(name: str, fn: Any) -> tuple[Any, Any]:
 
 def router(max_page: int) -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["reports"])
-    for name, fn in reports.REPORTS.items():
+    for name, fn in ALL_REPORTS.items():
         endpoint, returns = _route(name, fn)
         r.add_api_route(f"/reports/{name}", endpoint, methods=["GET"], response_model=returns,
                         responses={200: DOWNLOADS, **problem_responses(401, 403, 422)},

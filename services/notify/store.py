@@ -33,6 +33,7 @@ INDEXES = {
         IndexModel([("status", ASCENDING), ("channel", ASCENDING), ("next_attempt_at", ASCENDING)]),
         IndexModel([("status", ASCENDING), ("outcome_published", ASCENDING)]),
         IndexModel([("provider_id", ASCENDING)], sparse=True),
+        IndexModel([("delivery_status", ASCENDING)], sparse=True),  # carrier reports; the admins' failure list
         IndexModel([("ticket_id", ASCENDING), ("created_at", DESCENDING)]),
     ],
     INBOX: [IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)])],

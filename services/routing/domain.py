@@ -22,6 +22,7 @@ from shared.directory.routing import (
     Role,
     ServiceNode,
     Staff,
+    catalogue_chain,
     is_available,
 )
 from shared.schemas.common import TicketStatus
@@ -120,20 +121,12 @@ def _catalogue_chain(view: TicketView, staff: Staff, policy: Policy) -> list[Ser
     if start is None:
         hints = node_routing(policy.topics, c)
         start = hints.sub_service_id or hints.service_id
-    chain: list[ServiceNode] = []
-    node = staff.services.get(start) if start else None
-    while node is not None and node not in chain:
-        chain.append(node)
-        node = staff.services.get(node.parent_id) if node.parent_id else None
-    return chain
+    return catalogue_chain(staff.services, start) if start else []
 
 
 def catalogue_groups(view: TicketView, staff: Staff, policy: Policy) -> list[str]:
     """Groups the catalogue allows for the ticket's sub-service; a node without groups inherits its parent's."""
-    for node in _catalogue_chain(view, staff, policy):
-        if node.group_ids:
-            return list(node.group_ids)
-    return []
+    return next((list(n.group_ids) for n in _catalogue_chain(view, staff, policy) if n.group_ids), [])
 
 
 def service_type(view: TicketView, staff: Staff, policy: Policy) -> str | None:

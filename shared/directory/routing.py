@@ -181,3 +181,58 @@ class Staff:
     groups: Mapping[str, Group] = field(default_factory=dict)
     services: Mapping[str, ServiceNode] = field(default_factory=dict)
     lines: Mapping[str, Line] = field(default_factory=dict)
+
+
+# ---- service catalogue narrowing (pure; the gateway serves it to the agents' pickers) -----------------
+
+
+class UnknownService(LookupError):
+    """A service or sub-service id that is not in the catalogue."""
+
+
+class NotASubService(ValueError):
+    """The sub-service picked does not belong to the service picked."""
+
+
+@dataclass(frozen=True)
+class CatalogueChoice:
+    """What is left to pick once a service and/or a sub-service has been picked."""
+
+    sub_services: list[ServiceNode]  # children of the service (the top-level services when none is picked)
+    group_ids: list[str]  # groups allowed for the sub-service (or the service); empty when nothing is picked
+
+
+def catalogue_chain(services: Mapping[str, ServiceNode], node_id: str) -> list[ServiceNode]:
+    """The node and its ancestors, nearest first; stops at a missing parent or a cycle in admin-edited data."""
+    chain: list[ServiceNode] = []
+    node = services.get(node_id)
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = services.get(node.parent_id) if node.parent_id else None
+    return chain
+
+
+def allowed_groups(services: Mapping[str, ServiceNode], node_id: str) -> list[str]:
+    """Groups the catalogue allows for a node; a node without groups inherits its nearest ancestor's (routing's
+    rule too: ``services.routing.domain.catalogue_groups``), so narrowing never offers a group routing would not
+    use."""
+    return next((list(n.group_ids) for n in catalogue_chain(services, node_id) if n.group_ids), [])
+
+
+def narrow_catalogue(services: Mapping[str, ServiceNode], service_id: str | None = None,
+                     sub_service_id: str | None = None) -> CatalogueChoice:
+    """Picking a service narrows the sub-services to its children; picking a sub-service narrows the groups.
+
+    Raises :class:`UnknownService` for an id not in the catalogue and :class:`NotASubService` when the
+    sub-service is not under the service (a picker must not combine them).
+    """
+    for node_id in (service_id, sub_service_id):
+        if node_id is not None and node_id not in services:
+            raise UnknownService(node_id)
+    if service_id is not None and sub_service_id is not None:
+        if service_id not in [n.id for n in catalogue_chain(services, sub_service_id)[1:]]:
+            raise NotASubService(f"{sub_service_id} is not a sub-service of {service_id}")
+    children = sorted((n for n in services.values() if n.parent_id == service_id and n.id != service_id),
+                      key=lambda n: n.id)
+    picked = sub_service_id or service_id
+    return CatalogueChoice(sub_services=children, group_ids=allowed_groups(services, picked) if picked else [])

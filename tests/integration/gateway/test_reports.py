@@ -1,5 +1,7 @@
 """Reports against the real database: a seeded read model and figures worked out by hand.
 
+(CSAT and fraud alerts come from feedback's surveys: see test_reports_feedback.py.)
+
 The scenario (period = [2026-03-02 00:00Z, 2026-03-05 00:00Z), agents a1 a2 a3, lines first/second):
 
  id   chan   created      status            line    assignee resolver resolved     1st reply (by)  flags; rating
@@ -272,18 +274,6 @@ async def test_resolution_trend_by_day(db: AsyncDatabase) -> None:
     moscow = await reports.resolution_trend(db, **PERIOD, tz="Europe/Moscow")
     assert rows(moscow, "day", "opened", "resolved") == [
         ("2026-03-02", 4, 2), ("2026-03-03", 2, 2), ("2026-03-04", 1, 0), ("2026-03-05", 1, 0)]
-
-
-async def test_satisfaction_per_line_and_agent(db: AsyncDatabase) -> None:
-    report = await reports.satisfaction(db, **PERIOD)
-    # Rated in the period: t1 good (first, a1), t2 bad (first, a1), t5 not_mine (second, a3), t8 good (second, a3)
-    assert rows(report, "dimension", "key", "good", "bad", "not_mine", "total", "csat") == [
-        ("overall", None, 2, 1, 1, 4, 0.6667),  # 2 / (2 + 1)
-        ("line", "first", 1, 1, 0, 2, 0.5),  # 1 / (1 + 1)
-        ("line", "second", 1, 0, 1, 2, 1.0),  # 1 / (1 + 0); not_mine does not count against anyone
-        ("agent", "a1", 1, 1, 0, 2, 0.5),
-        ("agent", "a3", 1, 0, 1, 2, 1.0),
-    ]
 
 
 async def test_first_response_per_agent(db: AsyncDatabase) -> None:

@@ -130,24 +130,27 @@ def test_category_and_channel_rows_share_of_the_whole() -> None:
 def test_csv_cells_never_start_a_formula() -> None:
     assert [csv_cell(v) for v in ("=1+1", "+7 999", "-x", "@SUM", "plain", None, True, 0.5, -3)] == [
         "'=1+1", "'+7 999", "'-x", "'@SUM", "plain", "", "true", "0.5", "-3"]
+    # a list (lead ids, ticket ids) is one cell, and is neutralised like any other text
+    assert [csv_cell(v) for v in (["lea", "root"], ["=1+1", "x"], [])] == ["lea, root", "'=1+1, x", ""]
 
 
 def _satisfaction() -> SatisfactionReport:
     return SatisfactionReport(period_start=S, period_end=E, rows=[
         SatisfactionRow(dimension="line", key="=cmd|' /C calc'!A0", good=1, bad=0, not_mine=0, total=1, csat=1.0),
-        SatisfactionRow(dimension="agent", key="a1", good=0, bad=0, not_mine=2, total=2, csat=None)])
+        SatisfactionRow(dimension="agent", key="a1", period="2026-W10", good=0, bad=0, not_mine=2, total=2,
+                        csat=None)], timezone="UTC")
 
 
 def test_report_exports_hold_the_same_table() -> None:
     report = _satisfaction()
     table = list(csv.reader(io.StringIO(report_csv(report).decode("utf-8-sig"))))
-    assert table == [["dimension", "key", "good", "bad", "not_mine", "total", "csat"],
-                     ["line", "'=cmd|' /C calc'!A0", "1", "0", "0", "1", "1.0"],
-                     ["agent", "a1", "0", "0", "2", "2", ""]]
+    assert table == [["dimension", "key", "period", "good", "bad", "not_mine", "total", "csat"],
+                     ["line", "'=cmd|' /C calc'!A0", "", "1", "0", "0", "1", "1.0"],
+                     ["agent", "a1", "2026-W10", "0", "0", "2", "2", ""]]
     wb = load_workbook(io.BytesIO(report_xlsx(report)))
     sheet = wb["satisfaction"]
     assert sheet["B2"].value == "=cmd|' /C calc'!A0" and sheet["B2"].data_type == "s"  # text, not a formula
-    assert sheet["G2"].value == 1.0 and sheet["G3"].value is None
+    assert sheet["H2"].value == 1.0 and sheet["H3"].value is None
     assert wb["summary"]["A2"].value == "period_start" and wb["summary"]["B2"].value == datetime(2026, 3, 2)
     body, media, name = export_report(report, "csv")
     assert body.startswith(b"\xef\xbb\xbf") and media.startswith("text/csv") and name.endswith(".csv")
