@@ -3,9 +3,8 @@
 Seeds ``--tickets`` valid open tickets straight into the ledger's ``tickets`` collection (bulk insert,
 with the ledger's own indexes), runs the gateway service as its own process and measures every queue
 as an administrator (whole desk) and as a specialist (scoped to one team and line), paged lists, one
-ticket by id, and reads/s (queues; tickets by id) from concurrent clients. Then it adds the
-extra indexes the gateway's queues want (see EXTRA_INDEXES; the ledger owns the collection, so they are
-proposed to it, not created by the gateway) and measures again.
+ticket by id, and reads/s (queues; tickets by id) from concurrent clients. The gateway builds the
+indexes its queues read on start (services/gateway/store.py), as it does when deployed.
 
     python -m bench.gateway_queries --tickets 100000
 """
@@ -22,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import ASCENDING, DESCENDING, IndexModel
-from pymongo.errors import PyMongoError
 
 from bench.common import infra, percentile, summary_ms, write_result
 from services.gateway.auth import mint_token
@@ -46,26 +43,6 @@ AGENTS = [f"agent-{i}" for i in range(200)]
 TEAMS = [f"team-{i}" for i in range(20)]
 LINES = ["first", "second", "third"]
 FLAG_RATES = (("sla_breached", 0.03), ("long_ignored", 0.02), ("lost", 0.01))
-
-# What the queues filter and sort on, beyond the ledger's INDEXES (proposed to services/tickets/handlers.py).
-EXTRA_INDEXES = [
-    IndexModel([("status", ASCENDING), ("last_message_from", ASCENDING), ("last_client_message_at", ASCENDING)]),
-    IndexModel([("deadline", ASCENDING), ("status", ASCENDING)],
-               partialFilterExpression={"deadline": {"$type": "date"}}),
-    IndexModel([("flags.sla_breached", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
-               partialFilterExpression={"flags.sla_breached": True}),
-    IndexModel([("flags.long_ignored", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
-               partialFilterExpression={"flags.long_ignored": True}),
-    IndexModel([("flags.lost", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
-               partialFilterExpression={"flags.lost": True}),
-    IndexModel([("unidentified", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)],
-               partialFilterExpression={"unidentified": True}),
-    IndexModel([("offered_to", ASCENDING), ("status", ASCENDING), ("updated_at", ASCENDING)]),
-    IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)]),
-    IndexModel([("service_team_id", ASCENDING), ("created_at", DESCENDING)]),
-    IndexModel([("group_id", ASCENDING), ("status", ASCENDING)]),
-]
-
 
 def ticket_id(i: int) -> str:
     return f"B-{i:07d}"
@@ -198,39 +175,29 @@ async def run(n: int, rounds: int, seconds: float, workers: int, budget: float) 
         FileClock.write(logs / "clock.json", NOW)
         gateway = ServiceProcess("gateway", {**env, "FRONTLINE_CLOCK_FILE": str(logs / "clock.json"),
                                              "FRONTLINE_LOG_LEVEL": "WARNING"}, logs)
-        await asyncio.to_thread(gateway.start().wait_ready, 120)
+        await asyncio.to_thread(gateway.start().wait_ready, 1800)  # builds its queue indexes first
         admin = {"Authorization": f"Bearer {mint_token(settings, 'root', 'administrator', clock=clock)}"}
         spec = {"Authorization": f"Bearer {mint_token(settings, AGENTS[7], 'specialist', clock=clock, teams=[TEAMS[3]], lines=['first'])}"}  # noqa: E501
         results: dict[str, Any] = {"tickets": n, "seed_seconds": round(seed_s, 1), "page_size": 50,
                                    "transport": "httpx (bench process) → gateway service process on loopback"}
         try:
             async with httpx.AsyncClient(base_url=gateway.url, timeout=600) as http:
-                for phase in ("ledger_indexes", "with_extra_indexes"):
-                    if phase == "with_extra_indexes":
-                        t0 = time.perf_counter()
-                        try:
-                            await db.tickets.create_indexes(EXTRA_INDEXES)
-                        except PyMongoError as exc:  # the embedded database may give up on large builds
-                            results["extra_index_build_error"] = repr(exc)
-                            break
-                        results["extra_index_build_seconds"] = round(time.perf_counter() - t0, 1)
-                    print(f"measuring: {phase}", flush=True)
-                    admin_q = await measure(http, admin, rounds, budget, n)
-                    spec_q = await measure(http, spec, rounds, budget, n)
-                    rps = await throughput(http, admin, seconds, workers)
-                    ticket_rps = await throughput(http, admin, seconds, workers, n)
-                    queue_p99s = [v["p99_ms"] for q in (admin_q, spec_q) for k, v in q.items() if k in QUEUES]
-                    results[phase] = {"administrator": admin_q, "specialist": spec_q,
-                                      "queue_reads_per_second": round(rps, 1),
-                                      "ticket_reads_per_second": round(ticket_rps, 1), "concurrency": workers,
-                                      "worst_queue_p99_ms": round(max(queue_p99s), 2),
-                                      "median_queue_p50_ms": round(percentile(
-                                          [v["p50_ms"] for k, v in admin_q.items() if k in QUEUES], 50), 2)}
-                    write_result("gateway_queries", {**results, "partial": phase != "with_extra_indexes"})
+                # the gateway built its queue indexes (services/gateway/store.py) on start, as deployed
+                print("measuring", flush=True)
+                admin_q = await measure(http, admin, rounds, budget, n)
+                spec_q = await measure(http, spec, rounds, budget, n)
+                rps = await throughput(http, admin, seconds, workers)
+                ticket_rps = await throughput(http, admin, seconds, workers, n)
+                queue_p99s = [v["p99_ms"] for q in (admin_q, spec_q) for k, v in q.items() if k in QUEUES]
+                results.update({"administrator": admin_q, "specialist": spec_q,
+                                "queue_reads_per_second": round(rps, 1),
+                                "ticket_reads_per_second": round(ticket_rps, 1), "concurrency": workers,
+                                "worst_queue_p99_ms": round(max(queue_p99s), 2),
+                                "median_queue_p50_ms": round(percentile(
+                                    [v["p50_ms"] for k, v in admin_q.items() if k in QUEUES], 50), 2)})
         finally:
             gateway.stop()
             await client.close()
-        results["extra_indexes"] = [dict(m.document) for m in EXTRA_INDEXES]
         return results
 
 
