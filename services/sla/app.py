@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -46,14 +47,42 @@ class BatchTimerLoop(TimerLoop):
     def __init__(self, store: PartitionedTimerStore, clock: Clock,
                  fire_many: Callable[[Sequence[Timer]], Awaitable[list[str]]],
                  mark_fired: Callable[[Sequence[str], datetime], Awaitable[None]], *, interval: float = 0.1,
-                 owned: Callable[[], set[int] | None] | None = None) -> None:
+                 owned: Callable[[], set[int] | None] | None = None, drain_seconds: float = 10.0) -> None:
         super().__init__(store, clock, self._fire_one, interval=interval, owned=owned)
         self.batch, self.fire_many, self.mark_fired, self._full = store.batch, fire_many, mark_fired, False
+        self.drain_seconds = drain_seconds
+        self.busy = asyncio.Lock()  # held by a firing batch (and by the outbox sweep): see quiesce
+        self.stopping = False
 
     async def _fire_one(self, timer: Timer) -> None:
         await self.fire_many([timer])
 
+    async def quiesce(self) -> None:
+        """Wait for the batch in flight (a rebalance calls this after fencing ownership off)."""
+        async with self.busy:
+            pass
+
+    async def drain(self) -> None:
+        """Start no further batch and wait (bounded) for the one in flight, so a stop never cuts a batch
+        between its publish and its outbox clear, which would make the next owner publish it again."""
+        self.stopping = True
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                await self.quiesce()
+        except TimeoutError:
+            log.warning("sla timer batch still running at stop", extra={"seconds": self.drain_seconds})
+
+    async def stop(self) -> None:
+        await self.drain()
+        await super().stop()
+
     async def tick(self) -> int:
+        async with self.busy:
+            if self.stopping:
+                return 0
+            return await self._tick()
+
+    async def _tick(self) -> int:
         owned = self.owned()
         self._full = False
         if owned is not None and not owned:
@@ -86,6 +115,7 @@ class SlaWorker:
         self.timers = BatchTimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
                                      self.handler.fire_many, self.store.mark_fired_many,
                                      interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions)
+        self.stream.on_revoke.append(self.timers.quiesce)
         self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)
         self.gauge = Periodic("sla-pending-gauge", settings.pending_gauge_seconds or 1.0, self._gauge)
 
@@ -100,14 +130,17 @@ class SlaWorker:
             await self.gauge.start()
 
     async def _sweep(self) -> None:
-        """Publish outboxes a crashed run left behind."""
-        await self.handler.flush_pending(self.stream.owned_partitions())
+        """Publish outboxes a crashed run left behind (under the timer loop's lock: fenced like a batch)."""
+        async with self.timers.busy:
+            if not self.timers.stopping:
+                await self.handler.flush_pending(self.stream.owned_partitions())
 
     async def _gauge(self) -> None:
         """Recount pending timers, apart from the sweep: the count grows with open tickets (see settings)."""
         await self.handler.refresh_gauge()
 
     async def stop(self) -> None:
+        await self.timers.drain()  # first: no batch or sweep is cut in half by the stops below
         await self.gauge.stop()
         await self.sweeper.stop()
         await self.timers.stop()

@@ -6,6 +6,11 @@ recomputes the same deterministic timers. Firings: the new state and the envelop
 envelopes are published and the outbox cleared, then the timer is marked fired. A crash
 anywhere repeats the publish with the same ids (derived from the timer id), which the
 ledger and the readers of ``sla.events`` dedupe; nothing is lost and order per ticket holds.
+
+Event time. An event is applied after the ticket's timers that fell due before it (``_overdue``),
+so what fires does not depend on how far the timer loop lags: after a restart or a rebalance the
+new owner may replay a resolve from the backlog before its loop got to the warning that was due
+before it, and the warning must still fire (it did fall due), exactly once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from shared.clock import Clock
@@ -22,16 +28,17 @@ from shared.ids import derived_id
 from shared.kafka import KafkaBus
 from shared.logging import correlation_id_var, ticket_id_var
 from shared.metrics import SLA_TIMERS_PENDING
-from shared.timers import NotYet, Patience, Timer
+from shared.timers import NotYet, Patience, Timer, partition_for
 from shared.topics import SLA_EVENTS, TICKETS_COMMANDS
 
 from . import domain
-from .model import SlaClock, TimerPlan
+from .model import Catalog, SlaClock, TimerPlan
 from .store import ClockStore, DirectoryCache, StaleClock
 
 log = logging.getLogger(__name__)
 ACTOR = "sla"
 CAS_ATTEMPTS = 20
+OVERDUE_MAX = 32  # timers one event may fire first (each firing can make another due: a breach starts the ladder)
 
 
 class SlaHandler:
@@ -55,18 +62,65 @@ class SlaHandler:
         correlation_id_var.set(env.correlation_id or env.id)
         catalog = await self.directory.catalog()
         async with self._lock(env.ticket_id):
+            synced = False
             for _ in range(CAS_ATTEMPTS):
                 before = await self._load(env.ticket_id)
                 after = domain.apply(before, env.ticket_id, env.id, msg, env.occurred_at, catalog)
                 if after is None or after is before:
+                    if synced and before is not None:
+                        # Our earlier attempt synced timers from a view that then lost the compare-and-set to
+                        # another writer (two owners overlapping in a rebalance), possibly after that writer's
+                        # own sync: make the timers match the state that won.
+                        await self.store.sync_timers(env.ticket_id, domain.desired_timers(before, catalog))
                     return
-                await self.store.sync_timers(env.ticket_id, domain.desired_timers(after, catalog))
+                fired: list[str] = []
+                if before is not None:
+                    state, outbox, fired = await self._overdue(before, min(env.occurred_at, self.clock.now()),
+                                                               catalog)
+                    if fired:
+                        after = domain.apply(state, env.ticket_id, env.id, msg, env.occurred_at, catalog)
+                        assert after is not None
+                        after.outbox = outbox
+                await self.store.sync_timers(env.ticket_id, domain.desired_timers(after, catalog), keep=fired)
+                synced = True
                 try:
                     await self.store.save(before, after)
-                    return
                 except StaleClock:
                     continue
+                if after.outbox:
+                    await self._flush(after)
+                if fired:
+                    await self.store.mark_fired_many(fired, self.clock.now())
+                return
         raise RuntimeError(f"clock of {env.ticket_id} kept changing under {env.type}")
+
+    async def _overdue(self, clock: SlaClock, until: datetime, catalog: Catalog,
+                       ) -> tuple[SlaClock, list[dict[str, Any]], list[str]]:
+        """Fire, in memory and in due order, the clock's pending timers due before ``until`` (an event's time).
+
+        They fell due before the event happened, so they are decided on the state before it, as the timer loop
+        would have had it kept up: the new state, the envelopes to send (ids from the timer ids, as in the loop)
+        and the timer ids to mark fired. Plans come from the clock itself, not from the timer documents, so a
+        timer a crash or Patience left out of the store still fires when it was due.
+        """
+        state, outbox, fired = clock, [], []
+        partition = partition_for(clock.id, self.store.timers.partitions)
+        for _ in range(OVERDUE_MAX):
+            due = [p for p in domain.desired_timers(state, catalog) if p.due_at < until and p.id not in fired]
+            if not due:
+                break
+            plan = min(due, key=lambda p: p.due_at)
+            fired.append(plan.id)
+            firing = domain.fire(state, plan.kind, plan.data, plan.due_at, catalog)
+            if firing is None:
+                continue
+            state = firing.clock
+            envs = await self._envelopes(Timer(plan.id, clock.id, plan.due_at, plan.kind, plan.data, partition),
+                                         firing)
+            outbox += envs
+            log.info("sla timer fired", extra={"timer": plan.id, "kind": plan.kind, "before_event": True,
+                                               "sent": [e["envelope"]["type"] for e in envs]})
+        return state, outbox, fired
 
     async def _load(self, ticket_id: str) -> SlaClock | None:
         """The clock, after publishing whatever a firing recorded but did not get to publish."""
@@ -99,12 +153,14 @@ class SlaHandler:
             for _ in range(CAS_ATTEMPTS):
                 before = await self._load(timer.ticket_id)
                 if before is None or _ahead(timer, before):
-                    self.patience.wait(timer.id)
-                    return
+                    self.patience.wait(timer.id)  # NotYet while patient
+                    await self._drop([timer.id])
+                    raise NotYet(timer.id)  # not fired: the loop must not mark it
                 self.patience.caught_up(timer.id)
                 firing = domain.fire(before, timer.kind, timer.data, timer.due_at, catalog)
                 if firing is None:  # already done (maybe by a run that crashed before its timers were synced)
-                    await self.store.sync_timers(timer.ticket_id, domain.desired_timers(before, catalog), keep=timer.id)
+                    await self.store.sync_timers(timer.ticket_id, domain.desired_timers(before, catalog),
+                                                 keep=[timer.id])
                     return
                 after = firing.clock
                 after.outbox = await self._envelopes(timer, firing)
@@ -112,7 +168,8 @@ class SlaHandler:
                     await self.store.save(before, after)
                 except StaleClock:
                     continue
-                await self.store.sync_timers(timer.ticket_id, domain.desired_timers(after, catalog), keep=timer.id)
+                await self.store.sync_timers(timer.ticket_id, domain.desired_timers(after, catalog),
+                                             keep=[timer.id])
                 await self._flush(after)
                 log.info("sla timer fired", extra={"timer": timer.id, "kind": timer.kind,
                                                    "sent": [e["envelope"]["type"] for e in after.outbox]})
@@ -120,7 +177,8 @@ class SlaHandler:
         raise RuntimeError(f"clock of {timer.ticket_id} kept changing under timer {timer.id}")
 
     async def fire_many(self, timers: Sequence[Timer]) -> list[str]:
-        """Fire a tick's due timers together; returns the ids to mark fired (those not NotYet).
+        """Fire a tick's due timers together; returns the ids to mark fired (not those still waiting for their
+        clock, nor those Patience gave up on: see ``_drop``).
 
         The steps of ``fire``, each done once for the whole batch instead of once per timer: one read of
         every ticket's clock, each ticket's due timers applied in due order in memory, one compare-and-set
@@ -151,6 +209,7 @@ class SlaHandler:
             saves: list[tuple[SlaClock, SlaClock]] = []
             plans: dict[str, list[TimerPlan]] = {}
             done_of: dict[str, list[str]] = {}
+            dropped: list[str] = []
             people: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
             for ticket_id, group in groups.items():
                 before = clocks.get(ticket_id)
@@ -161,7 +220,7 @@ class SlaHandler:
                             self.patience.wait(tm.id)
                         except NotYet:
                             break  # this and the ticket's later timers wait for the next tick, in order
-                        handled.append(tm.id)
+                        dropped.append(tm.id)  # not marked fired: see _drop
                         continue
                     self.patience.caught_up(tm.id)
                     firing = domain.fire(current, tm.kind, tm.data, tm.due_at, catalog)
@@ -197,9 +256,24 @@ class SlaHandler:
             outboxes = [after for _, after in saves if after.outbox]
             await self._publish([entry for clock in outboxes for entry in clock.outbox])
             await self.store.clear_outboxes(outboxes)
+            await self._drop(dropped)
             for handled in done_of.values():
                 done += handled
             return done
+
+    async def _drop(self, timer_ids: Sequence[str]) -> None:
+        """Delete timers whose state never caught up within Patience, instead of marking them fired.
+
+        Marking one fired would use its id up: when its event finally arrives (replayed from a backlog after a
+        crash, a restart or a rebalance, later than Patience waits), the sync that recreates the timer cannot
+        revive a fired id and the step would be skipped for good. Deleted, it comes back with that sync and
+        fires then (or, once overdue, before the next event: see ``_overdue``); if its event never comes, it
+        stays gone, as before.
+        """
+        if timer_ids:
+            log.warning("sla timers dropped until their event is replayed: their clock never caught up",
+                        extra={"timers": list(timer_ids)})
+            await self.store.drop_unfired(timer_ids)
 
     async def _publish(self, outbox: list[dict[str, Any]]) -> None:
         envs = [(entry["topic"], Envelope.model_validate(entry["envelope"])) for entry in outbox]

@@ -104,11 +104,11 @@ class ClockStore:
                                {"_id": 1}).limit(limit)
         return [d["_id"] async for d in cursor]
 
-    async def sync_timers(self, ticket_id: str, plans: Sequence[TimerPlan], keep: str | None = None) -> None:
-        """Make the ticket's pending timers exactly ``plans`` (plus ``keep``, the one firing now, which the
-        loop marks fired): drop stale ones, upsert the rest."""
+    async def sync_timers(self, ticket_id: str, plans: Sequence[TimerPlan], keep: Iterable[str] = ()) -> None:
+        """Make the ticket's pending timers exactly ``plans`` (plus ``keep``, those firing now, which the
+        caller marks fired): drop stale ones, upsert the rest."""
         await self.timers.col.delete_many({"ticket_id": ticket_id, "fired": False,
-                                           "_id": {"$nin": [p.id for p in plans] + ([keep] if keep else [])}})
+                                           "_id": {"$nin": [p.id for p in plans] + list(keep)}})
         partition = partition_for(ticket_id, self.timers.partitions)
         await self.timers.schedule_many(
             Timer(p.id, ticket_id, p.due_at, p.kind, p.data, partition) for p in plans)
@@ -150,6 +150,12 @@ class ClockStore:
         if upserts:
             with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
                 await self.timers.col.bulk_write(upserts, ordered=False)
+
+    async def drop_unfired(self, timer_ids: Sequence[str]) -> None:
+        """Delete these timers unless fired (one equality delete per id: no ``$in`` scan)."""
+        if timer_ids:
+            await self.timers.col.bulk_write([DeleteOne({"_id": i, "fired": False}) for i in timer_ids],
+                                             ordered=False)
 
     async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
         """Mark timers fired in one write (one equality update per id: no ``$in`` scan)."""

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -62,10 +62,20 @@ def faust_config(settings: CommonSettings, app_id: str, commit_interval: float) 
 
 
 class FaustStream:
-    """Builds and runs the faust app inside the service's event loop (web and signal handling are uvicorn's)."""
+    """Builds and runs the faust app inside the service's event loop (web and signal handling are uvicorn's).
+
+    Ownership is fenced across rebalances. Kafka hands a revoked partition to another worker only after
+    every member has rejoined, and a member rejoins only after its revoke callback returns; so the callback
+    (``_revoked``) first makes ``owned_partitions`` empty (no new timer batch or sweep starts, though the
+    consumer still reports the old assignment until the new one arrives), then waits for the event being
+    handled and for ``on_revoke`` (the timer loop's batch in flight). Without that, the old owner's batch
+    could still be saving and publishing while the new owner fires the same timers: a second publish of
+    the same ids, and timer syncs from two views of one ticket racing each other.
+    """
 
     def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
-                 group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None) -> None:
+                 group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None,
+                 drain_seconds: float = 10.0) -> None:
         self.settings, self.bus, self.handler = settings, bus, handler
         self.app_id = f"{settings.topic_prefix}{group}"
         self.commit_interval = commit_interval
@@ -73,6 +83,10 @@ class FaustStream:
         self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
         self.app: faust.App | None = None
         self.processed = 0
+        self.drain_seconds = drain_seconds
+        self.on_revoke: list[Callable[[], Awaitable[None]]] = []  # awaited before a revocation completes
+        self._fenced = False  # from a revocation (or stop) until the next assignment
+        self._handling = asyncio.Lock()  # held while an event is handled
 
     def build(self) -> faust.App:
         app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval))
@@ -84,23 +98,64 @@ class FaustStream:
                 await self._one(event.message)
 
         app.agent(topic, name=f"{self.app_id}.clocks")(clocks)
+        app.on_partitions_assigned.connect(cast(Any, self._assigned))  # mode's stubs reject bound async methods
+        app.on_partitions_revoked.connect(cast(Any, self._revoked))
         return app
+
+    async def _assigned(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        """faust's ``on_partitions_assigned`` signal: (app, the whole new assignment)."""
+        self._fenced = False
+        log.info("sla partitions assigned", extra={"partitions": self._ours(args[0] if args else set())})
+
+    async def _revoked(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        """faust's ``on_partitions_revoked`` signal, before this worker rejoins the group: nothing of the old
+        assignment may still be in flight when it does."""
+        self._fenced = True
+        log.info("sla partitions revoked", extra={"partitions": self._ours(args[0] if args else set())})
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                async with self._handling:
+                    pass
+                for hook in self.on_revoke:
+                    await hook()
+        except TimeoutError:
+            log.warning("sla work on revoked partitions still running at the rebalance",
+                        extra={"seconds": self.drain_seconds})
+
+    def _ours(self, tps: set[Any]) -> list[int]:
+        return sorted(tp.partition for tp in tps if tp.topic == self.topic_name)
 
     async def start(self) -> None:
         self.app = self.build()
         await self.app.start()
 
     async def stop(self) -> None:
-        if self.app is not None:
+        """Let the event being handled finish (bounded), then stop with the lock held, so faust cancels the
+        agent between events, not between a handler's timer sync and its clock save."""
+        if self.app is None:
+            return
+        self._fenced = True
+        held = False
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                await self._handling.acquire()
+                held = True
+        except TimeoutError:
+            log.warning("sla event still being handled at stop", extra={"seconds": self.drain_seconds})
+        try:
             await self.app.stop()
+        finally:
+            if held:
+                self._handling.release()
             self.app = None
 
     def is_running(self) -> bool:
         return self.app is not None and self.app.started and not self.app.should_stop
 
     def owned_partitions(self) -> set[int]:
-        """Partitions of tickets.events this worker is assigned: it fires exactly their timers."""
-        if self.app is None or not self.app.started:
+        """Partitions of tickets.events this worker is assigned: it fires exactly their timers (none while a
+        rebalance is under way: see the class)."""
+        if self._fenced or self.app is None or not self.app.started:
             return set()
         try:
             assigned = self.app.consumer.assignment()
@@ -109,6 +164,10 @@ class FaustStream:
         return {tp.partition for tp in assigned if tp.topic == self.topic_name}
 
     async def _one(self, message: Any) -> None:
+        async with self._handling:
+            await self._process(message)
+
+    async def _process(self, message: Any) -> None:
         MESSAGES_CONSUMED.labels("sla", TICKETS_EVENTS.name).inc()
         raw: bytes = message.value or b""
         if len(raw) > self.settings.max_message_bytes:  # as shared.kafka.Consumer: parked, not handled
