@@ -48,8 +48,9 @@ class NotYet(Exception):  # noqa: N818 - a verdict, not an error
 class Patience:
     """How long a timer may wait for its owner's state: ``tries`` ticks and ``seconds`` of real time.
 
-    ``wait`` raises NotYet while either bound still holds and returns once both are spent (the state will
-    not come: the caller fires on what it has, or drops the timer), so a lost cause never keeps a timer due.
+    ``wait`` raises NotYet while either bound still holds and returns once both are spent, so a lost cause
+    never keeps a timer due. The caller then deletes the timer rather than use it up: the cause, when its
+    event is replayed, schedules the same id again (routing's auto-assign, SLA's steps).
     """
 
     def __init__(self, tries: int = 50, seconds: float = 5.0) -> None:

@@ -128,6 +128,11 @@ class RoutingHandler:
             # the offer is not in the view yet (the view is written after the timer: mid-flight, or a kill
             # in between and the replay still to come): wait for it rather than decide on the older round
             self.patience.wait(timer.id)
+            # out of patience: drop the timer (the loop's mark_fired then finds nothing), so the offer's
+            # event, when it is replayed, schedules it again instead of finding it used up
+            await self.timers.cancel(timer.id)
+            log.warning("auto-assign timer dropped until its offer is replayed", extra={"timer": timer.id})
+            return
         else:
             self.patience.caught_up(timer.id)
         if view is None:

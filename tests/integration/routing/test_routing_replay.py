@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from routing_support import Desk, desk
 
 from shared.clock import ManualClock
 from shared.directory.routing import Agent
 from shared.testing import eventually
+from shared.timers import Patience
+from shared.topics import TICKETS_EVENTS
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
@@ -47,3 +50,33 @@ async def test_a_due_auto_assign_timer_waits_for_the_view_to_catch_up(env: dict[
 
 async def _none_pending(d: Desk) -> bool:
     return await d.pending_timers("T-replay") == 0
+
+
+async def test_out_of_patience_the_timer_is_dropped_and_the_replayed_offer_schedules_it_again(
+        env: dict[str, str]) -> None:
+    clock = ManualClock(MONDAY_10)
+    async with desk(env, clock) as d:
+        d.routing.handler.patience = Patience(tries=3, seconds=0.2)  # the same rule, shorter bounds
+        await d.put(Agent(id="bob", name="Bob", line_ids=["first"]))
+        await d.open("T-lost-offer")
+        offered = (await d.wait("T-lost-offer", "TicketOffered"))[0]
+        views = d.db["routing_tickets"]
+        saved = await eventually(lambda: views.find_one({"_id": "T-lost-offer", "offer_round": 1}),
+                                 message="the offer is in routing's view")
+        stale = {**saved, "status": "new", "offer_round": 0, "offered_to": [], "applied": saved["applied"][:-1]}
+        await views.replace_one({"_id": "T-lost-offer"}, stale)
+
+        clock.advance(41)
+        timers = d.db["routing_timers"]
+        await eventually(lambda: _gone(timers, "T-lost-offer"), message="the timer dropped, not marked fired")
+        assert not d.events.of("T-lost-offer", "TicketAssigned")
+
+        await d.bus.publish(TICKETS_EVENTS, offered)  # the offer's event replayed (same id)
+        got = (await d.wait("T-lost-offer", "TicketAssigned"))[0].payload
+        assert got["mode"] == "auto" and got["agent_id"] == "bob"
+        await asyncio.sleep(0.3)
+        assert len(d.events.of("T-lost-offer", "TicketAssigned")) == 1
+
+
+async def _gone(timers: Any, ticket_id: str) -> bool:
+    return await timers.count_documents({"ticket_id": ticket_id}) == 0
