@@ -54,6 +54,27 @@ async def opened_and_assigned(bus: KafkaBus, ticket_id: str, at: datetime) -> No
     await event(bus, ticket_id, t.TicketAssigned(agent_id="a1", mode="auto"), at)
 
 
+def hold_outbox_clear(worker: SlaWorker) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold ``worker``'s batches between publishing and clearing their outbox: ``cleared`` is set when one
+    gets there, and it goes on once the test sets ``gate``."""
+    cleared, gate = asyncio.Event(), asyncio.Event()
+    clear = worker.store.clear_outboxes
+
+    async def slow_clear(clocks: Any) -> None:
+        cleared.set()
+        await gate.wait()
+        await clear(clocks)
+
+    worker.store.clear_outboxes = slow_clear  # type: ignore[method-assign]
+    return cleared, gate
+
+
+async def assigned_clocks(db: Any, ids: list[str]) -> None:
+    for tid in ids:
+        await eventually(lambda tid=tid: db.sla_clocks.find_one({"_id": tid, "status": "assigned"}),
+                         message=f"{tid} assigned")
+
+
 def steps(envs: list[Envelope]) -> list[tuple[str, Any]]:
     return [(e.type, e.payload.get("target") or e.payload.get("step")) for e in envs]
 
@@ -154,25 +175,14 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
     bus = KafkaBus(settings, "test")
     ids = [f"T-s{i}" for i in range(6)]
     first = sla_app(settings, clock)
-    worker: SlaWorker = first.state.worker
-    cleared, gate = asyncio.Event(), asyncio.Event()
-    clear = worker.store.clear_outboxes
-
-    async def slow_clear(clocks: Any) -> None:
-        cleared.set()
-        await gate.wait()
-        await clear(clocks)
-
-    worker.store.clear_outboxes = slow_clear  # type: ignore[method-assign]
+    cleared, gate = hold_outbox_clear(first.state.worker)
     async with Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(running(first))
             for tid in ids:
                 await opened_and_assigned(bus, tid, T0)
-            for tid in ids:
-                await eventually(lambda tid=tid: db.sla_clocks.find_one({"_id": tid, "status": "assigned"}),
-                             message=f"{tid} assigned")
+            await assigned_clocks(db, ids)
             clock.set(minutes(16))
             await asyncio.wait_for(cleared.wait(), 10)  # a batch published its steps and is clearing its outbox
             await sla_tap.wait(type="EscalationStepFired", count=len(ids))
@@ -210,24 +220,14 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
     first, second = sla_app(settings, clock), sla_app(settings, clock)
     one: SlaWorker = first.state.worker
     two: SlaWorker = second.state.worker
-    cleared, gate = asyncio.Event(), asyncio.Event()
-    clear = one.store.clear_outboxes
-
-    async def slow_clear(clocks: Any) -> None:
-        cleared.set()
-        await gate.wait()
-        await clear(clocks)
-
-    one.store.clear_outboxes = slow_clear  # type: ignore[method-assign]
+    cleared, gate = hold_outbox_clear(one)
     async with running(first), Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         await eventually(lambda: len(one.stream.owned_partitions()) == TICKETS_EVENTS.partitions, timeout=15,
                          message="the first worker owns everything")
         for tid in ids:
             await opened_and_assigned(bus, tid, T0)
-        for tid in ids:
-            await eventually(lambda tid=tid: db.sla_clocks.find_one({"_id": tid, "status": "assigned"}),
-                             message=f"{tid} assigned")
+        await assigned_clocks(db, ids)
         clock.set(minutes(16))
         await asyncio.wait_for(cleared.wait(), 10)  # a batch published its steps and is clearing its outbox
         await sla_tap.wait(type="EscalationStepFired", count=len(ids))
