@@ -54,6 +54,21 @@ async def opened_and_assigned(bus: KafkaBus, ticket_id: str, at: datetime) -> No
     await event(bus, ticket_id, t.TicketAssigned(agent_id="a1", mode="auto"), at)
 
 
+# targets hours away: only the ladder's first step (15 minutes after assignment) falls due in a 16-minute jump
+LONG_TARGETS = SlaPolicy(id="default", targets=Targets(first_response_seconds=10 * 3600.0,
+                                                       resolution_seconds=20 * 3600.0))
+
+
+async def sla_desk(env: dict[str, str], policy: SlaPolicy) -> tuple[SlaSettings, Any, Any, KafkaBus]:
+    """Settings, the database seeded with people, ``policy`` and the ladder, and a bus for one test's workers."""
+    settings = make_settings(SlaSettings, env, directory_cache_seconds=0)
+    client = mongo_client(settings)
+    db = database(client, settings)
+    await seed_people(db)
+    await seed_sla(db, policy, ladder=LADDER)
+    return settings, client, db, KafkaBus(settings, "test")
+
+
 def hold_outbox_clear(worker: SlaWorker) -> tuple[asyncio.Event, asyncio.Event]:
     """Hold ``worker``'s batches between publishing and clearing their outbox: ``cleared`` is set when one
     gets there, and it goes on once the test sets ``gate``."""
@@ -83,13 +98,8 @@ async def test_an_event_replayed_before_its_overdue_timers_fire_lets_them_fire_f
     """A new owner may replay a resolve from its backlog before its timer loop got to the warning that fell
     due before the resolve: what was due before the event still fires, once, in due order, at its due time."""
     clock = ManualClock(T0)
-    settings = make_settings(SlaSettings, env, directory_cache_seconds=0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await seed_people(db)
-    await seed_sla(db, SlaPolicy(id="default", warning_share=0.5, targets=Targets(
-        first_response_seconds=60 * MIN, resolution_seconds=180 * MIN)), ladder=LADDER)
-    bus = KafkaBus(settings, "test")
+    settings, client, db, bus = await sla_desk(env, SlaPolicy(id="default", warning_share=0.5, targets=Targets(
+        first_response_seconds=60 * MIN, resolution_seconds=180 * MIN)))
     app = sla_app(settings, clock)
     worker: SlaWorker = app.state.worker
     async with running(app), Tap(settings, SLA_EVENTS) as sla_tap:
@@ -119,13 +129,7 @@ async def test_a_timer_whose_event_is_replayed_after_patience_ran_out_still_fire
     """A worker dies between writing an event's timers and saving the clock; the event comes back (from the
     new owner's backlog) only after Patience gave up on the timer: the timer must fire then, not be lost."""
     clock = ManualClock(T0)
-    settings = make_settings(SlaSettings, env, directory_cache_seconds=0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await seed_people(db)
-    await seed_sla(db, SlaPolicy(id="default", targets=Targets(first_response_seconds=10 * 3600.0,
-                                                               resolution_seconds=20 * 3600.0)), ladder=LADDER)
-    bus = KafkaBus(settings, "test")
+    settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     app = sla_app(settings, clock)
     worker: SlaWorker = app.state.worker
     worker.handler.patience = Patience(tries=2, seconds=0.2)
@@ -166,13 +170,7 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
     """SIGTERM (a rolling deploy, a scale-down) while a batch is between publishing and clearing its outbox:
     the stop waits for the batch, so the next owner has nothing left to publish a second time."""
     clock = ManualClock(T0)
-    settings = make_settings(SlaSettings, env, directory_cache_seconds=0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await seed_people(db)
-    await seed_sla(db, SlaPolicy(id="default", targets=Targets(first_response_seconds=10 * 3600.0,
-                                                               resolution_seconds=20 * 3600.0)), ladder=LADDER)
-    bus = KafkaBus(settings, "test")
+    settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     ids = [f"T-s{i}" for i in range(6)]
     first = sla_app(settings, clock)
     cleared, gate = hold_outbox_clear(first.state.worker)
@@ -209,13 +207,7 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
     """A second worker joins while the first is between publishing a batch and clearing its outbox: the first
     hands no partition over before that batch is done, so nobody publishes the batch a second time."""
     clock = ManualClock(T0)
-    settings = make_settings(SlaSettings, env, directory_cache_seconds=0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await seed_people(db)
-    await seed_sla(db, SlaPolicy(id="default", targets=Targets(first_response_seconds=10 * 3600.0,
-                                                               resolution_seconds=20 * 3600.0)), ladder=LADDER)
-    bus = KafkaBus(settings, "test")
+    settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     ids = [f"T-b{i}" for i in range(12)]
     first, second = sla_app(settings, clock), sla_app(settings, clock)
     one: SlaWorker = first.state.worker
