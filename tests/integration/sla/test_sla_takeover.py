@@ -90,6 +90,18 @@ async def assigned_clocks(db: Any, ids: list[str]) -> None:
                          message=f"{tid} assigned")
 
 
+async def step_one_held_mid_clear(bus: KafkaBus, db: Any, sla_tap: Tap, clock: ManualClock, ids: list[str],
+                                  cleared: asyncio.Event) -> None:
+    """Open and assign ``ids``, jump to step 1's due time, and return once a batch published every ticket's
+    step 1 and is held (``hold_outbox_clear``) between publishing and clearing its outbox."""
+    for tid in ids:
+        await opened_and_assigned(bus, tid, T0)
+    await assigned_clocks(db, ids)
+    clock.set(minutes(16))
+    await asyncio.wait_for(cleared.wait(), 10)
+    await sla_tap.wait(type="EscalationStepFired", count=len(ids))
+
+
 def steps(envs: list[Envelope]) -> list[tuple[str, Any]]:
     return [(e.type, e.payload.get("target") or e.payload.get("step")) for e in envs]
 
@@ -178,12 +190,7 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
         await bus.start()
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(running(first))
-            for tid in ids:
-                await opened_and_assigned(bus, tid, T0)
-            await assigned_clocks(db, ids)
-            clock.set(minutes(16))
-            await asyncio.wait_for(cleared.wait(), 10)  # a batch published its steps and is clearing its outbox
-            await sla_tap.wait(type="EscalationStepFired", count=len(ids))
+            await step_one_held_mid_clear(bus, db, sla_tap, clock, ids, cleared)
             stopping = asyncio.ensure_future(stack.aclose())
             await asyncio.sleep(0.5)
             assert not stopping.done()  # the stop waits for the batch
@@ -217,12 +224,7 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
         await bus.start()
         await eventually(lambda: len(one.stream.owned_partitions()) == TICKETS_EVENTS.partitions, timeout=15,
                          message="the first worker owns everything")
-        for tid in ids:
-            await opened_and_assigned(bus, tid, T0)
-        await assigned_clocks(db, ids)
-        clock.set(minutes(16))
-        await asyncio.wait_for(cleared.wait(), 10)  # a batch published its steps and is clearing its outbox
-        await sla_tap.wait(type="EscalationStepFired", count=len(ids))
+        await step_one_held_mid_clear(bus, db, sla_tap, clock, ids, cleared)
         async with AsyncExitStack() as stack:
             joining = asyncio.ensure_future(stack.enter_async_context(running(second)))  # returns once assigned
             await eventually(lambda: one.stream.owned_partitions() == set(), timeout=15, message="revocation")
