@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 from integration.notify.notify_servers import SmtpServer
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -37,15 +35,13 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, Client, ContactPerson
 from shared.directory.routing import AGENTS, LINES, Agent, Line, Role
 from shared.directory.sla import LADDERS, POLICIES, EscalationLadder, LadderStep, SlaPolicy, Targets
-from shared.envelope import Envelope
-from shared.kafka import _client_kwargs, ensure_topics
 from shared.mongo import database, mongo_client
 from shared.settings import CommonSettings
 from shared.stack import Stack
 from shared.testing import make_settings
-from shared.topics import SLA_EVENTS
 
-from .checks import FULL_MAILS, LIGHT_MAILS, SLA_STEPS, diagnose, wait_settled
+from .checks import FULL_MAILS, LIGHT_MAILS, diagnose, unsettled
+from .watch import SlaSeen, TicketsSeen
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 FULL_EVERY = 6
@@ -126,61 +122,6 @@ async def seed(db: AsyncDatabase, plan: Plan) -> None:
         reason="breached and unresolved")]), **put)
 
 
-def sla_kind(e: Envelope) -> str:
-    if e.type == "EscalationStepFired":
-        return f"{e.type}:{e.payload['step']}"
-    return f"{e.type}:{e.payload.get('target')}"
-
-
-class SlaSeen:
-    """Every record of sla.events, by ticket, deduplicated by id (a re-fire after a crash repeats ids; readers
-    dedupe by id). Reads without a group from the start and carries on through broker outages."""
-
-    def __init__(self, settings: CommonSettings) -> None:
-        self.settings = settings
-        self.by_ticket: dict[str, dict[str, str]] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> SlaSeen:
-        await ensure_topics(self.settings, [SLA_EVENTS])
-        consumer = AIOKafkaConsumer(**_client_kwargs(self.settings), group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="earliest")
-        await consumer.start()
-        topic = SLA_EVENTS.full(self.settings.topic_prefix)
-        tps = [TopicPartition(topic, p) for p in range(SLA_EVENTS.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        self._task = asyncio.create_task(self._read(consumer))
-        return self
-
-    async def _read(self, consumer: AIOKafkaConsumer) -> None:
-        try:
-            while True:
-                try:
-                    batches = await consumer.getmany(timeout_ms=200)
-                except KafkaError:
-                    await asyncio.sleep(0.5)
-                    continue
-                for records in batches.values():
-                    for r in records:
-                        e = Envelope.from_bytes(r.value)
-                        self.by_ticket.setdefault(e.ticket_id, {})[e.id] = sla_kind(e)
-        finally:
-            await consumer.stop()
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-
-    def update(self) -> dict[str, dict[str, str]]:
-        return self.by_ticket
-
-    def complete(self, ticket_id: str) -> bool:
-        return set(self.by_ticket.get(ticket_id, {}).values()) >= SLA_STEPS
-
-
 @dataclass
 class Clients:
     """The people outside: clients writing to intake, agents resolving through the gateway."""
@@ -226,7 +167,8 @@ class Clients:
         assert status in (200, 202), (ticket_id, status)
         self.resolve_sent[ticket_id] = time.monotonic()
 
-    async def resolver(self, http: httpx.AsyncClient, db: AsyncDatabase, sla: SlaSeen, stop: asyncio.Event) -> None:
+    async def resolver(self, http: httpx.AsyncClient, tickets: TicketsSeen, sla: SlaSeen,
+                       stop: asyncio.Event) -> None:
         """Agents resolve each assigned acme ticket once its SLA steps fired; a resolve the ledger never
         answered is sent again after 15 s with the same Idempotency-Key (one effect whatever happens)."""
         sem = asyncio.Semaphore(8)
@@ -237,9 +179,8 @@ class Clients:
 
         while not stop.is_set():
             now = time.monotonic()
-            due = [(d["_id"], d["assignee_id"]) async for d in db.tickets.find(
-                {"status": "assigned", "client.client_id": "acme"}, {"assignee_id": 1})
-                if sla.complete(d["_id"]) and now - self.resolve_sent.get(d["_id"], -1e9) > 15]
+            due = [(tid, agent) for tid, agent in tickets.to_resolve()
+                   if sla.complete(tid) and now - self.resolve_sent.get(tid, -1e9) > 15]
             for tid, _ in due:
                 self.resolve_sent[tid] = now
             await asyncio.gather(*(one(tid, agent) for tid, agent in due))
@@ -252,6 +193,7 @@ class Desk:
     smtp: SmtpServer
     stack: Stack
     sla: SlaSeen
+    tickets: TicketsSeen
     clients: Clients
     http: httpx.AsyncClient
     resolver: asyncio.Task[None]
@@ -265,17 +207,37 @@ class Desk:
     async def write(self, plan: Plan, rate: float) -> None:
         await self.clients.write(self.http, plan.indices, rate)
 
+    async def progress(self, every: float = 30.0) -> None:
+        """Print where the run's tickets are every ``every`` seconds (FRONTLINE_FAULT_PROGRESS=1, with -s)."""
+        t0 = time.monotonic()
+        while True:
+            await asyncio.sleep(every)
+            now = datetime.now(UTC)
+            timers = {name: await self.db[name].count_documents({"fired": False, "due_at": {"$lte": now}})
+                      for name in ("sla_timers", "routing_timers", "feedback_timers")}
+            print(f"[{time.monotonic() - t0:6.0f}s] tickets {self.tickets.summary()} due timers {timers} "
+                  f"mails {len(self.smtp.sink.messages)}", flush=True)
+
     async def settle(self, plan: Plan, timeout: float) -> None:
-        """Wait until the plan's tickets went the whole way (or fail with where they are stuck)."""
+        """Wait until the plan's tickets went the whole way (or fail with where they are stuck).
+
+        The events say when to ask; the database's full check decides (every 2 s once the events say done,
+        every 20 s before, in case a broker restart lost the events that would say so)."""
         deadline = time.monotonic() + timeout
+        ask_at = 0.0
         while True:
             self.check()
-            try:
-                await wait_settled(self.db, self.smtp, plan, timeout=5)
-                return
-            except AssertionError as exc:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{exc}; {await diagnose(self.db, self.sla)}") from None
+            received = {m["X-Frontline-Notification"] for m in list(self.smtp.sink.messages)}
+            missing = self.tickets.unsettled(plan, received)
+            if missing is None or time.monotonic() >= ask_at:
+                missing = await unsettled(self.db, self.smtp, plan)
+                if missing is None:
+                    return
+                ask_at = time.monotonic() + (2 if self.tickets.unsettled(plan, received) is None else 20)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not settled after {timeout:.0f}s: {missing}; "
+                                     f"{await diagnose(self.db, self.sla)}")
+            await asyncio.sleep(1)
 
 
 @contextlib.asynccontextmanager
@@ -289,13 +251,13 @@ async def running_desk(env: dict[str, str], log_dir: Path, plan: Plan) -> AsyncI
     smtp.start()
     stack = Stack(env, log_dir, extra_env=service_env(smtp.port))
     try:
-        async with SlaSeen(settings) as sla, httpx.AsyncClient() as http:
+        async with SlaSeen(settings) as sla, TicketsSeen(settings) as tickets, httpx.AsyncClient() as http:
             await asyncio.to_thread(stack.start)
             clients = Clients(stack, make_settings(GatewaySettings, stack.env))
             stop = asyncio.Event()
-            resolver = asyncio.create_task(clients.resolver(http, db, sla, stop))
+            resolver = asyncio.create_task(clients.resolver(http, tickets, sla, stop))
             try:
-                yield Desk(db, smtp, stack, sla, clients, http, resolver)
+                yield Desk(db, smtp, stack, sla, tickets, clients, http, resolver)
             finally:
                 stop.set()
                 with contextlib.suppress(Exception):
