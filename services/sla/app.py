@@ -111,7 +111,8 @@ class SlaWorker:
                                         settings.deadline_reminder_offsets_seconds, settings.default_warning_share)
         self.handler = SlaHandler(self.store, self.directory, self.bus, clock)
         self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
-                                  commit_interval=settings.commit_interval_seconds)
+                                  commit_interval=settings.commit_interval_seconds,
+                                  buffer_maxsize=settings.stream_buffer_maxsize)
         self.timers = BatchTimerLoop(PartitionedTimerStore(self.store.timers, settings.timer_batch), clock,
                                      self.handler.fire_many, self.store.mark_fired_many,
                                      interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions)

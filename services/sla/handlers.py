@@ -58,6 +58,9 @@ class SlaHandler:
     # ---- events ---------------------------------------------------------------------------------
 
     async def handle(self, env: Envelope, msg: Message) -> None:
+        if not domain.moves_clock(msg):
+            # Nothing to apply; steps that fell due before it are the timer loop's, decided on the same state.
+            return
         ticket_id_var.set(env.ticket_id)
         correlation_id_var.set(env.correlation_id or env.id)
         catalog = await self.directory.catalog()

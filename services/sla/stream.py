@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Envelope, Message], Awaitable[None]]
 
 
-def faust_config(settings: CommonSettings, app_id: str, commit_interval: float) -> dict[str, Any]:
+def faust_config(settings: CommonSettings, app_id: str, commit_interval: float,
+                 buffer_maxsize: int = 4096) -> dict[str, Any]:
     """Our shared Kafka settings in faust's terms (group timings, security, no web server, no leader topic)."""
     conf: dict[str, Any] = {
         "broker": [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")],
@@ -48,6 +49,11 @@ def faust_config(settings: CommonSettings, app_id: str, commit_interval: float) 
         "producer_max_request_size": max(settings.max_message_bytes * 2, 1_048_576),
         "consumer_max_fetch_size": max(settings.max_message_bytes * 2, 1_048_576),
         "stream_wait_empty": False,
+        # faust takes a partition off the fetcher while its buffer is under pressure and puts it back when the
+        # buffer drains; in a 5,000-ticket fault run the worker stopped receiving anything for good mid-backlog
+        # (its handler idle, every partition behind; upstream faust-streaming issues #175 and #640). A buffer
+        # that a backlog does not fill keeps that path out of the way.
+        "stream_buffer_maxsize": buffer_maxsize,
         "store": "memory://",
         "datadir": str(Path(tempfile.gettempdir()) / f"frontline-faust-{app_id}"),
         "loghandlers": [],
@@ -75,10 +81,10 @@ class FaustStream:
 
     def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
                  group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None,
-                 drain_seconds: float = 10.0) -> None:
+                 drain_seconds: float = 10.0, buffer_maxsize: int = 4096) -> None:
         self.settings, self.bus, self.handler = settings, bus, handler
         self.app_id = f"{settings.topic_prefix}{group}"
-        self.commit_interval = commit_interval
+        self.commit_interval, self.buffer_maxsize = commit_interval, buffer_maxsize
         self.retries = settings.handler_retries if retries is None else retries
         self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
         self.app: faust.App | None = None
@@ -89,7 +95,8 @@ class FaustStream:
         self._handling = asyncio.Lock()  # held while an event is handled
 
     def build(self) -> faust.App:
-        app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval))
+        app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval,
+                                                       self.buffer_maxsize))
         topic = app.topic(self.topic_name, key_serializer="raw", value_serializer="raw",
                           partitions=TICKETS_EVENTS.partitions, internal=False)
 

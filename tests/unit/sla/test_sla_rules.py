@@ -89,3 +89,29 @@ def test_deadline_reminders_before_the_deadline() -> None:
     assert [p.due_at for p in plans] == [deadline - timedelta(hours=1)]  # 24 h before is already past
     fired = domain.fire(clock, plans[0].kind, plans[0].data, plans[0].due_at, cat)
     assert fired is not None and fired.events[0].remaining_seconds == 3600  # type: ignore[attr-defined]
+
+
+def _types_apply_handles() -> set[str]:
+    """Every ``t.X`` that ``_apply`` tests with isinstance, read from its source."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(domain._apply)))
+    return {node.attr for call in ast.walk(tree) if isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name) and call.func.id == "isinstance"
+            for node in ast.walk(call.args[1]) if isinstance(node, ast.Attribute)}
+
+
+def test_the_worker_skips_exactly_the_events_apply_ignores() -> None:
+    """CLOCK_EVENTS lets the worker skip an event without reading MongoDB: it must name every type
+    ``_apply`` acts on (plus TicketOpened, which opens the clock), or an event would be lost."""
+    assert {c.__name__ for c in domain.CLOCK_EVENTS} == _types_apply_handles() | {"TicketOpened"}
+    catalog = Catalog(policies=(BASE,))
+    clock = domain.apply(None, "T-1", "e1", opened(), T0, catalog)
+    assert clock is not None
+    for msg in (t.NotificationRecorded(notification_id="n", recipient="a@b.c", channel="email", outcome="sent"),
+                t.FlagChanged(flag="sla_breached", value=True)):
+        assert not domain.moves_clock(msg)
+        assert domain.apply(clock, "T-1", "e2", msg, T0 + timedelta(minutes=1), catalog) is clock
+    assert domain.moves_clock(t.TicketAssigned(agent_id="ann", mode="auto"))  # type: ignore[arg-type]
