@@ -7,7 +7,7 @@ the two agents and auto-assigned after a one-second claim timeout; notify mails 
 (1 s first response, 2 s resolution, warning at half) makes both targets warn and breach and an escalation step
 mail the lead; the assigned agent resolves those through the gateway once their SLA steps fired (retrying with
 the same Idempotency-Key), notify mails the resolution, feedback mails the survey and completes the ticket on a
-1.5 s timer. The other tickets fall under the default policy, whose targets lie hours ahead: their SLA clocks
+1.5 s timer. The other tickets fall under the default policy, whose targets lie weeks ahead: their SLA clocks
 run, nothing of theirs is due, and nothing may fire. (Every ticket on the full path would cost the embedded
 database about 0.7 CPU seconds; this mix keeps a few hundred tickets within the CI budget.)
 """
@@ -116,7 +116,10 @@ async def seed(db: AsyncDatabase, plan: Plan) -> None:
     await policies.put(SlaPolicy(id="acme", client_ids=["acme"], ladder_id="fault", warning_share=0.5,
                                  targets=Targets(first_response_seconds=1.0, resolution_seconds=2.0)), **put)
     await policies.put(SlaPolicy(id="default", ladder_id="fault", warning_share=0.5,
-                                 targets=Targets(first_response_seconds=3600.0, resolution_seconds=7200.0)), **put)
+                                 # weeks of business time: a 5,000-ticket run lasts over an hour, and with 1 h / 2 h
+                                 # targets its light tickets' warnings came due mid-run (warning at half)
+                                 targets=Targets(first_response_seconds=30 * 86400.0,
+                                                 resolution_seconds=60 * 86400.0)), **put)
     await DirectoryStore(db, LADDERS).put(EscalationLadder(id="fault", steps=[LadderStep(
         step=1, start="breached", after_seconds=0.5, condition="unresolved", roles=["team_lead"],
         reason="breached and unresolved")]), **put)
