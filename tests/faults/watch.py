@@ -17,7 +17,7 @@ from shared.settings import CommonSettings
 from shared.testing import Tap
 from shared.topics import SLA_EVENTS, TICKETS_EVENTS
 
-from .checks import FULL_MAILS, LIGHT_MAILS, SLA_STEPS
+from .checks import FULL_MAILS, LIGHT_MAILS, SLA_STEPS, final_status
 
 if TYPE_CHECKING:
     from .desk import Plan
@@ -88,7 +88,7 @@ class TicketsSeen(Tap):
     def unfinished(self) -> int:
         """Tickets not yet where the run leaves them (acme: completed; the others: assigned)."""
         return sum(1 for tid, status in self.status.items()
-                   if status != ("completed" if self.client.get(tid) == "acme" else "assigned"))
+                   if status != final_status(self.client.get(tid) == "acme"))
 
     def unsettled(self, plan: Plan, received: set[str]) -> str | None:
         """What the events say is still missing for ``plan`` (None: nothing; the database then confirms)."""
@@ -100,7 +100,7 @@ class TicketsSeen(Tap):
                 where["not opened"] += 1
                 continue
             status, recorded = self.status.get(tid, "?"), self.recorded.get(tid, set())
-            if status != ("completed" if full else "assigned"):
+            if status != final_status(full):
                 where[status] += 1
             elif len(recorded) < len(FULL_MAILS if full else LIGHT_MAILS) or not recorded <= received:
                 where[f"{status}, mails not all recorded and received"] += 1
