@@ -175,7 +175,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class Consumer(Generic[T]):
-    """Consumes one topic in a group; partitions are handled concurrently, records in order."""
+    """Consumes one topic in a group; partitions are handled independently and concurrently, records in order."""
 
     def __init__(
         self,
@@ -230,32 +230,71 @@ class Consumer(Generic[T]):
         return self._task is not None and not self._task.done()
 
     async def _run(self) -> None:
+        """Each partition's records go to a task of its own, so a slow or backlogged partition holds up only
+        itself: its next records are fetched once its task is done, and its offset committed after them."""
         assert self._consumer is not None
         consumer = self._consumer
-        while True:
-            try:
-                batches = await consumer.getmany(timeout_ms=200, max_records=self.max_records)
-            except KafkaError as exc:
-                log.warning("fetch failed, retrying", extra={"error": repr(exc)})
-                await asyncio.sleep(1)
-                continue
-            if not batches:
-                continue
-            await asyncio.gather(*(self._partition(tp, recs) for tp, recs in batches.items()))
-            offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items()}
-            try:
-                await consumer.commit(offsets)
-            except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
-                log.warning("commit failed", extra={"error": repr(exc)})
-            for tp, recs in batches.items():
-                hw = consumer.highwater(tp)
-                if hw is not None:
-                    CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(
-                        max(hw - recs[-1].offset - 1, 0))
+        work: dict[TopicPartition, asyncio.Task[int]] = {}
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
+        try:
+            while True:
+                if fetch is None:
+                    ready = [tp for tp in consumer.assignment() if tp not in work]
+                    if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
+                        fetch = asyncio.create_task(
+                            consumer.getmany(*ready, timeout_ms=200, max_records=self.max_records))
+                waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                finished = {tp: task for tp, task in work.items() if task.done()}
+                if fetch is not None and (fetch.done() or finished):
+                    # a freed partition is not in a pending fetch's list: cancel it and fetch again
+                    batches, fetch = await self._take(fetch), None
+                    for tp, records in batches.items():
+                        work[tp] = asyncio.create_task(self._partition(records), name=f"consume-{tp}")
+                if finished:
+                    for tp in finished:
+                        del work[tp]
+                    await self._commit(consumer, {tp: task.result() for tp, task in finished.items()})
+        finally:
+            for task in [*work.values(), *([fetch] if fetch else [])]:
+                task.cancel()
+            await asyncio.gather(*work.values(), *([fetch] if fetch else []), return_exceptions=True)
 
-    async def _partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+    @staticmethod
+    async def _take(fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]],
+                    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """A fetch's records; a cancelled fetch has none (aiokafka drains its buffer only when it returns)."""
+        fetch.cancel()
+        try:
+            return await fetch
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():  # the consumer is stopping, not just this fetch
+                raise
+            return {}
+        except KafkaError as exc:
+            log.warning("fetch failed, retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(1)
+            return {}
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        assigned = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in assigned}  # revoked: the new owner redoes
+        try:
+            if mine:
+                await consumer.commit(mine)
+        except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
+            log.warning("commit failed", extra={"error": repr(exc)})
+        for tp, offset in mine.items():
+            hw = consumer.highwater(tp)
+            if hw is not None:
+                CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(max(hw - offset, 0))
+
+    async def _partition(self, records: list[ConsumerRecord]) -> int:
+        """Handle one partition's records in order; the offset to commit after them."""
         for record in records:
             await self._one(record)
+        return int(records[-1].offset) + 1
 
     async def _one(self, record: ConsumerRecord) -> None:
         MESSAGES_CONSUMED.labels(self.bus.service, self.spec.name).inc()
