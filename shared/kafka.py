@@ -256,9 +256,10 @@ class Consumer(Generic[T]):
                         del work[tp]
                     await self._commit(consumer, {tp: task.result() for tp, task in finished.items()})
         finally:
-            for task in [*work.values(), *([fetch] if fetch else [])]:
+            left = [*work.values(), *([fetch] if fetch else [])]
+            for task in left:
                 task.cancel()
-            await asyncio.gather(*work.values(), *([fetch] if fetch else []), return_exceptions=True)
+            await asyncio.gather(*left, return_exceptions=True)
 
     @staticmethod
     async def _take(fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]],

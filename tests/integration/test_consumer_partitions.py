@@ -67,9 +67,9 @@ async def _committed(settings: CommonSettings, group: str, topic: str) -> dict[i
 
 async def _eventually_committed(settings: CommonSettings, group: str, topic: str,
                                 total: int) -> dict[int, int | None]:
-    for _ in range(100):
+    async def reached() -> dict[int, int | None] | None:
         committed = await _committed(settings, group, topic)
-        if _sum(committed) == total:
-            return committed
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"committed offsets never reached {total}: {await _committed(settings, group, topic)}")
+        return committed if _sum(committed) == total else None
+
+    result: dict[int, int | None] = await eventually(reached, timeout=10, message=f"{total} offsets committed")
+    return result
