@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,10 +59,30 @@ class CommonSettings(BaseSettings):
     max_message_bytes: int = Field(
         1_000_000, validation_alias=env("FRONTLINE_MAX_MESSAGE_BYTES", "max_message_bytes")
     )
+    # "development" is the one-machine default (`make up`, tests): development keys are allowed there, and only
+    # on a loopback bind. The container image and the manifests set "production", where every key and provider
+    # must be configured explicitly or the service refuses to start (docs/security.md).
+    environment: Literal["development", "production"] = Field(
+        "development", validation_alias=env("FRONTLINE_ENVIRONMENT", "environment"))
+    # Bearer token every internal HTTP API (notify's, the services' admin endpoints) demands of its callers.
+    # Unset in development: those APIs then answer loopback callers only. Required in production.
+    service_token: SecretStr | None = Field(None, validation_alias=env("FRONTLINE_SERVICE_TOKEN", "service_token"))
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
 
 class ServiceSettings(CommonSettings):
     """Base for per-service settings; subclasses set ``env_prefix`` (e.g. ``TICKETS_``)."""
 
-    http_host: str = "0.0.0.0"
+    # Loopback by default: the one-machine setup is never reachable from the network. The container image and
+    # the manifests bind 0.0.0.0 explicitly.
+    http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # /metrics is served on a port of its own, which the Ingress never exposes; 0 means http_port + 1000.
+    metrics_port: int = 0
+
+    @property
+    def metrics_bind_port(self) -> int:
+        return self.metrics_port or self.http_port + 1000
