@@ -64,6 +64,9 @@ class CommonSettings(BaseSettings):
     # must be configured explicitly or the service refuses to start (docs/security.md).
     environment: Literal["development", "production"] = Field(
         "development", validation_alias=env("FRONTLINE_ENVIRONMENT", "environment"))
+    # The explicit "I know": development keys on a non-loopback bind (shared/secrets.py). No effect in production.
+    allow_dev_keys_on_network: bool = Field(
+        False, validation_alias=env("FRONTLINE_ALLOW_DEV_KEYS_ON_NETWORK", "allow_dev_keys_on_network"))
     # Bearer token every internal HTTP API (notify's, the services' admin endpoints) demands of its callers.
     # Unset in development: those APIs then answer loopback callers only. Required in production.
     service_token: SecretStr | None = Field(None, validation_alias=env("FRONTLINE_SERVICE_TOKEN", "service_token"))
