@@ -97,14 +97,21 @@ class Authenticator:
                 token, key, algorithms=[alg], issuer=issuer, audience=audience,
                 options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
                          "verify_aud": audience is not None, "verify_iss": issuer is not None,
-                         "require": ["exp", "sub"]})
+                         "require": ["exp", "iat", "sub"]})
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
         now = self.clock.now().timestamp()
         skew = self.settings.clock_skew_seconds
-        exp, nbf = claims.get("exp"), claims.get("nbf")
+        exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
         if not isinstance(exp, (int, float)) or now > exp + skew:
             raise AuthError("the token has expired")
+        # Without iat (or with one ahead of now) a token's lifetime is unbounded, so exp alone cannot limit it.
+        if not isinstance(iat, (int, float)) or isinstance(iat, bool):
+            raise AuthError("the token has no numeric iat (issued-at) claim")
+        if iat > now + skew:
+            raise AuthError("the token is issued in the future")
+        if exp - iat > self.settings.max_token_lifetime_seconds:
+            raise AuthError(f"the token's lifetime exceeds {self.settings.max_token_lifetime_seconds} s")
         if isinstance(nbf, (int, float)) and now + skew < nbf:
             raise AuthError("the token is not valid yet")
         return claims
@@ -135,6 +142,8 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--ttl", type=int, default=None, help="seconds (default GATEWAY_TOKEN_TTL_SECONDS)")
     args = parser.parse_args(argv)
     settings = GatewaySettings()
+    if args.ttl is not None and not 0 < args.ttl <= settings.max_token_lifetime_seconds:
+        parser.error(f"--ttl must be at most GATEWAY_MAX_TOKEN_LIFETIME_SECONDS ({settings.max_token_lifetime_seconds})")
     token = mint_token(settings, args.user, args.role, lines=args.lines, groups=args.groups, teams=args.teams,
                        client_id=args.client_id, name=args.name, ttl_seconds=args.ttl)
     sys.stdout.write(token + "\n")

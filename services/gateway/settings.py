@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -20,7 +23,9 @@ class GatewaySettings(ServiceSettings):
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "frontline"
     jwt_audience: str | None = None
-    token_ttl_seconds: int = 12 * 3600
+    token_ttl_seconds: int = Field(12 * 3600, gt=0)
+    # Any bearer token (ours or OIDC) must carry iat, and exp - iat may not exceed this: a leaked token dies soon.
+    max_token_lifetime_seconds: int = Field(24 * 3600, gt=0)
     jwks_url: str | None = None
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
@@ -36,3 +41,10 @@ class GatewaySettings(ServiceSettings):
     sse_heartbeat_seconds: float = 15.0
     sse_max_seconds: int = 3600
     sse_buffer: int = 1000
+
+    @model_validator(mode="after")
+    def _minted_tokens_are_accepted(self) -> Self:
+        if self.token_ttl_seconds > self.max_token_lifetime_seconds:
+            raise ValueError("GATEWAY_TOKEN_TTL_SECONDS exceeds GATEWAY_MAX_TOKEN_LIFETIME_SECONDS: "
+                             "`frontline token` would mint tokens the gateway refuses")
+        return self

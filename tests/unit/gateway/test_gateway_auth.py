@@ -49,11 +49,13 @@ async def test_oidc_token_with_injected_jwks() -> None:
     clock = ManualClock(T0)
     auth = Authenticator(_settings(), clock, JwksCache(document=_jwks()))
     now = int(T0.timestamp())
-    token = jwt.encode({"sub": "lea", "roles": ["team_lead"], "iss": "https://idp", "exp": now + 60}, EC_KEY,
+    token = jwt.encode({"sub": "lea", "roles": ["team_lead"], "iss": "https://idp", "iat": now,
+                        "exp": now + 60}, EC_KEY,
                        algorithm="ES256", headers={"kid": "ec1"})
     p = await auth.verify(token)
     assert p.role == UserRole.team_lead and p.via == "oidc"
-    wrong_issuer = jwt.encode({"sub": "lea", "roles": ["team_lead"], "iss": "https://evil", "exp": now + 60},
+    wrong_issuer = jwt.encode({"sub": "lea", "roles": ["team_lead"], "iss": "https://evil", "iat": now,
+                               "exp": now + 60},
                               EC_KEY, algorithm="ES256", headers={"kid": "ec1"})
     with pytest.raises(AuthError):
         await auth.verify(wrong_issuer)
@@ -85,3 +87,37 @@ def test_cli_prints_a_verifiable_token(capsys: pytest.CaptureFixture[str]) -> No
     token = capsys.readouterr().out.strip()
     claims = jwt.decode(token, GatewaySettings().jwt_secret, algorithms=["HS256"], issuer="frontline")
     assert claims["sub"] == "ann" and claims["teams"] == ["A", "B"]
+
+
+async def test_tokens_longer_lived_than_the_maximum_or_without_iat_are_refused() -> None:
+    clock = ManualClock(T0)
+    s = _settings(max_token_lifetime_seconds=3600)
+    auth = Authenticator(s, clock, JwksCache(document=_jwks()))
+    now = int(T0.timestamp())
+    ours = {"sub": "ann", "role": "specialist", "iss": "frontline"}
+    assert (await auth.verify(jwt.encode({**ours, "iat": now, "exp": now + 3600}, s.jwt_secret))).user_id == "ann"
+    for claims, why in (({**ours, "iat": now, "exp": now + 3601}, "lifetime"),
+                        ({**ours, "exp": now + 60}, "iat"),
+                        ({**ours, "iat": "yesterday", "exp": now + 60}, "iat"),
+                        ({**ours, "iat": now + 7200, "exp": now + 7300}, "future")):
+        with pytest.raises(AuthError, match=why):
+            await auth.verify(jwt.encode(claims, s.jwt_secret))
+    oidc = {"sub": "lea", "roles": ["team_lead"], "iss": "https://idp"}
+    assert (await auth.verify(jwt.encode({**oidc, "iat": now, "exp": now + 60}, EC_KEY, algorithm="ES256",
+                                         headers={"kid": "ec1"}))).user_id == "lea"
+    with pytest.raises(AuthError, match="lifetime"):
+        await auth.verify(jwt.encode({**oidc, "iat": now, "exp": now + 10 * 3600}, EC_KEY, algorithm="ES256",
+                                     headers={"kid": "ec1"}))
+
+
+async def test_minted_tokens_fit_the_maximum_and_the_cli_refuses_longer_ones(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    s = GatewaySettings()
+    assert s.token_ttl_seconds <= s.max_token_lifetime_seconds
+    clock = ManualClock(T0)
+    assert (await Authenticator(s, clock).verify(mint_token(s, "ann", "specialist", clock=clock))).user_id == "ann"
+    with pytest.raises(SystemExit):
+        cli(["--user", "ann", "--role", "specialist", "--ttl", str(s.max_token_lifetime_seconds + 1)])
+    assert "at most" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="would mint tokens the gateway refuses"):
+        GatewaySettings(token_ttl_seconds=s.max_token_lifetime_seconds + 1)
