@@ -143,7 +143,7 @@ def cli(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     settings = GatewaySettings()
     if args.ttl is not None and not 0 < args.ttl <= settings.max_token_lifetime_seconds:
-        parser.error(f"--ttl must be at most GATEWAY_MAX_TOKEN_LIFETIME_SECONDS ({settings.max_token_lifetime_seconds})")
+        parser.error(f"--ttl must be at most {settings.max_token_lifetime_seconds} s (the gateway maximum)")
     token = mint_token(settings, args.user, args.role, lines=args.lines, groups=args.groups, teams=args.teams,
                        client_id=args.client_id, name=args.name, ttl_seconds=args.ttl)
     sys.stdout.write(token + "\n")

@@ -91,7 +91,7 @@ def test_cli_prints_a_verifiable_token(capsys: pytest.CaptureFixture[str]) -> No
 
 async def test_tokens_longer_lived_than_the_maximum_or_without_iat_are_refused() -> None:
     clock = ManualClock(T0)
-    s = _settings(max_token_lifetime_seconds=3600)
+    s = _settings(max_token_lifetime_seconds=3600, token_ttl_seconds=600)
     auth = Authenticator(s, clock, JwksCache(document=_jwks()))
     now = int(T0.timestamp())
     ours = {"sub": "ann", "role": "specialist", "iss": "frontline"}
