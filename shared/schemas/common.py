@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_TEXT = 100_000
+INT64_MAX = 2**63 - 1  # the largest integer MongoDB (BSON) stores
+# Each unknown field is an error pydantic renders one by one; past a few, one error says it all.
+MAX_UNKNOWN_FIELDS = 20
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _few_unknown_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and len(data) > len(cls.model_fields) + MAX_UNKNOWN_FIELDS:
+            raise ValueError(f"at least {len(data) - len(cls.model_fields)} unknown fields; "
+                             f"at most {MAX_UNKNOWN_FIELDS} are named one by one")
+        return data
 
 
 class Channel(StrEnum):
@@ -93,7 +105,7 @@ class Attachment(Strict):
     id: str = Field(description="GridFS file id")
     filename: str = Field(max_length=500)
     content_type: str = "application/octet-stream"
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=INT64_MAX)
 
 
 class InboundContent(Strict):
