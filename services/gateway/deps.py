@@ -13,6 +13,7 @@ from shared.kafka import KafkaBus
 
 from .auth import Authenticator, AuthError, api_key_principal, hash_api_key
 from .commands import Commander
+from .cursors import CursorCodec
 from .hub import EventHub
 from .principal import STAFF, Principal, UserRole
 from .settings import GatewaySettings
@@ -28,6 +29,7 @@ class Context:
     bus: KafkaBus
     hub: EventHub
     commander: Commander
+    cursors: CursorCodec
 
 
 bearer = HTTPBearer(auto_error=False, description="JWT: our HS256 tokens or OIDC tokens (RS256/ES256)")

@@ -2,19 +2,15 @@
 
 Pure: the time window and "me" are arguments, so each queue's definition is testable
 without a database. Keyset pagination (sort value, then ``_id``) stays fast and stable
-on large collections, unlike skip/offset.
+on large collections, unlike skip/offset; the signed cursor that carries the position is in :mod:`.cursors`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.clock import as_utc
 from shared.schemas.common import ACTIVE_STATUSES, TicketStatus
 
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
@@ -61,7 +57,7 @@ DEFAULT_SORT: dict[Queue, tuple[SortField, int]] = {
 
 
 class CursorError(ValueError):
-    pass
+    """A bad sort or cursor (a 400 problem); cursors themselves are in :mod:`.cursors`."""
 
 
 def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dict[str, Any]:
@@ -100,35 +96,6 @@ def check_sort(queue: Queue | None, field: SortField) -> None:
     if allowed is not None and queue not in allowed:
         names = ", ".join(sorted(q.value for q in allowed))
         raise CursorError(f"sorting by {field.value} is only available in the {names} queue")
-
-
-def _enc(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$dt": as_utc(value).isoformat()}
-    return value
-
-
-def _dec(value: Any) -> Any:
-    if isinstance(value, dict) and "$dt" in value:
-        return as_utc(datetime.fromisoformat(value["$dt"]))
-    return value
-
-
-def encode_cursor(doc: dict[str, Any], field: SortField, direction: int) -> str:
-    raw = json.dumps([field.value, direction, _enc(doc.get(field.value)), doc["_id"]], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, field: SortField, direction: int) -> tuple[Any, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        f, d, value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        value = _dec(value)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise CursorError("the cursor is not one this API issued") from exc
-    if f != field.value or d != direction or not isinstance(last_id, str):
-        raise CursorError("the cursor belongs to a different sort order; start again without it")
-    return value, last_id
 
 
 def after_cursor(field: SortField, direction: int, value: Any, last_id: str) -> dict[str, Any]:

@@ -19,8 +19,6 @@ from .queues import (
     SortField,
     after_cursor,
     check_sort,
-    decode_cursor,
-    encode_cursor,
     queue_filter,
     sort_spec,
 )
@@ -52,9 +50,10 @@ async def page(ctx: Context, p: Principal, base: dict[str, Any], queue: Queue | 
                order: int | None, cursor: str | None, limit: int) -> dict[str, Any]:
     field, direction = DEFAULT_SORT[queue] if queue else (SortField.created_at, -1)
     field, direction = sort or field, order or direction
+    owner = f"{p.role.value}:{p.user_id}"  # a cursor is good only for the principal it was issued to
     try:
         check_sort(queue, field)
-        position = decode_cursor(cursor, field, direction) if cursor else None
+        position = ctx.cursors.decode(cursor, field, direction, owner) if cursor else None
     except CursorError as exc:
         raise ProblemError(400, "Bad cursor or sort", str(exc)) from None
     scope = ticket_scope(p)
@@ -66,7 +65,7 @@ async def page(ctx: Context, p: Principal, base: dict[str, Any], queue: Queue | 
     more = len(docs) > limit
     docs = docs[:limit]
     return {"items": [view(d, p) for d in docs], "limit": limit,
-            "next_cursor": encode_cursor(docs[-1], field, direction) if more and docs else None}
+            "next_cursor": ctx.cursors.encode(docs[-1], field, direction, owner) if more and docs else None}
 
 
 def router(max_page: int) -> APIRouter:

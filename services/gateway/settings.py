@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -17,6 +17,9 @@ class GatewaySettings(ServiceSettings):
 
     http_port: int = 8000
     max_page_size: int = 200
+    # Signs list cursors (services/gateway/cursors.py), at least 32 bytes. Required in production; in development
+    # it is derived from the JWT key.
+    cursor_secret: SecretStr | None = None
     # Larger request bodies get 413 before they are read (the largest legitimate one: a directory entry).
     max_body_bytes: int = 2_000_000
     # Authentication
