@@ -11,6 +11,7 @@ from shared.clock import Clock, default_clock
 from shared.kafka import Consumer, KafkaBus, ensure_topics
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import Periodic, service_app
+from shared.secrets import require_secret
 from shared.timers import OwnedPartitions, TimerLoop
 from shared.topics import TICKETS_EVENTS
 
@@ -54,8 +55,6 @@ class FeedbackWorker:
         self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
 
     async def start(self) -> None:
-        if self.settings.hmac_key.get_secret_value() == DEV_KEY:
-            log.warning("FEEDBACK_HMAC_KEY is the development default: survey links are forgeable; set a secret")
         await ensure_topics(self.settings)
         await ensure_indexes(self.db, INDEXES)
         await self.bus.start()
@@ -76,6 +75,7 @@ class FeedbackWorker:
 
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
+    require_secret(settings, "FEEDBACK_HMAC_KEY", settings.hmac_key, DEV_KEY)  # a known key makes survey links forgeable
     worker = FeedbackWorker(settings, clock or default_clock())
     app = service_app("feedback", lambda: [worker], ready=worker.ready,
                       description="Feedback: the client rates the resolution once; unrated tickets complete "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,6 +12,7 @@ from shared.bodylimit import BodyLimit
 from shared.clock import Clock, default_clock
 from shared.kafka import KafkaBus
 from shared.runtime import service_app
+from shared.secrets import require_secret
 
 from . import (
     routes_actions,
@@ -29,7 +31,7 @@ from .cursors import CursorCodec, cursor_key
 from .deps import Context
 from .hub import EventHub
 from .jwks import JwksCache
-from .settings import GatewaySettings
+from .settings import DEV_JWT_SECRET, GatewaySettings
 from .store import Reads
 
 DESCRIPTION = """The agents', supervisors' and admins' API.
@@ -61,6 +63,10 @@ class Bus:
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
                jwks: JwksCache | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
+    if require_secret(settings, "GATEWAY_JWT_SECRET", settings.jwt_secret, DEV_JWT_SECRET,
+                      required=not settings.jwks_url) is None:
+        # OIDC only: our HS256 tokens are checked against a random key nobody holds, so none verifies.
+        settings = settings.model_copy(update={"jwt_secret": secrets.token_hex(32)})
     clock = clock or default_clock()
     reads = Reads(settings)
     bus = KafkaBus(settings, "gateway")

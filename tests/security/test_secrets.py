@@ -1,0 +1,56 @@
+"""Attack: deploy without the Secret and mint an administrator token with the README's development key.
+
+A production pod whose Secret is missing must not start at all: each service is run here as a real process with
+FRONTLINE_ENVIRONMENT=production and no key, and must exit non-zero naming the variable. The control run, with
+a key of its own and the same servers, becomes ready, so the exit is the key check and nothing else.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from shared.processes import ServiceProcess
+
+# Every key a service needs in production. The "missing" run gives all but one, so only that one can stop it.
+PRODUCTION_KEYS = {"gateway": ("GATEWAY_JWT_SECRET", "GATEWAY_CURSOR_SECRET"), "feedback": ("FEEDBACK_HMAC_KEY",)}
+MISSING = [(service, key) for service, keys in PRODUCTION_KEYS.items() for key in keys]
+EXIT_TIMEOUT = 120  # seconds; a cold interpreter importing FastAPI on a loaded 2-core machine
+
+
+def _production(service: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                missing: str | None = None) -> dict[str, str]:
+    """A production pod whose Secret lacks ``missing``: that variable is absent (the process inherits
+    os.environ), every other key of the service has a random value of its own."""
+    for name in (*PRODUCTION_KEYS[service], "GATEWAY_JWKS_URL", "FRONTLINE_ALLOW_DEV_KEYS_ON_NETWORK"):
+        monkeypatch.delenv(name, raising=False)
+    keys = {key: secrets.token_hex(32) for key in PRODUCTION_KEYS[service] if key != missing}
+    return {**env, **keys, "FRONTLINE_ENVIRONMENT": "production"}
+
+
+@pytest.mark.parametrize(("service", "key"), MISSING)
+def test_production_without_a_key_exits_naming_the_variable(service: str, key: str, env: dict[str, str],
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = ServiceProcess(service, _production(service, env, monkeypatch, missing=key), tmp_path).start()
+    try:
+        assert proc.proc is not None
+        code = proc.proc.wait(timeout=EXIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"{service} kept running in production without {key}")
+    log = (tmp_path / f"{service}.log").read_text(errors="replace")
+    assert code != 0, log
+    assert key in log and "production" in log, log
+
+
+@pytest.mark.parametrize("service", list(PRODUCTION_KEYS))
+def test_production_with_keys_of_its_own_starts(service: str, env: dict[str, str], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    proc = ServiceProcess(service, _production(service, env, monkeypatch), tmp_path).start()
+    try:
+        proc.wait_ready(timeout=EXIT_TIMEOUT)
+    finally:
+        proc.stop()
