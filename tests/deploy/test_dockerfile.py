@@ -124,3 +124,29 @@ def test_dockerignore_keeps_the_context_small_but_complete() -> None:
         assert src.rstrip("/") not in lines, f"{src} is copied but ignored"
     for needed in ("pyproject.toml", "README.md", "shared", "services", "deploy"):
         assert needed not in lines
+
+
+def _env(stage: list[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for word, rest in stage:
+        if word == "ENV":
+            out |= dict(item.split("=", 1) for item in shlex.split(rest))
+    return out
+
+
+def test_image_runs_production_and_binds_every_service_to_all_interfaces(parsed: list[tuple[str, str]]) -> None:
+    """The image is for clusters: production key checks on, and each service reachable from its Service."""
+    import importlib
+
+    from pydantic_settings import BaseSettings
+
+    from shared.cli import SERVICES
+
+    env = _env(stages(parsed)[-1])
+    assert env["FRONTLINE_ENVIRONMENT"] == "production"
+    assert "FRONTLINE_ALLOW_DEV_KEYS_ON_NETWORK" not in env
+    for svc in SERVICES:
+        module = importlib.import_module(f"services.{svc}.settings")
+        (prefix,) = {cls.model_config["env_prefix"] for cls in vars(module).values()
+                     if isinstance(cls, type) and issubclass(cls, BaseSettings) and cls.__module__ == module.__name__}
+        assert env[f"{prefix}HTTP_HOST"] == "0.0.0.0", svc
