@@ -55,6 +55,13 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
 # (at most the partitions of tickets.events: a timer fires only in the replica owning its partition).
 KEDA_SERVICES = ("intake", "tickets", "routing", "notify", "feedback")
 HTTP_FACING = ("gateway", "intake", "feedback")  # take outside traffic through the Ingress
+# Services with secret settings read them from the Secret frontline-<service>-secrets, which must exist: a pod
+# never starts on defaults because a Secret is missing (intake: mailbox passwords in INTAKE_MAILBOXES).
+SECRET_SERVICES = ("gateway", "feedback", "notify", "intake")
+# Every service's FRONTLINE_SERVICE_TOKEN (key "token"): internal APIs demand it of their callers.
+SERVICE_TOKEN_SECRET = "frontline-service-token"
+# /metrics port in every pod: Prometheus scrapes it directly; no Service or Ingress exposes it.
+METRICS_PORT = 9090
 LAG_THRESHOLD = 100
 # Principals in TopicSpec producers/consumers that are not our services.
 EXTERNAL_USERS = {"other systems": "frontline-external", "operators": "frontline-operators"}
@@ -147,12 +154,18 @@ def deployment(svc: str, port: int) -> dict[str, Any]:
         {"name": "KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": user_name(svc), "key": "password"}}},
         {"name": "MONGODB_URI", "valueFrom": {"secretKeyRef": {"name": "frontline-mongodb-uri",
                                                                "key": "connectionString.standard"}}},
+        {"name": "FRONTLINE_SERVICE_TOKEN", "valueFrom": {"secretKeyRef": {"name": SERVICE_TOKEN_SECRET,
+                                                                           "key": "token"}}},
     ]
+    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "frontline-common"}},
+                                      {"configMapRef": {"name": f"frontline-{svc}"}}]
+    if svc in SECRET_SERVICES:
+        env_from.append({"secretRef": {"name": f"frontline-{svc}-secrets"}})
     container = {
         "name": svc, "image": IMAGE, "imagePullPolicy": "IfNotPresent", "args": ["run", svc],
-        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": "frontline-common"}}, {"configMapRef": {"name": f"frontline-{svc}"}},
-                    {"secretRef": {"name": f"frontline-{svc}-secrets", "optional": True}}],
+        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"},
+                  {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+        "envFrom": env_from,
         "env": env,
         # Startup covers topic checks and the first consumer-group join; liveness only restarts a hung loop.
         "startupProbe": _probe("/healthz", 2, 60),
@@ -166,7 +179,7 @@ def deployment(svc: str, port: int) -> dict[str, Any]:
     }
     pod = {
         "metadata": {"labels": labels(svc), "annotations": {
-            "prometheus.io/scrape": "true", "prometheus.io/port": str(port), "prometheus.io/path": "/metrics"}},
+            "prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS_PORT), "prometheus.io/path": "/metrics"}},
         "spec": {
             "automountServiceAccountToken": False,
             "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
@@ -204,7 +217,7 @@ def pdb(svc: str) -> dict[str, Any]:
 def service_env(svc: str, port: int) -> str:
     """Per-service prefixed settings; overlays merge more (``<SVC>_<FIELD>=...``) into this ConfigMap."""
     p = svc.upper()
-    return f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n"
+    return f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n{p}_METRICS_PORT={METRICS_PORT}\n"
 
 
 def services_kustomization() -> dict[str, Any]:

@@ -283,3 +283,79 @@ def test_consumer_groups_match_the_services_code(svc: str) -> None:
             return
         pytest.skip(f"services/{svc} has no consumer yet: {sorted(table)} is an assumption (docs/operations.md)")
     assert found == table, f"update CONSUMER_GROUPS in shared/k8s.py for {svc}, then run `frontline k8s`"
+
+
+def _containers(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    pods = [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in docs
+            if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job")]
+    return [(name, c) for name, pod in pods for c in [*pod.get("initContainers", []), *pod["containers"]]]
+
+
+def _service_configmaps(docs: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    return {name.rsplit("-", 1)[0]: cm.get("data", {}) for name, cm in of_kind(docs, "ConfigMap").items()}
+
+
+def test_prod_overlay_runs_production_and_every_secret_it_names_is_required() -> None:
+    """A missing Secret must stop the pod, never start it on the development keys (issue 16, item 7)."""
+    docs = render("prod")
+    common = _service_configmaps(docs)["frontline-common"]
+    assert common["FRONTLINE_ENVIRONMENT"] == "production"
+    assert "FRONTLINE_ALLOW_DEV_KEYS_ON_NETWORK" not in common
+    for name, c in _containers(docs):
+        for src in c.get("envFrom", []):
+            assert "optional" not in src.get("secretRef", {}), f"{name}: optional Secret {src['secretRef']['name']}"
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            assert ref is None or "optional" not in ref, f"{name}: optional Secret key {e['name']}"
+        env = {e["name"]: e for e in c.get("env", [])}
+        assert env.get("FRONTLINE_ENVIRONMENT", {}).get("value", "production") == "production", name
+        token = env["FRONTLINE_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
+        assert token["name"] == k8s.SERVICE_TOKEN_SECRET and "optional" not in token
+    deployments = of_kind(docs, "Deployment")
+    for svc in ("gateway", "feedback", "notify"):
+        (c,) = deployments[f"frontline-{svc}"]["spec"]["template"]["spec"]["containers"]
+        assert {"secretRef": {"name": f"frontline-{svc}-secrets"}} in c["envFrom"], f"{svc} keys come from a Secret"
+    assert not of_kind(docs, "Secret").keys() & {f"frontline-{s}-secrets" for s in SERVICES}, \
+        "production keys are created out of band, never checked in"
+
+
+def test_every_container_is_read_only_unprivileged_and_non_root(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    _, docs = rendered
+    containers = _containers(docs)
+    assert {name for name, _ in containers} >= {f"frontline-{svc}" for svc in SERVICES}
+    for name, c in containers:
+        sc = c.get("securityContext", {})
+        assert sc.get("readOnlyRootFilesystem") is True, name
+        assert sc.get("allowPrivilegeEscalation") is False, name
+        assert sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc["capabilities"].get("add"), name
+        assert sc.get("runAsNonRoot") is True and sc.get("runAsUser", k8s.UID) != 0, name
+
+
+def test_services_bind_all_interfaces_and_metrics_stay_off_the_public_path(
+        rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    _, docs = rendered
+    configmaps = _service_configmaps(docs)
+    deployments, services = of_kind(docs, "Deployment"), of_kind(docs, "Service")
+    for svc, port in SERVICES.items():
+        data = configmaps[f"frontline-{svc}"]
+        assert data[f"{svc.upper()}_HTTP_HOST"] == "0.0.0.0"
+        assert data[f"{svc.upper()}_METRICS_PORT"] == str(k8s.METRICS_PORT) != str(port)
+        pod = deployments[f"frontline-{svc}"]["spec"]["template"]
+        (c,) = pod["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        assert ports == {"http": port, "metrics": k8s.METRICS_PORT}
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(k8s.METRICS_PORT)
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert c[probe]["httpGet"]["port"] == "http"
+    for svc in services.values():
+        for p in svc["spec"]["ports"]:
+            assert p["targetPort"] == "http" and p["port"] != k8s.METRICS_PORT, svc["metadata"]["name"]
+    (ingress,) = of_kind(docs, "Ingress").values()
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"]["port"] == {"name": "http"}
+    policies = of_kind(docs, "NetworkPolicy")
+    public = [p for rule in policies["frontline-allow-public"]["spec"]["ingress"] for p in rule["ports"]]
+    assert public == [{"port": "http"}], "the ingress controller reaches the public port only"
+    scrape = [p for rule in policies["frontline-allow-prometheus"]["spec"]["ingress"] for p in rule["ports"]]
+    assert scrape == [{"port": "metrics"}]
