@@ -3,6 +3,7 @@ mailbox pollers feed the same pipeline; a ``tickets.events`` consumer keeps conv
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,16 +19,20 @@ from shared.schemas.inbound import InboundMessage
 from shared.topics import INBOUND_MESSAGES, TICKETS_EVENTS
 
 from .domain import message_id
+from .doors import Doors
 from .handlers import INDEXES, InboundHandler, InvalidInbound, Pipeline, TicketEventsHandler
 from .imap import MailPoller
 from .settings import IntakeSettings
 from .store import IntakeStore
 from .webhooks import router
 
+log = logging.getLogger("intake")
+
 
 class Intake:
     def __init__(self, settings: IntakeSettings, clock: Clock) -> None:
         self.settings = settings
+        self.doors = Doors(settings, clock)
         self.bus = KafkaBus(settings, "intake")
         self.client = mongo_client(settings)
         self.db = database(self.client, settings)
@@ -41,6 +46,9 @@ class Intake:
         self.pollers = [MailPoller(box, self.pipeline, self.store, settings) for box in settings.mailboxes]
 
     async def start(self) -> None:
+        if closed := self.doors.unconfigured():
+            log.warning("doors not configured, %s: %s", "refused (503)" if self.settings.production
+                        else "open to loopback callers only", ", ".join(closed))
         await ensure_topics(self.settings)
         await ensure_indexes(self.db, INDEXES)
         await self.bus.start()
@@ -59,15 +67,20 @@ class Intake:
         return self.inbound.is_running() and self.events.is_running()
 
     async def accept(self, msg: InboundMessage) -> str:
-        """Validate against the directories, then publish to the main door; the id is stable per external id."""
+        """Check size, directories and the sender's quota, then publish to the main door; the id is stable per
+        external id. Every refusal happens here, before publishing: a 202 means the message will be processed."""
+        mid = message_id(msg)
+        msg = msg.model_copy(update={"message_id": mid})
+        raw, limit = msg.model_dump_json().encode(), self.settings.max_message_bytes
+        if len(raw) > limit:
+            raise ProblemError(413, "Content Too Large", f"the message would be {len(raw)} bytes on "
+                               f"inbound.messages, whose records are limited to {limit} bytes", limit=limit)
         try:
             await self.pipeline.validate(msg)
         except InvalidInbound as exc:
             raise ProblemError(422, "Invalid classification", str(exc)) from exc
-        mid = message_id(msg)
-        msg = msg.model_copy(update={"message_id": mid})
-        await self.bus.publish_raw(self.bus.topic(INBOUND_MESSAGES), msg.key().encode(),
-                                   msg.model_dump_json().encode())
+        self.doors.charge_sender(msg)
+        await self.bus.publish_raw(self.bus.topic(INBOUND_MESSAGES), msg.key().encode(), raw)
         return mid
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -40,3 +40,34 @@ class IntakeSettings(ServiceSettings):
     mailboxes: list[Mailbox] = Field(default_factory=list)
     imap_poll_seconds: float = 30.0
     imap_timeout_seconds: float = 30.0
+
+    # The doors (services/intake/doors.py, docs/security.md). A door with none of these configured answers loopback
+    # callers only in development and 503 in production.
+    # Channel integration → HMAC-SHA256 secret ("form", "chat", "call", "bot"): INTAKE_WEBHOOK_SECRETS='{"chat": ...}'.
+    webhook_secrets: dict[Literal["form", "chat", "call", "bot"], SecretStr] = Field(default_factory=dict)
+    # Other system's name → API key for /api/v1/inbound and uploads (header X-API-Key).
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    signature_tolerance_seconds: float = Field(300.0, gt=0, description="Signed timestamps older or newer: refused")
+    # The web form open to anyone, behind a per-address token bucket and, if set, a CAPTCHA check.
+    form_public: bool = False
+    form_burst: int = Field(5, ge=1)
+    form_rate_per_minute: float = Field(6.0, gt=0)
+    # reCAPTCHA / hCaptcha / Turnstile style: POST secret, response, remoteip; the answer's "success" decides.
+    captcha_verify_url: str | None = None
+    captcha_secret: SecretStr | None = None
+    # Proxies (CIDRs) whose X-Forwarded-For names the client; nobody else's is believed.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Messages per sender (e-mail, phone or chat id) per window, over every door; 0 turns it off.
+    sender_quota: int = Field(120, ge=0)
+    sender_quota_window_seconds: float = Field(3600.0, gt=0)
+    # Attachment bytes per caller (API key, integration or client address) per window; 0 turns it off.
+    upload_quota_bytes: int = Field(200_000_000, ge=0)
+    upload_quota_window_seconds: float = Field(3600.0, gt=0)
+
+    @field_validator("webhook_secrets", "api_keys")
+    @classmethod
+    def _long_enough(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        short = sorted(name for name, key in keys.items() if len(key.get_secret_value()) < 16)
+        if short:
+            raise ValueError(f"keys shorter than 16 characters: {', '.join(short)}")
+        return keys

@@ -1,138 +1,48 @@
 """Channel webhooks: web form / portal, chat platform, phone/CTI call events, bot; attachment upload.
 
-Each payload is validated, turned into an :class:`InboundMessage` and published to
-``inbound.messages`` (the same door other systems use); the answer is 202 with the
-message id. A retried webhook carries the same external id, so it adds nothing.
+Each door authenticates its kind of sender (doors.py); each payload is validated, turned into an
+:class:`InboundMessage` and published to ``inbound.messages`` (the same door other systems use). 202 means the
+message will be processed: one that could not be (invalid, over the topic's size) is a 4xx problem instead. A
+retried webhook carries the same external id, so it adds nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Literal
+from collections.abc import Callable
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import ValidationError
 
 from shared.ids import derived_id
-from shared.problems import ProblemError, problem_responses
-from shared.schemas.common import MAX_TEXT, Attachment, Channel, Classification, RequestedLine, Sender
+from shared.problems import ProblemError, problem_responses, reported_errors
+from shared.schemas.common import Attachment
 from shared.schemas.inbound import InboundMessage
 
+from .doors import Caller, Door
+from .doors_payloads import (
+    Accepted,
+    BotMessage,
+    CallEvent,
+    ChatMessage,
+    FormSubmission,
+    bot_message,
+    call_message,
+    chat_message,
+    form_message,
+)
 
-class Accepted(BaseModel):
-    message_id: str
-
-
-class Question(BaseModel):
-    topic: str | None = Field(None, max_length=200)
-    type: str | None = Field(None, max_length=50)
-    subtopic: str | None = Field(None, max_length=200)
-    product: str | None = Field(None, max_length=200)
-
-    def classification(self) -> Classification | None:
-        if not any((self.topic, self.type, self.subtopic, self.product)):
-            return None
-        return Classification(topic=self.topic, type=self.type, subtopic=self.subtopic, product=self.product)
-
-
-class FormSubmission(Question):
-    """A web form or portal request."""
-
-    submission_id: str = Field(min_length=1, max_length=200, description="The form's own id; dedupes resubmits")
-    name: str | None = Field(None, max_length=300)
-    email: str | None = Field(None, max_length=320)
-    phone: str | None = Field(None, max_length=40)
-    contract_number: str | None = Field(None, max_length=100)
-    subject: str | None = Field(None, max_length=1000)
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
-    line: RequestedLine | None = Field(None, description="technical / plain / not_technical, as the client chose")
-    more_questions: list[Question] = Field(default_factory=list, max_length=20)
-    attachment_ids: list[str] = Field(default_factory=list, max_length=20)
+DOOR_PROBLEMS = problem_responses(401, 403, 413, 422, 429, 503)
 
 
-class ChatUser(BaseModel):
-    id: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(None, max_length=300)
-    phone: str | None = Field(None, max_length=40)
-    email: str | None = Field(None, max_length=320)
-
-
-class ChatMessage(Question):
-    """One message from the chat platform; the session identifies the conversation."""
-
-    platform: str = Field("chat", min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
-    session_id: str = Field(min_length=1, max_length=200)
-    message_id: str = Field(min_length=1, max_length=200)
-    user: ChatUser
-    text: str = Field("", max_length=MAX_TEXT)
-    button: RequestedLine | None = Field(None, description="The line button the client pressed")
-    attachment_ids: list[str] = Field(default_factory=list, max_length=20)
-
-
-class CallEvent(BaseModel):
-    """End of a call from the telephony (CTI) system: answered and handled, missed, or voicemail."""
-
-    call_id: str = Field(min_length=1, max_length=200)
-    caller: str = Field(min_length=3, max_length=40, description="Caller's number, any format")
-    called: str | None = Field(None, max_length=40)
-    event: Literal["completed", "missed", "voicemail"] = "completed"
-    ivr_choice: str | None = Field(None, max_length=10, description="IVR digit the caller pressed")
-    duration_seconds: int | None = Field(None, ge=0)
-    transcript: str = Field("", max_length=MAX_TEXT)
-    topic: str | None = None
-    type: str | None = None
-    subtopic: str | None = None
-    product: str | None = None
-
-
-class BotMessage(Question):
-    bot: str = Field(min_length=1, max_length=50, pattern=r"^[a-z0-9_-]+$")
-    conversation_id: str = Field(min_length=1, max_length=200)
-    message_id: str = Field(min_length=1, max_length=200)
-    user: ChatUser
-    text: str = Field("", max_length=MAX_TEXT)
-    requested_line: RequestedLine | None = None
-
-
-def form_message(f: FormSubmission, attachments: list[Attachment]) -> InboundMessage:
-    return InboundMessage(
-        channel=Channel.web, external_id=f"form:{f.submission_id}", conversation_id=f"form:{f.submission_id}",
-        sender=Sender(name=f.name, email=f.email, phone=f.phone), subject=f.subject, text=f.text,
-        requested_line=f.line, classification=f.classification(),
-        questions=[c for q in f.more_questions if (c := q.classification())], attachments=attachments,
-        contract_number=f.contract_number, source_system="web-form")
-
-
-def chat_message(c: ChatMessage, attachments: list[Attachment]) -> InboundMessage:
-    return InboundMessage(
-        channel=Channel.chat, external_id=f"{c.platform}:{c.message_id}",
-        conversation_id=f"{c.platform}:{c.session_id}",
-        sender=Sender(name=c.user.name, chat_id=f"{c.platform}:{c.user.id}", phone=c.user.phone,
-                      email=c.user.email),
-        text=c.text, requested_line=c.button, classification=c.classification(), attachments=attachments,
-        source_system=c.platform)
-
-
-def call_message(e: CallEvent, ivr_lines: dict[str, str]) -> InboundMessage:
-    line = ivr_lines.get(e.ivr_choice or "")
-    what = {"completed": "Call", "missed": "Missed call", "voicemail": "Voicemail"}[e.event]
-    text = e.transcript or f"{what} from {e.caller}"
-    q = Question(topic=e.topic, type=e.type, subtopic=e.subtopic, product=e.product)
-    return InboundMessage(
-        channel=Channel.phone, external_id=f"call:{e.call_id}", conversation_id=f"call:{e.call_id}",
-        sender=Sender(phone=e.caller), subject=what, text=text,
-        requested_line=RequestedLine(line) if line else None, classification=q.classification(),
-        call={"call_id": e.call_id, "caller": e.caller, "called": e.called, "event": e.event,
-              "missed": e.event == "missed", "ivr_choice": e.ivr_choice, "duration_seconds": e.duration_seconds},
-        source_system="cti")
-
-
-def bot_message(b: BotMessage) -> InboundMessage:
-    return InboundMessage(
-        channel=Channel.bot, external_id=f"{b.bot}:{b.message_id}", conversation_id=f"{b.bot}:{b.conversation_id}",
-        sender=Sender(name=b.user.name, chat_id=f"{b.bot}:{b.user.id}", phone=b.user.phone, email=b.user.email),
-        text=b.text, requested_line=b.requested_line, classification=b.classification(), source_system=b.bot)
+def converted(build: Callable[[], InboundMessage]) -> InboundMessage:
+    """A payload valid at the door may still make an invalid message (a long platform prefix on a user id)."""
+    try:
+        return build()
+    except ValidationError as exc:
+        raise ProblemError(422, "Invalid request", "the message this request becomes is invalid",
+                           **reported_errors(exc.errors())) from exc
 
 
 def router(intake: object) -> APIRouter:
@@ -140,7 +50,10 @@ def router(intake: object) -> APIRouter:
     from .app import Intake
 
     assert isinstance(intake, Intake)
-    api = APIRouter(prefix="/api/v1", responses=problem_responses(413, 422))
+    api = APIRouter(prefix="/api/v1", responses=DOOR_PROBLEMS)
+
+    def door(name: Door) -> Caller:
+        return Depends(intake.doors.guard(name))  # type: ignore[no-any-return]
 
     async def attachments(ids: list[str]) -> list[Attachment]:
         out = []
@@ -156,37 +69,42 @@ def router(intake: object) -> APIRouter:
         return JSONResponse({"message_id": await intake.accept(msg)}, status_code=202)
 
     @api.post("/inbound", status_code=202, response_model=Accepted, tags=["inbound"],
-              summary="Accept one message from any channel or system (the inbound.messages schema)")
-    async def inbound(msg: InboundMessage) -> JSONResponse:
+              summary="Accept one message from any channel or system (the inbound.messages schema); X-API-Key")
+    async def inbound(msg: InboundMessage, _: Caller = door("inbound")) -> JSONResponse:
         return await accepted(msg)
 
     @api.post("/webhooks/form", status_code=202, response_model=Accepted, tags=["webhooks"],
-              summary="Web form / portal submission")
-    async def form(body: FormSubmission) -> JSONResponse:
-        return await accepted(form_message(body, await attachments(body.attachment_ids)))
+              summary="Web form / portal submission; signed by the portal, or public with X-Captcha-Token")
+    async def form(body: FormSubmission, _: Caller = door("form")) -> JSONResponse:
+        files = await attachments(body.attachment_ids)
+        return await accepted(converted(lambda: form_message(body, files)))
 
     @api.post("/webhooks/chat", status_code=202, response_model=Accepted, tags=["webhooks"],
-              summary="Chat platform message (session id = conversation)")
-    async def chat(body: ChatMessage) -> JSONResponse:
-        return await accepted(chat_message(body, await attachments(body.attachment_ids)))
+              summary="Chat platform message (session id = conversation); signed")
+    async def chat(body: ChatMessage, _: Caller = door("chat")) -> JSONResponse:
+        files = await attachments(body.attachment_ids)
+        return await accepted(converted(lambda: chat_message(body, files)))
 
     @api.post("/webhooks/call", status_code=202, response_model=Accepted, tags=["webhooks"],
-              summary="Phone/CTI call event: caller, call id, IVR choice, missed call")
-    async def call(body: CallEvent) -> JSONResponse:
-        return await accepted(call_message(body, intake.settings.ivr_lines))
+              summary="Phone/CTI call event: caller, call id, IVR choice, missed call; signed")
+    async def call(body: CallEvent, _: Caller = door("call")) -> JSONResponse:
+        return await accepted(converted(lambda: call_message(body, intake.settings.ivr_lines)))
 
     @api.post("/webhooks/bot", status_code=202, response_model=Accepted, tags=["webhooks"],
-              summary="Bot hand-over: a conversation the bot could not finish")
-    async def bot(body: BotMessage) -> JSONResponse:
-        return await accepted(bot_message(body))
+              summary="Bot hand-over: a conversation the bot could not finish; signed")
+    async def bot(body: BotMessage, _: Caller = door("bot")) -> JSONResponse:
+        return await accepted(converted(lambda: bot_message(body)))
 
     @api.post("/attachments", status_code=201, response_model=Attachment, tags=["attachments"],
-              summary="Upload one attachment (stored in GridFS); reference its id from a webhook")
+              summary="Upload one attachment (stored in GridFS); reference its id from a webhook. X-API-Key, "
+                      "a channel signature over the file's bytes, or the public form's limits")
     async def upload(request: Request, file: UploadFile = File(...)) -> Attachment:
         limit = intake.settings.max_attachment_bytes
         data = await file.read(limit + 1)
+        caller = await intake.doors.check("attachments", request, data)
         if len(data) > limit:
             raise ProblemError(413, "Attachment too large", f"attachments are limited to {limit} bytes", limit=limit)
+        intake.doors.charge_upload(caller, len(data))
         file_id = derived_id("attachment", hashlib.sha256(data).hexdigest(), file.filename or "")
         return await intake.store.save_attachment(file_id, (file.filename or "attachment")[:500],
                                                   file.content_type or "application/octet-stream", data)
