@@ -24,6 +24,7 @@ from shared.directory.routing import (
     Staff,
     catalogue_chain,
     is_available,
+    team_member_ids,
 )
 from shared.schemas.common import TicketStatus
 
@@ -187,12 +188,26 @@ def next_line(lines: Iterable[Line], current: str | None) -> str | None:
 # ---- who may take it ------------------------------------------------------------------------------
 
 
+def serving_team(view: TicketView, staff: Staff) -> frozenset[str] | None:
+    """Who may be offered or auto-assigned the ticket: its client's service team, or None (no team rule).
+
+    A development sub-ticket carries its parent's client for context only: the development line works it.
+    """
+    if view.service_team_id is None or view.parent_id is not None:
+        return None
+    return team_member_ids(staff, view.service_team_id)
+
+
 def eligible(staff: Staff, line: str, group_id: str | None, now: datetime,
-             exclude: Iterable[str] = ()) -> list[str]:
-    """Available, on-shift agents of the group; the whole line when nobody of the group is."""
+             exclude: Iterable[str] = (), team: frozenset[str] | None = None) -> list[str]:
+    """Available, on-shift agents of the group; the whole line when nobody of the group is.
+
+    With ``team`` (:func:`serving_team`), only its members count: nobody of the team is nobody at all, and
+    the caller falls back (:func:`fallback`) rather than widening to the line.
+    """
     skip = set(exclude)
     in_line = [a for a in staff.agents.values()
-               if line in a.line_ids and a.id not in skip and is_available(a, now)]
+               if line in a.line_ids and a.id not in skip and is_available(a, now) and (team is None or a.id in team)]
     if group_id:
         in_group = [a for a in in_line if group_id in a.group_ids]
         if in_group:
@@ -255,7 +270,7 @@ def route(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, reas
         return []
     line = target_line(view, staff, policy)
     group = target_group(view, line, staff, policy)
-    candidates = eligible(staff, line, group, now, exclude)
+    candidates = eligible(staff, line, group, now, exclude, serving_team(view, staff))
     if candidates:
         return [Offer(tuple(candidates), line, group, view.service_team_id, reason)]
     return fallback(view, staff, policy, now, line, group, seed=f"{view.id}:{view.offer_round}:{reason}",
@@ -290,7 +305,7 @@ def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *
         return []  # claimed, re-offered or moved on since the timer was set
     line = view.line or target_line(view, staff, policy)
     group = view.group_id
-    now_eligible = eligible(staff, line, group, now)
+    now_eligible = eligible(staff, line, group, now, team=serving_team(view, staff))
     offered = [a for a in view.offered_to if a in now_eligible]
     seed = f"{view.id}:{offer_round}:auto"
     agent = choose(offered or now_eligible, policy.strategy, staff, seed=seed, loads=loads,
@@ -303,27 +318,31 @@ def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *
 def fallback(view: TicketView, staff: Staff, policy: Policy, now: datetime, line: str, group: str | None, *,
              seed: str, loads: Mapping[str, int] | None = None, exclude: Iterable[str] = (),
              quiet: bool = False) -> list[Action]:
-    """Nobody in the line: the team's night-shift specialist, then a team lead, else alert and retry later."""
+    """Nobody in the line (of the client's service team, when it has one): the team's night-shift specialist, then
+    a lead (the team's, the group's, else the line's), else alert and retry later. Each step is recorded in the
+    assignment's reason and on ``routing.events``; the ticket is never widened to the rest of the line."""
     leads = team_leads(view, staff, line)
     team = view.service_team_id
+    nobody = (f"nobody of service team {team} available on line {line}" if serving_team(view, staff) is not None
+              else f"nobody available on line {line}")
     night = choose(night_shift(view, staff, now, exclude), policy.strategy, staff, seed=seed, loads=loads,
                    skill=service_type(view, staff, policy))
     if night is not None:
-        return [Assign(night, "night_shift", f"nobody available on line {line}"),
+        return [Assign(night, "night_shift", nobody),
                 Nobody(line, group, "night_shift", night),
                 Alert(tuple(leads), "auto_assigned_to_night_shift", night, f"line {line}", team)]
     skip = set(exclude)
     available_leads = [a for a in leads if a not in skip and a in staff.agents and is_available(staff.agents[a], now)]
     lead = choose(available_leads, policy.strategy, staff, seed=seed, loads=loads)
     if lead is not None:
-        return [Assign(lead, "team_lead", f"nobody available on line {line} and no night shift"),
+        return [Assign(lead, "team_lead", f"{nobody} and no night shift"),
                 Nobody(line, group, "team_lead", lead),
                 Alert(tuple(leads), "auto_assigned_to_lead", lead, f"line {line}", team)]
     if quiet:
         return [Retry("nobody_available")]
     return [Nobody(line, group, "none"),
-            Alert(tuple(leads), "nobody_available", None, f"nobody available on line {line}", team),
-            Flag("nobody_available", True, f"nobody available on line {line}"),
+            Alert(tuple(leads), "nobody_available", None, nobody, team),
+            Flag("nobody_available", True, nobody),
             Retry("nobody_available")]
 
 
@@ -343,7 +362,7 @@ def lost(view: TicketView, staff: Staff, policy: Policy, now: datetime) -> list[
               view.service_team_id),
         Flag("lost", True, why),
     ]
-    candidates = eligible(staff, line, view.group_id, now, exclude=[view.assignee_id])
+    candidates = eligible(staff, line, view.group_id, now, exclude=[view.assignee_id], team=serving_team(view, staff))
     if candidates:
         actions.append(Offer(tuple(candidates), line, view.group_id, view.service_team_id, "assignee_unavailable"))
     return actions

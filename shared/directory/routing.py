@@ -183,6 +183,14 @@ class Staff:
     lines: Mapping[str, Line] = field(default_factory=dict)
 
 
+def team_member_ids(staff: Staff, team_id: str) -> frozenset[str]:
+    """A service team's people: listed in the team directory or listing the team on themselves (the gateway's
+    ``Reads.team_agent_ids`` and scope read both too); empty for a team the directory does not know."""
+    listed = staff.teams.get(team_id)
+    ids = {m.agent_id for m in listed.members} if listed is not None else set()
+    return frozenset(ids | {a.id for a in staff.agents.values() if team_id in a.team_ids})
+
+
 # ---- service catalogue narrowing (pure; the gateway serves it to the agents' pickers) -----------------
 
 

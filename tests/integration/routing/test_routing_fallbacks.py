@@ -28,12 +28,14 @@ def staff() -> list[object]:
         Agent(id="sam", name="Sam", timezone=MSK, shifts=NIGHTS, availability=Availability.sick),
         Agent(id="lea", name="Lea", roles=[Role.team_lead]),
         Agent(id="ola", name="Ola", roles=[Role.team_lead], availability=Availability.vacation),
+        Agent(id="gil", name="Gil", line_ids=["first"], timezone=MSK, shifts=WORKDAYS),  # gamma's day specialist
         ServiceTeam(id="acme", name="Acme", members=[TeamMember(agent_id="nina", night_shift=True),
                                                      TeamMember(agent_id="leo", role=Role.team_lead),
                                                      TeamMember(agent_id="ann"), TeamMember(agent_id="bob")]),
         ServiceTeam(id="beta", name="Beta", members=[TeamMember(agent_id="sam", night_shift=True),
                                                      TeamMember(agent_id="lea", role=Role.team_lead)]),
-        ServiceTeam(id="gamma", name="Gamma", members=[TeamMember(agent_id="ola", role=Role.team_lead)]),
+        ServiceTeam(id="gamma", name="Gamma", members=[TeamMember(agent_id="ola", role=Role.team_lead),
+                                                       TeamMember(agent_id="gil")]),
     ]
 
 
@@ -68,10 +70,10 @@ async def test_off_hours_ticket_goes_to_the_night_shift_then_the_lead_then_waits
         await d.settled("T-none", lambda doc: doc["flags"].get("nobody_available"), "nobody_available flag")
         assert not d.events.of("T-none", "TicketAssigned") and not d.events.of("T-none", "TicketOffered")
 
-        # Morning: routing tries again and offers it to the day line.
+        # Morning: routing tries again and offers it to gamma's day specialist (never to acme's Ann and Bob).
         clock.set(datetime(2026, 1, 6, 6, 30, tzinfo=UTC))  # Tuesday 09:30 Moscow
         offered = (await d.wait("T-none", "TicketOffered"))[0].payload
-        assert offered["agent_ids"] == ["ann", "bob"] and offered["reason"] == "retry"
+        assert offered["agent_ids"] == ["gil"] and offered["reason"] == "retry"
         assert len({e.id for e in d.alerts.of("T-none", "LeadAlerted")}) == 1  # retries do not alert again
 
 

@@ -145,36 +145,38 @@ def test_choose_strategies_are_deterministic_and_stay_in_the_pool() -> None:
 def test_new_ticket_is_offered_to_every_available_agent_of_the_line() -> None:
     s = staff(a("x", ["first"]), a("y", ["first"]), a("away", ["first"], availability=Availability.vacation),
               a("z", ["second"]))
-    actions = route(view(requested_line=RequestedLine.plain, service_team_id="team-1"), s, Policy(), NOW)
-    assert actions == [Offer(("x", "y"), "first", None, "team-1", "new")]
+    actions = route(view(requested_line=RequestedLine.plain), s, Policy(), NOW)
+    assert actions == [Offer(("x", "y"), "first", None, None, "new")]  # a client's service team: test_team_routing
     assert route(view(status=TicketStatus.assigned, assignee_id="x"), s, Policy(), NOW) == []
 
 
 def test_off_hours_ticket_goes_to_the_night_shift_then_the_leads_then_nobody() -> None:
-    day = a("x", ["first"], shifts=DAY)
+    day = a("d1", ["first"], shifts=DAY)  # the team's day specialist
     night = a("night", [], shifts=NIGHTS)  # team specialists outside the line rotation
     lead = a("lead", [], roles=[Role.team_lead])
     t = view(requested_line=RequestedLine.plain, service_team_id="team-1")
     actions = route(t, staff(day, night, lead, teams=(TEAM,)), Policy(), NIGHT)
-    assert actions[0] == Assign("night", "night_shift", "nobody available on line first")
+    assert actions[0] == Assign("night", "night_shift", "nobody of service team team-1 available on line first")
     assert actions[1] == Nobody("first", None, "night_shift", "night")
     assert isinstance(actions[2], Alert) and actions[2].reason == "auto_assigned_to_night_shift"
     assert actions[2].lead_ids == ("lead",)
     # The night-shift specialist is sick: a team lead takes it.
     sick_night = night.model_copy(update={"availability": Availability.sick})
     actions = route(t, staff(day, sick_night, lead, teams=(TEAM,)), Policy(), NIGHT)
-    assert actions[0] == Assign("lead", "team_lead", "nobody available on line first and no night shift")
+    assert actions[0] == Assign("lead", "team_lead",
+                                "nobody of service team team-1 available on line first and no night shift")
     assert actions[1] == Nobody("first", None, "team_lead", "lead")
     # Nobody at all: alert the leads, flag the ticket, try again later.
     away_lead = lead.model_copy(update={"availability": Availability.vacation})
     actions = route(t, staff(day, sick_night, away_lead, teams=(TEAM,)), Policy(), NIGHT)
     assert [type(x) for x in actions] == [Nobody, Alert, Flag, Retry]
-    assert actions[1] == Alert(("lead",), "nobody_available", None, "nobody available on line first", "team-1")
+    assert actions[1] == Alert(("lead",), "nobody_available", None,
+                               "nobody of service team team-1 available on line first", "team-1")
     assert route(t, staff(day, sick_night, away_lead, teams=(TEAM,)), Policy(), NIGHT, quiet=True) == [
         Retry("nobody_available")]
     # In the day the same ticket is simply offered.
     assert route(t, staff(day, night, lead, teams=(TEAM,)), Policy(), NOW) == [
-        Offer(("x",), "first", None, "team-1", "new")]
+        Offer(("d1",), "first", None, "team-1", "new")]
 
 
 def test_auto_assign_never_picks_an_unavailable_or_off_shift_agent() -> None:
@@ -201,7 +203,7 @@ def test_auto_assign_skips_claimed_or_reoffered_tickets_and_falls_back() -> None
                    teams=(TEAM,))
     t = view(status=TicketStatus.offered, line="first", offer_round=1, offered_to=["y"], service_team_id="team-1")
     assert auto_assign(t, nobody, Policy(), NIGHT, offer_round=1)[0] == Assign(
-        "night", "night_shift", "nobody available on line first")
+        "night", "night_shift", "nobody of service team team-1 available on line first")
 
 
 def test_least_loaded_auto_assign() -> None:
@@ -225,7 +227,7 @@ def test_message_into_a_ticket_whose_assignee_is_away_alerts_and_reoffers() -> N
     assert actions == [
         Alert(("lead",), "assignee_unavailable", "x", "assignee x is vacation", "team-1"),
         Flag("lost", True, "assignee x is vacation"),
-        Offer(("lead", "y", "z"), "first", None, "team-1", "assignee_unavailable"),
+        Offer(("lead",), "first", None, "team-1", "assignee_unavailable"),  # of the team only (y, z are not)
     ]
     here = staff(a("x", ["first"]), a("y", ["first"]))
     assert lost(t, here, Policy(), NOW) == []  # assignee is here: nothing to do
