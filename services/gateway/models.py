@@ -101,8 +101,12 @@ class ResolveBody(BaseModel):
 
 
 class LinkClientBody(BaseModel):
-    client: ClientRef
-    model_config = _examples({"client": {"client_id": "C-42", "client_name": "ACME", "category": "Business"}})
+    client: ClientRef = Field(description="client_id (must exist), optionally a contract and contact of it; "
+                                          "name, category and service team are taken from the directory")
+    reason: str | None = Field(None, max_length=1000, description="Leads only: required to re-link an identified "
+                                                                  "ticket (recorded in its history)")
+    model_config = _examples({"client": {"client_id": "C-42", "contract_number": "ДГ-2026-0157"}},
+                             {"client": {"client_id": "C-7"}, "reason": "Written on behalf of C-7, confirmed by phone"})
 
 
 class CallbackBody(BaseModel):

@@ -16,6 +16,7 @@ from shared.ids import derived_id
 from shared.problems import ProblemError, problem_responses
 from shared.schemas import tickets as t
 
+from .client_link import directory_client, link_command
 from .commands import Outcome, command_id
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .models import (
@@ -167,11 +168,12 @@ def router() -> APIRouter:
             return t.ReopenTicket(reason=body.reason)
         return await run_action(ctx, p, ticket_id, body, key, "reopen", b)
 
-    @r.post("/{ticket_id}/link-client", summary="Link an unidentified sender's ticket to a client", **ok)
+    @r.post("/{ticket_id}/link-client", summary="Link an unidentified sender's ticket to a client (422: no such "
+            "client; 409: already identified, unless a lead re-links it with a reason)", **ok)
     async def link_client(ticket_id: str, body: LinkClientBody, p: CurrentPrincipal, ctx: Ctx,
                           key: IdempotencyKey = None) -> Any:
         async def b(p: Principal, d: dict[str, Any], body: LinkClientBody, cid: str) -> Message:
-            return t.LinkClient(client=body.client, linked_by=p.user_id)
+            return link_command(p, d, await directory_client(ctx, body.client), body.reason)
         return await run_action(ctx, p, ticket_id, body, key, "link", b)
 
     @r.post("/{ticket_id}/callbacks", summary="Log a call-back attempt (answered or not, with a comment)", **ok)

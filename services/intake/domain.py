@@ -6,59 +6,20 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal
 
-import phonenumbers
-
 from shared.ids import derived_id
 from shared.mail import ticket_of_message_id
-from shared.schemas.common import ClientRef, InboundContent, Sender, TicketStatus, TicketType
+from shared.schemas.common import ClientRef, InboundContent, TicketStatus, TicketType
 from shared.schemas.inbound import InboundMessage
-from shared.schemas.tickets import ReceiveMessage
+from shared.schemas.tickets import ReceiveMessage, ReviewNote
+
+from .identity import email_key
+from .identity import identities as identities  # re-exported: intake's callers import identity rules from here
+from .identity import normalise_phone as normalise_phone
+from .identity import normalise_sender as normalise_sender
 
 TicketRule = Literal["conversation", "contact", "contract"]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+normalise_email = email_key  # the importer's and the mail parser's name for the one identity key
 _TAG = re.compile(r"\[#(\d{1,12})\]")
-
-
-# ---- identities ---------------------------------------------------------------------------------
-
-def normalise_email(value: str | None) -> str | None:
-    """Case-folded; None when it is not an address at all."""
-    if not value:
-        return None
-    v = value.strip().strip("<>").casefold()
-    return v if _EMAIL.match(v) else None
-
-
-def normalise_phone(value: str | None, region: str = "RU") -> str | None:
-    """E.164, or None when the number cannot be a phone number."""
-    if not value or not value.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(value.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalise_sender(sender: Sender, region: str) -> Sender:
-    """Keep what the channel gave, normalised; an unparseable phone is kept as typed (still identifies)."""
-    email = normalise_email(sender.email) or (sender.email.strip().casefold() if sender.email else None)
-    phone = normalise_phone(sender.phone, region) or (sender.phone.strip() if sender.phone else None)
-    return Sender(name=sender.name, email=email, phone=phone, chat_id=sender.chat_id)
-
-
-def identities(sender: Sender) -> list[tuple[str, str]]:
-    """Directory fields to look the sender up by, most specific first."""
-    out: list[tuple[str, str]] = []
-    if sender.email:
-        out.append(("emails", sender.email))
-    if sender.phone:
-        out.append(("phones", sender.phone))
-    if sender.chat_id:
-        out.append(("chat_ids", sender.chat_id))
-    return out
 
 
 # ---- dedupe and conversation --------------------------------------------------------------------
@@ -80,15 +41,17 @@ def conversation_key(msg: InboundMessage, client: ClientRef | None = None, rule:
     (an identified person's e-mail and phone share it); per conversation: one per chat session,
     call or thread. Unknown senders fall back from contract to contact to conversation.
     """
-    if rule == "contract" and client and client.contract_number:
-        return f"contract:{client.contract_number}"
+    s = msg.sender
+    who = (email_key(s.email) or s.email) if s.email else s.phone or s.chat_id
+    if rule == "contract" and client and client.contact_id and client.contract_number:
+        return f"contract:{client.contract_number}"  # a known person of the client, not just a named contract
     if rule in ("contract", "contact"):
         if client and client.contact_id:
             return f"contact:{client.contact_id}"
-        s = msg.sender
-        who = s.email.casefold() if s.email else s.phone or s.chat_id
         if who:
             return f"sender:{who}"
+    if msg.channel.value == "email":  # the thread id comes from the sender's own headers: one per sender
+        return f"conversation:email:{who or ''}:{msg.conversation_id or msg.external_id}"
     return f"conversation:{msg.channel.value}:{msg.conversation_id or msg.external_id}"
 
 
@@ -125,6 +88,21 @@ def is_own_mail(msg: InboundMessage, domain: str) -> bool:
     return bool(msg.email_message_id and ticket_of_message_id(msg.email_message_id, domain))
 
 
+def unverified_thread(number: int | None, ticket_id: str) -> ReviewNote:
+    """A message citing a ticket whose sender is not its client: it opened a ticket of its own instead."""
+    cited = f"#{number}" if number is not None else ticket_id
+    return ReviewNote(flag="unverified_thread", reason=(
+        f"claims to continue {cited}, but the sender is not its client: opened as a ticket of its own / "
+        f"ссылается на заявку {cited}, но отправитель не её клиент: открыта отдельная заявка"))
+
+
+def lookalike_sender(address: str, imitated: str, contact_id: str) -> ReviewNote:
+    """An address that reads as a known contact's but is another mailbox: not identified, for an agent to check."""
+    return ReviewNote(flag="lookalike_sender", reason=(
+        f"{address} looks like {imitated} (contact {contact_id}) but is another mailbox: client not identified / "
+        f"адрес {address} похож на {imitated} (контакт {contact_id}), но это другой ящик: клиент не определён"))
+
+
 def can_join(status: str, closed_at: datetime | None, completed_at: datetime | None, now: datetime,
              reopen_window: timedelta) -> bool:
     """May a message be appended to this ticket (the ledger reopening it if needed)?"""
@@ -150,7 +128,7 @@ def ticket_type_of(msg: InboundMessage) -> TicketType:
 
 
 def to_command(msg: InboundMessage, *, received_at: datetime, client: ClientRef | None = None,
-               urgency: str = "normal") -> ReceiveMessage:
+               urgency: str = "normal", review: list[ReviewNote] | None = None) -> ReceiveMessage:
     content = InboundContent(
         message_id=message_id(msg), channel=msg.channel, external_id=msg.external_id,
         conversation_id=msg.conversation_id, subject=msg.subject, text=msg.text, sender=msg.sender,
@@ -161,5 +139,6 @@ def to_command(msg: InboundMessage, *, received_at: datetime, client: ClientRef 
     return ReceiveMessage(
         channel=msg.channel, subject=msg.subject, sender=msg.sender, client=client, content=content,
         classification=msg.classification, ticket_type=ticket_type_of(msg), urgency=urgency,
-        requested_line=msg.requested_line, deadline=msg.deadline,
+        requested_line=msg.requested_line, deadline=msg.deadline, review=review or [],
     )
+

@@ -10,6 +10,7 @@ same command id, so the ledger records it once.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +30,16 @@ from .domain import (
     conversation_key,
     dedupe_key,
     is_own_mail,
+    lookalike_sender,
     message_id,
     normalise_sender,
     own_ticket,
     subject_number,
     thread_refs,
     to_command,
+    unverified_thread,
 )
+from .identity import may_continue
 from .store import INDEXES, IntakeStore
 
 log = logging.getLogger(__name__)
@@ -81,22 +85,34 @@ class Pipeline:
         if msg.auto_submitted or is_own_mail(msg, self.domain):
             return {**base, "ignored": "auto_submitted" if msg.auto_submitted else "own_mail"}
         await self.validate(msg)
-        client = await self.store.identify(msg.sender, msg.contract_number)
-        ticket_id, via = await self._route(msg, client)
+        review: list[t.ReviewNote] = []
+        client = await self._identify(msg, review)
+        ticket_id, via = await self._route(msg, client, review)
         topics = [c.topic for c in (msg.classification, *msg.questions) if c and c.topic]
         urgency = urgency_of(await self.store.urgency.get(), f"{msg.subject or ''}\n{msg.text}", topics)
         return {**base, "ticket_id": ticket_id, "via": via, "urgency": urgency,
                 "client": client.model_dump(mode="json") if client else None,
-                "inbound": msg.model_dump(mode="json")}
+                "review": [n.model_dump(mode="json") for n in review], "inbound": msg.model_dump(mode="json")}
 
-    async def _route(self, msg: InboundMessage, client: ClientRef | None) -> tuple[str, str]:
+    async def _identify(self, msg: InboundMessage, review: list[t.ReviewNote]) -> ClientRef | None:
+        """The sender's client; none for an address imitating a known contact's (flagged for an agent)."""
+        twin = await self.store.lookalike(msg.sender)
+        if twin is not None and msg.sender.email:
+            review.append(lookalike_sender(msg.sender.email, *twin))
+            return None
+        return await self.store.identify(msg.sender, msg.contract_number)
+
+    async def _route(self, msg: InboundMessage, client: ClientRef | None,
+                     review: list[t.ReviewNote]) -> tuple[str, str]:
         """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
         conv = conversation_key(msg, client, self.rule)
-        threaded = await self._thread(msg)
+        threaded, refused = await self._thread(msg, client)
         if threaded:
             ticket_id, via = threaded
             await self.store.claim_if_free(conv, ticket_id)
             return ticket_id, via
+        if refused is not None:
+            review.append(unverified_thread(refused.get("number"), str(refused["_id"])))
         candidate = new_id()
         ticket_id, fresh = await self.store.claim(conv, candidate)
         if not fresh:
@@ -107,22 +123,29 @@ class Pipeline:
             return ticket_id, "conversation"
         return ticket_id, "new"
 
-    async def _thread(self, msg: InboundMessage) -> tuple[str, str] | None:
+    async def _thread(self, msg: InboundMessage, client: ClientRef | None,
+                      ) -> tuple[tuple[str, str] | None, dict[str, Any] | None]:
+        """The first cited ticket this sender may continue, else the first one it may not (to flag)."""
+        refused: dict[str, Any] | None = None
+        async for via, doc in self._cited(msg):
+            if doc is None or not self._joinable(doc):
+                continue
+            if may_continue(doc, msg.sender, client):
+                return (str(doc["_id"]), via), None
+            refused = refused or doc
+        return None, refused
+
+    async def _cited(self, msg: InboundMessage) -> AsyncIterator[tuple[str, dict[str, Any] | None]]:
+        """Tickets the message says it continues, most reliable first; looked up only as far as needed."""
         refs = thread_refs(msg)
         ours = own_ticket(refs, self.domain)
-        if ours:
-            doc = await self.store.ticket(ours)
-            if doc is None or self._joinable(doc):
-                return ours, "our_message_id"
-        doc = await self.store.ticket_by_message_ids(refs)
-        if doc is not None and self._joinable(doc):
-            return str(doc["_id"]), "references"
+        if ours:  # only a ticket that exists: an id the sender wrote into our format never names a new ticket
+            yield "our_message_id", await self.store.ticket(ours)
+        if refs:
+            yield "references", await self.store.ticket_by_message_ids(refs)
         number = subject_number(msg.subject) if msg.channel.value == "email" or refs else None
         if number is not None:
-            doc = await self.store.ticket_by_number(number)
-            if doc is not None and self._joinable(doc):
-                return str(doc["_id"]), "subject_tag"
-        return None
+            yield "subject_tag", await self.store.ticket_by_number(number)
 
     def _joinable(self, doc: dict[str, Any]) -> bool:
         return can_join(doc["status"], doc.get("closed_at"), doc.get("completed_at"), self.clock.now(),
@@ -132,7 +155,9 @@ class Pipeline:
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
         # the ticket records the catalogue service its tree node names: reports group by it, routing offers by it
         msg = msg.model_copy(update={"classification": with_service(await self.store.topics.get(), msg.classification)})
-        command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"))
+        review = [t.ReviewNote.model_validate(n) for n in seen.get("review") or []]
+        command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"),
+                             review=review)
         command.content.message_id = seen["message_id"]
         await self.bus.publish(TICKETS_COMMANDS, envelope_for(
             command, seen["ticket_id"], occurred_at=seen["at"], id=seen["command_id"], actor="client"))
@@ -187,8 +212,10 @@ class TicketEventsHandler:
 
     async def _linked(self, env: Envelope, ev: t.ClientLinked) -> None:
         sender = normalise_sender(ev.sender, self.pipeline.region)
-        await self.store.add_identity(ev.client, sender, actor=ev.linked_by, at=env.occurred_at)
         ref = await self.store.identify(sender)
+        if ref is None:  # learn an unknown sender only: a re-link must not move a known contact to another client
+            await self.store.add_identity(ev.client, sender, actor=ev.linked_by, at=env.occurred_at)
+            ref = await self.store.identify(sender)
         if ref is not None:  # later messages are keyed by the contact now: keep them on this ticket
             probe = InboundMessage(channel=t.Channel.system, external_id=env.id, sender=sender)
             await self.store.claim_if_free(conversation_key(probe, ref, self.pipeline.rule), env.ticket_id)

@@ -14,7 +14,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from shared.schemas.common import MAX_TEXT, Channel, Sender
 from shared.schemas.inbound import InboundMessage
 
-from .domain import is_own_mail, normalise_email
+from .domain import is_own_mail
+from .identity import email_key
 
 _IDS = re.compile(r"<[^<>\s]+>")
 _TAGS = re.compile(r"<[^>]+>")
@@ -91,7 +92,7 @@ def parse_mail(raw: bytes, *, domain: str, mailbox: str = "support") -> ParsedMa
     assert isinstance(mail, EmailMessage)
     addresses = getaddresses([str(mail.get("From", ""))])
     name, address = addresses[0] if addresses else ("", "")
-    email = normalise_email(address)
+    email = email_key(address)
     own_id = next(iter(_ids(mail.get("Message-ID"))), None)
     external = own_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@{mailbox}>"
     references = _ids(mail.get("References"))

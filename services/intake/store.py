@@ -25,7 +25,7 @@ from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, ContactPerso
 from shared.ids import derived_id
 from shared.schemas.common import Attachment, ClientRef, Sender
 
-from .domain import identities
+from .identity import identities, lookalike_probe
 
 MESSAGES = "intake_messages"
 CONVERSATIONS = "intake_conversations"
@@ -40,7 +40,8 @@ INDEXES = {
                           IndexModel([("chat_ids", ASCENDING)]), IndexModel([("client_id", ASCENDING)])],
     CONTRACTS.collection: [IndexModel([("client_id", ASCENDING)])],
 }
-TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1}
+# what threading needs of a ticket: may it take a message, and whose conversation is it
+TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1, "client.client_id": 1, "sender": 1}
 CLAIM_ATTEMPTS = 3
 
 T = TypeVar("T")
@@ -204,6 +205,18 @@ class IntakeStore:
             named = None  # a contract of someone else's: do not trust it
         return await self._client_ref(contact["client_id"], named or contact.get("contract_number"),
                                       str(contact["_id"]))
+
+    async def lookalike(self, sender: Sender) -> tuple[str, str] | None:
+        """(the contact address ``sender``'s e-mail imitates, that contact's id); None when it imitates nobody
+        or is itself a contact's address. Finds look-alikes of plain addresses, which is what contacts hold."""
+        probe = lookalike_probe(sender.email) if sender.email else None
+        if probe is None:
+            return None
+        contacts = self.db[CONTACTS.collection]
+        if await contacts.find_one({"emails": sender.email}, {"_id": 1}):
+            return None
+        twin = await contacts.find_one({"emails": probe}, {"_id": 1}, sort=[("_id", 1)])
+        return (probe, str(twin["_id"])) if twin else None
 
     async def _client_ref(self, client_id: str, contract_number: str | None, contact_id: str | None,
                           ) -> ClientRef | None:

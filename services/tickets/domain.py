@@ -40,7 +40,7 @@ def _need(ticket: Ticket, allowed: frozenset[TicketStatus] | set[TicketStatus], 
 
 
 def _opened(ticket_id: str, cmd: t.OpenTicket | t.ReceiveMessage, number: int) -> t.TicketOpened:
-    fields = cmd.model_dump(exclude={"content", "text"})
+    fields = cmd.model_dump(exclude={"content", "text", "review"})
     text = cmd.text if isinstance(cmd, t.OpenTicket) else cmd.content.text
     subject = cmd.subject or (cmd.content.subject if isinstance(cmd, t.ReceiveMessage) else None)
     fields["subject"] = subject
@@ -73,7 +73,7 @@ def decide(
 def _receive(ticket: Ticket | None, cmd: t.ReceiveMessage, now: datetime, number: int,
              rules: LedgerRules) -> list[Message]:
     if ticket is None:
-        return [_opened("", cmd, number), t.MessageReceived(content=cmd.content)]
+        return [_opened("", cmd, number), t.MessageReceived(content=cmd.content), *_review(cmd)]
     key = f"{cmd.content.channel.value}:{cmd.content.external_id}"
     if key in ticket.external_ids:
         return []  # the same external message delivered again adds nothing
@@ -90,9 +90,13 @@ def _receive(ticket: Ticket | None, cmd: t.ReceiveMessage, now: datetime, number
         events.append(t.TicketClassified(
             classification=cmd.classification or ticket.classification or t.Classification(),
             ticket_type=incoming, urgency=ticket.urgency, priority=ticket.priority))
-    if ticket.unidentified and cmd.client is not None:
-        events.append(t.ClientLinked(client=cmd.client, sender=cmd.sender, linked_by="intake"))
-    return events
+    # A later message never links the ticket to its sender's client: whoever cites a ticket is not proof
+    # that it is theirs. Only the first message (on opening) or an agent's LinkClient sets the client.
+    return [*events, *_review(cmd)]
+
+
+def _review(cmd: t.ReceiveMessage) -> list[Message]:
+    return [t.FlagChanged(flag=note.flag, value=True, reason=note.reason) for note in cmd.review]
 
 
 def _reopen_allowed(ticket: Ticket, now: datetime, rules: LedgerRules) -> None:
@@ -247,7 +251,13 @@ def _reopen(ticket: Ticket, cmd: t.ReopenTicket, now: datetime, rules: LedgerRul
 def _link(ticket: Ticket, cmd: t.LinkClient, now: datetime, rules: LedgerRules) -> list[Message]:
     if ticket.client == cmd.client and not ticket.unidentified:
         return []
-    return [t.ClientLinked(client=cmd.client, sender=ticket.sender, linked_by=cmd.linked_by)]
+    previous = ticket.client.client_id if ticket.client is not None else None
+    reason = (cmd.reason or "").strip() or None
+    if previous is not None and reason is None:
+        raise Rejected(f"the ticket is already linked to client {previous}; only a team lead re-links it, "
+                       "with a reason", "already_identified")
+    return [t.ClientLinked(client=cmd.client, sender=ticket.sender, linked_by=cmd.linked_by, reason=reason,
+                           previous_client_id=previous)]
 
 
 def _rate(ticket: Ticket, cmd: t.RecordRating, now: datetime, rules: LedgerRules) -> list[Message]:

@@ -16,11 +16,14 @@ from shared.schemas.common import (
     InboundContent,
     RequestedLine,
     Sender,
+    Strict,
     TicketType,
 )
 
 AssignMode = Literal["claim", "auto", "lead", "night_shift", "team_lead", "reassign"]
 RatingAnswer = Literal["good", "bad", "not_mine"]
+# What intake did not take on trust in a message; each becomes a flag agents see on the ticket.
+ReviewFlag = Literal["unverified_thread", "lookalike_sender"]
 
 
 class OpeningFields(Message):
@@ -50,11 +53,20 @@ class OpenTicket(OpeningFields):
     text: str = Field("", max_length=MAX_TEXT)
 
 
+class ReviewNote(Strict):
+    """A claim in the message intake could not verify: a ticket it cites, an address imitating a contact."""
+
+    flag: ReviewFlag
+    reason: str = Field(max_length=1000)
+
+
 @message("ReceiveMessage", kind="command")
 class ReceiveMessage(OpeningFields):
     """A client message: opens the ticket if it does not exist yet, else appends (no open/append race)."""
 
     content: InboundContent
+    review: list[ReviewNote] = Field(default_factory=list, max_length=5,
+                                     description="Unverified claims; the ledger records each as a flag")
 
 
 @message("OfferTicket", kind="command")
@@ -177,6 +189,7 @@ class ReopenTicket(Message):
 class LinkClient(Message):
     client: ClientRef
     linked_by: str
+    reason: str | None = Field(None, max_length=1000, description="Required to re-link an identified ticket")
 
 
 @message("RecordRating", kind="command")
@@ -349,6 +362,8 @@ class ClientLinked(Message):
     client: ClientRef
     sender: Sender
     linked_by: str
+    reason: str | None = None
+    previous_client_id: str | None = Field(None, description="Set when an identified ticket was re-linked")
 
 
 @message("RatingRecorded")

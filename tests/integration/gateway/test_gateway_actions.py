@@ -12,6 +12,7 @@ import pytest_asyncio
 from gateway_support import Stack, stack
 
 from shared.directory import DirectoryStore
+from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel, ClientRef
@@ -143,6 +144,9 @@ async def test_reassign_resolve_reopen(gw: Stack) -> None:
 async def test_link_client_bulk_and_availability(gw: Stack) -> None:
     ann = gw.token("ann", "specialist")
     await _ticket(gw, "D1", t.AssignTicket(agent_id="ann", mode="lead"), client=None)
+    # link-client takes the client from the directory (name, team), so it must exist there
+    await DirectoryStore(gw.db, CLIENTS).put(Client(id="C-9", name="Nine", service_team_id="A"), actor="seed",
+                                             at=gw.clock.now())
     assert _ok(await gw.http.get("/api/v1/tickets/D1", headers=ann))["unidentified"] is True
     linked = _ok(await gw.http.post("/api/v1/tickets/D1/link-client",
                                     json={"client": {"client_id": "C-9", "service_team_id": "A"}}, headers=ann))

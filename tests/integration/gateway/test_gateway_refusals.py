@@ -17,6 +17,7 @@ import pytest_asyncio
 from gateway_support import Stack, stack
 
 from shared.directory import DirectoryStore
+from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel, ClientRef
@@ -66,6 +67,8 @@ async def test_internal_note_refusals(gw: Stack) -> None:
 
 async def test_link_client_refusals(gw: Stack) -> None:
     url, link = "/api/v1/tickets/R2/link-client", {"client": {"client_id": "C-9", "service_team_id": "A"}}
+    await DirectoryStore(gw.db, CLIENTS).put(Client(id="C-9", name="Nine", service_team_id="A"), actor="seed",
+                                             at=gw.clock.now())
     # R2 has no team and is on the first line: a second-line specialist does not see it
     problem(await gw.http.post(url, json=link, headers=gw.token("sam", "specialist", lines=["second"])), 404)
     problem(await gw.http.post(url, json=link, headers=gw.token("u9", "client", client_id="C-9")), 403)
