@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -21,8 +20,6 @@ from .handlers import FeedbackHandler, Publisher
 from .pages import router
 from .settings import DEV_KEY, FeedbackSettings
 from .store import INDEXES, Directories, SurveyStore
-
-log = logging.getLogger(__name__)
 
 
 def policy_from(settings: FeedbackSettings) -> Policy:
@@ -75,7 +72,8 @@ class FeedbackWorker:
 
 def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or FeedbackSettings()
-    require_secret(settings, "FEEDBACK_HMAC_KEY", settings.hmac_key, DEV_KEY)  # a known key makes survey links forgeable
+    # A known key makes survey links forgeable.
+    require_secret(settings, "FEEDBACK_HMAC_KEY", settings.hmac_key, DEV_KEY)
     worker = FeedbackWorker(settings, clock or default_clock())
     app = service_app("feedback", lambda: [worker], ready=worker.ready,
                       description="Feedback: the client rates the resolution once; unrated tickets complete "
