@@ -42,12 +42,14 @@ async def test_mail_opens_threads_and_ignores_loops(env: dict[str, str], mailser
 
         ours = outbound_message_id(tid, "n1", s.settings.mail_domain)
         for raw in (
-            # replies from people with no ticket of their own join by thread: our Message-ID, their
-            # earlier mail's Message-ID, the [#number] subject tag
-            mail("it@partner.example", "Re: Router is down", "reply 1", "<r1@partner.example>", In_Reply_To=ours),
-            mail("ops@partner.example", "Re: Router", "reply 2", "<r2@partner.example>",
+            # the client's people join by thread: our Message-ID, their earlier mail's Message-ID, the
+            # [#number] subject tag (Boris is Anna's colleague at Acme)
+            mail("boris@acme.example", "Re: Router is down", "reply 1", "<r1@acme.example>", In_Reply_To=ours),
+            mail("Anna <anna@acme.example>", "Re: Router", "reply 2", "<r2@acme.example>",
                  References="<m1@acme.example> <zz@acme.example>"),
-            mail("cfo@partner.example", f"Invoice question [#{number}]", "reply 3", "<r3@partner.example>"),
+            mail("boris@acme.example", f"Invoice question [#{number}]", "reply 3", "<r3@acme.example>"),
+            # anyone else citing the ticket opens one of their own, flagged for an agent
+            mail("cfo@partner.example", f"Invoice question [#{number}]", "not theirs", "<x3@partner.example>"),
             # the same mail delivered twice adds nothing
             first,
             # auto-replies, bulk mail, bounces and our own mail coming back open nothing
@@ -63,21 +65,23 @@ async def test_mail_opens_threads_and_ignores_loops(env: dict[str, str], mailser
         over_tls = mail("greta@globex.example", "Over TLS", "hi", "<t1@globex.example>")
         await asyncio.to_thread(deliver, tls_user, over_tls)
 
-        await eventually(lambda: asyncio.to_thread(_drained, mailserver, user, 11), 20, message="inbox drained")
-        joined = await s.wait_messages(tid, 4)
-        tickets = await s.wait_tickets(3)
+        await eventually(lambda: asyncio.to_thread(_drained, mailserver, user, 12), 60, message="inbox drained")
+        joined = await s.wait_messages(tid, 4, timeout=60)
+        tickets = await s.wait_tickets(4, timeout=60)
         by_sender = {d["sender"]["email"]: d for d in tickets}
-        assert set(by_sender) == {"anna@acme.example", "stranger@nowhere.example", "greta@globex.example"}
+        assert set(by_sender) == {"anna@acme.example", "stranger@nowhere.example", "greta@globex.example",
+                                  "cfo@partner.example"}
         assert by_sender["stranger@nowhere.example"]["unidentified"]
+        assert by_sender["cfo@partner.example"]["flags"]["unverified_thread"]
         assert by_sender["greta@globex.example"]["client"]["contract_number"] == "G-7"
         ignored = {d["_id"]: d["ignored"] async for d in s.db.intake_messages.find({"ignored": {"$exists": True}})}
         assert len(ignored) == 5
         await asyncio.sleep(0.5)  # nothing else still in flight
         doc = await s.db.tickets.find_one({"_id": tid})
         assert doc is not None and doc["message_count"] == 4 == joined["message_count"]
-        assert sorted(doc["email_message_ids"]) == ["<m1@acme.example>", "<r1@partner.example>",
-                                                    "<r2@partner.example>", "<r3@partner.example>"]
-        assert len(await s.tickets()) == 3
+        assert sorted(doc["email_message_ids"]) == ["<m1@acme.example>", "<r1@acme.example>",
+                                                    "<r2@acme.example>", "<r3@acme.example>"]
+        assert len(await s.tickets()) == 4
         # the TLS mailbox only marks mail seen (no move_to)
         assert await asyncio.to_thread(mailserver.folder, tls_user, "INBOX", "SEEN") == [b"1"]
 

@@ -79,3 +79,20 @@ def test_strangers_and_other_clients_may_not() -> None:
     assert not may_continue(UNKNOWN_TICKET, Sender(), None)
     assert not may_continue({"client": None, "sender": {}}, Sender(), None)
     assert not may_continue(ACME_TICKET, Sender(email=email_key(LOOKALIKES["ligature fi"])), None)
+
+
+def test_conversation_keys_a_sender_controls_never_reach_another_senders_ticket() -> None:
+    def mail(sender: str, **kw: object) -> InboundMessage:
+        return InboundMessage.model_validate({"channel": "email", "external_id": "x", "sender": {"email": sender},
+                                              "conversation_id": "<m1@acme.example>", **kw})
+    # per conversation, an e-mail thread id comes from the sender's own References: it is keyed per sender
+    assert conversation_key(mail("anna@acme.example"), None, "conversation") != \
+        conversation_key(mail("it@partner.example"), None, "conversation")
+    chat = InboundMessage.model_validate({"channel": "chat", "external_id": "c", "conversation_id": "tg:s-1",
+                                         "sender": {"chat_id": "tg:1"}})
+    assert conversation_key(chat, None, "conversation") == "conversation:chat:tg:s-1"  # the channel's own id
+    # per contract, only a known person of the client shares the contract's ticket, not whoever names the contract
+    named = ClientRef(client_id="acme", contract_number="C-100")
+    assert conversation_key(mail("x@evil.example"), named, "contract") == "sender:x@evil.example"
+    assert conversation_key(mail("anna@acme.example"), ANNA.model_copy(update={"contract_number": "C-100"}),
+                            "contract") == "contract:C-100"
