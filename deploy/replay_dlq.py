@@ -6,7 +6,8 @@
 
 Connection settings come from the usual environment (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SASL_*,
 FRONTLINE_TOPIC_PREFIX). Records go back with their original key, value and headers (the ``x-dlq-*``
-headers are dropped), so the same partition and the same handlers see them again. Handlers are
+headers are dropped), so the same partition and the same handlers see them again; a command keeps its
+producer's signature (``x-producer``, ``x-signature``), so the ledger accepts it as that producer's. Handlers are
 idempotent, so replaying a record twice, or one that a later fix already handled, has no second effect.
 Fix the cause first (deploy the fix, add the missing directory entry...), or the record comes straight back.
 """

@@ -21,6 +21,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 import shared.schemas  # noqa: F401  (registers every message model)
+from shared.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER
+from shared.command_owners import may_send, owners
 from shared.envelope import Envelope, Message, registry
 from shared.k8s import BOOTSTRAP, CONSUMER_GROUPS
 from shared.schemas.inbound import INBOUND_SCHEMA_VERSION, InboundMessage
@@ -89,6 +91,16 @@ def _kafka_key(description: str) -> dict[str, Any]:
     return {"kafka": {"key": {"type": "string", "description": description}, "bindingVersion": KAFKA_BINDING}}
 
 
+def _headers(model: type[Message]) -> dict[str, Any]:
+    props: dict[str, Any] = {"type": {"type": "string", "const": model.TYPE}}
+    if model.KIND == "command":  # the ledger's producer check (shared/command_auth.py)
+        may = owners(model.TYPE)
+        props[PRODUCER_HEADER] = {"type": "string", **({"enum": list(may)} if may else {}),
+                                  "description": f"The signing producer: {', '.join(may) or 'none may send it yet'}"}
+        props[SIGNATURE_HEADER] = {"type": "string", "description": "Hex HMAC-SHA256 with the producer's own key"}
+    return {"type": "object", "properties": props}
+
+
 def _summary(model: type[BaseModel]) -> str:
     doc = (model.__doc__ or "").strip()
     return doc.split("\n\n")[0].replace("\n", " ") if doc else model.__name__
@@ -106,7 +118,7 @@ def build() -> dict[str, Any]:
         messages[message_name(m)] = {
             "name": m.TYPE, "title": f"{m.TYPE} v{m.VERSION}", "summary": _summary(m),
             "contentType": "application/json",
-            "headers": {"type": "object", "properties": {"type": {"type": "string", "const": m.TYPE}}},
+            "headers": _headers(m),
             "payload": {"allOf": [refs[Envelope], {"type": "object", "properties": {
                 "type": {"const": m.TYPE}, "version": {"const": m.VERSION}, "payload": refs[m]}}]},
             "bindings": _kafka_key("Ticket id"),
@@ -146,8 +158,12 @@ def build() -> dict[str, Any]:
                                    "bindingVersion": KAFKA_BINDING}},
         }
         for p in sorted(t.producers):
-            operations[f"{_slug(p)}.send.{t.name}"] = {
+            send: dict[str, Any] = {
                 "action": "send", "channel": {"$ref": f"#/channels/{t.name}"}, "summary": f"{p} writes {t.name}"}
+            if "command" in t.kinds:  # only the commands it owns: the ledger dead-letters the rest
+                send["messages"] = [{"$ref": f"#/channels/{t.name}/messages/{n}"} for n in names
+                                    if may_send(p, n.rsplit(".v", 1)[0])]
+            operations[f"{_slug(p)}.send.{t.name}"] = send
         for c in sorted(t.consumers):
             op: dict[str, Any] = {"action": "receive", "channel": {"$ref": f"#/channels/{t.name}"},
                                   "summary": f"{c} reads {t.name}"}

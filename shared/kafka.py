@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 import shared.schemas  # noqa: F401  (registers every message model)
+from shared.command_auth import signer_for
 from shared.envelope import Envelope, Message, RegistryError, registry
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, HANDLER_LATENCY, MESSAGES_CONSUMED, MESSAGES_PRODUCED
 from shared.settings import CommonSettings
@@ -75,6 +76,7 @@ class KafkaBus:
         self.settings = settings
         self.service = service
         self.tracing = Tracing(service, settings.tracing)
+        self.signer = signer_for(settings, service)  # commands carry their producer's signature
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
@@ -109,9 +111,12 @@ class KafkaBus:
         topic = self.topic(spec)
         futures = []
         for e in envs:
+            value = e.to_bytes()
             headers = [("type", e.type.encode())]
+            if self.signer is not None and "command" in spec.kinds:
+                headers += self.signer.headers(e, value)
             with self.tracing.produce(topic, headers, e.ticket_id, e.type):
-                futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=e.to_bytes(),
+                futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=value,
                                                         headers=headers))
         await asyncio.gather(*futures)
         MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
@@ -191,6 +196,7 @@ class Consumer(Generic[T]):
         on_revoked: PartitionsHook | None = None,
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
+        verify: Callable[[ConsumerRecord, T], str | None] | None = None,
     ) -> None:
         self.bus, self.spec, self.handler, self.decoder = bus, spec, handler, decoder
         self.group_id = f"{bus.settings.topic_prefix}{group_id}"
@@ -199,6 +205,7 @@ class Consumer(Generic[T]):
         self.on_assigned, self.on_revoked = on_assigned, on_revoked
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
+        self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.processed = 0
@@ -308,6 +315,9 @@ class Consumer(Generic[T]):
             value = self.decoder(raw)
         except Exception as exc:
             await self.bus.dead_letter(self.spec, record, f"undecodable: {exc}", self.group_id)
+            return
+        if self.verify is not None and (refusal := self.verify(record, value)):
+            await self.bus.dead_letter(self.spec, record, f"rejected: {refusal}", self.group_id)
             return
         started = time.perf_counter()
         headers = record.headers or []

@@ -70,6 +70,9 @@ class CommonSettings(BaseSettings):
     # Bearer token every internal HTTP API (notify's, the services' admin endpoints) demands of its callers.
     # Unset in development: those APIs then answer loopback callers only. Required in production.
     service_token: SecretStr | None = Field(None, validation_alias=env("FRONTLINE_SERVICE_TOKEN", "service_token"))
+    # This service's own key for signing what it sends on tickets.commands (shared/command_auth.py); each
+    # producer has its own. Development derives one per service; production requires it.
+    command_key: SecretStr | None = Field(None, validation_alias=env("FRONTLINE_COMMAND_KEY", "command_key"))
 
     @property
     def production(self) -> bool:

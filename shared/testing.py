@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI
 
+from shared.command_auth import signer_for
 from shared.envelope import Envelope
 from shared.ids import new_id
 from shared.settings import CommonSettings
@@ -82,6 +83,13 @@ async def eventually(check: Callable[[], Any], timeout: float = 15.0,
             return last  # type: ignore[no-any-return]
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
+
+
+def command_headers(settings: CommonSettings, env: Envelope, producer: str = "test") -> list[tuple[str, bytes]]:
+    """Headers for a command record a test writes with a bare producer: signed as ``producer`` (a service name),
+    or, by default, as the owner of its type with the development keys, like a test's KafkaBus does."""
+    signer = signer_for(settings, producer)
+    return [("type", env.type.encode()), *(signer.headers(env, env.to_bytes()) if signer else [])]
 
 
 class Tap:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shared.command_owners import COMMAND_PRODUCERS
+
 DAY_MS = 24 * 60 * 60 * 1000
 
 
@@ -48,7 +50,7 @@ INBOUND_MESSAGES = TopicSpec(
 TICKETS_COMMANDS = TopicSpec(
     "tickets.commands", 12, "ticket id",
     "Commands to the ticket ledger, the only writer of ticket state.",
-    producers=("intake", "routing", "sla", "notify", "feedback", "gateway"), consumers=("tickets",),
+    producers=COMMAND_PRODUCERS, consumers=("tickets",),  # each signs what it sends (shared/command_auth.py)
     kinds=("command",),
 )
 TICKETS_EVENTS = TopicSpec(

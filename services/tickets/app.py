@@ -14,6 +14,7 @@ from shared.topics import TICKETS_COMMANDS
 
 from .domain import LedgerRules
 from .handlers import INDEXES, LedgerHandler, LedgerStore
+from .producer_check import producer_check
 from .settings import TicketsSettings
 
 
@@ -25,7 +26,8 @@ class Ledger:
         self.store = LedgerStore(database(self.client, settings))
         self.handler = LedgerHandler(self.store, self.bus, clock,
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)))
-        self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler)
+        self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
+                                 verify=producer_check(settings))
 
     async def start(self) -> None:
         await ensure_topics(self.settings)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,6 @@ class TicketsSettings(ServiceSettings):
 
     http_port: int = 8002
     reopen_window_seconds: float = 300.0
+    # Every other producer's command-signing key, as JSON {"gateway": "...", "intake": "...", ...}
+    # (shared/command_auth.py). Development derives the missing ones; production requires them all.
+    command_keys: dict[str, SecretStr] = {}

@@ -1,15 +1,21 @@
-"""deploy/replay_dlq.py on the real broker: a parked record goes back to its source with its own headers."""
+"""deploy/replay_dlq.py on the real broker: a parked record goes back to its source with its own headers (a
+command's signature included)."""
 
 from __future__ import annotations
 
 import importlib.util
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-from shared.kafka import KafkaBus, ensure_topics
+from services.tickets.producer_check import producer_check
+from services.tickets.settings import TicketsSettings
+from shared.envelope import envelope_for
+from shared.kafka import KafkaBus, decode_envelope, ensure_topics
+from shared.schemas import tickets as t
 from shared.settings import CommonSettings
-from shared.testing import Tap, make_settings
+from shared.testing import Tap, eventually, make_settings
 from shared.topics import TICKETS_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,6 +56,29 @@ async def test_replay_writes_selected_dead_letters_back(env: dict[str, str]) -> 
 
 
 async def tap_wait(tap: Tap) -> list[object]:
-    from shared.testing import eventually
-
     return await eventually(lambda: list(tap.items) or None, timeout=10, message="replayed record")
+
+
+async def test_a_replayed_command_keeps_a_signature_the_ledger_accepts(env: dict[str, str]) -> None:
+    """Parked after its producer signed it (say the ledger's database was down): the replay tool signs nothing,
+    and needs not, since the original bytes and the producer's headers go back unchanged."""
+    replay = _module()
+    settings = make_settings(TicketsSettings, env)
+    await ensure_topics(settings, [TICKETS_COMMANDS, TICKETS_COMMANDS.dead_letter])
+    cmd = envelope_for(t.RecordNotification(notification_id="n-1", recipient="ann", channel="email", outcome="sent"),
+                       "T-7", occurred_at=datetime(2026, 3, 2, tzinfo=UTC))
+    notify = KafkaBus(settings, "notify")
+    await notify.start()
+    try:
+        async with Tap(settings, TICKETS_COMMANDS, raw=True) as tap:
+            await notify.publish(TICKETS_COMMANDS, cmd)
+            (original,) = await tap_wait(tap)
+            await notify.dead_letter(TICKETS_COMMANDS, original, "handler failed after 3 retries", "tickets-ledger")
+            out = io.StringIO()
+            assert await replay.replay(settings, TICKETS_COMMANDS, apply=True, out=out) == 1
+            replayed = await eventually(lambda: tap.items[1:] or None, timeout=30, message="the replayed command")
+    finally:
+        await notify.stop()
+    (rec,) = replayed
+    assert rec.value == original.value and dict(rec.headers)["x-producer"] == b"notify"
+    assert producer_check(settings)(rec, decode_envelope(rec.value)) is None

@@ -21,7 +21,7 @@ from shared.mongo import database, mongo_client
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel
 from shared.settings import CommonSettings
-from shared.testing import eventually, make_settings, running
+from shared.testing import command_headers, eventually, make_settings, running
 from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -145,7 +145,8 @@ async def interleave(settings: CommonSettings, spec: TopicSpec, poison: list[tup
     await producer.start()
     topic = spec.full(settings.topic_prefix)
     for i, good in enumerate(goods):
-        await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes())
+        await producer.send(topic, key=good.ticket_id.encode(), value=good.to_bytes(),
+                            headers=command_headers(settings, good))  # a command passes the ledger's producer check
         await producer.send(topic, key=good.ticket_id.encode(), value=poison[i % len(poison)][0])
     await producer.flush()
     await producer.stop()

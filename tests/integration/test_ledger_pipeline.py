@@ -21,7 +21,7 @@ from shared.kafka import KafkaBus, ensure_topics, read_dead_letters
 from shared.mongo import database, mongo_client
 from shared.schemas import tickets as t
 from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, eventually, make_settings, running
+from shared.testing import Tap, command_headers, eventually, make_settings, running
 from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -102,17 +102,19 @@ async def test_malformed_records_go_to_dead_letter_and_consumer_continues(env: d
         await producer.send_and_wait(topic, key=b"T-bad", value=b"{not json")
         await producer.send_and_wait(topic, key=b"T-bad", value=b'{"type":"FutureThing","ticket_id":"T-bad",'
                                                                  b'"occurred_at":"2026-01-01T00:00:00Z"}')
-        await producer.send_and_wait(topic, key=b"T-bad", value=envelope_for(
-            t.TicketAssigned(agent_id="a", mode="auto"), "T-bad", occurred_at=NOW).to_bytes())
+        event = envelope_for(t.TicketAssigned(agent_id="a", mode="auto"), "T-bad", occurred_at=NOW)
+        await producer.send_and_wait(topic, key=b"T-bad", value=event.to_bytes(),
+                                     headers=command_headers(settings, event, "gateway"))
         good = envelope_for(t.OpenTicket(channel=Channel.web, subject="ok"), "T-good", occurred_at=NOW)
-        await producer.send_and_wait(topic, key=b"T-good", value=good.to_bytes())
+        await producer.send_and_wait(topic, key=b"T-good", value=good.to_bytes(),
+                                     headers=command_headers(settings, good))
         await producer.stop()
         await tap.wait("T-good", "TicketOpened")
         dead = await eventually(lambda: _dlq(settings, 3), message="three dead letters")
         reasons = sorted(d["headers"]["x-dlq-reason"] for d in dead)
         assert any("malformed" in r for r in reasons)
         assert any("unknown message type 'FutureThing'" in r for r in reasons)
-        assert any("not a ledger command" in r for r in reasons)
+        assert any("producer gateway may not send TicketAssigned" in r for r in reasons)  # an event, not a command
         assert all(d["headers"]["x-dlq-source-topic"] == topic for d in dead)
 
 
