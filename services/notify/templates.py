@@ -4,6 +4,8 @@ Each ``templates/<lang>/<name>.j2`` defines ``subject`` and ``text`` blocks (and
 ``html``; ``_base.j2`` derives it from ``text``). The HTML part is rendered with autoescape on,
 so client- or agent-written text cannot inject markup into mail. Subject and plain text are
 not HTML: rendering them with HTML escaping would show clients ``&lt;`` instead of ``<``.
+Administrators write templates too, so every one renders in the sandbox (``sandbox.py``) and sees
+only its documented variables (``template_context.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
+from jinja2 import FileSystemLoader, Template, TemplateNotFound
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory.notify import TemplateOverride, template_key
 from shared.problems import ProblemError
+
+from .sandbox import TemplateSandbox
+from .template_context import CONTEXT, SAMPLES, unknown_variables
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 LANGUAGES = ("ru", "en")
@@ -39,9 +44,9 @@ class Rendered:
 
 
 @lru_cache(maxsize=2)
-def _env(autoescape: bool) -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=autoescape,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+def _env(autoescape: bool) -> TemplateSandbox:
+    return TemplateSandbox(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=autoescape,
+                           trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 
 
 def template_names() -> list[str]:
@@ -59,7 +64,7 @@ def _source(o: TemplateOverride) -> str:
             + o.text + "{% endblock %}" + html)
 
 
-def _template(env: Environment, path: str, override: TemplateOverride | None) -> Template:
+def _template(env: TemplateSandbox, path: str, override: TemplateOverride | None) -> Template:
     return env.from_string(_source(override)) if override else env.get_template(path)
 
 
@@ -67,41 +72,20 @@ def render(name: str, language: str, context: dict[str, Any], override: Template
     """Render the shipped template, or the administrator's ``override`` of it."""
     lang = language if language in LANGUAGES else "en"
     path = f"{lang}/{name}.j2"
-    context = {"lang": lang, **context}
+    allowed = CONTEXT.get(name, frozenset())
+    context = {**{k: v for k, v in context.items() if k in allowed}, "lang": lang}
     try:
         plain, escaped = _template(_env(False), path, override), _template(_env(True), path, override)
         subject = " ".join(_block(plain, "subject", context).split())
         text = _block(plain, "text", context).strip() + "\n"
         html = escaped.render(dict(context)).strip()
     except TemplateNotFound as exc:
-        raise UnknownTemplate(f"no template {name!r} for {lang!r}") from exc
-    except (TemplateError, TypeError, ValueError) as exc:
+        if override is None:
+            raise UnknownTemplate(f"no template {name!r} for {lang!r}") from exc
+        raise TemplateRenderError(f"template {name!r} ({lang}): no template {exc.name!r} to include") from exc
+    except Exception as exc:  # whatever an administrator's template raises is a refusal, never a 500
         raise TemplateRenderError(f"template {name!r} ({lang}): {exc}") from exc
     return Rendered(subject=subject, text=text, html=html)
-
-
-_TICKET = {"ticket_id": "7d6f3c1e-0000-4000-8000-000000000001", "number": 1042, "subject": "Нет связи / No connection",
-           "ticket_url": "https://desk.example/tickets/1042", "client_name": "Anna Petrova", "agent_name": "Ivan",
-           "service_type": "air", "recipient_name": "Olga", "reason": "team_lead"}
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "ticket_opened": {**_TICKET, "text": "The line has been down since morning."},
-    "client_message": {**_TICKET, "text": "Any news? <b>still down</b>"},
-    "ticket_assigned": {**_TICKET, "mode": "auto"},
-    "ticket_taken": dict(_TICKET),
-    "reply": {**_TICKET, "text": "We have restarted your port; please check again."},
-    "ticket_resolved": {**_TICKET, "problem": "No connection", "solution": "Port restarted"},
-    "lead_alert": {**_TICKET, "alert_reason": "assignee_unavailable", "detail": None, "assignee_name": "Ivan"},
-    "escalation": {**_TICKET, "step": 2, "escalation_reason": "not in progress for 24 h", "action": "notify"},
-    "sla_warning": {**_TICKET, "target": "resolution", "due_at": "2026-03-02T18:00:00+00:00"},
-    "sla_breached": {**_TICKET, "target": "first_response", "due_at": "2026-03-02T10:15:00+00:00"},
-    "deadline_reminder": {**_TICKET, "reason": "assignee", "deadline": "2026-03-03T18:00:00+00:00",
-                          "remaining_minutes": 90},
-    "survey": {**_TICKET, "survey_id": "s-1", "problem": "No connection", "solution": "Port restarted",
-               "links": {"good": "https://desk.example/s/1/good", "bad": "https://desk.example/s/1/bad",
-                         "not_mine": "https://desk.example/s/1/not_mine"}},
-    "fraud_alert": {**_TICKET, "survey_id": "s-1", "suspect_name": "Ivan"},
-}
 
 
 def preview(name: str, language: str, context: dict[str, Any] | None = None,
@@ -109,6 +93,10 @@ def preview(name: str, language: str, context: dict[str, Any] | None = None,
     """Render with the sample context, overridden by ``context``: what admins see before saving."""
     if name not in SAMPLES:
         raise UnknownTemplate(f"no template {name!r}")
+    unknown = unknown_variables(name, context or {})
+    if unknown:
+        raise TemplateRenderError(f"template {name!r} gets no variable {', '.join(unknown)}; "
+                                  f"it gets {', '.join(sorted(CONTEXT[name]))} (and lang)")
     return render(name, language, {**SAMPLES[name], **(context or {})}, override)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from jinja2 import Environment, TemplateSyntaxError
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.directory import register
@@ -46,7 +47,7 @@ PREFERENCES = register("notify_preferences", NotifyPreference, "dir_notify_prefe
                        "Per-person notification channels, quiet hours and language")
 
 
-_SYNTAX = Environment()
+_SYNTAX = ImmutableSandboxedEnvironment()  # parses only; rendering is notify's sandbox
 
 
 class TemplateOverride(BaseModel):
