@@ -13,18 +13,27 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 
 import shared.schemas  # noqa: F401  (registers every message model)
 from shared.command_auth import signer_for
+from shared.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
 from shared.envelope import Envelope, Message, RegistryError, registry
-from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, HANDLER_LATENCY, MESSAGES_CONSUMED, MESSAGES_PRODUCED
+from shared.health import watch
+from shared.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_RESTARTS,
+    DEAD_LETTERS,
+    DEAD_LETTERS_LOST,
+    HANDLER_LATENCY,
+    MESSAGES_CONSUMED,
+    MESSAGES_PRODUCED,
+)
 from shared.settings import CommonSettings
 from shared.tasks import cancel
 from shared.topics import TopicSpec, all_topics_with_dead_letters
@@ -128,19 +137,30 @@ class KafkaBus:
             await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
     async def dead_letter(self, spec: TopicSpec, record: ConsumerRecord, reason: str, group: str) -> None:
-        """Park a record with the reason; the original bytes are kept untouched for replay."""
-        headers = list(record.headers or []) + [
-            ("x-dlq-reason", reason[:4000].encode()),
-            ("x-dlq-source-topic", record.topic.encode()),
-            ("x-dlq-source-partition", str(record.partition).encode()),
-            ("x-dlq-source-offset", str(record.offset).encode()),
-            ("x-dlq-group", group.encode()),
-            ("x-dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await self.publish_raw(self.topic(spec.dead_letter), record.key, record.value or b"", headers)
+        """Park a record with the reason; the original bytes are kept untouched for replay. A record too large to
+        park whole is parked as a truncated copy; one that cannot be parked even so is logged and skipped, so
+        no record can stop its consumer (a broker that is down still raises: the record comes again)."""
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                 "size": len(record.value or b""), "reason": reason[:500]}
+        dlq = self.topic(spec.dead_letter)
+        if record_size(record) <= self.settings.max_message_bytes:
+            try:
+                await self.publish_raw(dlq, record.key, record.value or b"", dead_letter_headers(record, reason, group))
+                DEAD_LETTERS.labels(self.service, spec.name).inc()
+                log.warning("dead-lettered record", extra=where)
+                return
+            except MessageSizeTooLargeError:  # the broker's limit is below ours: park the truncated copy
+                pass
+        head = min(TRUNCATED_BYTES, self.settings.max_message_bytes // 2)
+        value, headers = truncated_copy(record, reason, group, head)
+        try:
+            await self.publish_raw(dlq, record.key, value, headers)
+        except KafkaError as exc:
+            DEAD_LETTERS_LOST.labels(self.service, spec.name).inc()
+            log.error("record too large to dead-letter, skipped", extra={**where, "error": repr(exc)})
+            return
         DEAD_LETTERS.labels(self.service, spec.name).inc()
-        log.warning("dead-lettered record", extra={"topic": record.topic, "offset": record.offset,
-                                                   "reason": reason[:500]})
+        log.warning("dead-lettered a truncated copy of an oversize record", extra=where)
 
 
 class Poison(Exception):
@@ -196,6 +216,7 @@ class Consumer(Generic[T]):
         on_revoked: PartitionsHook | None = None,
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
+        restart_backoff: float = 0.5,
         verify: Callable[[ConsumerRecord, T], str | None] | None = None,
     ) -> None:
         self.bus, self.spec, self.handler, self.decoder = bus, spec, handler, decoder
@@ -205,12 +226,20 @@ class Consumer(Generic[T]):
         self.on_assigned, self.on_revoked = on_assigned, on_revoked
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
+        self.restart_backoff = self._backoff = restart_backoff
         self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
-        self.processed = 0
+        self._unwatch: Callable[[], None] = lambda: None
+        self.failure: str | None = None  # why the loop last died, until the restarted one makes progress
+        self.processed = self.restarts = 0
 
     async def start(self) -> None:
+        await self._connect()
+        self._unwatch = watch(f"consumer {self.spec.name}", self.problem)
+        self._task = asyncio.create_task(self._supervise(), name=f"consume-{self.spec.name}")
+
+    async def _connect(self) -> None:
         self._consumer = AIOKafkaConsumer(
             **_client_kwargs(self.bus.settings),
             group_id=self.group_id,
@@ -224,17 +253,58 @@ class Consumer(Generic[T]):
         )
         self._consumer.subscribe([self.bus.topic(self.spec)], listener=_Listener(self.on_assigned, self.on_revoked))
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name=f"consume-{self.spec.name}")
 
     async def stop(self) -> None:
+        self._unwatch()
         await cancel(self._task)
         self._task = None
-        if self._consumer:
-            await self._consumer.stop()
-            self._consumer = None
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                async with asyncio.timeout(30):
+                    await consumer.stop()
+            except Exception as exc:  # a broken client is dropped all the same
+                log.warning("consumer did not stop cleanly", extra={"topic": self.spec.name, "error": repr(exc)})
 
     def is_running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._task is not None and not self._task.done() and self.failure is None
+
+    def problem(self) -> str | None:
+        """For /healthz: None while consuming; why not while the loop is dead or restarting."""
+        if self._task is not None and self._task.done():
+            return "consumer loop ended and is not restarting"
+        return self.failure
+
+    async def _supervise(self) -> None:
+        """Run the loop; whatever ends it (an error in a handler's way out, in a commit, in the client) is logged,
+        shown in health, and the loop starts again on a new client (its uncommitted records come again)."""
+        while True:
+            try:
+                if self._consumer is None:
+                    await self._connect()
+                await self._run()
+                raise RuntimeError("consumer loop returned")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                me = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and me is not None and me.cancelling():
+                    raise  # stopping
+                self.failure = f"loop died: {exc!r}"[:500]
+                self.restarts += 1
+                CONSUMER_RESTARTS.labels(self.bus.service, self.spec.name).inc()
+                log.error("consumer loop died, restarting", exc_info=exc,
+                          extra={"topic": self.spec.name, "group": self.group_id, "retry_in": self._backoff})
+            await self._disconnect()
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, 30.0)
+
+    def _progressed(self) -> None:
+        """The loop committed, or is caught up: a restart (if any) worked."""
+        self.failure, self._backoff = None, self.restart_backoff
 
     async def _run(self) -> None:
         """Each partition's records go to a task of its own, so a slow or backlogged partition holds up only
@@ -256,6 +326,8 @@ class Consumer(Generic[T]):
                 if fetch is not None and (fetch.done() or finished):
                     # a freed partition is not in a pending fetch's list: cancel it and fetch again
                     batches, fetch = await self._take(fetch), None
+                    if not batches and not work:
+                        self._progressed()
                     for tp, records in batches.items():
                         work[tp] = asyncio.create_task(self._partition(records), name=f"consume-{tp}")
                 if finished:
@@ -291,6 +363,7 @@ class Consumer(Generic[T]):
         try:
             if mine:
                 await consumer.commit(mine)
+                self._progressed()
         except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
             log.warning("commit failed", extra={"error": repr(exc)})
         for tp, offset in mine.items():

@@ -1,4 +1,4 @@
-"""Prometheus metrics every service exposes on ``/metrics``."""
+"""Prometheus metrics every service exposes on ``/metrics`` (on its metrics port, see ``shared.runtime.serve``)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,23 @@ CONSUMER_LAG = Gauge(
 )
 HTTP_LATENCY = Histogram(
     "frontline_http_request_seconds", "HTTP request latency", ["service", "method", "route", "status"]
+)
+# Label values come from a fixed set: a client choosing them (any method name, any path) must not be able to
+# grow the page without bound.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def http_labels(service: str, method: str, route: str | None, status: int) -> tuple[str, str, str, str]:
+    """``HTTP_LATENCY``'s labels: a known method or OTHER, the route template or unmatched, the status code."""
+    status_label = str(status) if 100 <= status <= 599 else "other"
+    return service, method if method in HTTP_METHODS else "OTHER", route or "unmatched", status_label
+CONSUMER_RESTARTS = Counter(
+    "frontline_consumer_restarts_total", "Consumer loops that died and were restarted", ["service", "topic"]
+)
+DEAD_LETTERS_LOST = Counter(
+    "frontline_dead_letters_lost_total",
+    "Records that could not be dead-lettered even as a truncated copy (logged with their coordinates, skipped)",
+    ["service", "topic"],
 )
 SLA_TIMERS_PENDING = Gauge("frontline_sla_timers_pending", "SLA timers waiting to fire", ["service"])
 NOTIFICATIONS = Counter(

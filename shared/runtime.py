@@ -1,7 +1,8 @@
 """What every service process shares: lifespan of its components, health, readiness, metrics.
 
-A service is a FastAPI app (stream services too: theirs only serves ``/healthz``,
-``/readyz`` and ``/metrics``), so one runner and one probe layout fit all pods.
+A service is a FastAPI app (stream services too: theirs only serves ``/healthz`` and ``/readyz``), so one
+runner and one probe layout fit all pods. ``/metrics`` is served on a port of its own (``serve``), never on the
+public app, which the Ingress exposes.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any, Protocol
 import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import make_asgi_app, start_http_server
 
-from shared.metrics import HTTP_LATENCY
+from shared.health import Liveness, collecting
+from shared.metrics import HTTP_LATENCY, http_labels
 from shared.problems import install_problem_handlers
 from shared.tasks import cancel
 
@@ -65,12 +67,14 @@ def service_app(
 ) -> FastAPI:
     """Build the app; ``components`` is called at startup so construction stays cheap and lazy."""
     started: list[Component] = []
+    liveness = Liveness()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for component in components():
-            await component.start()
-            started.append(component)
+        with collecting(liveness):  # the loops the components start report to this app's /healthz
+            for component in components():
+                await component.start()
+                started.append(component)
         app.state.started = True
         try:
             yield
@@ -90,26 +94,35 @@ def service_app(
         t0 = time.perf_counter()
         response: Response = await call_next(request)
         route = request.scope.get("route")
-        HTTP_LATENCY.labels(name, request.method, getattr(route, "path", "unmatched"),
-                            str(response.status_code)).observe(time.perf_counter() - t0)
+        HTTP_LATENCY.labels(*http_labels(name, request.method, getattr(route, "path", None),
+                                         response.status_code)).observe(time.perf_counter() - t0)
         return response
 
-    @app.get("/healthz", tags=["ops"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": name}
+    @app.get("/healthz", tags=["ops"], summary="Liveness: no background loop (consumer, agent) is dead",
+             responses={503: {"description": "A loop died and is not consuming again yet"}})
+    async def healthz() -> JSONResponse:
+        problems = liveness.problems()
+        return JSONResponse({"status": "failing" if problems else "ok", "service": name, "problems": problems},
+                            status_code=503 if problems else 200)
 
-    @app.get("/readyz", tags=["ops"], summary="Readiness: started and its consumers running",
+    @app.get("/readyz", tags=["ops"], summary="Readiness: started, its consumers running, none of them dead",
              responses={503: {"description": "Not ready"}})
     async def readyz() -> JSONResponse:
-        ok = bool(app.state.started) and (ready() if ready else True)
-        return JSONResponse({"status": "ready" if ok else "starting", "service": name}, status_code=200 if ok else 503)
-
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        problems = liveness.problems()
+        ok = bool(app.state.started) and (ready() if ready else True) and not problems
+        status = "ready" if ok else "failing" if problems else "starting"
+        return JSONResponse({"status": status, "service": name, "problems": problems},
+                            status_code=200 if ok else 503)
 
     return app
 
 
-def serve(app: FastAPI, host: str, port: int) -> None:
+def metrics_app() -> Any:
+    """The Prometheus page as an ASGI app (what ``serve`` runs on the metrics port; tests scrape it in-process)."""
+    return make_asgi_app()
+
+
+def serve(app: FastAPI, host: str, port: int, metrics_port: int) -> None:
+    """The app on ``port``; ``/metrics`` on ``metrics_port`` (same host), a port the Ingress never routes to."""
+    start_http_server(metrics_port, addr=host)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")

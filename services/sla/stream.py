@@ -20,6 +20,7 @@ from typing import Any, cast
 import faust
 
 from shared.envelope import Envelope, Message
+from shared.health import watch
 from shared.kafka import KafkaBus, Poison, decode_envelope
 from shared.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
 from shared.settings import CommonSettings
@@ -93,6 +94,8 @@ class FaustStream:
         self.on_revoke: list[Callable[[], Awaitable[None]]] = []  # awaited before a revocation completes
         self._fenced = False  # from a revocation (or stop) until the next assignment
         self._handling = asyncio.Lock()  # held while an event is handled
+        self.failure: str | None = None  # why the agent last crashed, until faust has restarted it
+        self._unwatch: Callable[[], None] = lambda: None
 
     def build(self) -> faust.App:
         app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval,
@@ -101,8 +104,16 @@ class FaustStream:
                           partitions=TICKETS_EVENTS.partitions, internal=False)
 
         async def clocks(stream: faust.StreamT) -> None:
-            async for event in stream.events():
-                await self._one(event.message)
+            self.failure = None  # (re)started by faust's supervisor
+            try:
+                async for event in stream.events():
+                    await self._one(event.message)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # faust restarts the agent; until it has, /healthz says why
+                self.failure = f"agent crashed: {exc!r}"[:500]
+                log.error("sla agent crashed", exc_info=exc)
+                raise
 
         app.agent(topic, name=f"{self.app_id}.clocks")(clocks)
         app.on_partitions_assigned.connect(cast(Any, self._assigned))  # mode's stubs reject bound async methods
@@ -135,10 +146,18 @@ class FaustStream:
     async def start(self) -> None:
         self.app = self.build()
         await self.app.start()
+        self._unwatch = watch("sla stream", self.problem)
+
+    def problem(self) -> str | None:
+        """For /healthz: None while the app and its agent run, else why not."""
+        if self.app is not None and self.app.crashed:
+            return f"faust app crashed: {self.app.crash_reason!r}"[:500]
+        return self.failure
 
     async def stop(self) -> None:
         """Let the event being handled finish (bounded), then stop with the lock held, so faust cancels the
         agent between events, not between a handler's timer sync and its clock save."""
+        self._unwatch()
         if self.app is None:
             return
         self._fenced = True
