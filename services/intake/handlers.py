@@ -10,7 +10,6 @@ same command id, so the ledger records it once.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -26,21 +25,17 @@ from shared.topics import TICKETS_COMMANDS
 from .classify import all_errors, urgency_of, with_service
 from .domain import (
     TicketRule,
-    can_join,
     conversation_key,
     dedupe_key,
     is_own_mail,
     lookalike_sender,
     message_id,
     normalise_sender,
-    own_ticket,
-    subject_number,
-    thread_refs,
     to_command,
     unverified_thread,
 )
-from .identity import may_continue
 from .store import INDEXES, IntakeStore
+from .threads import Threads
 
 log = logging.getLogger(__name__)
 CLOSING = (t.TicketResolved, t.TicketCompleted, t.TicketClosed)
@@ -57,6 +52,7 @@ class Pipeline:
                  rule: TicketRule, reopen_window: timedelta) -> None:
         self.store, self.bus, self.clock = store, bus, clock
         self.domain, self.region, self.rule, self.reopen_window = domain, region, rule, reopen_window
+        self.threads = Threads(store, clock, domain=domain, reopen_window=reopen_window)
 
     def normalise(self, msg: InboundMessage) -> InboundMessage:
         return msg.model_copy(update={"sender": normalise_sender(msg.sender, self.region)})
@@ -106,7 +102,7 @@ class Pipeline:
                      review: list[t.ReviewNote]) -> tuple[str, str]:
         """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
         conv = conversation_key(msg, client, self.rule)
-        threaded, refused = await self._thread(msg, client)
+        threaded, refused = await self.threads.thread(msg, client)
         if threaded:
             ticket_id, via = threaded
             await self.store.claim_if_free(conv, ticket_id)
@@ -117,39 +113,11 @@ class Pipeline:
         ticket_id, fresh = await self.store.claim(conv, candidate)
         if not fresh:
             doc = await self.store.ticket(ticket_id)
-            if doc is not None and not self._joinable(doc):
+            if doc is not None and not self.threads.joinable(doc):
                 ticket_id = await self.store.replace_claim(conv, ticket_id, candidate)
                 return ticket_id, "new"
             return ticket_id, "conversation"
         return ticket_id, "new"
-
-    async def _thread(self, msg: InboundMessage, client: ClientRef | None,
-                      ) -> tuple[tuple[str, str] | None, dict[str, Any] | None]:
-        """The first cited ticket this sender may continue, else the first one it may not (to flag)."""
-        refused: dict[str, Any] | None = None
-        async for via, doc in self._cited(msg):
-            if doc is None or not self._joinable(doc):
-                continue
-            if may_continue(doc, msg.sender, client):
-                return (str(doc["_id"]), via), None
-            refused = refused or doc
-        return None, refused
-
-    async def _cited(self, msg: InboundMessage) -> AsyncIterator[tuple[str, dict[str, Any] | None]]:
-        """Tickets the message says it continues, most reliable first; looked up only as far as needed."""
-        refs = thread_refs(msg)
-        ours = own_ticket(refs, self.domain)
-        if ours:  # only a ticket that exists: an id the sender wrote into our format never names a new ticket
-            yield "our_message_id", await self.store.ticket(ours)
-        if refs:
-            yield "references", await self.store.ticket_by_message_ids(refs)
-        number = subject_number(msg.subject) if msg.channel.value == "email" or refs else None
-        if number is not None:
-            yield "subject_tag", await self.store.ticket_by_number(number)
-
-    def _joinable(self, doc: dict[str, Any]) -> bool:
-        return can_join(doc["status"], doc.get("closed_at"), doc.get("completed_at"), self.clock.now(),
-                        self.reopen_window)
 
     async def _publish(self, msg: InboundMessage, seen: dict[str, Any]) -> None:
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
