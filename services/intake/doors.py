@@ -16,8 +16,6 @@ unconfigured. Limits are in memory, per pod (doors_limits.py).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,6 +30,7 @@ from shared.problems import ProblemError
 from shared.schemas.inbound import InboundMessage
 from shared.service_auth import is_loopback
 
+from .doors_auth import BadCredentials, api_key_owner, client_address, signature_owner
 from .doors_captcha import CaptchaUnavailable, verify_captcha
 from .doors_limits import Limited, TokenBuckets, WindowQuota
 from .settings import IntakeSettings
@@ -139,31 +138,19 @@ class Doors:
         return Caller("loopback", str(peer))
 
     def _api_key(self, request: Request) -> Caller:
-        given = request.headers.get("x-api-key", "").encode()
-        found = None
-        for name, key in self.settings.api_keys.items():  # every key compared, in constant time each
-            if hmac.compare_digest(given, key.get_secret_value().encode()):
-                found = name
-        if found is None:
-            raise unauthorized("this door needs a valid X-API-Key")
-        return Caller("api_key", found)
+        try:
+            return Caller("api_key", api_key_owner(self.settings.api_keys, request.headers.get("x-api-key", "")))
+        except BadCredentials as exc:
+            raise unauthorized(str(exc)) from exc
 
     def _signed(self, request: Request, body: bytes, secrets: dict[str, SecretStr]) -> Caller:
-        stamp = request.headers.get("x-frontline-timestamp", "")
-        scheme, _, given = request.headers.get("x-frontline-signature", "").partition("=")
-        if scheme != "sha256" or not stamp.isdigit():
-            raise unauthorized("sign the request: X-Frontline-Timestamp and X-Frontline-Signature: sha256=<hex>")
-        if abs(self.now() - int(stamp)) > self.settings.signature_tolerance_seconds:
-            raise unauthorized("the signature's timestamp is outside the allowed window")
-        signed = stamp.encode() + b"." + body
-        found = None
-        for name, secret in secrets.items():
-            expected = hmac.new(secret.get_secret_value().encode(), signed, hashlib.sha256).hexdigest()
-            if hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
-                found = name
-        if found is None:
-            raise unauthorized("the signature does not match")
-        return Caller("signature", found)
+        try:
+            return Caller("signature", signature_owner(
+                secrets, request.headers.get("x-frontline-timestamp", ""),
+                request.headers.get("x-frontline-signature", ""), body, now=self.now(),
+                tolerance=self.settings.signature_tolerance_seconds))
+        except BadCredentials as exc:
+            raise unauthorized(str(exc)) from exc
 
     async def _public(self, request: Request) -> Caller:
         address = self.client_address(request)
@@ -182,16 +169,5 @@ class Doors:
         return Caller("public", address)
 
     def client_address(self, request: Request) -> str:
-        """The direct peer, or, behind a trusted proxy, the nearest address in X-Forwarded-For it did not add."""
         peer = request.client.host if request.client else "unknown"
-        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-        while hops and self._trusted(peer):
-            peer = hops.pop()
-        return peer
-
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self.proxies)
+        return client_address(peer, request.headers.get("x-forwarded-for", ""), self.proxies)
