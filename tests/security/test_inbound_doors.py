@@ -99,7 +99,8 @@ async def test_inbound_needs_an_api_key(env: dict[str, str]) -> None:
 
 
 async def test_unconfigured_doors_refuse_in_production(env: dict[str, str]) -> None:
-    settings = make_settings(IntakeSettings, env, environment="production", service_token="t" * 32, command_key="k" * 32)
+    settings = make_settings(IntakeSettings, env, environment="production", service_token="t" * 32,
+                             command_key="k" * 32)
     app = create_app(settings)  # refused at the door: nothing is started or published
     for client in (REMOTE, ("127.0.0.1", 5000)):
         transport = httpx.ASGITransport(app=app, client=client)  # type: ignore[arg-type]
