@@ -55,9 +55,9 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
 # (at most the partitions of tickets.events: a timer fires only in the replica owning its partition).
 KEDA_SERVICES = ("intake", "tickets", "routing", "notify", "feedback")
 HTTP_FACING = ("gateway", "intake", "feedback")  # take outside traffic through the Ingress
-# Services with secret settings read them from the Secret frontline-<service>-secrets, which must exist: a pod
-# never starts on defaults because a Secret is missing (intake: mailbox passwords in INTAKE_MAILBOXES).
-SECRET_SERVICES = ("gateway", "feedback", "notify", "intake")
+# Each service reads its keys (FRONTLINE_COMMAND_KEY, the ledger's TICKETS_COMMAND_KEYS, GATEWAY_JWT_SECRET, ...)
+# from the Secret frontline-<service>-secrets, which must exist: a missing Secret stops the pod instead of
+# starting it on defaults.
 # Every service's FRONTLINE_SERVICE_TOKEN (key "token"): internal APIs demand it of their callers.
 SERVICE_TOKEN_SECRET = "frontline-service-token"
 # /metrics port in every pod: Prometheus scrapes it directly; no Service or Ingress exposes it.
@@ -157,10 +157,8 @@ def deployment(svc: str, port: int) -> dict[str, Any]:
         {"name": "FRONTLINE_SERVICE_TOKEN", "valueFrom": {"secretKeyRef": {"name": SERVICE_TOKEN_SECRET,
                                                                            "key": "token"}}},
     ]
-    env_from: list[dict[str, Any]] = [{"configMapRef": {"name": "frontline-common"}},
-                                      {"configMapRef": {"name": f"frontline-{svc}"}}]
-    if svc in SECRET_SERVICES:
-        env_from.append({"secretRef": {"name": f"frontline-{svc}-secrets"}})
+    env_from = [{"configMapRef": {"name": "frontline-common"}}, {"configMapRef": {"name": f"frontline-{svc}"}},
+                {"secretRef": {"name": f"frontline-{svc}-secrets"}}]
     container = {
         "name": svc, "image": IMAGE, "imagePullPolicy": "IfNotPresent", "args": ["run", svc],
         "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"},

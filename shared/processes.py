@@ -20,15 +20,23 @@ class ServiceProcess:
     env: dict[str, str]
     log_dir: Path
     port: int = field(default_factory=free_port)
+    metrics_port: int = field(default_factory=free_port)  # /metrics is never on the public port
     proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """The Prometheus page (``/metrics`` on the service's metrics port)."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
     def start(self) -> ServiceProcess:
-        env = {**os.environ, **self.env, f"{self.name.upper()}_HTTP_PORT": str(self.port),
-               f"{self.name.upper()}_HTTP_HOST": "127.0.0.1", "FRONTLINE_LOG_JSON": "true"}
+        prefix = self.name.upper()
+        env = {**os.environ, **self.env, f"{prefix}_HTTP_PORT": str(self.port),
+               f"{prefix}_METRICS_PORT": str(self.metrics_port), f"{prefix}_HTTP_HOST": "127.0.0.1",
+               "FRONTLINE_LOG_JSON": "true"}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{self.name}.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", f"services.{self.name}"], env=env,

@@ -7,10 +7,10 @@ against the broker and database named in ``env`` and waits until each answers ``
         httpx.post(stack.url("intake") + "/api/v1/inbound", json=...)
         stack.restart("tickets")   # kill -9, start again on the same port, wait ready
 
-Ports are chosen before anything starts, so settings that name another service's address can
-point at it: ``FEEDBACK_PUBLIC_BASE_URL`` (the links in survey mails) defaults to the feedback
-process's own URL. Every process gets the same env (``env`` + ``extra_env``); put
-``FRONTLINE_CLOCK_FILE`` there to move all their clocks at once with
+Ports (each service's HTTP port, and its metrics port: :meth:`Stack.metrics_url`) are chosen before anything
+starts, so settings that name another service's address can point at it: ``FEEDBACK_PUBLIC_BASE_URL`` (the
+links in survey mails) defaults to the feedback process's own URL. Every process gets the same env (``env`` +
+``extra_env``); put ``FRONTLINE_CLOCK_FILE`` there to move all their clocks at once with
 :meth:`shared.clock.FileClock.write`. Logs go to ``log_dir/<service>.log`` (appended across restarts).
 """
 
@@ -104,6 +104,10 @@ class Stack:
     def url(self, name: str) -> str:
         """``http://127.0.0.1:<port>`` of one service (stable across restarts)."""
         return self[name].url
+
+    def metrics_url(self, name: str) -> str:
+        """One service's Prometheus page, on its metrics port (stable across restarts)."""
+        return self[name].metrics_url
 
     def running(self, name: str) -> bool:
         proc = self[name].proc

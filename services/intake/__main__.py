@@ -8,7 +8,7 @@ from .settings import IntakeSettings
 def main() -> None:
     settings = IntakeSettings()
     setup_logging("intake", settings.log_level, settings.log_json)
-    serve(create_app(settings), settings.http_host, settings.http_port)
+    serve(create_app(settings), settings.http_host, settings.http_port, settings.metrics_bind_port)
 
 
 if __name__ == "__main__":

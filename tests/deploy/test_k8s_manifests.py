@@ -312,7 +312,7 @@ def test_prod_overlay_runs_production_and_every_secret_it_names_is_required() ->
         token = env["FRONTLINE_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
         assert token["name"] == k8s.SERVICE_TOKEN_SECRET and "optional" not in token
     deployments = of_kind(docs, "Deployment")
-    for svc in ("gateway", "feedback", "notify"):
+    for svc in SERVICES:
         (c,) = deployments[f"frontline-{svc}"]["spec"]["template"]["spec"]["containers"]
         assert {"secretRef": {"name": f"frontline-{svc}-secrets"}} in c["envFrom"], f"{svc} keys come from a Secret"
     assert not of_kind(docs, "Secret").keys() & {f"frontline-{s}-secrets" for s in SERVICES}, \

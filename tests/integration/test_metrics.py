@@ -1,9 +1,10 @@
 """/metrics on every running service moves: a message through intake → ledger → routing, SLA, notify, feedback
 and gateway on the real broker and database.
 
-The services run in this process, so they share one Prometheus registry: every assertion is on the series
-labelled with the service that served the page, and on the change across the scenario (other tests in the
-session move the same counters).
+The services run in this process, so they share one Prometheus registry (served by ``metrics_app``, what each
+process serves on its metrics port): every assertion is on the series labelled with the service, and on the
+change across the scenario (other tests in the session move the same counters). Each step waits on what it
+needs (every service ready, the records on their topics), never on the wall clock: the machine may be loaded.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.kafka import KafkaBus
-from shared.testing import eventually, make_settings, running
+from shared.kafka import KafkaBus, read_dead_letters
+from shared.runtime import metrics_app
+from shared.testing import Tap, eventually, make_settings, running
 from shared.topics import INBOUND_MESSAGES, ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+
+WAIT = 180.0  # room for a loaded machine: each wait ends as soon as its condition holds
 
 
 def asgi(app: object, base: str) -> httpx.AsyncClient:
@@ -44,8 +48,8 @@ def value(text: str, name: str, **labels: str) -> float:
                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
 
 
-async def scrape(client: httpx.AsyncClient) -> str:
-    resp = await client.get("/metrics")
+async def scrape(metrics: httpx.AsyncClient) -> str:
+    resp = await metrics.get("/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
     return resp.text
 
@@ -104,8 +108,16 @@ async def test_counters_move_on_each_running_service(env: dict[str, str]) -> Non
         for svc, app in apps.items():
             await stack.enter_async_context(running(app))
             clients[svc] = await stack.enter_async_context(asgi(app, f"http://{svc}"))
+        metrics = await stack.enter_async_context(asgi(metrics_app(), "http://metrics"))
+        events = await stack.enter_async_context(Tap(tickets_settings, TICKETS_EVENTS))
+        routing = await stack.enter_async_context(Tap(tickets_settings, ROUTING_EVENTS))
+
+        async def all_ready() -> bool:
+            return all([(await c.get("/readyz")).status_code == 200 for c in clients.values()])
+
+        await eventually(all_ready, timeout=WAIT, interval=0.5, message="every service ready (consumers joined)")
         ic, gc = clients["intake"], clients["gateway"]
-        before = {svc: await scrape(c) for svc, c in clients.items()}
+        before = {svc: await scrape(metrics) for svc in clients}
         gc.headers["Authorization"] = f"Bearer {mint_token(gateway_settings, 'ops', 'administrator')}"
 
         resp = await ic.post("/api/v1/inbound", json={
@@ -117,21 +129,26 @@ async def test_counters_move_on_each_running_service(env: dict[str, str]) -> Non
             r = await gc.get("/api/v1/tickets")
             return r.status_code == 200 and any(t["subject"] == "Metrics" for t in r.json()["items"])
 
-        await eventually(listed, timeout=20, message="ticket visible through the gateway")
+        opened = await events.wait(type="TicketOpened", timeout=WAIT)
+        await routing.wait(ticket_id=opened[0].ticket_id, timeout=WAIT)  # nobody on shift: routing says so
+        await eventually(listed, timeout=WAIT, interval=0.5, message="ticket visible through the gateway")
         # A record the ledger cannot decode: dead-lettered, and counted.
         await bus.start()
         try:
             await bus.publish_raw(bus.topic(TICKETS_COMMANDS), b"T-metrics", b"{not json")
         finally:
             await bus.stop()
+        await eventually(lambda: read_dead_letters(tickets_settings, TICKETS_COMMANDS), timeout=WAIT, interval=0.5,
+                         message="the undecodable command dead-lettered")
 
         async def moved() -> dict[str, str] | None:
-            after = {svc: await scrape(c) for svc, c in clients.items()}
+            after = {svc: await scrape(metrics) for svc in clients}
             stuck = [(svc, name, labels) for svc, series in SERIES.items() for name, labels in series
                      if value(after[svc], name, **labels) <= value(before[svc], name, **labels)]
             return None if stuck else after
 
-        after = await eventually(moved, timeout=30, message="every listed series to move")
+        # consumers that publish nothing (notify, feedback, SLA) are seen only through their counters
+        after = await eventually(moved, timeout=WAIT, interval=0.5, message="every listed series to move")
         ticket_events = value(after["intake"], "frontline_messages_consumed_total",
                               service="intake", topic=TICKETS_EVENTS.name)
         assert ticket_events - value(before["intake"], "frontline_messages_consumed_total", service="intake",

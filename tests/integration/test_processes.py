@@ -44,4 +44,4 @@ def test_separate_processes_open_and_read_a_ticket(services: dict[str, ServicePr
     assert ticket["sender"]["chat_id"] == "tg:1001"
     for svc in services.values():
         assert httpx.get(f"{svc.url}/healthz").json()["status"] == "ok"
-        assert "frontline_" in httpx.get(f"{svc.url}/metrics").text
+        assert "frontline_" in httpx.get(svc.metrics_url).text

@@ -21,6 +21,7 @@ from shared.envelope import Envelope, Message, envelope_for
 from shared.ids import new_id
 from shared.kafka import KafkaBus, ensure_topics
 from shared.mongo import database, mongo_client
+from shared.runtime import metrics_app
 from shared.testing import make_settings, running
 from shared.topics import TopicSpec
 
@@ -96,7 +97,8 @@ async def counters(api: httpx.AsyncClient) -> Counts:
 
     Every app in the test process shares one Prometheus registry, so tests compare before and after.
     """
-    resp = await api.get("/metrics")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=metrics_app()), base_url="http://metrics") as m:
+        resp = await m.get("/metrics")  # the metrics port's app; `api` (the public app) no longer serves it
     assert resp.status_code == 200
     return {(s.labels["channel"], s.labels["outcome"]): s.value for fam in text_string_to_metric_families(resp.text)
             for s in fam.samples if s.name == "frontline_notifications_total"}
