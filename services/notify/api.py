@@ -1,11 +1,16 @@
-"""Notify's HTTP surface: in-app inbox, template previews, failed deliveries for admins, SMS delivery reports."""
+"""Notify's HTTP surface: in-app inbox, template previews, failed deliveries for admins, SMS delivery reports.
+
+Everything but the SMS webhook is an internal API for other services and operators' tools (people reach
+their data through the gateway's scoping): it demands service authentication (``shared.service_auth``).
+The webhook is called by the SMS provider, which cannot hold our token: it must carry the provider's signature.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from shared.envelope import envelope_for
@@ -14,6 +19,7 @@ from shared.metrics import NOTIFICATIONS
 from shared.problems import ProblemError, problem_responses
 from shared.schemas import notify as n
 from shared.schemas import tickets as t
+from shared.service_auth import service_caller
 from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 
 from .sms import FINAL_STATUSES, valid_signature
@@ -29,7 +35,8 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def router(svc: NotifyService) -> APIRouter:
-    r = APIRouter(prefix="/api/v1")
+    r = APIRouter(prefix="/api/v1", dependencies=[Depends(service_caller(svc.settings))],
+                  responses=problem_responses(401, 503))
 
     @r.get("/inbox", tags=["inbox"], summary="A person's in-app notifications, newest first")
     async def inbox(user: str = Query(min_length=1), unread: bool = False,
@@ -81,15 +88,22 @@ def router(svc: NotifyService) -> APIRouter:
         svc.dispatcher.wake()
         return {"id": delivery_id, "status": "pending"}
 
+    return r
+
+
+def webhook_router(svc: NotifyService) -> APIRouter:
+    r = APIRouter(prefix="/api/v1")
+
     @r.post("/sms/status", tags=["sms"], status_code=204, responses=problem_responses(403, 404, 422),
             summary="Twilio StatusCallback: delivery reports for sent SMS")
     async def sms_status(request: Request) -> Response:
         params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
         s = svc.settings
-        if s.sms_validate_signature:
-            url = s.sms_status_callback_url or str(request.url)
-            if not valid_signature(s.sms_auth_token, url, params, request.headers.get("X-Twilio-Signature")):
-                raise ProblemError(403, "Forbidden", "bad X-Twilio-Signature")
+        url = s.sms_status_callback_url or str(request.url)
+        # Without an auth token anyone could sign (an HMAC with an empty key), so then nothing is accepted.
+        if not s.sms_auth_token or not valid_signature(s.sms_auth_token, url, params,
+                                                       request.headers.get("X-Twilio-Signature")):
+            raise ProblemError(403, "Forbidden", "missing or bad X-Twilio-Signature")
         sid, status = params.get("MessageSid"), params.get("MessageStatus")
         if not sid or not status:
             raise ProblemError(422, "Invalid report", "MessageSid and MessageStatus are required")
@@ -122,4 +136,6 @@ async def _carrier_failure(svc: NotifyService, doc: dict[str, Any], status: str,
                        doc["ticket_id"], occurred_at=now, id=derived_id(nid, "record-report", status), actor="notify")
     await svc.bus.publish(NOTIFY_EVENTS, ev)
     await svc.bus.publish(TICKETS_COMMANDS, cmd)
-    await svc.dispatcher.dead_letter({**doc, "last_error": reason, "permanent": True}, ev)
+    failed = {**doc, "status": "failed", "last_error": reason, "permanent": True}
+    await svc.dispatcher.dead_letter(failed, ev)
+    await svc.dispatcher.report(failed)

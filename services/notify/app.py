@@ -10,9 +10,10 @@ from shared.directory.notify import PREFERENCES
 from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
 from shared.mongo import database, ensure_indexes, mongo_client
 from shared.runtime import service_app
+from shared.secrets import require_service_token
 from shared.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 
-from .api import router
+from .api import router, webhook_router
 from .chat import ChatWebhook
 from .dispatcher import Dispatcher, Sender
 from .email import SmtpSender
@@ -42,6 +43,7 @@ class NotifyService:
 
         self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, {"email": email, "sms": sms, "chat": chat})
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
+        self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
             Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event),
             Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
@@ -69,9 +71,11 @@ class NotifyService:
 
 def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
+    require_service_token(settings)  # production without a service token must not start (its API would be shut)
     svc = NotifyService(settings, clock or default_clock())
     app = service_app("notify", lambda: [svc], ready=svc.ready,
                       description="Notifications: who must know, and delivery by e-mail, SMS, chat and in-app.")
     app.include_router(router(svc))
+    app.include_router(webhook_router(svc))
     app.state.notify = svc
     return app

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from shared.clock import Clock
 from shared.envelope import Envelope, envelope_for
 from shared.ids import derived_id
-from shared.kafka import KafkaBus
+from shared.kafka import KafkaBus, Poison
 from shared.metrics import NOTIFICATIONS
 from shared.schemas import notify as n
 from shared.schemas import tickets as t
@@ -76,6 +76,7 @@ class Dispatcher:
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
         self.delivered = 0
+        self.on_failure: Callable[[dict[str, Any]], Awaitable[None]] | None = None  # wired to the handler
 
     def concurrency(self, channel: str) -> int:
         return max(1, int(getattr(self.s, f"{channel}_concurrency", 4)))
@@ -193,6 +194,7 @@ class Dispatcher:
         for d, (ev, _) in zip(docs, pairs, strict=True):
             if d["status"] == "failed":
                 await self.dead_letter(d, ev)
+                await self.report(d)
         await self.store.mark_all_published([d["_id"] for d in docs])
 
     async def _publisher(self) -> None:
@@ -206,6 +208,15 @@ class Dispatcher:
                 raise
             except Exception:  # left unpublished in MongoDB: the sweeper publishes them later
                 log.exception("publishing outcomes failed")
+
+    async def report(self, d: dict[str, Any]) -> None:
+        """Tell the author; a notice that cannot be rendered must not hold up the outcomes behind it."""
+        if self.on_failure is None:
+            return
+        try:
+            await self.on_failure(d)
+        except Poison as exc:
+            log.error("failure notice cannot be rendered", extra={"notification_id": d["_id"], "error": str(exc)})
 
     async def dead_letter(self, d: Mapping[str, Any], ev: Envelope) -> None:
         """A failed delivery is parked on ``notify.events.dlq`` with its reason, for operators and replay."""

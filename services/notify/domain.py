@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
-from shared.directory.routing import Staff, zone_or_utc
+from shared.directory.routing import Agent, Staff, zone_or_utc
 from shared.envelope import Envelope, Message
 from shared.ids import derived_id
 from shared.schemas import feedback as fb
@@ -57,6 +57,7 @@ class Intent:
     references: tuple[str, ...] = ()
     not_before: datetime | None = None  # quiet hours
     buttons: tuple[Mapping[str, str], ...] = ()  # chat only: ``{"label", "url"}`` the platform shows as buttons
+    author: str | None = None  # the agent who wrote it, told in-app if it can never be delivered
 
 
 def notification_id(dedupe_key: str, recipient: str, channel: str) -> str:
@@ -124,6 +125,11 @@ class PlanInput:
     ticket_url: str | None = None
 
 
+def staff_language(agent: Agent | None, pref: NotifyPreference | None, default: str) -> str:
+    """A staff member's language: their notification preference, else the directory's, else the default."""
+    return (pref.language if pref and pref.language else None) or (agent.language if agent else None) or default
+
+
 def staff_intents(p: PlanInput, recipients: list[StaffRecipient], notice: Notice) -> list[Intent]:
     """In-app for everyone (the feed), e-mail/SMS per preference for those who get a push."""
     now = p.now or p.env.occurred_at
@@ -131,8 +137,7 @@ def staff_intents(p: PlanInput, recipients: list[StaffRecipient], notice: Notice
     for r in recipients:
         agent = p.staff.agents.get(r.agent_id)
         pref = p.prefs.get(r.agent_id)
-        lang = (pref.language if pref and pref.language else None) or (agent.language if agent else None) \
-            or p.default_language
+        lang = staff_language(agent, pref, p.default_language)
         ctx = {**notice.context, "recipient_name": agent.name if agent else r.agent_id, "reason": r.reason}
         base = dict(event_id=p.env.id, ticket_id=p.env.ticket_id, recipient=r.agent_id, template=notice.template,
                     language=lang, context=ctx, audience="staff", automatic=True)
@@ -168,7 +173,7 @@ def client_route(view: TicketView, channel: str | None = None) -> tuple[ChannelN
 
 def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] | None, *,
                   language: str | None = None, in_reply_to: str | None = None,
-                  buttons: Sequence[Mapping[str, str]] = ()) -> list[Intent]:
+                  buttons: Sequence[Mapping[str, str]] = (), author: str | None = None) -> list[Intent]:
     view = p.view
     if view is None or route is None or view.parent_id:  # a sub-ticket is internal: the parent speaks to the client
         return []
@@ -190,7 +195,7 @@ def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] |
                    template=notice.template, language=lang, context=ctx, audience="client",
                    automatic=notice.automatic, in_reply_to=thread_to if channel == "email" else None,
                    references=refs if channel == "email" else (), not_before=wait,
-                   buttons=tuple(buttons) if channel == "chat" else ())]
+                   buttons=tuple(buttons) if channel == "chat" else (), author=author)]
 
 
 # ---- the plan per event ------------------------------------------------------------------------
@@ -204,14 +209,18 @@ def _ctx(p: PlanInput) -> TicketStaffContext:
                               service_type=service_type_of(v.classification, p.staff.services))
 
 
-def _base_context(p: PlanInput) -> dict[str, Any]:
-    v = p.view
+def ticket_context(ticket_id: str, v: TicketView | None, staff: Staff, ticket_url: str | None) -> dict[str, Any]:
+    """The variables every template gets (``template_context.TICKET``)."""
     agent_name = None
-    if v and v.assignee_id and v.assignee_id in p.staff.agents:
-        agent_name = p.staff.agents[v.assignee_id].name
-    return {"ticket_id": p.env.ticket_id, "number": v.number if v else None, "subject": v.subject if v else None,
-            "ticket_url": p.ticket_url, "client_name": v.client_name if v else None, "agent_name": agent_name,
-            "service_type": _ctx(p).service_type}
+    if v and v.assignee_id and v.assignee_id in staff.agents:
+        agent_name = staff.agents[v.assignee_id].name
+    return {"ticket_id": ticket_id, "number": v.number if v else None, "subject": v.subject if v else None,
+            "ticket_url": ticket_url, "client_name": v.client_name if v else None, "agent_name": agent_name,
+            "service_type": service_type_of(v.classification, staff.services) if v else None}
+
+
+def _base_context(p: PlanInput) -> dict[str, Any]:
+    return ticket_context(p.env.ticket_id, p.view, p.staff, p.ticket_url)
 
 
 def plan(p: PlanInput) -> list[Intent]:
@@ -237,7 +246,8 @@ def plan(p: PlanInput) -> list[Intent]:
         return out
     if isinstance(msg, t.ReplySent):
         route = client_route(p.view, msg.channel.value) if p.view else None
-        return client_intent(p, Notice("reply", {**base, "text": msg.text}, key, automatic=False), route)
+        return client_intent(p, Notice("reply", {**base, "text": msg.text}, key, automatic=False), route,
+                             author=msg.agent_id)
     if isinstance(msg, t.TicketResolved):
         route = client_route(p.view, msg.channel.value) if p.view else None
         ctx_r = {**base, "problem": msg.problem, "solution": msg.solution}

@@ -3,7 +3,9 @@
 Every mail carries our ``Message-ID`` (``shared.mail.outbound_message_id``), so intake threads the
 client's answer back into the ticket; mail to a client continues the client's own thread with
 ``In-Reply-To``/``References``. Mail nobody typed carries ``Auto-Submitted: auto-generated``
-(RFC 3834) so auto-responders do not answer it and loop.
+(RFC 3834) so auto-responders do not answer it and loop. A threading id that is not a clean
+``<local@domain>`` (a CR/LF would end the header and start another) is left out: the reply still goes,
+unthreaded. A message that cannot be built at all will never be, so it fails at once instead of retrying.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from email.utils import format_datetime
 from typing import Any
 
 import aiosmtplib
+from pydantic import TypeAdapter, ValidationError
 
 from shared.mail import outbound_message_id
+from shared.schemas.inbound import MessageId
 
 from .domain import valid_email
 from .errors import SendError, permanent, transient
@@ -29,9 +33,22 @@ log = logging.getLogger(__name__)
 _RETRYABLE_5XX = frozenset({530, 534, 535, 538, 552})
 
 
+_MESSAGE_ID: TypeAdapter[str] = TypeAdapter(MessageId)
+
+
 def _bracket(msg_id: str) -> str:
     msg_id = msg_id.strip()
     return msg_id if msg_id.startswith("<") else f"<{msg_id}>"
+
+
+def thread_id(msg_id: object) -> str | None:
+    """``msg_id`` in angle brackets if it is a valid message id, else None (never a header injection)."""
+    if not isinstance(msg_id, str):
+        return None
+    try:
+        return _MESSAGE_ID.validate_python(_bracket(msg_id))
+    except ValidationError:
+        return None
 
 
 def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime) -> EmailMessage:
@@ -44,9 +61,10 @@ def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime)
     msg["Subject"] = d["subject"]
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = outbound_message_id(d["ticket_id"], d["_id"], settings.mail_domain)
-    if d.get("in_reply_to"):
-        msg["In-Reply-To"] = _bracket(d["in_reply_to"])
-        refs = [_bracket(r) for r in d.get("references") or []] or [_bracket(d["in_reply_to"])]
+    in_reply_to = thread_id(d.get("in_reply_to"))
+    if in_reply_to:
+        refs = [r for r in map(thread_id, d.get("references") or []) if r] or [in_reply_to]
+        msg["In-Reply-To"] = in_reply_to
         msg["References"] = " ".join(refs)
     if d.get("automatic", True):
         msg["Auto-Submitted"] = "auto-generated"
@@ -91,7 +109,10 @@ class SmtpSender:
     async def send(self, d: Mapping[str, Any]) -> str:
         if not valid_email(d.get("address")):
             raise permanent(f"invalid e-mail address {d.get('address')!r}")
-        message = build_message(d, self.settings, self.now())
+        try:
+            message = build_message(d, self.settings, self.now())
+        except (ValueError, TypeError, KeyError) as exc:  # e.g. a header value with CR/LF: no retry will fix it
+            raise permanent(f"cannot build the message: {exc}"[:500]) from exc
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()

@@ -17,6 +17,7 @@ from shared.logging import ticket_id_var
 
 from .dispatcher import Dispatcher
 from .domain import Intent, PlanInput, plan
+from .failures import failure_notice
 from .projection import TicketView, apply
 from .settings import NotifySettings
 from .store import DirectoryCache, NotifyStore
@@ -53,11 +54,22 @@ class NotifyHandler:
     async def _plan_and_enqueue(self, env: Envelope, msg: Message, view: TicketView | None = None) -> None:
         staff, prefs = await self.directories.snapshot()
         view = view or await self.store.view(env.ticket_id)
-        url = f"{self.s.console_url.rstrip('/')}/tickets/{env.ticket_id}" if self.s.console_url else None
+        url = self._ticket_url(env.ticket_id)
         intents = plan(PlanInput(env=env, msg=msg, view=view, staff=staff, prefs=prefs, now=self.clock.now(),
                                  default_language=self.s.default_language, ticket_url=url))
         if intents:
             await self.enqueue(intents)
+
+    def _ticket_url(self, ticket_id: str) -> str | None:
+        return f"{self.s.console_url.rstrip('/')}/tickets/{ticket_id}" if self.s.console_url else None
+
+    async def report_failure(self, d: dict[str, Any]) -> None:
+        """Tell the author of a delivery that failed for good (idempotent: the notice's id derives from it)."""
+        staff, prefs = await self.directories.snapshot()
+        notice = failure_notice(d, await self.store.view(d["ticket_id"]), staff, prefs, self.s.default_language,
+                                self._ticket_url(d["ticket_id"]))
+        if notice is not None:
+            await self.enqueue([notice])
 
     async def enqueue(self, intents: list[Intent]) -> None:
         now = self.clock.now()
@@ -102,4 +114,4 @@ def delivery_doc(i: Intent, r: Rendered, now: Any) -> dict[str, Any]:
             "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": r.text, "html": r.html,
             "in_reply_to": i.in_reply_to, "references": list(i.references), "status": "pending", "attempts": 0,
             "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before,
-            "buttons": [dict(b) for b in i.buttons]}
+            "buttons": [dict(b) for b in i.buttons], "author": i.author}

@@ -32,7 +32,6 @@ class NotifySettings(ServiceSettings):
     sms_from: str | None = None
     sms_messaging_service_sid: str | None = None
     sms_status_callback_url: str | None = None  # public URL of POST /api/v1/sms/status
-    sms_validate_signature: bool = True
     sms_default_region: str = "RU"
     sms_max_segments: int = 6
     sms_timeout: float = 10.0
