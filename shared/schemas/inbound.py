@@ -31,8 +31,8 @@ MAX_MESSAGE_ID = 500
 
 # RFC 5322 msg-id, <local@domain>, with nothing that could end a header line or start another: these ids are
 # written back into the In-Reply-To and References of our replies.
-MessageId = Annotated[str, StringConstraints(
-    max_length=MAX_MESSAGE_ID, pattern=r"^<[^<>@\s\x00-\x1f\x7f]+@[^<>@\s\x00-\x1f\x7f]+>$")]
+MESSAGE_ID_SHAPE = r"<[^<>@\s\x00-\x1f\x7f]+@[^<>@\s\x00-\x1f\x7f]+>"
+MessageId = Annotated[str, StringConstraints(max_length=MAX_MESSAGE_ID, pattern=f"^{MESSAGE_ID_SHAPE}$")]
 Int64 = Annotated[int, Field(ge=-INT64_MAX - 1, le=INT64_MAX)]
 CallKey = Annotated[str, StringConstraints(max_length=50)]
 CallValue = Annotated[str, StringConstraints(max_length=500)] | Int64 | bool | None

@@ -63,3 +63,16 @@ def test_the_call_record_is_small() -> None:
 
 def test_our_message_id_is_bounded() -> None:
     assert ("message_id",) in fails(message_id="m" * 1000)
+
+
+def test_mail_with_a_long_thread_and_odd_ids_still_parses() -> None:
+    """The IMAP path builds the same contract: ids it cannot trust are dropped, the newest references kept."""
+    from services.intake.mailparse import parse_mail
+
+    refs = " ".join(f"<r{i}@client.example>" for i in range(MAX_REFERENCES + 50))
+    raw = (f"From: anna@client.example\r\nTo: support@desk.example\r\nSubject: again\r\n"
+           f"Message-ID: <no-at-sign>\r\nIn-Reply-To: <{'x' * 600}@client.example>\r\n"
+           f"References: <odd> {refs}\r\n\r\nhello\r\n").encode()
+    msg = parse_mail(raw, domain="frontline.local").message
+    assert msg.email_message_id is None and msg.in_reply_to is None
+    assert len(msg.references) == MAX_REFERENCES and msg.references[-1] == f"<r{MAX_REFERENCES + 49}@client.example>"
