@@ -12,12 +12,12 @@ from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from shared.schemas.common import MAX_TEXT, Channel, Sender
-from shared.schemas.inbound import InboundMessage
+from shared.schemas.inbound import MAX_MESSAGE_ID, MAX_REFERENCES, MESSAGE_ID_SHAPE, InboundMessage
 
 from .domain import is_own_mail
 from .identity import email_key
 
-_IDS = re.compile(r"<[^<>\s]+>")
+_IDS = re.compile(MESSAGE_ID_SHAPE)  # ids of any other shape are not trusted
 _TAGS = re.compile(r"<[^>]+>")
 _BOUNCERS = ("mailer-daemon@", "postmaster@")
 
@@ -59,7 +59,7 @@ def auto_reason(mail: EmailMessage, sender: str | None) -> str | None:
 
 
 def _ids(value: str | None) -> list[str]:
-    return _IDS.findall(value or "")
+    return [i for i in _IDS.findall(value or "") if len(i) <= MAX_MESSAGE_ID]
 
 
 def _text(mail: EmailMessage) -> str:
@@ -95,7 +95,7 @@ def parse_mail(raw: bytes, *, domain: str, mailbox: str = "support") -> ParsedMa
     email = email_key(address)
     own_id = next(iter(_ids(mail.get("Message-ID"))), None)
     external = own_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@{mailbox}>"
-    references = _ids(mail.get("References"))
+    references = _ids(mail.get("References"))[-MAX_REFERENCES:]  # the newest
     in_reply_to = next(iter(_ids(mail.get("In-Reply-To"))), None)
     received_at: datetime | None = None
     if mail.get("Date"):
