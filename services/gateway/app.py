@@ -67,13 +67,14 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
                       required=not settings.jwks_url) is None:
         # OIDC only: our HS256 tokens are checked against a random key nobody holds, so none verifies.
         settings = settings.model_copy(update={"jwt_secret": secrets.token_hex(32)})
+    cursors = CursorCodec(cursor_key(settings))  # production without GATEWAY_CURSOR_SECRET stops here
     clock = clock or default_clock()
     reads = Reads(settings)
     bus = KafkaBus(settings, "gateway")
     hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
     ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), bus=bus,
                   hub=hub, commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
-                  cursors=CursorCodec(cursor_key(settings)))  # no key in production: refuses to start
+                  cursors=cursors)
     app = service_app("gateway", lambda: [reads, Bus(bus), hub], ready=hub.is_running, title="Frontline gateway",
                       description=DESCRIPTION)
     app.state.ctx = ctx

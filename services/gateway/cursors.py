@@ -18,12 +18,12 @@ from typing import Any, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.clock import as_utc
+from shared.secrets import require_secret
 
 from .queues import CursorError, SortField
 from .settings import GatewaySettings
 
 MAX_CURSOR_CHARS = 1000
-MIN_KEY_BYTES = 32
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
 MAX_NUMBER = 2**53  # ticket numbers are counters; far below MongoDB's int64
 NUMBER_SORTS = frozenset({SortField.number})
@@ -63,14 +63,11 @@ class CursorBody(BaseModel):
 
 
 def cursor_key(settings: GatewaySettings) -> bytes:
-    """``GATEWAY_CURSOR_SECRET``; required in production, derived from the JWT key in development."""
-    if settings.cursor_secret is not None:
-        key = settings.cursor_secret.get_secret_value().encode()
-        if len(key) < MIN_KEY_BYTES:
-            raise ValueError(f"GATEWAY_CURSOR_SECRET must be at least {MIN_KEY_BYTES} bytes")
-        return key
-    if settings.production:
-        raise ValueError("GATEWAY_CURSOR_SECRET must be set in production (the key that signs list cursors)")
+    """``GATEWAY_CURSOR_SECRET``: required in production (:func:`shared.secrets.require_secret` refuses to start
+    without it); in development, when unset, derived from the JWT key."""
+    key = require_secret(settings, "GATEWAY_CURSOR_SECRET", settings.cursor_secret, None)
+    if key is not None:
+        return key.encode()
     return hmac.new(settings.jwt_secret.encode(), b"frontline list cursors", hashlib.sha256).digest()
 
 

@@ -17,8 +17,8 @@ class GatewaySettings(ServiceSettings):
 
     http_port: int = 8000
     max_page_size: int = 200
-    # Signs list cursors (services/gateway/cursors.py), at least 32 bytes. Required in production; in development
-    # it is derived from the JWT key.
+    # Signs list cursors (services/gateway/cursors.py). Required in production; in development, when unset, it is
+    # derived from the JWT key.
     cursor_secret: SecretStr | None = None
     # Larger request bodies get 413 before they are read (the largest legitimate one: a directory entry).
     max_body_bytes: int = 2_000_000

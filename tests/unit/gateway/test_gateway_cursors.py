@@ -13,6 +13,7 @@ import pytest
 from services.gateway.cursors import CursorCodec, CursorError, cursor_key
 from services.gateway.queues import SortField
 from services.gateway.settings import DEV_JWT_SECRET, GatewaySettings
+from shared.secrets import StartupSecretError
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 KEY = b"k" * 32
@@ -83,8 +84,8 @@ def test_the_key_is_configured_in_production_and_derived_in_development() -> Non
     dev = GatewaySettings()
     assert cursor_key(dev) == cursor_key(GatewaySettings()) and DEV_JWT_SECRET.encode() not in cursor_key(dev)
     assert cursor_key(GatewaySettings(cursor_secret="c" * 32)) == b"c" * 32
-    with pytest.raises(ValueError, match="GATEWAY_CURSOR_SECRET"):
+    with pytest.raises(StartupSecretError, match="GATEWAY_CURSOR_SECRET is not set"):
         cursor_key(GatewaySettings(environment="production", jwt_secret="p" * 40))
-    with pytest.raises(ValueError, match="at least 32"):
-        cursor_key(GatewaySettings(cursor_secret="short"))
+    with pytest.raises(StartupSecretError, match="GATEWAY_CURSOR_SECRET is shorter"):
+        cursor_key(GatewaySettings(environment="production", jwt_secret="p" * 40, cursor_secret="short"))
     assert cursor_key(GatewaySettings(environment="production", jwt_secret="p" * 40, cursor_secret="c" * 32))
