@@ -50,15 +50,18 @@ def context(request: Request) -> Context:
 
 
 async def enrich(ctx: Context, p: Principal) -> Principal:
-    """Staff scope = token claims ∪ the agent directory; leads also get their teams' agents."""
+    """Staff scope = token claims ∪ the agent directory ∪ the teams listing them; leads also get their teams' agents.
+
+    A team's people are those its entry lists and those listing it on themselves, as routing counts them.
+    """
     if p.role not in STAFF:
         return p
     agent = await ctx.reads.agent(p.user_id)
-    updates: dict[str, Any] = {}
+    updates: dict[str, Any] = {"team_ids": sorted({*p.team_ids, *await ctx.reads.member_of(p.user_id)})}
     if agent is not None:
         updates = {"line_ids": sorted({*p.line_ids, *agent.line_ids}),
                    "group_ids": sorted({*p.group_ids, *agent.group_ids}),
-                   "team_ids": sorted({*p.team_ids, *agent.team_ids}),
+                   "team_ids": sorted({*updates["team_ids"], *agent.team_ids}),
                    "name": p.name or agent.name, "tenant_id": p.tenant_id or agent.tenant_id}
     p = p.model_copy(update=updates)
     if p.role == UserRole.team_lead:

@@ -1,13 +1,18 @@
 """Which tickets a principal may see, as a MongoDB filter and as a predicate (the two must agree).
 
 A ticket attached to a service team belongs to that team: only its members (and leads of it)
-see it, even when they share a line with another team. A ticket without a team is visible to
-the specialists of its line or group. Anyone offered, assigned or added as a participant sees it.
+see it, even when they share a line with another team. A ticket without a team is visible to the
+specialists of its line or group, and so is any ticket on a line that serves every client
+(``TEAMLESS_LINES``: development, where sub-tickets carry their client's team for context only).
+Its assignee and participants see it too. Being offered grants nothing: the scope is the same at
+every status, and routing offers a team's tickets to that team only.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from shared.directory.routing import TEAMLESS_LINES
 
 from .principal import Principal, UserRole
 
@@ -20,8 +25,7 @@ def ticket_scope(p: Principal) -> dict[str, Any]:
         return {}
     if p.role == UserRole.client:
         return {"client.client_id": p.client_id} if p.client_id else NOTHING
-    ors: list[dict[str, Any]] = [{"assignee_id": p.user_id}, {"offered_to": p.user_id},
-                                 {"participants.user_id": p.user_id}]
+    ors: list[dict[str, Any]] = [{"assignee_id": p.user_id}, {"participants.user_id": p.user_id}]
     if p.team_ids:
         ors.append({"service_team_id": {"$in": p.team_ids}})
     unteamed: list[dict[str, Any]] = []
@@ -31,9 +35,11 @@ def ticket_scope(p: Principal) -> dict[str, Any]:
         unteamed.append({"group_id": {"$in": p.group_ids}})
     if unteamed:
         ors.append({"$and": [{"service_team_id": None}, {"$or": unteamed}]})
+    teamless = [ln for ln in p.line_ids if ln in TEAMLESS_LINES]
+    if teamless:
+        ors.append({"line": {"$in": teamless}})
     if p.role == UserRole.team_lead and p.team_agent_ids:
         ors.append({"assignee_id": {"$in": p.team_agent_ids}})
-        ors.append({"offered_to": {"$in": p.team_agent_ids}})
     return {"$or": ors}
 
 
@@ -44,21 +50,19 @@ def visible(p: Principal, doc: dict[str, Any]) -> bool:
     if p.role == UserRole.client:
         client = doc.get("client") or {}
         return bool(p.client_id) and client.get("client_id") == p.client_id
-    offered = doc.get("offered_to") or []
-    if doc.get("assignee_id") == p.user_id or p.user_id in offered:
+    if doc.get("assignee_id") == p.user_id:
         return True
     if any(part.get("user_id") == p.user_id for part in doc.get("participants") or []):
         return True
     team = doc.get("service_team_id")
-    if team is not None:
-        if team in p.team_ids:
-            return True
-    elif doc.get("line") in p.line_ids or (doc.get("group_id") is not None and doc.get("group_id") in p.group_ids):
+    if team is not None and team in p.team_ids:
         return True
-    if p.role == UserRole.team_lead and p.team_agent_ids:
-        agents = set(p.team_agent_ids)
-        return doc.get("assignee_id") in agents or bool(agents.intersection(offered))
-    return False
+    if team is None:
+        if doc.get("line") in p.line_ids or (doc.get("group_id") is not None and doc.get("group_id") in p.group_ids):
+            return True
+    elif doc.get("line") in TEAMLESS_LINES and doc.get("line") in p.line_ids:
+        return True
+    return p.role == UserRole.team_lead and doc.get("assignee_id") in set(p.team_agent_ids)
 
 
 def may_act_for(p: Principal, agent_id: str) -> bool:

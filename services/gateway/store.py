@@ -97,6 +97,10 @@ class Reads:
     async def agent(self, agent_id: str) -> Agent | None:
         return await self.agents.get(agent_id)
 
+    async def member_of(self, agent_id: str) -> list[str]:
+        """Teams whose directory entry lists this agent (routing offers them their tickets: team_member_ids)."""
+        return sorted(team.id for team in await self.teams.list({"members.agent_id": agent_id}, limit=1000))
+
     async def team_agent_ids(self, team_ids: list[str]) -> list[str]:
         """Members of these service teams: by the team directory and by the agents' own team lists."""
         if not team_ids:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from shared.directory.classification import Topic, UrgencyRule, node_routing, urgency_line
 from shared.directory.routing import (
+    TEAMLESS_LINES,
     Availability,
     Line,
     Role,
@@ -188,12 +189,10 @@ def next_line(lines: Iterable[Line], current: str | None) -> str | None:
 # ---- who may take it ------------------------------------------------------------------------------
 
 
-def serving_team(view: TicketView, staff: Staff) -> frozenset[str] | None:
-    """Who may be offered or auto-assigned the ticket: its client's service team, or None (no team rule).
-
-    A development sub-ticket carries its parent's client for context only: the development line works it.
-    """
-    if view.service_team_id is None or view.parent_id is not None:
+def serving_team(view: TicketView, staff: Staff, line: str) -> frozenset[str] | None:
+    """Who may be offered or auto-assigned the ticket on ``line``: its client's service team, or None (no team rule:
+    no team, or a line that serves every client, such as development)."""
+    if view.service_team_id is None or line in TEAMLESS_LINES:
         return None
     return team_member_ids(staff, view.service_team_id)
 
@@ -270,7 +269,7 @@ def route(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, reas
         return []
     line = target_line(view, staff, policy)
     group = target_group(view, line, staff, policy)
-    candidates = eligible(staff, line, group, now, exclude, serving_team(view, staff))
+    candidates = eligible(staff, line, group, now, exclude, serving_team(view, staff, line))
     if candidates:
         return [Offer(tuple(candidates), line, group, view.service_team_id, reason)]
     return fallback(view, staff, policy, now, line, group, seed=f"{view.id}:{view.offer_round}:{reason}",
@@ -305,7 +304,7 @@ def auto_assign(view: TicketView, staff: Staff, policy: Policy, now: datetime, *
         return []  # claimed, re-offered or moved on since the timer was set
     line = view.line or target_line(view, staff, policy)
     group = view.group_id
-    now_eligible = eligible(staff, line, group, now, team=serving_team(view, staff))
+    now_eligible = eligible(staff, line, group, now, team=serving_team(view, staff, line))
     offered = [a for a in view.offered_to if a in now_eligible]
     seed = f"{view.id}:{offer_round}:auto"
     agent = choose(offered or now_eligible, policy.strategy, staff, seed=seed, loads=loads,
@@ -323,7 +322,7 @@ def fallback(view: TicketView, staff: Staff, policy: Policy, now: datetime, line
     assignment's reason and on ``routing.events``; the ticket is never widened to the rest of the line."""
     leads = team_leads(view, staff, line)
     team = view.service_team_id
-    nobody = (f"nobody of service team {team} available on line {line}" if serving_team(view, staff) is not None
+    nobody = (f"nobody of service team {team} available on line {line}" if serving_team(view, staff, line) is not None
               else f"nobody available on line {line}")
     night = choose(night_shift(view, staff, now, exclude), policy.strategy, staff, seed=seed, loads=loads,
                    skill=service_type(view, staff, policy))
@@ -362,7 +361,8 @@ def lost(view: TicketView, staff: Staff, policy: Policy, now: datetime) -> list[
               view.service_team_id),
         Flag("lost", True, why),
     ]
-    candidates = eligible(staff, line, view.group_id, now, exclude=[view.assignee_id], team=serving_team(view, staff))
+    candidates = eligible(staff, line, view.group_id, now, exclude=[view.assignee_id],
+                          team=serving_team(view, staff, line))
     if candidates:
         actions.append(Offer(tuple(candidates), line, view.group_id, view.service_team_id, "assignee_unavailable"))
     return actions

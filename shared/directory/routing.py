@@ -183,6 +183,11 @@ class Staff:
     lines: Mapping[str, Line] = field(default_factory=dict)
 
 
+# Lines that serve every client: a client's service team does not bound who works their tickets (development
+# sub-tickets carry the parent's client, and so its team, for context only). Routing and the gateway's scope read it.
+TEAMLESS_LINES = frozenset({"development"})
+
+
 def team_member_ids(staff: Staff, team_id: str) -> frozenset[str]:
     """A service team's people: listed in the team directory or listing the team on themselves (the gateway's
     ``Reads.team_agent_ids`` and scope read both too); empty for a team the directory does not know."""

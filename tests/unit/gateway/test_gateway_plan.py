@@ -182,8 +182,9 @@ async def test_nothing_scope_asks_nothing_and_unknown_shapes_are_refused() -> No
 
 def test_scope_branches_implied_by_the_queue_are_not_repeated() -> None:
     lead = Principal(user_id="a3", role=UserRole.team_lead, team_ids=["B"], team_agent_ids=["a1", "a4"])
-    offers = plan.branches(queue_filter(Queue.offers, "a1", NOW, timedelta(hours=1)))
-    assert plan.plan_branches([queue_filter(Queue.offers, "a1", NOW, timedelta(hours=1))], ticket_scope(lead)) == offers
+    # the lead's agent's own tickets are in the lead's scope (an offer is not: it grants no sight)
+    agents = plan.branches(queue_filter(Queue.mine, "a1", NOW, timedelta(hours=1)))
+    assert plan.plan_branches([queue_filter(Queue.mine, "a1", NOW, timedelta(hours=1))], ticket_scope(lead)) == agents
     mine = plan.plan_branches([queue_filter(Queue.mine, "a9", NOW, timedelta(hours=1))], ticket_scope(lead))
     assert all(next(iter(b)) in ("assignee_id", "offered_to", "participants.user_id", "service_team_id")
                for b in mine)  # outside the scope: the scope's equality leads, the status $in stays whole

@@ -35,11 +35,25 @@ def test_team_ticket_is_visible_only_to_its_team_even_on_a_shared_line() -> None
     assert visible(spec(group_ids=["g1"]), {"_id": "G", "group_id": "g1"})
 
 
-def test_personal_involvement_always_grants_sight() -> None:
+def test_assignment_and_participation_grant_sight_an_offer_does_not() -> None:
     p = spec(user_id="zed")
-    for doc in ({"assignee_id": "zed"}, {"offered_to": ["x", "zed"]}, {"participants": [{"user_id": "zed"}]}):
+    for doc in ({"assignee_id": "zed"}, {"participants": [{"user_id": "zed"}]}):
         assert visible(p, {"_id": "T", "service_team_id": "other", **doc})
-    assert not visible(p, {"_id": "T", "service_team_id": "other"})
+    for status in ("offered", "assigned", "resolved"):
+        assert not visible(p, {"_id": "T", "service_team_id": "other", "status": status, "offered_to": ["zed"]})
+    lead = spec(user_id="lea", role=UserRole.team_lead, team_ids=["A"], team_agent_ids=["zed"])
+    assert not visible(lead, {"_id": "T", "service_team_id": "other", "offered_to": ["zed"]})
+    for scope in (ticket_scope(p), ticket_scope(lead)):
+        assert "offered_to" not in repr(scope)
+
+
+def test_the_development_line_sees_its_tickets_whatever_the_clients_team() -> None:
+    dev = spec(user_id="dev", line_ids=["development", "second"])
+    sub = {"_id": "T-dev", "line": "development", "service_team_id": "B", "parent_id": "T"}
+    assert visible(dev, sub) and visible(dev, {**sub, "parent_id": None})  # a sub-ticket, or escalated there
+    assert not visible(dev, {**sub, "line": "second"})  # a team's ticket elsewhere stays the team's
+    assert not visible(spec(line_ids=["first"], team_ids=["A"]), sub)
+    assert {"line": {"$in": ["development"]}} in ticket_scope(dev)["$or"]
 
 
 def test_leads_see_their_team_agents_tickets_and_act_for_them() -> None:
