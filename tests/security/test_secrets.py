@@ -13,10 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from shared.command_auth import OWN_KEY_VARIABLE
+from shared.command_owners import COMMAND_PRODUCERS
 from shared.processes import ServiceProcess
 
 # Every key a service needs in production. The "missing" run gives all but one, so only that one can stop it.
-PRODUCTION_KEYS = {"gateway": ("GATEWAY_JWT_SECRET", "GATEWAY_CURSOR_SECRET"), "feedback": ("FEEDBACK_HMAC_KEY",)}
+OWN_KEYS = {"gateway": ("GATEWAY_JWT_SECRET", "GATEWAY_CURSOR_SECRET"), "feedback": ("FEEDBACK_HMAC_KEY",)}
+PRODUCTION_KEYS = {svc: (*keys, *((OWN_KEY_VARIABLE,) if svc in COMMAND_PRODUCERS else ()))
+                   for svc, keys in OWN_KEYS.items()}
 MISSING = [(service, key) for service, keys in PRODUCTION_KEYS.items() for key in keys]
 EXIT_TIMEOUT = 120  # seconds; a cold interpreter importing FastAPI on a loaded 2-core machine
 
