@@ -58,3 +58,18 @@ def test_production_with_keys_of_its_own_starts(service: str, env: dict[str, str
         proc.wait_ready(timeout=EXIT_TIMEOUT)
     finally:
         proc.stop()
+
+
+async def test_oidc_only_production_gateway_refuses_tokens_signed_with_the_readme_key() -> None:
+    """GATEWAY_JWKS_URL without GATEWAY_JWT_SECRET starts (OIDC only), but the README's key mints nothing."""
+    from services.gateway.app import create_app
+    from services.gateway.auth import AuthError, mint_token
+    from services.gateway.settings import GatewaySettings
+
+    keys = {"cursor_secret": secrets.token_hex(32), "command_key": secrets.token_hex(32)}
+    settings = GatewaySettings(environment="production", jwks_url="https://idp.example/jwks", **keys)
+    forged = mint_token(settings, "mallory", "administrator")  # signed with the development default
+    with pytest.raises(AuthError, match="invalid token"):
+        await create_app(settings).state.ctx.auth.verify(forged)
+    with pytest.raises(Exception, match="GATEWAY_JWT_SECRET"):
+        create_app(GatewaySettings(environment="production", **keys))  # no JWKS either: refuses to start
