@@ -26,9 +26,11 @@ from shared.topics import ALL_TOPICS, TopicSpec
 
 def select(records: list[dict[str, Any]], reason: str | None, from_offset: int, to_offset: int | None,
            ) -> list[dict[str, Any]]:
+    """The records to replay; a truncated copy (parked because the original was too large) never is."""
     return [r for r in records
             if (reason is None or reason.lower() in r["headers"].get("x-dlq-reason", "").lower())
-            and r["offset"] >= from_offset and (to_offset is None or r["offset"] <= to_offset)]
+            and r["offset"] >= from_offset and (to_offset is None or r["offset"] <= to_offset)
+            and r["headers"].get("x-dlq-truncated") != "true"]
 
 
 def original_headers(headers: dict[str, str]) -> list[tuple[str, bytes]]:

@@ -63,7 +63,8 @@ def _undecodable(exc: StarletteHTTPException) -> bool:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, str(request.url.path), exc.headers, **exc.extra)
+        return problem_response(exc.status, exc.title, exc.detail, str(request.url.path), exc.headers, type=exc.type,
+                                **exc.extra)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -82,3 +82,11 @@ async def test_a_replayed_command_keeps_a_signature_the_ledger_accepts(env: dict
     (rec,) = replayed
     assert rec.value == original.value and dict(rec.headers)["x-producer"] == b"notify"
     assert producer_check(settings)(rec, decode_envelope(rec.value)) is None
+
+
+def test_a_truncated_copy_is_never_replayed() -> None:
+    """A record parked as a truncated copy (too large to dead-letter whole) would replay as a corrupt record."""
+    whole = {"offset": 0, "key": b"k", "value": b"{}", "headers": {"x-dlq-reason": "rejected: bad"}}
+    cut = {"offset": 1, "key": b"k", "value": b"{", "headers": {"x-dlq-reason": "oversize: 3000000 bytes",
+                                                              "x-dlq-truncated": "true"}}
+    assert _module().select([whole, cut], None, 0, None) == [whole]

@@ -7,9 +7,10 @@ import time
 
 import httpx
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from shared.problems import MAX_REPORTED_ERRORS, install_problem_handlers, problem_responses
+from shared.problems import MAX_REPORTED_ERRORS, ProblemError, install_problem_handlers, problem_responses
 from shared.schemas.common import Sender, Strict
 
 
@@ -103,3 +104,16 @@ def test_422_and_its_truncation_count_are_documented() -> None:
     assert "application/problem+json" in responses["422"]["content"]
     assert "400" not in responses
     assert "errors_truncated" in doc["components"]["schemas"]["Problem"]["properties"]
+
+
+def test_a_problem_keeps_its_type_uri() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/refused")
+    async def refused() -> None:
+        raise ProblemError(409, "Command rejected", "already claimed", type="urn:frontline:command-rejected")
+
+    body = TestClient(app).get("/refused").json()
+    assert body["type"] == "urn:frontline:command-rejected"
+    assert body["status"] == 409 and body["detail"] == "already claimed"
