@@ -6,39 +6,26 @@ When ``KAFKA_BOOTSTRAP_SERVERS`` and ``MONGODB_URI`` are set, nothing here start
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from shared.portgate import PortGate
+from shared.ports import free_port, require_free, wait_for_listener, wait_for_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["EmbeddedInfra", "KAFKA_PORT_VAR", "MONGO_PORT_VAR", "PortGate", "free_port", "wait_for_port"]
 
-
-def wait_for_port(host: str, port: int, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode} before listening")
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on {host}:{port} after {timeout}s")
+# The variables that pin the embedded broker's and database's ports (unset: a free port is chosen).
+KAFKA_PORT_VAR = "FRONTLINE_KAFKA_PORT"
+MONGO_PORT_VAR = "FRONTLINE_MONGO_PORT"
+BROKER, DATABASE = "embedded broker", "embedded database"
 
 
 def tansu_binary() -> Path:
@@ -56,77 +43,6 @@ def secantus_command() -> list[str]:
     if not exe:
         raise RuntimeError("the embedded database needs `pip install frontline[embedded]` (SecantusDB)")
     return [exe]
-
-
-class PortGate:
-    """A TCP forwarder from the broker's public port to its own, which fault tests close while they restart it.
-
-    Tansu creates any topic a client asks about (with 4 partitions). After a restart of the memory-only
-    broker its clients would do so at once, and partition counts that differ from ``shared/topics.py`` move
-    keys to other partitions (and the timers stored per partition to nobody). With the gate closed, clients
-    find the port shut, as with production Kafka while Strimzi recreates the topics; the test recreates them
-    on the broker's own port first, then opens the gate.
-    """
-
-    def __init__(self, host: str, port: int, target: int) -> None:
-        self.host, self.port, self.target = host, port, target
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="broker-gate", daemon=True)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-
-    def start(self) -> PortGate:
-        self._thread.start()
-        self.open()
-        return self
-
-    def _call(self, coro: Any) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
-
-    def open(self) -> None:
-        self._call(self._open())
-
-    def close(self) -> None:
-        """Stop listening and cut every connection through the gate."""
-        self._call(self._close())
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self.close()
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=10)
-
-    async def _open(self) -> None:
-        if self._server is None:
-            self._server = await asyncio.start_server(self._accept, self.host, self.port, reuse_address=True)
-
-    async def _close(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
-        for writer in list(self._writers):
-            writer.close()
-        self._writers.clear()
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(self.host, self.target)
-        except OSError:
-            writer.close()
-            return
-        self._writers |= {writer, up_writer}
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(1 << 16):
-                writer.write(data)
-                await writer.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._writers.discard(writer)
 
 
 @dataclass
@@ -181,6 +97,11 @@ class EmbeddedInfra:
 
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
+        # an explicit port must be free now; an unset one is chosen free (and the listener check below
+        # catches the rare process that takes it in between)
+        for port, var, what in ((self.kafka_port, KAFKA_PORT_VAR, BROKER), (self.mongo_port, MONGO_PORT_VAR, DATABASE)):
+            if port:
+                require_free(self.host, port, var, what)
         self.kafka_port = self.kafka_port or free_port()
         self.mongo_port = self.mongo_port or free_port()
         self.broker_port = free_port() if self.gated else self.kafka_port
@@ -190,13 +111,31 @@ class EmbeddedInfra:
         else:
             self.storage = self.data_dir / "mongo"
             self.storage.mkdir(parents=True, exist_ok=True)
-        self.broker = self._spawn_broker()
-        self.database = self._spawn_database()
-        wait_for_port(self.host, self.broker_port, proc=self.broker)
-        if self.gated:
-            self.gate = PortGate(self.host, self.kafka_port, self.broker_port).start()
-        wait_for_port(self.host, self.mongo_port, timeout=60, proc=self.database)
+        try:
+            self.broker = self._spawn_broker()
+            self.database = self._spawn_database()
+            self._await_broker()
+            if self.gated:
+                self.gate = PortGate(self.host, self.kafka_port, self.broker_port).start()
+            self._await_database()
+        except BaseException:
+            self.stop()
+            raise
         return self
+
+    def _await_broker(self) -> None:
+        assert self.broker is not None
+        wait_for_listener(self.broker, self.host, self.broker_port, BROKER, KAFKA_PORT_VAR)
+
+    def _await_database(self, timeout: float = 60) -> None:
+        assert self.database is not None
+        wait_for_listener(self.database, self.host, self.mongo_port, DATABASE, MONGO_PORT_VAR, timeout=timeout)
+
+    def exited(self) -> list[str]:
+        """What of ours has died: "embedded broker (pid N) exited with C" per dead process (for the supervisor)."""
+        ours = ((BROKER, self.broker), (DATABASE, self.database))
+        return [f"{what} (pid {p.pid}) exited with {p.returncode}" for what, p in ours
+                if p is not None and p.poll() is not None]
 
     def _spawn_broker(self) -> subprocess.Popen[bytes]:
         return self._spawn([str(tansu_binary()), "broker", "--listener-url", f"tcp://{self.host}:{self.broker_port}",
@@ -246,7 +185,7 @@ class EmbeddedInfra:
         if self.broker is not None and self.broker.poll() is None:
             raise RuntimeError("the broker is running")
         self.broker = self._spawn_broker()
-        wait_for_port(self.host, self.broker_port, proc=self.broker)
+        self._await_broker()
         if prepare is not None:
             prepare(self.host, self.broker_port)
         if self.gate is not None:
@@ -268,7 +207,7 @@ class EmbeddedInfra:
         if self.database is not None and self.database.poll() is None:
             raise RuntimeError("the database is running")
         self.database = self._spawn_database()
-        wait_for_port(self.host, self.mongo_port, timeout=timeout, proc=self.database)
+        self._await_database(timeout)
 
     def restart_database(self, down_seconds: float = 0.0, kill: bool = False) -> None:
         self.stop_database(kill)
