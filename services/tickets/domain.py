@@ -111,8 +111,13 @@ def _offer(ticket: Ticket, cmd: t.OfferTicket, now: datetime, rules: LedgerRules
     _need(ticket, ACTIVE_STATUSES, "offer")
     if not cmd.agent_ids:
         raise Rejected("an offer needs at least one agent", "empty_offer")
-    return [t.TicketOffered(agent_ids=cmd.agent_ids, line=cmd.line, group_id=cmd.group_id,
-                            service_team_id=cmd.service_team_id, round=ticket.offer_round + 1, reason=cmd.reason)]
+    events: list[Message] = [t.TicketOffered(
+        agent_ids=cmd.agent_ids, line=cmd.line, group_id=cmd.group_id, service_team_id=cmd.service_team_id,
+        round=ticket.offer_round + 1, reason=cmd.reason)]
+    if ticket.flags.get("nobody_available"):  # someone is available now: routing raised it, the offer answers it
+        events.append(t.FlagChanged(flag="nobody_available", value=False,
+                                    reason=f"offered to {', '.join(cmd.agent_ids)}"))
+    return events
 
 
 def _claim(ticket: Ticket, cmd: t.ClaimTicket, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -239,7 +244,12 @@ def _complete(ticket: Ticket, cmd: t.CompleteTicket, now: datetime, rules: Ledge
 
 def _close(ticket: Ticket, cmd: t.CloseTicket, now: datetime, rules: LedgerRules) -> list[Message]:
     _need(ticket, {S.resolved, S.completed}, "close")
-    return [t.TicketClosed(reason=cmd.reason)]
+    open_children = [c.id for c in ticket.children if c.status in ACTIVE_STATUSES]
+    reason = (cmd.reason or "").strip() or None
+    if open_children and reason is None:
+        raise Rejected(f"development sub-tickets {', '.join(open_children)} are still open; closing the ticket "
+                       "over them needs a reason", "open_sub_tickets")
+    return [t.TicketClosed(reason=reason, open_sub_tickets=open_children)]
 
 
 def _reopen(ticket: Ticket, cmd: t.ReopenTicket, now: datetime, rules: LedgerRules) -> list[Message]:

@@ -230,6 +230,7 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             _status(ticket, TicketStatus.in_progress if ticket.assignee_id else TicketStatus.new, at)
             ticket.reopened_count += 1
             ticket.resolved_at = ticket.completed_at = ticket.closed_at = None
+            ticket.resolution = None  # it did not hold: the TicketResolved in the history keeps what it said
         case t.ClientLinked():
             ticket.client = ev.client
             ticket.unidentified = False

@@ -349,6 +349,9 @@ class TicketCompleted(Message):
 @message("TicketClosed")
 class TicketClosed(Message):
     reason: str | None = None
+    open_sub_tickets: list[str] = Field(default_factory=list,
+                                        description="Development sub-tickets still open when it closed (the reason "
+                                                    "says why)")
 
 
 @message("TicketReopened")
