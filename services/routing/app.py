@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -18,10 +20,16 @@ from .handlers import RoutingHandler
 from .settings import RoutingSettings
 from .store import INDEXES, TIMERS, ProjectionStore, StaffReader
 
+log = logging.getLogger(__name__)
+RETIRED_LINE_MAP = "ROUTING_REQUESTED_LINE_MAP"
+
 
 def policy_from(settings: RoutingSettings) -> Policy:
+    if RETIRED_LINE_MAP in os.environ:
+        log.warning("%s is no longer read: name each line's client_choices in the lines directory (docs/lines.md)",
+                    RETIRED_LINE_MAP)
     return Policy(
-        requested_line_map=dict(settings.requested_line_map), default_line=settings.default_line,
+        default_line=settings.default_line,
         strategy=settings.strategy, claim_timeout=timedelta(seconds=settings.claim_timeout_seconds),
         claim_timeout_by_urgency={k: timedelta(seconds=v) for k, v in settings.claim_timeout_by_urgency.items()})
 

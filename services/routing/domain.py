@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from shared.directory.classification import Topic, UrgencyRule, node_routing, urgency_line
+from shared.directory.line_chain import line_for_choice
 from shared.directory.routing import (
     TEAMLESS_LINES,
     Availability,
-    Line,
     Role,
     ServiceNode,
     Staff,
@@ -33,14 +33,14 @@ from .projection import UNASSIGNED, WORKING, TicketView
 
 Strategy = Literal["random", "least_loaded", "skills_first"]
 AssignMode = Literal["auto", "night_shift", "team_lead"]
-DEFAULT_LINE_MAP: Mapping[str, str] = {"technical": "second", "plain": "first", "not_technical": "commercial"}
 
 
 @dataclass(frozen=True)
 class Policy:
-    """How tickets map to lines: settings, plus intake's tree and urgency rules as last read (``with_triage``)."""
+    """How tickets map to lines: settings, plus intake's tree and urgency rules as last read (``with_triage``).
 
-    requested_line_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LINE_MAP))
+    The client's choice → line is not here: the lines directory says it (``shared.directory.line_chain``)."""
+
     default_line: str = "first"
     strategy: Strategy = "random"
     claim_timeout: timedelta = timedelta(seconds=40)
@@ -144,8 +144,8 @@ def pick_line(*, ticket: str | None, urgency: str | None, requested: str | None,
        already being worked there, and nothing overrides that;
     2. ``urgency`` -- the urgency rule's line: an outage ("no connection") goes straight to the
        engineers whatever button the client pressed, losing no time in first line;
-    3. ``requested`` -- the client's own choice (technical → second, plain → first, not
-       technical → commercial): the client knows what kind of help they want;
+    3. ``requested`` -- the line serving the client's own choice (technical, plain, not technical;
+       the lines directory says which): the client knows what kind of help they want;
     4. ``classification`` -- the line the topic / type / subtopic names: the desk's default
        for the subject when the client did not choose;
     5. ``catalogue`` -- the line of the catalogue group of the ticket's service;
@@ -156,7 +156,7 @@ def pick_line(*, ticket: str | None, urgency: str | None, requested: str | None,
 
 def target_line(view: TicketView, staff: Staff, policy: Policy) -> str:
     """The ticket's line by :func:`pick_line`'s precedence."""
-    requested = policy.requested_line_map.get(view.requested_line.value) if view.requested_line else None
+    requested = line_for_choice(staff.lines.values(), view.requested_line.value) if view.requested_line else None
     catalogue = next((staff.groups[gid].line_id for gid in catalogue_groups(view, staff, policy)
                       if gid in staff.groups), None)
     return pick_line(ticket=view.line, urgency=urgency_line(policy.urgency_rules, view.urgency),
@@ -173,17 +173,6 @@ def target_group(view: TicketView, line: str, staff: Staff, policy: Policy) -> s
     if view.group_id and fits(view.group_id):
         return view.group_id
     return next((gid for gid in catalogue_groups(view, staff, policy) if gid in staff.groups and fits(gid)), None)
-
-
-def next_line(lines: Iterable[Line], current: str | None) -> str | None:
-    """The line a ticket is handed to from ``current`` (escalation order), None at the last one."""
-    ordered = sorted(lines, key=lambda ln: ln.order)
-    if current is None:
-        return ordered[0].id if ordered else None
-    orders = [ln.order for ln in ordered if ln.id == current]
-    if not orders:
-        return None
-    return next((ln.id for ln in ordered if ln.order > orders[0]), None)
 
 
 # ---- who may take it ------------------------------------------------------------------------------

@@ -19,9 +19,7 @@ class RoutingSettings(ServiceSettings):
     # Per-urgency overrides of the claim timeout (urgency directory value → seconds), e.g. {"urgent": 20}.
     claim_timeout_by_urgency: dict[str, float] = Field(default_factory=dict)
     strategy: Strategy = "random"
-    # The client's own choice → support line.
-    requested_line_map: dict[str, str] = Field(default_factory=lambda: {
-        "technical": "second", "plain": "first", "not_technical": "commercial"})
+    # The client's own choice → line is business configuration: each line's client_choices (docs/lines.md).
     default_line: str = "first"
     # Nobody at all (line, night shift, leads) available: route again after this long.
     retry_seconds: float = 60.0

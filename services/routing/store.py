@@ -6,6 +6,7 @@ Besides its own directories routing reads intake's classification tree and urgen
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -16,9 +17,12 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
+from shared.directory.line_chain import LEGACY_CHOICE_LINES, choice_lines
 from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
 
 from .projection import WORKING, TicketView
+
+log = logging.getLogger(__name__)
 
 PROJECTION = "routing_tickets"
 TIMERS = "routing_timers"
@@ -88,6 +92,7 @@ class StaffReader:
         self._at = 0.0
         self._triage: tuple[list[Topic], list[UrgencyRule]] | None = None
         self._triage_at = 0.0
+        self._told_legacy = False
 
     async def snapshot(self) -> Staff:
         if self._cached is not None and time.monotonic() - self._at < self.ttl:
@@ -101,6 +106,10 @@ class StaffReader:
             lines={ln.id: ln for ln in await self.lines.list(limit=limit)},
         )
         self._cached, self._at = staff, time.monotonic()
+        if not self._told_legacy and not choice_lines(staff.lines.values()):
+            self._told_legacy = True
+            log.warning("no line names a client choice: routing uses the legacy map %s until one does "
+                        "(docs/lines.md)", dict(LEGACY_CHOICE_LINES))
         return staff
 
     async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,13 +41,26 @@ class Shift(BaseModel):
     end: str = Field(pattern=r"^\d{2}:\d{2}$", description="May be earlier than start: a night shift")
 
 
+# The client's own choice (shared.schemas.common.RequestedLine's values; a unit test keeps the two equal).
+ClientChoice = Literal["technical", "plain", "not_technical"]
+
+
 class Line(BaseModel):
+    """A support line. Which client choices it serves and where it escalates are the desk's business rules
+    (``shared.directory.line_chain`` reads them; the gateway refuses a write that breaks them)."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [
-        {"id": "second", "name": {"ru": "Вторая линия", "en": "Second line"}, "order": 2}]})
+        {"id": "second", "name": {"ru": "Вторая линия", "en": "Second line"}, "order": 2,
+         "client_choices": ["technical"], "escalates_to": "third"}]})
 
     id: str  # first, second, third, commercial, development
     name: dict[str, str] = Field(default_factory=dict, description="ru/en names")
-    order: int = Field(description="Escalation order: the next line is the next order")
+    order: int = Field(description="Display order only (lists, pickers); escalation follows escalates_to")
+    client_choices: list[ClientChoice] = Field(
+        default_factory=list, description="The client's choices (IVR digit, chat button, form field) this line "
+                                          "serves; each choice is served by at most one line")
+    escalates_to: str | None = Field(None, description="The line a ticket is escalated to from this one; "
+                                                       "none: escalating past it is refused")
 
 
 class Group(BaseModel):
@@ -121,7 +135,7 @@ class Agent(BaseModel):
     tenant_id: str | None = None
 
 
-LINES = register("lines", Line, "dir_lines", "routing", "Support lines, ordered for escalation")
+LINES = register("lines", Line, "dir_lines", "routing", "Support lines: client choices served, escalation chain")
 GROUPS = register("groups", Group, "dir_groups", "routing", "Groups within lines")
 SERVICES = register("services", ServiceNode, "dir_services", "routing", "Service catalogue tree")
 TEAMS = register("teams", ServiceTeam, "dir_teams", "routing", "Service teams attached to clients")

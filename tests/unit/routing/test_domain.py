@@ -18,7 +18,6 @@ from services.routing.domain import (
     choose,
     eligible,
     lost,
-    next_line,
     route,
     settle_flags,
     target_group,
@@ -83,9 +82,11 @@ def test_line_from_ticket_then_requested_line_then_catalogue_then_default() -> N
     assert target_line(view(requested_line=RequestedLine.not_technical), s, p) == "commercial"
     assert target_line(view(classification=Classification(service_id="x", sub_service_id="visa")), s, p) == "first"
     assert target_line(view(), s, p) == "first"
-    custom = Policy(requested_line_map={"technical": "third"}, default_line="commercial")
-    assert target_line(view(requested_line=RequestedLine.technical), s, custom) == "third"
-    assert target_line(view(requested_line=RequestedLine.plain), s, custom) == "commercial"
+    # the lines directory names who serves which choice; a choice nobody serves falls to the default
+    named = {**s.lines, "third": Line(id="third", order=3, client_choices=["technical"])}
+    custom, p2 = Staff(groups=s.groups, services=s.services, lines=named), Policy(default_line="commercial")
+    assert target_line(view(requested_line=RequestedLine.technical), custom, p2) == "third"
+    assert target_line(view(requested_line=RequestedLine.plain), custom, p2) == "commercial"
 
 
 def test_group_from_catalogue_narrowed_to_the_line() -> None:
@@ -99,15 +100,6 @@ def test_group_from_catalogue_narrowed_to_the_line() -> None:
     assert target_group(air, "first", s, p) == "g-first"  # sub-service without groups inherits its service's
     assert target_group(view(group_id="g-second"), "second", s, p) == "g-second"
     assert target_group(view(group_id="g-second"), "first", s, p) is None  # a group of another line is dropped
-
-
-def test_next_line_follows_the_escalation_order() -> None:
-    assert next_line(LINES, "first") == "second"
-    assert next_line(LINES, "second") == "third"
-    assert next_line(LINES, "third") == "development"
-    assert next_line(LINES, "development") is None
-    assert next_line(LINES, "nope") is None
-    assert next_line(LINES, None) == "commercial"
 
 
 # ---- who may take it -----------------------------------------------------------------------------------

@@ -110,10 +110,11 @@ def test_target_line_takes_each_source_from_the_ticket_and_the_directories(
     assert target_line(view(**fields), STAFF, POLICY) == line, why
 
 
-def test_requested_line_missing_from_the_map_falls_through_to_the_classification() -> None:
-    policy = Policy(requested_line_map={"technical": "second"}, default_line="first").with_triage(TREE, RULES)
+def test_a_choice_no_line_serves_falls_through_to_the_classification() -> None:
+    lines = {**LINES, "second": Line(id="second", order=2, client_choices=["technical"])}
+    staff = Staff(agents=STAFF.agents, groups=GROUPS, services=CATALOGUE, lines=lines)
     v = view(requested_line=RequestedLine.plain, classification=cls("request", "tariff_change"))
-    assert target_line(v, STAFF, policy) == "commercial"
+    assert target_line(v, staff, POLICY) == "commercial"
 
 
 def test_without_a_tree_or_rules_the_old_behaviour_stands() -> None:
