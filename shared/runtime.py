@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app, start_http_server
 
+from shared.apidocs import install_docs
 from shared.health import Liveness, collecting
 from shared.metrics import HTTP_LATENCY, http_labels
 from shared.problems import install_problem_handlers
@@ -85,8 +86,9 @@ def service_app(
             started.clear()
 
     app = FastAPI(title=title or f"Frontline {name}", description=description, version=version,
-                  lifespan=lifespan, **fastapi_kwargs)
+                  lifespan=lifespan, docs_url=None, redoc_url=None, **fastapi_kwargs)
     app.state.started = False
+    install_docs(app)  # /docs and /redoc from local assets: they work offline
     install_problem_handlers(app)
 
     @app.middleware("http")
