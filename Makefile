@@ -1,6 +1,11 @@
 # The two commands of the README: `make up` and `make test`. Both install into .venv first.
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
-	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
+# The first Python 3.11+ on PATH, probed once (:=) and quietly: pyenv's shim for a version that is not installed
+# prints "command not found" every time it runs.
+ifndef PYTHON
+PYTHON := $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
+endif
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,12 +13,22 @@ PYTEST_ARGS ?=
 
 .PHONY: install up test test-all lint scan typecheck bench clean system-deps
 
+# The first install takes minutes (mostly downloads): say what is happening, count packages as pip resolves them,
+# and show pip's own output only when it fails.
 $(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $(STAMP)
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is required (tried python3.13, python3.12, python3.11, python3)"; exit 1; }
+	@echo "==> [1/3] creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "==> [2/3] upgrading pip"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@echo "==> [3/3] installing Frontline and its dependencies into $(VENV) (the first time takes a few minutes)"
+	@{ $(BIN)/python -m pip install --progress-bar off -e '.[test]' 2>&1 || echo "PIP-FAILED"; } | awk '\
+		{ out = out $$0 "\n" } \
+		/^Collecting / { n++; printf "\r    %d packages resolved", n; fflush() } \
+		/^Installing collected packages/ { printf "\n    installing them\n"; fflush() } \
+		/^PIP-FAILED$$/ { failed = 1 } \
+		END { if (failed) { printf "\n%s", out; exit 1 } print "    done" }'
+	@touch $(STAMP)
 
 install: $(STAMP)
 
