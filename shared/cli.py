@@ -36,6 +36,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "asyncapi": "shared.asyncapi:cli",
     "k8s": "shared.k8s:cli",
     "token": "services.gateway.auth:cli",
+    "config-docs": "shared.settings_docs:config_cli",
 }
 
 

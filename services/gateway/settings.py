@@ -16,34 +16,38 @@ class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8000
-    max_page_size: int = 200
+    max_page_size: int = Field(200, description="Largest page any list returns")
     # Signs list cursors (services/gateway/cursors.py). Required in production; in development, when unset, it is
     # derived from the JWT key.
     cursor_secret: SecretStr | None = None
     # Larger request bodies get 413 before they are read (the largest legitimate one: a directory entry).
     max_body_bytes: int = 2_000_000
     # Authentication
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_issuer: str = "frontline"
-    jwt_audience: str | None = None
-    token_ttl_seconds: int = Field(12 * 3600, gt=0)
+    jwt_secret: str = Field(
+        DEV_JWT_SECRET, description="HS256 key of the gateway's own tokens (`frontline token`); required in production")
+    jwt_issuer: str = Field("frontline", description="iss of the tokens the gateway mints and accepts")
+    jwt_audience: str | None = Field(None, description="aud the gateway's own tokens must carry; unset: none")
+    token_ttl_seconds: int = Field(12 * 3600, gt=0, description="Lifetime of tokens `frontline token` mints")
     # Any bearer token (ours or OIDC) must carry iat, and exp - iat may not exceed this: a leaked token dies soon.
     max_token_lifetime_seconds: int = Field(24 * 3600, gt=0)
-    jwks_url: str | None = None
-    oidc_issuer: str | None = None
-    oidc_audience: str | None = None
-    jwks_cache_seconds: int = 300
-    jwks_min_refresh_seconds: float = 30.0
-    clock_skew_seconds: int = 60
+    jwks_url: str | None = Field(None, description="An OIDC provider's JWKS: its RS256/ES256 tokens are accepted")
+    oidc_issuer: str | None = Field(None, description="iss an OIDC token must carry")
+    oidc_audience: str | None = Field(None, description="aud an OIDC token must carry")
+    jwks_cache_seconds: int = Field(300, description="How long fetched JWKS keys are kept")
+    jwks_min_refresh_seconds: float = Field(30.0, description="An unknown key id refetches the JWKS at most this often")
+    clock_skew_seconds: int = Field(60, description="Leeway for a token's exp, nbf and iat against our clock")
     # Actions: how long an HTTP call waits for the ledger's answer before returning 202.
     action_wait_seconds: float = 5.0
-    bulk_max_tickets: int = 100
+    bulk_max_tickets: int = Field(100, description="Most tickets one bulk action may name")
     # Queues
-    time_limit_window_minutes: int = 120
+    time_limit_window_minutes: int = Field(
+        120, description="The time_limit queue shows client deadlines this far ahead")
     # Live updates
-    sse_heartbeat_seconds: float = 15.0
-    sse_max_seconds: int = 3600
-    sse_buffer: int = 1000
+    sse_heartbeat_seconds: float = Field(
+        15.0, description="Live updates: a comment line this often keeps proxies from closing the stream")
+    sse_max_seconds: int = Field(
+        3600, description="Live updates: a stream is closed after this long (the client reconnects)")
+    sse_buffer: int = Field(1000, description="Live updates: events buffered per slow client before it is dropped")
 
     @model_validator(mode="after")
     def _minted_tokens_are_accepted(self) -> Self:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -9,44 +10,45 @@ class NotifySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8005
-    default_language: str = "ru"
+    default_language: str = Field("ru", description="ru or en, for people whose language is not known")
     console_url: str | None = None  # e.g. https://desk.example: staff notices link to {console_url}/tickets/{id}
-    directory_cache_seconds: float = 5.0
+    directory_cache_seconds: float = Field(
+        5.0, description="How stale staff, preference and template directories may be")
 
     # E-mail (SMTP submission)
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 587
-    smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_host: str = Field("127.0.0.1", description="SMTP submission server")
+    smtp_port: int = Field(587, description="SMTP port (587 submission with STARTTLS, 465 implicit TLS)")
+    smtp_username: str | None = Field(None, description="SMTP login; unset: no authentication")
+    smtp_password: str | None = Field(None, description="SMTP password")
     smtp_tls: bool = False  # implicit TLS (port 465)
     smtp_starttls: bool | None = None  # None: upgrade when the server offers it
-    smtp_validate_certs: bool = True
-    smtp_timeout: float = 30.0
-    mail_from: str = "Frontline Support <support@frontline.local>"
-    mail_reply_to: str | None = None
+    smtp_validate_certs: bool = Field(True, description="Check the SMTP server's certificate")
+    smtp_timeout: float = Field(30.0, description="SMTP connection and command timeout, seconds")
+    mail_from: str = Field("Frontline Support <support@frontline.local>", description="From header of every mail")
+    mail_reply_to: str | None = Field(None, description="Reply-To header; unset: replies go to mail_from")
 
     # SMS: Twilio Programmable Messaging API
-    sms_api_url: str = "https://api.twilio.com"
-    sms_account_sid: str = ""
-    sms_auth_token: str = ""
-    sms_from: str | None = None
-    sms_messaging_service_sid: str | None = None
+    sms_api_url: str = Field("https://api.twilio.com", description="Twilio-compatible Messages API base URL")
+    sms_account_sid: str = Field("", description="Twilio account SID")
+    sms_auth_token: str = Field("", description="Twilio auth token; also checks the status webhook's signature")
+    sms_from: str | None = Field(None, description="Sender number (or use a messaging service SID)")
+    sms_messaging_service_sid: str | None = Field(None, description="Twilio messaging service that picks the sender")
     sms_status_callback_url: str | None = None  # public URL of POST /api/v1/sms/status
-    sms_default_region: str = "RU"
-    sms_max_segments: int = 6
-    sms_timeout: float = 10.0
+    sms_default_region: str = Field("RU", description="Region for phone numbers written without a country code")
+    sms_max_segments: int = Field(6, description="Longer texts are cut to this many SMS segments")
+    sms_timeout: float = Field(10.0, description="SMS API timeout, seconds")
 
     # Chat platform webhook; {conversation_id} is substituted
     chat_webhook_url: str = "http://127.0.0.1:8080/webhooks/conversations/{conversation_id}/messages"
-    chat_token: str | None = None
-    chat_timeout: float = 10.0
+    chat_token: str | None = Field(None, description="Bearer token for the chat platform webhook")
+    chat_timeout: float = Field(10.0, description="Chat webhook timeout, seconds")
 
     # Delivery workers and retries
-    email_concurrency: int = 8
-    sms_concurrency: int = 8
-    chat_concurrency: int = 8
-    poll_interval: float = 0.25
+    email_concurrency: int = Field(8, description="Mails sent at once")
+    sms_concurrency: int = Field(8, description="SMS sent at once")
+    chat_concurrency: int = Field(8, description="Chat posts sent at once")
+    poll_interval: float = Field(0.25, description="How often due deliveries are looked for, seconds")
     lease_seconds: float = 120.0  # a claimed delivery whose worker died is retried after this
-    retry_base_seconds: float = 2.0
-    retry_cap_seconds: float = 600.0
-    max_attempts: int = 10
+    retry_base_seconds: float = Field(2.0, description="First retry delay of a failed delivery; doubles per attempt")
+    retry_cap_seconds: float = Field(600.0, description="Longest delay between retries")
+    max_attempts: int = Field(10, description="Attempts before a delivery is marked failed (and its author told)")

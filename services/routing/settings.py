@@ -18,11 +18,12 @@ class RoutingSettings(ServiceSettings):
     claim_timeout_seconds: float = 40.0
     # Per-urgency overrides of the claim timeout (urgency directory value → seconds), e.g. {"urgent": 20}.
     claim_timeout_by_urgency: dict[str, float] = Field(default_factory=dict)
-    strategy: Strategy = "random"
+    strategy: Strategy = Field(
+        "random", description="How routing picks one agent when it assigns: random, least_loaded or skills_first")
     # The client's own choice → line is business configuration: each line's client_choices (docs/lines.md).
     default_line: str = "first"
     # Nobody at all (line, night shift, leads) available: route again after this long.
     retry_seconds: float = 60.0
     # Directory reads are cached this long (seconds of process time); 0 reads per decision.
     directory_cache_seconds: float = 1.0
-    timer_interval_seconds: float = 0.1
+    timer_interval_seconds: float = Field(0.1, description="How often due auto-assignment and retry timers are checked")

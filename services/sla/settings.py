@@ -16,7 +16,8 @@ class SlaSettings(ServiceSettings):
     directory_cache_seconds: float = Field(5.0, ge=0, description="How stale SLA directories may be")
     deadline_reminder_offsets_seconds: list[float] = Field(
         default_factory=lambda: [24 * 3600.0, 3600.0], description="Reminders this long before a client deadline")
-    default_warning_share: float | None = Field(0.8, gt=0, lt=1)
+    default_warning_share: float | None = Field(0.8, gt=0, lt=1,
+        description="Warn when this share of a target is used, for policies that set none")
     commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
     pending_gauge_seconds: float = Field(
@@ -26,4 +27,4 @@ class SlaSettings(ServiceSettings):
     stream_buffer_maxsize: int = Field(
         100_000, gt=0, description="Records faust may buffer per stream before pausing a partition's fetch (a "
         "backlog stays in memory up to this; see services/sla/stream.py for why it is large)")
-    consumer_group: str = "frontline-sla"
+    consumer_group: str = Field("frontline-sla", description="Kafka consumer group of the SLA processor")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,7 +10,8 @@ class TicketsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="TICKETS_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8002
-    reopen_window_seconds: float = 300.0
+    reopen_window_seconds: float = Field(
+        300.0, description="How long after resolution a ticket may be reopened (intake's window must match)")
     # Every other producer's command-signing key, as JSON {"gateway": "...", "intake": "...", ...}
     # (shared/command_auth.py). Development derives the missing ones; production requires them all.
     command_keys: dict[str, SecretStr] = {}
