@@ -76,7 +76,8 @@ class ClassifyBody(BaseModel):
 
 
 class EscalateBody(BaseModel):
-    to_line: str | None = Field(None, max_length=100, description="Default: the next line by the lines' order")
+    to_line: str | None = Field(None, max_length=100, description="Default: the line the ticket's line escalates to; "
+                                   "a line further up that chain may be named")
     group_id: str | None = Field(None, max_length=200)
     reason: str | None = Field(None, max_length=2000)
     model_config = _examples({"reason": "needs a network engineer"})

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
+from shared.directory.line_chain import EscalationRefused, escalation_target
 from shared.envelope import Message
 from shared.ids import derived_id
 from shared.problems import ProblemError, problem_responses
@@ -69,15 +70,13 @@ async def run_action(ctx: Context, p: Principal, ticket_id: str, body: Any, key:
     return await respond(ctx, p, await ctx.commander.send(p, ticket_id, msg, cmd_id))
 
 
-async def next_line(ctx: Context, current: str | None) -> str:
-    lines = sorted((ln for ln in await ctx.reads.all_lines() if ln.id != "development"), key=lambda ln: ln.order)
-    order = next((ln.order for ln in lines if ln.id == current), None)
-    for ln in lines:
-        if order is None or ln.order > order:
-            if ln.id != current:
-                return ln.id
-    raise ProblemError(409, "No next line", f"there is no line after {current or 'none'} in the lines directory",
-                       type="urn:frontline:command-rejected", code="no_next_line")
+async def escalate_to(ctx: Context, current: str | None, requested: str | None) -> str:
+    """The line the lines directory's chain allows (``shared.directory.line_chain``), else a 409 with the reason."""
+    try:
+        return escalation_target({ln.id: ln for ln in await ctx.reads.all_lines()}, current, requested)
+    except EscalationRefused as exc:
+        raise ProblemError(409, "Escalation refused", exc.reason, type="urn:frontline:command-rejected",
+                           code=exc.code) from None
 
 
 def router() -> APIRouter:
@@ -129,11 +128,12 @@ def router() -> APIRouter:
                                     urgency=body.urgency, priority=body.priority)
         return await run_action(ctx, p, ticket_id, body, key, "classify", b)
 
-    @r.post("/{ticket_id}/escalate", summary="Hand over to the next line (by the lines' order)", **ok)
+    @r.post("/{ticket_id}/escalate", summary="Hand over to the line this one escalates to (409 past the last)",
+            **ok)
     async def escalate(ticket_id: str, body: EscalateBody, p: CurrentPrincipal, ctx: Ctx,
                        key: IdempotencyKey = None) -> Any:
         async def b(p: Principal, d: dict[str, Any], body: EscalateBody, cid: str) -> Message:
-            to_line = body.to_line or await next_line(ctx, d.get("line"))
+            to_line = await escalate_to(ctx, d.get("line"), body.to_line)
             return t.EscalateLine(to_line=to_line, handed_by=p.user_id, reason=body.reason, group_id=body.group_id)
         return await run_action(ctx, p, ticket_id, body, key, "escalate", b)
 

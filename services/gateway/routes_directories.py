@@ -17,6 +17,7 @@ from shared.directory import AUDIT, Directory, DirectoryStore, VersionConflict, 
 from shared.problems import ProblemError, problem_responses
 
 from .deps import Ctx, CurrentPrincipal, require
+from .directory_checks import check_delete, check_put
 from .principal import UserRole
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def _add_directory(r: APIRouter, d: Directory[Any], max_page: int) -> None:
         if str(getattr(body, d.key)) != key:
             raise ProblemError(422, "Key mismatch", f"the body's {d.key} must equal the key in the path ({key})")
         expected = parse_if_match(if_match)
+        await check_put(ctx.reads.db, d, key, body)
         store = DirectoryStore(ctx.reads.db, d)
         try:
             version = await store.put(body, actor=p.user_id, at=ctx.clock.now(), expected_version=expected)
@@ -135,6 +137,7 @@ def _add_directory(r: APIRouter, d: Directory[Any], max_page: int) -> None:
             expected = parse_if_match(if_match)
             if expected is not None and expected != int(doc.get("_version", 0)):
                 raise ProblemError(409, "Version conflict", f"{d.name}/{key} is at version {doc.get('_version')}")
+        await check_delete(ctx.reads.db, d, key)
         if not await DirectoryStore(ctx.reads.db, d).delete(key, actor=p.user_id, at=ctx.clock.now()):
             raise ProblemError(404, "Not Found", f"no {d.name} entry {key}")
         return Response(status_code=204)

@@ -57,8 +57,8 @@ class Stack:
 async def seed_directory(db: Any, at: datetime = T0) -> None:
     """Team A (ann, bob, lead lea), team B (carol); lines first → second → third."""
     lines, agents, teams = DirectoryStore(db, LINES), DirectoryStore(db, AGENTS), DirectoryStore(db, TEAMS)
-    for i, name in enumerate(("first", "second", "third"), start=1):
-        await lines.put(Line(id=name, order=i), actor="seed", at=at)
+    for i, (name, up) in enumerate((("first", "second"), ("second", "third"), ("third", None)), start=1):
+        await lines.put(Line(id=name, order=i, escalates_to=up), actor="seed", at=at)
     await lines.put(Line(id="development", order=99), actor="seed", at=at)
     for agent in (Agent(id="ann", name="Ann", line_ids=["first"], team_ids=["A"]),
                   Agent(id="bob", name="Bob", line_ids=["first"], team_ids=["A"]),
