@@ -24,7 +24,7 @@ RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 # Fields that never hold arrays: two different equalities on one of them cannot both hold.
 SCALAR_FIELDS = frozenset({"_id", "status", "line", "group_id", "service_team_id", "assignee_id", "client.client_id",
                            "channel", "parent_id", "last_message_from", "unidentified", "flags.sla_breached",
-                           "flags.long_ignored", "flags.lost", "number"})
+                           "flags.long_ignored", "flags.lost", "flags.sla_at_risk", "number"})
 MAX_BRANCHES = 512
 CONCURRENCY = 8
 

@@ -24,6 +24,7 @@ class Queue(StrEnum):
     needs_reply = "needs_reply"  # the client wrote last
     time_limit = "time_limit"  # the client's deadline falls within the window
     overdue = "overdue"  # SLA breached or deadline passed
+    at_risk = "at_risk"  # an SLA target warned, not yet met or breached (the SLA service sets the flag)
     long_ignored = "long_ignored"
     lost = "lost"  # assignee unavailable while the client waits (routing sets the flag)
     unidentified = "unidentified"  # sender not matched to a client
@@ -49,6 +50,7 @@ DEFAULT_SORT: dict[Queue, tuple[SortField, int]] = {
     Queue.needs_reply: (SortField.last_client_message_at, 1),
     Queue.time_limit: (SortField.deadline, 1),
     Queue.overdue: (SortField.created_at, 1),
+    Queue.at_risk: (SortField.created_at, 1),
     Queue.long_ignored: (SortField.created_at, 1),
     Queue.lost: (SortField.created_at, 1),
     Queue.unidentified: (SortField.created_at, 1),
@@ -79,6 +81,8 @@ def queue_filter(queue: Queue, me: str, now: datetime, window: timedelta) -> dic
         case Queue.overdue:
             # the lower bound only keeps the index range off the (many) null deadlines; every deadline is after it
             return {"$or": [{"flags.sla_breached": True}, {"deadline": {"$gte": NO_EARLIER, "$lt": now}}], **active}
+        case Queue.at_risk:
+            return {"flags.sla_at_risk": True, **active}
         case Queue.long_ignored:
             return {"flags.long_ignored": True, **active}
         case Queue.lost:

@@ -94,7 +94,7 @@ def router(max_page: int) -> APIRouter:
 
     @r.get("/queues/{queue}", response_model=TicketPage, tags=["queues"],
            responses=READ_ERRORS | problem_responses(400),
-           summary="A work queue: offers, mine, needs_reply, time_limit, overdue, long_ignored, lost, "
+           summary="A work queue: offers, mine, needs_reply, time_limit, overdue, at_risk, long_ignored, lost, "
                    "unidentified, development")
     async def get_queue(
         queue: Queue, p: CurrentPrincipal, ctx: Ctx,

@@ -43,6 +43,7 @@ TICKET_INDEXES = [
     IndexModel([("status", ASCENDING), ("last_message_from", ASCENDING), ("last_client_message_at", ASCENDING)]),
     IndexModel([("status", ASCENDING), ("deadline", ASCENDING)]),
     _flagged("flags.sla_breached"),
+    _flagged("flags.sla_at_risk"),
     _flagged("flags.long_ignored"),
     _flagged("flags.lost"),
     _flagged("unidentified"),

@@ -18,6 +18,7 @@ from shared.ids import derived_id
 from shared.schemas import sla as s
 from shared.schemas import tickets as t
 
+from . import risk
 from .calendar import Calendar
 from .model import ACTIVE, APPLIED_KEEP, Catalog, SlaClock, TargetClock, TimerPlan
 from .policy import Facts, choose_policy, effective_targets
@@ -291,7 +292,13 @@ class Firing:
 
 def fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime, catalog: Catalog) -> Firing | None:
     """None = the condition no longer holds (met, paused, moved, already done): nothing to do."""
-    clock = clock.model_copy(deep=True)
+    firing = _fire(clock.model_copy(deep=True), kind, data, due_at, catalog)
+    if firing is not None and (flag := risk.flag_change(firing.clock)) is not None:
+        firing.commands.append(flag)  # a warning raises "at risk", a breach lowers it
+    return firing
+
+
+def _fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime, catalog: Catalog) -> Firing | None:
     if kind in (WARN, BREACH):
         tc = clock.targets.get(str(data["target"]))
         if tc is None or tc.epoch != data["epoch"]:

@@ -31,7 +31,7 @@ from shared.metrics import SLA_TIMERS_PENDING
 from shared.timers import NotYet, Patience, Timer, partition_for
 from shared.topics import SLA_EVENTS, TICKETS_COMMANDS
 
-from . import domain
+from . import domain, risk
 from .model import Catalog, SlaClock, TimerPlan
 from .store import ClockStore, DirectoryCache, StaleClock
 
@@ -84,6 +84,8 @@ class SlaHandler:
                         after = domain.apply(state, env.ticket_id, env.id, msg, env.occurred_at, catalog)
                         assert after is not None
                         after.outbox = outbox
+                if (flag := risk.flag_change(after)) is not None:  # met or resolved: no longer at risk
+                    after.outbox = [*after.outbox, _command_entry(env, flag)]
                 await self.store.sync_timers(env.ticket_id, domain.desired_timers(after, catalog), keep=fired)
                 synced = True
                 try:
@@ -316,6 +318,13 @@ class SlaHandler:
 
     async def refresh_gauge(self) -> None:
         SLA_TIMERS_PENDING.labels("sla").set(await self.store.timers.pending())
+
+
+def _command_entry(env: Envelope, command: Message) -> dict[str, Any]:
+    """An outbox entry for a command an event caused; its id derives from the event's, so a retry repeats it."""
+    out = envelope_for(command, env.ticket_id, occurred_at=env.occurred_at, actor=ACTOR,
+                       correlation_id=env.correlation_id or env.id, id=derived_id(env.id, "sla", command.TYPE))
+    return {"topic": TICKETS_COMMANDS.name, "envelope": out.model_dump(mode="json")}
 
 
 def _ahead(timer: Timer, clock: SlaClock) -> bool:

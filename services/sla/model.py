@@ -73,6 +73,7 @@ class SlaClock(BaseModel):
     deadline: datetime | None = None
     deadline_set_at: datetime | None = None
     reminders_sent: list[float] = Field(default_factory=list)
+    at_risk_flagged: bool = Field(False, description="What the ledger was last told about the sla_at_risk flag")
     applied: list[str] = Field(default_factory=list, description="Recent event ids: redelivery is a no-op")
     outbox: list[dict[str, Any]] = Field(
         default_factory=list, description="Envelopes a firing recorded with its state, published after the save")
