@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install up test test-all lint scan typecheck bench clean system-deps
+.PHONY: install up demo test test-all lint scan typecheck bench clean system-deps
 
 # The first install takes minutes (mostly downloads): say what is happening, count packages as pip resolves them,
 # and show pip's own output only when it fails.
@@ -38,6 +38,11 @@ system-deps:
 
 up: $(STAMP)
 	$(BIN)/frontline up
+
+# With `make up` running: a demo desk (lines, teams, agents, clients, SLA, a few dozen tickets in every state and
+# queue) through the public APIs; running it again adds only what is missing.
+demo: $(STAMP)
+	$(BIN)/frontline demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -37,6 +37,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "k8s": "shared.k8s:cli",
     "token": "services.gateway.auth:cli",
     "config-docs": "shared.settings_docs:config_cli",
+    "demo": "shared.demo.run:cli",
 }
 
 
