@@ -19,6 +19,7 @@ from shared.demo.api import ADMIN, DemoApi, DemoError, Urls, token_args, until
 from shared.demo.desk import AGENTS, directories
 from shared.demo.journeys import ROUTED_TIMEOUT, drive_all
 from shared.demo.tickets import JOURNEYS, Journey
+from shared.settings import CommonSettings
 
 QUEUES = ("offers", "mine", "needs_reply", "time_limit", "overdue", "long_ignored", "lost", "unidentified",
           "development")
@@ -94,6 +95,10 @@ def cli(argv: list[str]) -> int:
     parser.add_argument("--intake", default=defaults.intake, help=f"intake URL (default {defaults.intake})")
     parser.add_argument("--notify", default=defaults.notify, help=f"notify URL, for survey links ({defaults.notify})")
     args = parser.parse_args(argv)
+    if CommonSettings().production:
+        print("frontline demo: refused: FRONTLINE_ENVIRONMENT=production (demo people and tickets would go into a "
+              "real desk)", file=sys.stderr)
+        return 2
     try:
         result = asyncio.run(run(Urls(args.gateway.rstrip("/"), args.intake.rstrip("/"), args.notify.rstrip("/"))))
     except (DemoError, httpx.HTTPError) as exc:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
+from shared.demo import run as demo_run
 from shared.demo.desk import AGENTS, directories
 from shared.demo.journeys import STEPS
 from shared.demo.run import key_of, report
@@ -60,3 +63,11 @@ def test_report_gives_every_person_a_token_command() -> None:
     for agent in AGENTS:
         assert f"frontline token --user {agent['id']} --role " in text
     assert "--user demo-admin --role administrator" in text and "offers: 2" in text
+
+
+def test_demo_refuses_a_production_desk(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Demo tickets and people (with tokens minted from the configured key) never go into a production desk."""
+    monkeypatch.setenv("FRONTLINE_ENVIRONMENT", "production")
+    monkeypatch.setattr(demo_run, "run", lambda urls: pytest.fail("the demo ran against production"))
+    assert demo_run.cli(["--gateway", "http://127.0.0.1:9"]) == 2
+    assert "FRONTLINE_ENVIRONMENT=production" in capsys.readouterr().err
