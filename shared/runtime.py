@@ -61,12 +61,17 @@ def service_app(
     components: Callable[[], Sequence[Component]],
     *,
     ready: Callable[[], bool] | None = None,
+    not_ready_because: Callable[[], list[str]] | None = None,
     title: str | None = None,
     description: str = "",
     version: str = "0.1.0",
     **fastapi_kwargs: Any,
 ) -> FastAPI:
-    """Build the app; ``components`` is called at startup so construction stays cheap and lazy."""
+    """Build the app; ``components`` is called at startup so construction stays cheap and lazy.
+
+    ``not_ready_because`` names what keeps a running service from taking traffic (say, settings it lacks): it
+    fails ``/readyz`` with those reasons and leaves ``/healthz`` alone, since a restart would not fix them.
+    """
     started: list[Component] = []
     liveness = Liveness()
 
@@ -110,7 +115,7 @@ def service_app(
     @app.get("/readyz", tags=["ops"], summary="Readiness: started, its consumers running, none of them dead",
              responses={503: {"description": "Not ready"}})
     async def readyz() -> JSONResponse:
-        problems = liveness.problems()
+        problems = liveness.problems() + (not_ready_because() if not_ready_because else [])
         ok = bool(app.state.started) and (ready() if ready else True) and not problems
         status = "ready" if ok else "failing" if problems else "starting"
         return JSONResponse({"status": status, "service": name, "problems": problems},

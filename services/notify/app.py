@@ -14,12 +14,10 @@ from shared.secrets import require_service_token
 from shared.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 
 from .api import router, webhook_router
-from .chat import ChatWebhook
-from .dispatcher import Dispatcher, Sender
-from .email import SmtpSender
+from .dispatcher import Dispatcher
 from .handlers import NotifyHandler
 from .settings import NotifySettings
-from .sms import TwilioSms
+from .sinks import not_ready_because, senders
 from .store import INDEXES, DirectoryCache, NotifyStore
 
 
@@ -31,17 +29,7 @@ class NotifyService:
         self.db = database(self.client, settings)
         self.store = NotifyStore(self.db)
         self.directories = DirectoryCache(self.db, settings.directory_cache_seconds)
-
-        def email() -> Sender:
-            return SmtpSender(settings, clock.now)
-
-        def sms() -> Sender:
-            return TwilioSms(settings)
-
-        def chat() -> Sender:
-            return ChatWebhook(settings)
-
-        self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, {"email": email, "sms": sms, "chat": chat})
+        self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, senders(settings, clock.now))
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
         self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
@@ -68,12 +56,15 @@ class NotifyService:
     def ready(self) -> bool:
         return all(c.is_running() for c in self.consumers) and self.dispatcher.running()
 
+    def not_ready_because(self) -> list[str]:
+        return not_ready_because(self.settings)
+
 
 def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     require_service_token(settings)  # production without a service token must not start (its API would be shut)
     svc = NotifyService(settings, clock or default_clock())
-    app = service_app("notify", lambda: [svc], ready=svc.ready,
+    app = service_app("notify", lambda: [svc], ready=svc.ready, not_ready_because=svc.not_ready_because,
                       description="Notifications: who must know, and delivery by e-mail, SMS, chat and in-app.")
     app.include_router(router(svc))
     app.include_router(webhook_router(svc))

@@ -31,7 +31,8 @@ class ChatWebhook:
         self.client = client or httpx.AsyncClient(timeout=settings.chat_timeout)
 
     def url(self, conversation_id: str) -> str:
-        return self.s.chat_webhook_url.format(conversation_id=quote(conversation_id, safe=""))
+        template = self.s.chat_webhook_url or ""  # set: without it notify runs a sink, not this (sinks.py)
+        return template.format(conversation_id=quote(conversation_id, safe=""))
 
     async def send(self, d: Mapping[str, Any]) -> str:
         conversation = d.get("address")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.mailcatcher import DEFAULT_DIR, Channel
 from shared.settings import ServiceSettings
 
 
@@ -15,8 +16,13 @@ class NotifySettings(ServiceSettings):
     directory_cache_seconds: float = Field(
         5.0, description="How stale staff, preference and template directories may be")
 
+    # A channel without a provider (missing_providers) sends nothing off this machine: development keeps its
+    # messages in sink_dir, the local mail catcher's store, which lists them; production is not ready.
+    sink_dir: str = Field(str(DEFAULT_DIR), description="Development: where e-mail, SMS and chat without a provider "
+                                                    "are kept (the mail catcher lists them)")
+
     # E-mail (SMTP submission)
-    smtp_host: str = Field("127.0.0.1", description="SMTP submission server")
+    smtp_host: str | None = Field(None, description="SMTP submission server; unset: no e-mail provider")
     smtp_port: int = Field(587, description="SMTP port (587 submission with STARTTLS, 465 implicit TLS)")
     smtp_username: str | None = Field(None, description="SMTP login; unset: no authentication")
     smtp_password: str | None = Field(None, description="SMTP password")
@@ -29,7 +35,7 @@ class NotifySettings(ServiceSettings):
 
     # SMS: Twilio Programmable Messaging API
     sms_api_url: str = Field("https://api.twilio.com", description="Twilio-compatible Messages API base URL")
-    sms_account_sid: str = Field("", description="Twilio account SID")
+    sms_account_sid: str = Field("", description="Twilio account SID; unset: no SMS provider")
     sms_auth_token: str = Field("", description="Twilio auth token; also checks the status webhook's signature")
     sms_from: str | None = Field(None, description="Sender number (or use a messaging service SID)")
     sms_messaging_service_sid: str | None = Field(None, description="Twilio messaging service that picks the sender")
@@ -38,8 +44,9 @@ class NotifySettings(ServiceSettings):
     sms_max_segments: int = Field(6, description="Longer texts are cut to this many SMS segments")
     sms_timeout: float = Field(10.0, description="SMS API timeout, seconds")
 
-    # Chat platform webhook; {conversation_id} is substituted
-    chat_webhook_url: str = "http://127.0.0.1:8080/webhooks/conversations/{conversation_id}/messages"
+    # Chat platform webhook, e.g. https://chat.example/webhooks/conversations/{conversation_id}/messages
+    chat_webhook_url: str | None = Field(None, description="Chat platform webhook, {conversation_id} substituted; "
+                                                          "unset: no chat provider")
     chat_token: str | None = Field(None, description="Bearer token for the chat platform webhook")
     chat_timeout: float = Field(10.0, description="Chat webhook timeout, seconds")
 
@@ -52,3 +59,17 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = Field(2.0, description="First retry delay of a failed delivery; doubles per attempt")
     retry_cap_seconds: float = Field(600.0, description="Longest delay between retries")
     max_attempts: int = Field(10, description="Attempts before a delivery is marked failed (and its author told)")
+
+    def _env(self, field: str) -> str:
+        return f"{self.model_config.get('env_prefix', '')}{field}".upper()
+
+    def missing_providers(self) -> dict[Channel, list[str]]:
+        """Per channel without a provider, the settings (env names) it lacks; empty when every channel has one."""
+        sms_sender = self.sms_from or self.sms_messaging_service_sid
+        missing: dict[Channel, list[str]] = {
+            "email": [] if self.smtp_host else [self._env("smtp_host")],
+            "sms": [self._env(f) for f in ("sms_account_sid", "sms_auth_token") if not getattr(self, f)]
+            + ([] if sms_sender else [f"{self._env('sms_from')} or {self._env('sms_messaging_service_sid')}"]),
+            "chat": [] if self.chat_webhook_url else [self._env("chat_webhook_url")],
+        }
+        return {channel: names for channel, names in missing.items() if names}
