@@ -74,3 +74,13 @@ def test_business_defaults_come_from_the_code() -> None:
                      "`form:{submission_id}`", "`{platform}:{message_id}`", "`call:{call_id}`"):
         assert expected in section, expected
     assert CommonSettings.model_fields["environment"].default == "development"
+
+
+def test_no_key_is_printed() -> None:
+    """The reference is public: development keys show as such, never their value (anyone could sign with it)."""
+    from services.feedback.settings import DEV_KEY
+    from services.gateway.settings import DEV_JWT_SECRET
+
+    text = docs.configuration_reference()
+    assert DEV_JWT_SECRET not in text and DEV_KEY not in text
+    assert "| `GATEWAY_JWT_SECRET` | `str` | development key |" in text
