@@ -13,13 +13,16 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from shared.infra import free_port
 
 from .store import Channel, Kept, MailStore
 
-__all__ = ["DEFAULT_DIR", "Catcher", "Channel", "Kept", "MailStore", "mail_dir", "spawn"]
+if TYPE_CHECKING:
+    from shared.supervisor import Companion
+
+__all__ = ["DEFAULT_DIR", "Catcher", "Channel", "Kept", "MailStore", "companion", "mail_dir", "spawn"]
 
 DEFAULT_DIR = Path("var/mail")  # `make up`'s var directory (its --var), relative to where it runs
 
@@ -68,3 +71,12 @@ def spawn(var_dir: Path, log: Path | None = None, timeout: float = 60) -> Catche
             time.sleep(0.2)
     catcher.stop()
     raise RuntimeError(f"the mail catcher did not start (exit {proc.returncode}); see {log or 'its output'}")
+
+
+def companion(var_dir: Path, env: dict[str, str]) -> Companion:
+    """The catcher as a process ``frontline up`` runs beside the services, notify pointed at it."""
+    from shared.supervisor import Companion
+
+    catcher = spawn(var_dir, log=Path(var_dir) / "log" / "mailcatcher.log")
+    return Companion(name="mail catcher", url=catcher.http_url, proc=catcher.process, env=catcher.notify_env,
+                     note=f"what notify sent: e-mail (SMTP 127.0.0.1:{catcher.smtp_port}), SMS and chat")

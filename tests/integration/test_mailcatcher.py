@@ -3,14 +3,20 @@ survives a restart, and the SMS and chat sinks' records show beside the mail."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
 import httpx
+import pytest
 
+from services.notify.settings import NotifySettings
+from services.notify.sinks import senders
 from shared.mailcatcher import MailStore, mail_dir, spawn
 from shared.testing import eventually
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def mail(subject: str, to: str, text: str) -> EmailMessage:
@@ -77,3 +83,33 @@ async def test_sms_and_chat_kept_by_notify_show_beside_mail_and_filter_by_channe
     assert [m["id"] for m in everything] == [chat.id, sms.id]  # newest first
     assert [m["id"] for m in only_sms] == [sms.id]
     assert [m["links"] for m in to_conv] == [["https://desk.test/t/7"]]
+
+
+async def test_notify_pointed_at_the_catcher_as_make_up_does_shows_mail_and_sms_on_its_page(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catcher = spawn(tmp_path)
+    try:
+        for name, value in catcher.notify_env.items():
+            monkeypatch.setenv(name, value)
+        settings = NotifySettings()
+        assert settings.missing_providers().keys() == {"sms", "chat"}  # e-mail goes over SMTP, to the catcher
+        channels = senders(settings, lambda: NOW)
+        for channel, address in (("email", "anna@client.example"), ("sms", "+79161234567")):
+            sender = channels[channel]()
+            try:
+                await sender.send({"_id": f"n-{channel}", "ticket_id": "t-1", "address": address,
+                                   "subject": "Ticket #5 resolved", "text": "Rate us: https://desk.test/s/5\n"})
+            finally:
+                await sender.close()
+        async def both() -> list[dict[str, object]] | None:
+            found = await messages(catcher.http_url)
+            return found if len(found) == 2 else None
+
+        kept = await eventually(both, timeout=30, message="both messages")
+        async with httpx.AsyncClient(timeout=10) as http:
+            page = (await http.get(catcher.http_url + "/")).text
+    finally:
+        catcher.stop()
+    assert sorted((m["channel"], tuple(m["to"])) for m in kept) == [("email", ("anna@client.example",)),
+                                                                   ("sms", ("+79161234567",))]
+    assert page.count('href="https://desk.test/s/5"') == 2
