@@ -12,10 +12,7 @@ import importlib
 import importlib.util
 import os
 import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,9 +53,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_infra(args: argparse.Namespace) -> int:
     from shared.infra import EmbeddedInfra
+    from shared.ports import PortInUse
 
-    infra = EmbeddedInfra(data_dir=Path(args.data) if args.data else None, kafka_port=args.kafka_port,
-                          mongo_port=args.mongo_port).start()
+    try:
+        infra = EmbeddedInfra(data_dir=Path(args.data) if args.data else None, kafka_port=args.kafka_port,
+                              mongo_port=args.mongo_port).start()
+    except (PortInUse, RuntimeError, TimeoutError) as exc:
+        print(f"frontline infra: cannot start: {exc}", file=sys.stderr)
+        return 2
     for k, v in infra.env.items():
         print(f"export {k}={v}")
     sys.stdout.flush()
@@ -78,87 +80,17 @@ def cmd_topics(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_ready(url: str, procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs.values()):
-            return False
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback only)
-                if resp.status == 200:
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.3)
-    return False
-
-
 def cmd_up(args: argparse.Namespace) -> int:
-    """One supervisor: broker, database, every service; restarts a crashed service; Ctrl-C stops all."""
-    from shared.infra import EmbeddedInfra
+    """One supervisor: broker, database, every service (shared/supervisor.py); Ctrl-C stops all."""
+    from shared.supervisor import run_up
 
-    var = Path(args.var).resolve()
-    (var / "log").mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    infra: EmbeddedInfra | None = None
-    if not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI")):
-        infra = EmbeddedInfra(data_dir=var, log_dir=var / "log", kafka_port=args.kafka_port,
-                              mongo_port=args.mongo_port).start()
-        env.update(infra.env)
-        print(f"embedded broker on {infra.env['KAFKA_BOOTSTRAP_SERVERS']}, "
-              f"database on {infra.env['MONGODB_URI']} (data in {var / 'mongo'})", flush=True)
-    subprocess.run([sys.executable, "-m", "shared.cli", "topics"], env=env, check=True, stdout=subprocess.DEVNULL)
     names = [n for n in (args.services or available_services()) if n in SERVICES]
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    return run_up(Path(args.var).resolve(), names, SERVICES, args.kafka_port, args.mongo_port)
 
-    def spawn(name: str) -> None:
-        log = open(var / "log" / f"{name}.log", "ab")  # noqa: SIM115
-        procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env,
-                                       stdout=log, stderr=subprocess.STDOUT)
 
-    for name in names:
-        spawn(name)
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    def url(name: str) -> str:
-        return f"http://127.0.0.1:{os.environ.get(f'{name.upper()}_HTTP_PORT', SERVICES[name])}"
-
-    not_ready = [n for n in names if not _wait_ready(url(n) + "/readyz", procs)]
-    if not_ready:
-        print(f"not ready: {', '.join(not_ready)} (see {var / 'log'})", flush=True)
-    elif "gateway" in names:
-        print(f"Frontline is up. Gateway: {url('gateway')}  (API docs: {url('gateway')}/docs)", flush=True)
-    print(f"services: {', '.join(names)}; logs in {var / 'log'}; Ctrl-C stops everything", flush=True)
-    restarts: dict[str, float] = {}
-    try:
-        while not stop:
-            for name, proc in list(procs.items()):
-                if proc.poll() is not None and not stop:
-                    delay = min(restarts.get(name, 0.5) * 2, 30)
-                    restarts[name] = delay
-                    print(f"{name} exited with {proc.returncode}; restarting in {delay:.0f}s", flush=True)
-                    time.sleep(delay)
-                    spawn(name)
-            time.sleep(0.5)
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if infra:
-            infra.stop()
-        print("stopped", flush=True)
-    return 0
+def _port_default(variable: str) -> int:
+    """The port a variable pins, or 0: a free port is chosen."""
+    return int(os.environ.get(variable) or 0)
 
 
 def _load(target: str) -> Callable[[list[str]], int]:
@@ -170,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in EXTRA_COMMANDS:
         return _load(EXTRA_COMMANDS[argv[0]])(argv[1:])
+    from shared.infra import KAFKA_PORT_VAR, MONGO_PORT_VAR
+
     parser = argparse.ArgumentParser(prog="frontline", description="Frontline customer-service desk")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run one service in the foreground")
@@ -177,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser("infra", help="start the embedded broker and database and print their addresses")
     p.add_argument("--data", help="keep the database here (default: a temp dir)")
-    p.add_argument("--kafka-port", type=int, default=0)
-    p.add_argument("--mongo-port", type=int, default=0)
+    p.add_argument("--kafka-port", type=int, default=_port_default(KAFKA_PORT_VAR))
+    p.add_argument("--mongo-port", type=int, default=_port_default(MONGO_PORT_VAR))
     p.set_defaults(fn=cmd_infra)
     p = sub.add_parser("up", help="broker, database and every service under one supervisor")
     p.add_argument("--var", default="var", help="data and logs (default ./var)")
-    p.add_argument("--kafka-port", type=int, default=int(os.environ.get("FRONTLINE_KAFKA_PORT", 19092)))
-    p.add_argument("--mongo-port", type=int, default=int(os.environ.get("FRONTLINE_MONGO_PORT", 27027)))
+    p.add_argument("--kafka-port", type=int, default=_port_default(KAFKA_PORT_VAR),
+                   help=f"the embedded broker's port (default: {KAFKA_PORT_VAR}, else a free one)")
+    p.add_argument("--mongo-port", type=int, default=_port_default(MONGO_PORT_VAR),
+                   help=f"the embedded database's port (default: {MONGO_PORT_VAR}, else a free one)")
     p.add_argument("services", nargs="*", help="only these services (default: all)")
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser("topics", help="create missing topics")
