@@ -30,7 +30,9 @@ CLAIM_TIMEOUT = 60.0
 CLIENT = "anna@acme.example"
 
 DIRECTORIES = {
-    "lines": [{"id": "first", "order": 1}, {"id": "second", "order": 2}, {"id": "development", "order": 99}],
+    # a line's escalation target is written before the line that names it
+    "lines": [{"id": "second", "order": 2}, {"id": "first", "order": 1, "escalates_to": "second"},
+              {"id": "development", "order": 99}],
     "agents": [
         {"id": "ann", "name": "Ann", "email": "ann@desk.test", "line_ids": ["first"], "language": "en"},
         {"id": "lena", "name": "Lena", "email": "lena@desk.test", "line_ids": ["second"], "language": "en"},
