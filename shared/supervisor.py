@@ -39,16 +39,15 @@ class Companion:
 
 # label → "module:function(var: Path, env: dict[str, str]) -> Companion": processes other modules add to `make up`
 # (the mail catcher). One whose module is not there is skipped.
-COMPANIONS: dict[str, str] = {}
+COMPANIONS: dict[str, str] = {"mail catcher": "shared.mailcatcher:companion"}
 
 
-def _start_companions(var: Path, env: dict[str, str]) -> list[Companion]:
-    started: list[Companion] = []
+def _start_companions(var: Path, env: dict[str, str], started: list[Companion]) -> None:
+    """Start each companion whose module is there, appending as it goes (so a later failure stops the earlier)."""
     for target in COMPANIONS.values():
         module, func = target.split(":")
         if importlib.util.find_spec(module) is not None:
             started.append(getattr(importlib.import_module(module), func)(var, env))
-    return started
 
 
 def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: int, mongo_port: int,
@@ -83,7 +82,7 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             assert infra.broker is not None and infra.database is not None
             say(f"broker ready on {infra.host}:{infra.kafka_port} (pid {infra.broker.pid})")
             say(f"database ready on {infra.host}:{infra.mongo_port} (pid {infra.database.pid}); data in {var}/mongo")
-        companions = _start_companions(var, env)
+        _start_companions(var, env, companions)
         for c in companions:
             env.update(c.env)
             say(f"{c.name} ready on {c.url}" + (f" (pid {c.proc.pid})" if c.proc else ""))

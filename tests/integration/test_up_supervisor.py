@@ -121,7 +121,7 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
         gateway = f"http://127.0.0.1:{env['GATEWAY_HTTP_PORT']}"
         for row in (rf"gateway\s+{gateway}\s", rf"intake webhooks\s+http://127.0.0.1:{env['INTAKE_HTTP_PORT']}/",
                     rf"feedback pages\s+http://127.0.0.1:{env['FEEDBACK_HTTP_PORT']}", r"broker\s+127\.0\.0\.1:\d+",
-                    r"database\s+mongodb://127\.0\.0\.1:\d+"):
+                    r"database\s+mongodb://127\.0\.0\.1:\d+", r"mail catcher\s+http://127\.0\.0\.1:\d+"):
             assert up.line(row), (row, up.output)
 
         started = descendants(up.proc.pid)
