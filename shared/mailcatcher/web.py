@@ -34,6 +34,14 @@ h2{font-size:1.05em;margin:.3em 0}.meta{color:#666;font-size:.9em}
 .channel{font-weight:bold;text-transform:uppercase;margin-right:.5em}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.5em}
 """
+LABELS = {
+    "en": {"title": "Frontline mail catcher", "nothing": "Nothing yet.", "no_subject": "(no subject)", "from": "from",
+           "to": "to", "about": "What notify would have sent (e-mail, SMS, chat), kept on this machine in",
+           "order": "newest first"},
+    "ru": {"title": "Перехватчик почты Frontline", "nothing": "Пока ничего нет.", "no_subject": "(без темы)",
+           "from": "от", "to": "кому", "about": "Что notify отправил бы (почта, SMS, чат), хранится на этой машине в",
+           "order": "новые сверху"},
+}
 _pages = ImmutableSandboxedEnvironment(loader=FileSystemLoader(Path(__file__).parent),
                                        autoescape=select_autoescape(default=True, default_for_string=True))
 
@@ -56,8 +64,10 @@ class SecurityHeaders:
 
 def web_app(store: MailStore) -> Starlette:
     async def page(request: Request) -> HTMLResponse:
-        kept = store.messages()
-        return HTMLResponse(_pages.get_template("page.html.j2").render(messages=kept, directory=str(store.directory)))
+        language = "ru" if request.headers.get("accept-language", "").lower().startswith("ru") else "en"
+        html = _pages.get_template("page.html.j2").render(messages=store.messages(), directory=str(store.directory),
+                                                          t=LABELS[language], language=language)
+        return HTMLResponse(html)
 
     async def listing(request: Request) -> JSONResponse:
         channel, to = request.query_params.get("channel"), request.query_params.get("to")

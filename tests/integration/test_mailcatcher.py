@@ -53,7 +53,9 @@ async def test_submitted_mail_is_kept_listed_and_survives_a_restart(tmp_path: Pa
             page = await http.get(catcher.http_url + "/")
             one = await http.get(f"{catcher.http_url}/api/messages/{kept['id']}")
             missing = await http.get(f"{catcher.http_url}/api/messages/..%2F..%2Fetc%2Fpasswd")
+            russian = await http.get(catcher.http_url + "/", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
         assert page.status_code == 200 and "Ticket #42 resolved" in page.text
+        assert "Frontline mail catcher" in page.text and "Перехватчик почты Frontline" in russian.text
         assert 'href="https://feedback.desk.test/s/abc?answer=good"' in page.text
         assert one.json() == kept
         assert missing.status_code == 404
