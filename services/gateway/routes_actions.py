@@ -168,6 +168,14 @@ def router() -> APIRouter:
             return t.ReopenTicket(reason=body.reason)
         return await run_action(ctx, p, ticket_id, body, key, "reopen", b)
 
+    @r.post("/{ticket_id}/close", summary="Close a resolved or completed ticket (a parent with open development "
+            "sub-tickets needs a reason: 409 without one)", **ok)
+    async def close(ticket_id: str, body: ReasonBody, p: CurrentPrincipal, ctx: Ctx,
+                    key: IdempotencyKey = None) -> Any:
+        async def b(p: Principal, d: dict[str, Any], body: ReasonBody, cid: str) -> Message:
+            return t.CloseTicket(reason=body.reason)
+        return await run_action(ctx, p, ticket_id, body, key, "close", b)
+
     @r.post("/{ticket_id}/link-client", summary="Link an unidentified sender's ticket to a client (422: no such "
             "client; 409: already identified, unless a lead re-links it with a reason)", **ok)
     async def link_client(ticket_id: str, body: LinkClientBody, p: CurrentPrincipal, ctx: Ctx,

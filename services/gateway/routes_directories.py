@@ -6,11 +6,14 @@ without changes here.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from shared.directory import AUDIT, Directory, DirectoryStore, VersionConflict, load_all
@@ -23,6 +26,9 @@ from .principal import UserRole
 log = logging.getLogger(__name__)
 ADMIN = frozenset({UserRole.administrator})
 KeyPath = Annotated[str, Field(min_length=1, max_length=200)]
+# A renamed directory's former URL segment answers 308 (method and body kept) to the current path for one version,
+# marked deprecated in the OpenAPI, and its audit still lists what was recorded under the old name.
+FORMER_NAMES: dict[str, tuple[str, ...]] = {"notify-preferences": ("notify_preferences",)}
 
 
 class DirectoryInfo(BaseModel):
@@ -145,7 +151,9 @@ def _add_directory(r: APIRouter, d: Directory[Any], max_page: int) -> None:
     async def audit(p: CurrentPrincipal, ctx: Ctx, key: Annotated[str | None, Query(max_length=200)] = None,
                     limit: Annotated[int, Query(ge=1, le=max_page)] = 100) -> dict[str, Any]:
         require(p, ADMIN, "directories")
-        query: dict[str, Any] = {"directory": d.name, **({"key": key} if key else {})}
+        names = [d.name, *FORMER_NAMES.get(d.name, ())]
+        query: dict[str, Any] = {"directory": names[0] if len(names) == 1 else {"$in": names},
+                                 **({"key": key} if key else {})}
         cursor = ctx.reads.db[AUDIT].find(query, {"_id": 0}).sort([("at", -1), ("_id", -1)]).limit(limit)
         return {"items": [doc async for doc in cursor]}
 
@@ -177,4 +185,31 @@ def router(max_page: int) -> APIRouter:
 
     for d in sorted(directories.values(), key=lambda x: x.name):
         _add_directory(r, d, max_page)
+        for former in FORMER_NAMES.get(d.name, ()):
+            _add_redirects(r, d, former)
     return r
+
+
+def _redirect(target: str, keyed: bool) -> Callable[..., Awaitable[Response]]:
+    async def moved(request: Request, p: CurrentPrincipal) -> Response:
+        require(p, ADMIN, "directories")  # the old path is no way around the directory's guard
+        path = f"{target}/{quote(request.path_params['key'], safe='')}" if keyed else target
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{path}{query}", status_code=308)
+    return moved
+
+
+def _add_redirects(r: APIRouter, d: Directory[Any], former: str) -> None:
+    old, new = f"/admin/directories/{former}", f"{r.prefix}/admin/directories/{d.name}"
+    responses: dict[int | str, dict[str, Any]] = {308: {"description": f"Moved to {new}"},
+                                                  **problem_responses(401, 403)}
+    common: dict[str, Any] = {"status_code": 308, "deprecated": True, "tags": ["directories"],
+                              "responses": responses, "response_class": RedirectResponse}
+    note = f"Deprecated: the old path of {d.name}, redirects there (308) until the next version"
+    safe = "".join(ch if ch.isalnum() else "_" for ch in former)
+    for label, path, target, keyed, methods in (
+            ("list", old, new, False, ("GET",)), ("audit", f"{old}/audit", f"{new}/audit", False, ("GET",)),
+            ("entry", f"{old}/{{key}}", new, True, ("GET", "PUT", "DELETE"))):
+        for method in methods:
+            r.add_api_route(path, _redirect(target, keyed), methods=[method], summary=note,
+                            operation_id=f"moved_{safe}_{label}_{method.lower()}", **common)

@@ -43,7 +43,7 @@ class NotifyPreference(BaseModel):
     phone: str | None = Field(None, description="Overrides the directory phone (E.164)")
 
 
-PREFERENCES = register("notify_preferences", NotifyPreference, "dir_notify_preferences", "notify",
+PREFERENCES = register("notify-preferences", NotifyPreference, "dir_notify_preferences", "notify",
                        "Per-person notification channels, quiet hours and language")
 
 
