@@ -21,12 +21,11 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 from shared.clock import as_utc
+from shared.language import LANGUAGES, Language
 from shared.schemas.common import Channel, Sender
 from shared.schemas.feedback import Answer, SurveyButton, SurveyRequested
 
 ANSWERS: tuple[Answer, ...] = get_args(Answer)
-Language = Literal["ru", "en"]
-LANGUAGES: tuple[Language, ...] = ("ru", "en")
 LABELS: dict[str, dict[str, str]] = {
     "ru": {"good": "Работа понравилась", "bad": "Работа не понравилась", "not_mine": "Я не оставлял это обращение"},
     "en": {"good": "The work was good", "bad": "The work was bad", "not_mine": "I did not open this request"},
@@ -96,8 +95,8 @@ def verify_token(key: bytes, parts: TokenParts, ticket_id: str) -> None:
         raise InvalidToken("signature mismatch")
 
 
-def answer_url(base_url: str, token: str, answer: str) -> str:
-    return f"{base_url.rstrip('/')}/s/{token}/{answer}"
+def page_url(base_url: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}/s/{token}"
 
 
 # ---- the survey ------------------------------------------------------------------------------------
@@ -123,7 +122,8 @@ class Survey(BaseModel):
     complete_at: datetime
     status: SurveyStatus = SurveyStatus.pending
     channel: SurveyChannel | None = Field(None, description="None: the client has no contact to send it to")
-    language: Language = "ru"
+    language: Language = Field("ru", description="The ticket's language (the ledger's decision), else the default")
+    url: str | None = Field(None, description="The client's own survey page (signed link); the portal shows it")
     problem: str
     solution: str
     agent_id: str | None = Field(None, description="Who resolved the ticket")
@@ -202,6 +202,7 @@ class Resolution:
     service_team_id: str | None = None
     client_id: str | None = None
     last_email_message_id: str | None = None
+    language: Language | None = None  # the ticket's, decided once by the ledger on opening
 
 
 def new_survey(res: Resolution, route: Route | None, policy: Policy, *, doc_id: str,
@@ -213,9 +214,10 @@ def new_survey(res: Resolution, route: Route | None, policy: Policy, *, doc_id: 
         resolved_event_id=res.event_id, resolved_at=resolved_at,
         expires_at=datetime.fromtimestamp(expiry_of(resolved_at + policy.token_ttl), UTC),
         complete_at=resolved_at + policy.auto_complete_after, channel=route.channel if route else None,
-        language=policy.language, problem=res.problem, solution=res.solution, agent_id=res.agent_id,
+        language=res.language or policy.language, problem=res.problem, solution=res.solution, agent_id=res.agent_id,
         created_by=res.created_by, line=res.line, group_id=res.group_id, service_team_id=res.service_team_id,
         client_id=res.client_id)
+    survey.url = survey_page(survey, policy)
     if route is None:
         return survey, None
     links = survey_links(survey, policy)
@@ -230,9 +232,15 @@ def new_survey(res: Resolution, route: Route | None, policy: Policy, *, doc_id: 
     return survey, request
 
 
+def survey_page(survey: Survey, policy: Policy) -> str:
+    """The page with the three answers (or the answer given): the link the portal shows the ticket's client."""
+    return page_url(policy.public_base_url, sign_token(policy.key, survey.survey_id, survey.ticket_id,
+                                                       survey.expires_at))
+
+
 def survey_links(survey: Survey, policy: Policy) -> dict[str, str]:
-    token = sign_token(policy.key, survey.survey_id, survey.ticket_id, survey.expires_at)
-    return {a: answer_url(policy.public_base_url, token, a) for a in ANSWERS}
+    page = survey_page(survey, policy)
+    return {a: f"{page}/{a}" for a in ANSWERS}
 
 
 # ---- answering --------------------------------------------------------------------------------------
@@ -290,10 +298,13 @@ def check_comment(survey: Survey, text: str, max_chars: int) -> str:
     return cleaned
 
 
-def pick_language(requested: str | None, accept_language: str | None, default: Language) -> Language:
-    """?lang= first, then the browser's first supported language, then the survey's."""
+def pick_language(requested: str | None, accept_language: str | None, default: Language,
+                  survey: Language | None = None) -> Language:
+    """?lang= (the page's switch) first, then the survey's (the ticket's), then the browser's, then the default."""
     if requested in LANGUAGES:
         return requested  # type: ignore[return-value]
+    if survey is not None:
+        return survey
     for part in (accept_language or "").split(","):
         tag = part.split(";")[0].strip().lower()[:2]
         if tag in LANGUAGES:

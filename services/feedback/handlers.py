@@ -205,7 +205,7 @@ def _resolution(env: Envelope, msg: t.TicketResolved, ticket: dict[str, Any]) ->
         created_by=ticket.get("created_by"), line=ticket.get("line"), group_id=ticket.get("group_id"),
         service_team_id=ticket.get("service_team_id") or (msg.client.service_team_id if msg.client else None),
         client_id=msg.client.client_id if msg.client else None,
-        last_email_message_id=mail_ids[-1] if mail_ids else None)
+        last_email_message_id=mail_ids[-1] if mail_ids else None, language=ticket.get("language"))
 
 
 def _is_current(ticket: dict[str, Any], env: Envelope) -> bool:

@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from shared.language import LANGUAGES, Language
 from shared.problems import problem_response, problem_responses
 
 from .answers import AnswerService
-from .domain import ANSWERS, LABELS, LANGUAGES, Language, Refused, Survey, SurveyStatus, pick_language
+from .domain import ANSWERS, LABELS, Refused, Survey, SurveyStatus, pick_language
 
 TEMPLATES = Path(__file__).parent / "templates"
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
@@ -58,7 +59,7 @@ def router(service: AnswerService, default_language: Language, max_comment: int,
 
     def lang_of(request: Request, survey: Survey | None) -> Language:
         return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"),
-                             survey.language if survey else default_language)
+                             default_language, survey.language if survey else None)
 
     def page(request: Request, token: str, name: str, survey: Survey | None, status: int = 200,
              **context: Any) -> HTMLResponse:

@@ -2,7 +2,8 @@
 
 Each channel has its own feeder (one poller claiming due deliveries in batches) and its own
 workers, so a stalled SMTP server ties up only e-mail workers while SMS and chat go on; within
-a channel, several workers keep one slow message from holding back other tickets.
+a channel, several workers keep one slow message from holding back other tickets, while one person's
+notices about one ticket go one after another, in event order (``ordering.py``).
 Outcomes (``NotificationSent``/``NotificationFailed`` and the ledger's
 ``RecordNotification``) use ids derived from the notification id, and a delivery is marked
 published only after the broker acknowledged them, so a crash republishes rather than loses.
@@ -30,6 +31,7 @@ from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 
 from .domain import backoff_delay
 from .errors import SendError, transient
+from .ordering import HOLD_LIMIT
 from .settings import NotifySettings
 from .store import NotifyStore
 
@@ -166,6 +168,7 @@ class Dispatcher:
         provider_id = response if doc["channel"] == "sms" else None
         await self.store.mark_sent(doc["_id"], now, provider_id, None if provider_id else response[:300])
         self.delivered += 1
+        self.wake()  # the next notice in this person's line may go now, on whichever channel
         NOTIFICATIONS.labels(channel=doc["channel"], outcome="sent").inc()
         self._outbox.put_nowait({**doc, "status": "sent"})
 
@@ -182,6 +185,7 @@ class Dispatcher:
         reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
         log.warning("delivery failed", extra={"notification_id": doc["_id"], "reason": reason})
         await self.store.mark_failed(doc["_id"], now, reason, exc.permanent)
+        self.wake()
         NOTIFICATIONS.labels(channel=doc["channel"], outcome="failed").inc()
         self._outbox.put_nowait({**doc, "status": "failed", "last_error": reason, "permanent": exc.permanent,
                                  "attempts": attempts})
@@ -229,6 +233,8 @@ class Dispatcher:
 
     async def sweep(self) -> None:
         await self.store.release_expired(self.clock.now())
+        if await self.store.release_stale_holds(self.clock.now() - HOLD_LIMIT):
+            self.wake()
         for d in await self.store.unpublished():
             # Leave fresh outcomes to the worker that is publishing them right now.
             at = d.get("sent_at") or d.get("failed_at")

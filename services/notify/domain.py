@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any, Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
 from shared.directory.routing import Agent, Staff, zone_or_utc
@@ -171,6 +172,25 @@ def client_route(view: TicketView, channel: str | None = None) -> tuple[ChannelN
     return None
 
 
+def client_language(p: PlanInput, carried: str | None = None) -> str:
+    """The client's own preference, else the ticket's language (carried on the event, else folded), else the default.
+
+    The ticket's language is the ledger's one decision (``TicketOpened.language``); feedback carries it too.
+    """
+    view = p.view
+    pref = p.prefs.get(view.client_key or "") if view and view.client_key else None
+    return ((pref.language if pref and pref.language else None) or carried or (view.language if view else None)
+            or p.default_language)
+
+
+def in_language(url: str, lang: str, page_language: str) -> str:
+    """A survey link opens its page in the mail's language when the client's preference differs from the page's."""
+    if lang == page_language:
+        return url
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(query=urlencode([*parse_qsl(parts.query), ("lang", lang)])))
+
+
 def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] | None, *,
                   language: str | None = None, in_reply_to: str | None = None,
                   buttons: Sequence[Mapping[str, str]] = (), author: str | None = None) -> list[Intent]:
@@ -183,7 +203,7 @@ def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] |
     pref = p.prefs.get(view.client_key or "")
     if pref and notice.automatic and channel in ("email", "sms") and NotifyChannel(channel) not in pref.channels:
         return []  # automatic notices honour the client's opt-out; replies always go where they wrote
-    lang = language or (pref.language if pref and pref.language else None) or view.language or p.default_language
+    lang = client_language(p, language)
     wait = quiet_until(pref.quiet_hours, p.now or p.env.occurred_at) if pref and notice.automatic else None
     ctx = {**notice.context, "client_name": view.client_name}
     thread_to = in_reply_to or view.last_email_message_id
@@ -288,9 +308,12 @@ def _survey(p: PlanInput, msg: fb.SurveyRequested, base: dict[str, Any], key: st
     address = {"email": msg.to_email or view.email, "sms": msg.to_phone or view.phone,
                "chat": msg.chat_conversation_id or view.conversation_id}[msg.channel]
     route: tuple[ChannelName, str] | None = (msg.channel, address) if address else client_route(view)
-    ctx: dict[str, Any] = {**base, "number": msg.ticket_number, "links": msg.links, "problem": msg.problem,
-           "solution": msg.solution, "survey_id": msg.survey_id}
     q = PlanInput(p.env, p.msg, view, p.staff, p.prefs, p.now, p.default_language, p.ticket_url)
-    buttons = [{"label": b.label, "url": b.url} for b in msg.buttons]  # dropped unless the route is chat
-    return client_intent(q, Notice("survey", ctx, key), route, language=msg.language, in_reply_to=msg.in_reply_to,
+    lang = client_language(q, msg.language)
+    links = {a: in_language(u, lang, msg.language) for a, u in msg.links.items()}
+    ctx: dict[str, Any] = {**base, "number": msg.ticket_number, "links": links, "problem": msg.problem,
+                           "solution": msg.solution, "survey_id": msg.survey_id}
+    buttons = [{"label": b.label, "url": in_language(b.url, lang, msg.language)}
+               for b in msg.buttons]  # dropped unless the route is chat
+    return client_intent(q, Notice("survey", ctx, key), route, language=lang, in_reply_to=msg.in_reply_to,
                          buttons=buttons)

@@ -1,7 +1,8 @@
 """Kafka → plan → durable deliveries. Handlers never send: they only enqueue, so fan-out never blocks a consumer.
 
 Redelivery is harmless: the projection converges, and deliveries and inbox items are
-inserted only if their notification id (event + recipient + channel) is new.
+inserted only if their notification id (event + recipient + channel) is new. Each delivery carries its
+cause's position (``ordering.py``), so one person's notices about a ticket go out in event order.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from shared.directory.notify import template_key
 from shared.envelope import Envelope, Message
 from shared.kafka import Poison
 from shared.logging import ticket_id_var
+from shared.schemas import tickets as t
 
 from .dispatcher import Dispatcher
 from .domain import Intent, PlanInput, plan
 from .failures import failure_notice
+from .ordering import after_resolution, follow_up, resolution_queued, ticket_event_seq
 from .projection import TicketView, apply
 from .settings import NotifySettings
 from .store import DirectoryCache, NotifyStore
@@ -36,29 +39,39 @@ class NotifyHandler:
         self.planned = 0
 
     async def on_ticket_event(self, item: Item) -> None:
-        """tickets.events: fold into the projection first, so the plan sees the ticket as of this event."""
+        """tickets.events: fold into the projection first, so the plan (and other topics' events) see it as of now."""
         env, msg = item
         ticket_id_var.set(env.ticket_id)
-        before = await self.store.view(env.ticket_id)
-        view = apply(before, env, msg, self.s.default_language)
-        if view != before:  # most events (replies, notes) do not change what addressing needs
+        view = apply(await self.store.view(env.ticket_id), env, msg)
+        await self.store.save_view(view)
+        await self._plan_and_enqueue(env, msg, view, ticket_event_seq(view))
+        if isinstance(msg, t.TicketResolved):  # only now, behind its own notices, may its survey go
+            view = resolution_queued(view, env)
             await self.store.save_view(view)
-        await self._plan_and_enqueue(env, msg, view)
+            seq = after_resolution(view, env.id)
+            if seq is not None and await self.store.release_held(env.ticket_id, env.id, seq) and self.dispatcher:
+                self.dispatcher.wake()
 
     async def on_event(self, item: Item) -> None:
         """routing / sla / feedback events: read the projection, never change it."""
         env, msg = item
         ticket_id_var.set(env.ticket_id)
-        await self._plan_and_enqueue(env, msg)
+        view = await self.store.view(env.ticket_id)
+        seq, held_for = follow_up(view, env, msg)
+        await self._plan_and_enqueue(env, msg, view, seq, held_for)
+        if held_for:  # its resolution may have been folded meanwhile, after that fold released what it found
+            released = after_resolution(await self.store.view(env.ticket_id), held_for)
+            if released is not None:
+                await self.store.release_held(env.ticket_id, held_for, released)
 
-    async def _plan_and_enqueue(self, env: Envelope, msg: Message, view: TicketView | None = None) -> None:
+    async def _plan_and_enqueue(self, env: Envelope, msg: Message, view: TicketView | None, seq: int | None,
+                                held_for: str | None = None) -> None:
         staff, prefs = await self.directories.snapshot()
-        view = view or await self.store.view(env.ticket_id)
         url = self._ticket_url(env.ticket_id)
         intents = plan(PlanInput(env=env, msg=msg, view=view, staff=staff, prefs=prefs, now=self.clock.now(),
                                  default_language=self.s.default_language, ticket_url=url))
         if intents:
-            await self.enqueue(intents)
+            await self.enqueue(intents, seq, held_for)
 
     def _ticket_url(self, ticket_id: str) -> str | None:
         return f"{self.s.console_url.rstrip('/')}/tickets/{ticket_id}" if self.s.console_url else None
@@ -71,7 +84,7 @@ class NotifyHandler:
         if notice is not None:
             await self.enqueue([notice])
 
-    async def enqueue(self, intents: list[Intent]) -> None:
+    async def enqueue(self, intents: list[Intent], seq: int | None = None, held_for: str | None = None) -> None:
         now = self.clock.now()
         cache: dict[tuple[str, str, str], Rendered] = {}
         inbox, deliveries = [], []
@@ -83,7 +96,7 @@ class NotifyHandler:
                               "subject": rendered.subject, "text": rendered.text, "reason": i.context.get("reason"),
                               "created_at": now, "read": False})
             else:
-                deliveries.append(delivery_doc(i, rendered, now))
+                deliveries.append(delivery_doc(i, rendered, now, seq, held_for))
         await self.store.add_inbox(inbox)
         added = await self.store.add_deliveries(deliveries)
         self.planned += added
@@ -108,10 +121,13 @@ class NotifyHandler:
         return cache[key]
 
 
-def delivery_doc(i: Intent, r: Rendered, now: Any) -> dict[str, Any]:
+def delivery_doc(i: Intent, r: Rendered, now: Any, seq: int | None = None,
+                 held_for: str | None = None) -> dict[str, Any]:
+    """``seq`` orders one person's notices about the ticket; ``held_for``: no seq until that event is folded."""
+    hold = {"status": "held", "held_for": held_for} if held_for else {}
     return {"_id": i.notification_id, "event_id": i.event_id, "ticket_id": i.ticket_id, "recipient": i.recipient,
             "channel": i.channel, "address": i.address, "template": i.template, "language": i.language,
             "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": r.text, "html": r.html,
             "in_reply_to": i.in_reply_to, "references": list(i.references), "status": "pending", "attempts": 0,
             "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before,
-            "buttons": [dict(b) for b in i.buttons], "author": i.author}
+            "buttons": [dict(b) for b in i.buttons], "author": i.author, "seq": seq, **hold}

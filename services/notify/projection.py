@@ -2,12 +2,12 @@
 
 It holds only what addressing a notification needs: the client's contact on the channel the
 ticket came from, the last e-mail Message-ID to thread replies under, team, group, assignee,
-classification and the client's language.
+classification and the client's language (the ledger's decision, recorded on ``TicketOpened``), and each
+event's position, which orders one person's notices (``ordering.py``).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -16,18 +16,7 @@ from shared.envelope import Envelope, Message
 from shared.schemas import tickets as t
 from shared.schemas.common import Classification, ClientRef, Sender
 
-_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-_LATIN = re.compile(r"[A-Za-z]")
 MAX_REFERENCES = 20
-
-
-def detect_language(text: str, default: str = "ru") -> str:
-    """Cyrillic anywhere → ru; otherwise Latin letters → en; nothing to go on → the default."""
-    if _CYRILLIC.search(text):
-        return "ru"
-    if _LATIN.search(text):
-        return "en"
-    return default
 
 
 class TicketView(BaseModel):
@@ -55,6 +44,9 @@ class TicketView(BaseModel):
     reopen_ids: list[str] = Field(default_factory=list, description="TicketReopened ids: replay-safe count")
     created_by: str | None = None
     parent_id: str | None = Field(None, description="Set on development sub-tickets: internal, no client notices")
+    position: int = Field(0, description="Ticket events folded so far: grows with each, never repeats a value")
+    resolutions: dict[str, int] = Field(default_factory=dict, description="TicketResolved id → its position, "
+                                        "recorded once its notices are queued (ordering.py)")
 
 
 def reopen_count(view: TicketView | None) -> int:
@@ -77,16 +69,17 @@ def _client(view: TicketView, client: ClientRef | None) -> None:
     view.team_id = client.service_team_id or view.team_id
 
 
-def apply(view: TicketView | None, env: Envelope, msg: Message, default_language: str = "ru") -> TicketView:
-    """Fold one event; replaying a suffix of the partition in order converges to the same view."""
+def apply(view: TicketView | None, env: Envelope, msg: Message) -> TicketView:
+    """Fold one event; replaying a suffix of the partition in order converges to the same view (but its position)."""
     v = (view or TicketView(ticket_id=env.ticket_id)).model_copy(deep=True)
+    v.position += 1
     if isinstance(msg, t.TicketOpened):
         v.number, v.subject, v.channel = msg.number, msg.subject, msg.channel.value
         v.group_id, v.line, v.classification = msg.group_id, msg.line, msg.classification
         v.opened_cause, v.created_by, v.parent_id = env.causation_id, msg.created_by, msg.parent_id
         _sender(v, msg.sender)
         _client(v, msg.client)
-        v.language = v.language or detect_language(f"{msg.subject or ''} {msg.text}", default_language)
+        v.language = msg.language or v.language
     elif isinstance(msg, t.MessageReceived):
         c = msg.content
         _sender(v, c.sender)
@@ -95,8 +88,6 @@ def apply(view: TicketView | None, env: Envelope, msg: Message, default_language
             chain = [r for r in (c.references or v.references) if r != c.email_message_id]
             v.references = (chain + [c.email_message_id])[-MAX_REFERENCES:]
             v.last_email_message_id = c.email_message_id
-        if v.language is None:
-            v.language = detect_language(f"{c.subject or ''} {c.text}", default_language)
         if msg.reopened:
             v.status = "in_progress"
     elif isinstance(msg, t.TicketOffered):

@@ -21,6 +21,7 @@ from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, Te
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
 from shared.ids import new_id
 
+from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
 
 TICKETS = "notify_tickets"
@@ -35,6 +36,7 @@ INDEXES = {
         IndexModel([("provider_id", ASCENDING)], sparse=True),
         IndexModel([("delivery_status", ASCENDING)], sparse=True),  # carrier reports; the admins' failure list
         IndexModel([("ticket_id", ASCENDING), ("created_at", DESCENDING)]),
+        IndexModel([("ticket_id", ASCENDING), ("held_for", ASCENDING)], sparse=True),
     ],
     INBOX: [IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)])],
 }
@@ -75,10 +77,12 @@ class NotifyStore:
                 pass
 
     async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
-        """Lease up to ``limit`` due deliveries; a claim token keeps two notify replicas from sharing one."""
+        """Lease up to ``limit`` due deliveries that are first in line; a claim token keeps two replicas apart."""
         due = {"status": "pending", "channel": channel, "next_attempt_at": {"$lte": now}}
-        ids = [d["_id"] async for d in
-               self.deliveries.find(due, {"_id": 1}).sort("next_attempt_at", ASCENDING).limit(limit)]
+        fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1}
+        candidates = [d async for d in
+                      self.deliveries.find(due, fields).sort("next_attempt_at", ASCENDING).limit(limit * 4)]
+        ids = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))[:limit]
         if not ids:
             return []
         token = new_id()
@@ -87,6 +91,22 @@ class NotifyStore:
             {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
              "$inc": {"attempts": 1}})
         return [d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})]
+
+    async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
+        query = {"ticket_id": {"$in": sorted(ticket_ids)}, "status": {"$in": list(UNDONE)}, "seq": {"$ne": None}}
+        return [d async for d in self.deliveries.find(query, {"ticket_id": 1, "recipient": 1, "seq": 1})]
+
+    async def release_held(self, ticket_id: str, cause_id: str, seq: int | None) -> int:
+        """Deliveries held until ``cause_id`` was folded join the queue, in line at ``seq``."""
+        res = await self.deliveries.update_many({"ticket_id": ticket_id, "held_for": cause_id, "status": "held"},
+                                                {"$set": {"status": "pending", "seq": seq}, "$unset": {"held_for": ""}})
+        return res.modified_count
+
+    async def release_stale_holds(self, before: datetime) -> int:
+        """Held longer than any cause should take (it was dead-lettered, say): sent, in no particular place."""
+        res = await self.deliveries.update_many({"status": "held", "created_at": {"$lt": before}},
+                                                {"$set": {"status": "pending"}, "$unset": {"held_for": ""}})
+        return res.modified_count
 
     async def release(self, ids: Sequence[str], now: datetime) -> None:
         """Claimed but never attempted (shutdown): back to the queue, the attempt not counted."""

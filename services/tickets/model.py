@@ -69,6 +69,7 @@ class Ticket(BaseModel):
     sender: Sender = Field(default_factory=Sender)
     client: ClientRef | None = None
     unidentified: bool = False
+    language: str | None = Field(None, description="The client's language, decided on opening (TicketOpened)")
     classification: Classification | None = None
     ticket_type: TicketType = TicketType.request
     urgency: str = "normal"
@@ -124,7 +125,7 @@ def open_ticket(env: Envelope, ev: t.TicketOpened) -> Ticket:
     at = env.occurred_at
     return Ticket(
         id=env.ticket_id, number=ev.number, channel=ev.channel, subject=ev.subject, sender=ev.sender,
-        client=ev.client, unidentified=ev.unidentified, classification=ev.classification,
+        client=ev.client, unidentified=ev.unidentified, language=ev.language, classification=ev.classification,
         ticket_type=ev.ticket_type, urgency=ev.urgency, priority=ev.priority, requested_line=ev.requested_line,
         line=ev.line, group_id=ev.group_id,
         service_team_id=ev.client.service_team_id if ev.client else None,

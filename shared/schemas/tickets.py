@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.envelope import Message, message
+from shared.language import Language, detect_language
 from shared.schemas.common import (
     MAX_TEXT,
     Channel,
@@ -229,6 +230,15 @@ class TicketOpened(OpeningFields):
     number: int
     text: str = Field("", max_length=MAX_TEXT)
     unidentified: bool = False
+    language: Language | None = Field(None, description="The client's language for every notice and page on this "
+                                      "ticket, decided once from the opening message; None: nothing to go on")
+
+    @model_validator(mode="after")
+    def _decide_language(self) -> TicketOpened:
+        """The ledger records the decision when it makes the event; an older record gets the same one on reading."""
+        if self.language is None:
+            self.language = detect_language(f"{self.subject or ''} {self.text}")
+        return self
 
 
 @message("MessageReceived")

@@ -62,11 +62,14 @@ class Desk:
 
     async def in_progress(self, ticket_id: str, *, channel: Channel = Channel.email, sender: Sender | None = None,
                           client: ClientRef | None = None, created_by: str | None = None,
-                          group_id: str | None = "g-1") -> None:
-        """Open, offer, claim and start a ticket (one partition: the ledger takes them in order)."""
+                          group_id: str | None = "g-1", text: str = "Помогите, пожалуйста") -> None:
+        """Open, offer, claim and start a ticket (one partition: the ledger takes them in order).
+
+        The client writes Russian unless told otherwise: the survey and its pages speak the ticket's language.
+        """
         await self.bus.publish_many(TICKETS_COMMANDS, [envelope_for(cmd, ticket_id, occurred_at=self.clock.now())
                                                        for cmd in (
-            t.OpenTicket(channel=channel, subject=f"about {ticket_id}", text="help", sender=sender or Sender(),
+            t.OpenTicket(channel=channel, subject=f"Обращение {ticket_id}", text=text, sender=sender or Sender(),
                          client=client, created_by=created_by),
             t.OfferTicket(agent_ids=[AGENT], line="first", group_id=group_id),
             t.ClaimTicket(agent_id=AGENT),

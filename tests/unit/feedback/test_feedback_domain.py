@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -178,10 +179,27 @@ def test_survey_doc_round_trip() -> None:
 
 
 def test_language_choice() -> None:
+    # the survey's language (the ticket's) beats the browser's; only the page's own ?lang= switch beats it
+    assert pick_language(None, "ru-RU,ru;q=0.9", "ru", survey="en") == "en"
+    assert pick_language("ru", "en-GB", "en", survey="en") == "ru"
+    # no survey to go by (an invalid link): the browser's language, else the default
     assert pick_language("en", "ru-RU", "ru") == "en"
     assert pick_language("de", "de-DE,en-GB;q=0.8", "ru") == "en"
     assert pick_language(None, "ru-RU,ru;q=0.9", "en") == "ru"
     assert pick_language(None, None, "ru") == "ru"
+
+
+def test_the_survey_speaks_the_tickets_language_and_knows_its_page() -> None:
+    russian_default = replace(POLICY, language="ru")
+    route = choose_route(Channel.chat, Sender(chat_id="tg:1"))
+    survey, request = new_survey(replace(RES, language="en"), route, russian_default, doc_id="d", public_id="cd" * 16)
+    assert request is not None
+    assert survey.language == request.language == "en"
+    assert request.buttons[2].label == "I did not open this request"
+    assert survey.url == f"https://fb.example/s/{token_of(survey)}"
+    assert set(request.links.values()) == {f"{survey.url}/{a}" for a in ANSWERS}
+    unknown, _ = new_survey(RES, None, russian_default, doc_id="d2", public_id="ef" * 16)
+    assert unknown.language == "ru" and unknown.url is not None  # nothing decided: the default; no route: a page
 
 
 def test_leads_and_csat() -> None:
