@@ -28,6 +28,17 @@ TICKET_EXAMPLE: dict[str, Any] = {
 }
 
 
+SurveyState = Literal["pending", "answered", "expired", "none"]
+
+
+class PortalSurvey(BaseModel):
+    """The satisfaction survey of the ticket's latest resolution."""
+
+    state: SurveyState = Field(description="none: never asked, or withdrawn by a reopening")
+    url: str | None = Field(None, description="The client's own signed survey page; only the ticket's client "
+                                              "gets it, while the survey is pending or answered")
+
+
 class TicketView(Ticket):
     """A ticket as the ledger keeps it; ``history`` only when asked for, ``sla`` when the SLA service tracks it."""
 
@@ -35,6 +46,7 @@ class TicketView(Ticket):
 
     history: list[dict[str, Any]] | None = None
     sla: dict[str, Any] | None = Field(None, description="The SLA service's clock for this ticket, if any")
+    survey: PortalSurvey | None = Field(None, description="One ticket only (never in lists): its survey")
 
 
 class TicketPage(BaseModel):

@@ -11,6 +11,7 @@ from shared.schemas.common import Channel, TicketStatus
 from .deps import Context, Ctx, CurrentPrincipal, forbidden
 from .models import TicketPage, TicketView
 from .plan import Unsupported, find_page
+from .portal_survey import ticket_survey
 from .principal import STAFF, Principal, UserRole
 from .queues import (
     DEFAULT_SORT,
@@ -78,7 +79,8 @@ def router(max_page: int) -> APIRouter:
     async def get_ticket(ticket_id: str, p: CurrentPrincipal, ctx: Ctx, history: bool = False) -> dict[str, Any]:
         doc = await load_visible(ctx, p, ticket_id, history)
         sla = await ctx.reads.sla_clock(ticket_id) if p.role in STAFF else None
-        return view(doc, p, sla)
+        survey = await ticket_survey(ctx.reads.db, ticket_id, ctx.clock.now(), p)
+        return {**view(doc, p, sla), "survey": survey.model_dump()}
 
     @r.get("/tickets", response_model=TicketPage, responses=problem_responses(400, 401, 422),
            summary="Tickets in your scope, newest first by default")
