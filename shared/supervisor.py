@@ -140,7 +140,10 @@ def _supervise(services: dict[str, Service], dead_infra: Callable[[], list[str]]
                spawn: Callable[[Service], None], say: Callable[[str], None]) -> int:
     """Restart a crashed service; stop everything when the broker, the database or a companion dies."""
     while not stop:
-        if dead := dead_infra():
+        dead = dead_infra()
+        if stop:  # Ctrl-C reaches the children too: what exits now is stopping, not crashing
+            break
+        if dead:
             say(f"{'; '.join(dead)}: stopping everything (run `make up` again)")
             return 1
         tend(services, spawn, say)

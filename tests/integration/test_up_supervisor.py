@@ -28,8 +28,10 @@ class Up:
 
     def __init__(self, var: Path, env: dict[str, str], services: list[str]) -> None:
         self.lines: list[str] = []
+        # a session of its own, as a terminal gives it: Ctrl-C reaches the supervisor and its children at once
         self.proc = subprocess.Popen([sys.executable, "-u", "-m", "shared.cli", "up", "--var", str(var), *services],
-                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -140,5 +142,22 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
         assert up.proc.returncode == 1, up.output
         assert up.line(rf"embedded broker \(pid {broker[2]}\) exited with -9: stopping everything"), up.output
         assert still_running(started) == []  # it stopped everything it had started
+    finally:
+        up.stop()
+
+
+async def test_ctrl_c_stops_everything_quietly(tmp_path: Path) -> None:
+    up = Up(tmp_path / "var", up_env(), ["tickets"])
+    try:
+        await eventually(lambda: up.line("Frontline is up") or up.proc.poll() is not None, timeout=START,
+                         interval=0.5, message="`frontline up` to be up")
+        assert up.proc.poll() is None, up.output
+        started = descendants(up.proc.pid)
+        os.killpg(up.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal does: the whole foreground group
+        await eventually(up.exited, timeout=120, interval=0.2, message="the supervisor to stop on Ctrl-C")
+        assert up.proc.returncode == 0, up.output
+        assert not up.line("exited with|restarting"), up.output  # children stopping are not reported as crashes
+        assert up.lines[-1].endswith("stopped"), up.output
+        assert still_running(started) == []
     finally:
         up.stop()
