@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,7 +29,9 @@ T = TypeVar("T")
 def isolated_env() -> dict[str, str]:
     """A fresh topic prefix and database for one test: tests share servers, never data."""
     tag = new_id()[:8]
-    return {"FRONTLINE_TOPIC_PREFIX": f"t{tag}.", "MONGODB_DB": f"frontline_t{tag}"}
+    # notify's local sink (channels without a provider) writes under the test's own folder, not ./var/mail
+    sink = Path(tempfile.gettempdir()) / "frontline-test-sinks" / tag
+    return {"FRONTLINE_TOPIC_PREFIX": f"t{tag}.", "MONGODB_DB": f"frontline_t{tag}", "NOTIFY_SINK_DIR": str(sink)}
 
 
 @contextmanager
@@ -58,6 +62,9 @@ FAST_GROUPS = {"KAFKA_SESSION_TIMEOUT_MS": "2000", "KAFKA_HEARTBEAT_INTERVAL_MS"
 def make_settings(cls: type[S], env: dict[str, str], **overrides: Any) -> S:
     """Build settings from an explicit env (not os.environ) plus field overrides."""
     data: dict[str, Any] = {k.lower(): v for k, v in env.items()}
+    prefix = str(cls.model_config.get("env_prefix", "")).lower()
+    if prefix:  # NOTIFY_SINK_DIR in env reaches NotifySettings.sink_dir, as it does from os.environ
+        data.update({k[len(prefix):]: v for k, v in list(data.items()) if k.startswith(prefix)})
     data["topic_prefix"] = env.get("FRONTLINE_TOPIC_PREFIX", "")
     data.update(overrides)
     return cls.model_validate(data)
