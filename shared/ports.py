@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import random
 import socket
 import subprocess
 import time
@@ -22,8 +23,27 @@ class PortInUse(RuntimeError):
     """A port we were told to use is taken; the message names the port and the variable that sets it."""
 
 
+# Listening ports come from below Linux's ephemeral range (32768-60999): a port the kernel hands out for bind(0)
+# is also a candidate source port of every outgoing connection, so another process could take it between our
+# choice and the server's bind.
+LISTEN_PORTS = range(20_000, 32_000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A port free on loopback now, never handed out before by this process."""
+    for _ in range(200):
+        port = random.choice(LISTEN_PORTS)  # noqa: S311 (not a secret)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket() as s:  # the range is crowded: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
