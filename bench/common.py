@@ -64,7 +64,7 @@ EMBEDDED_BROKER_ENV = {"KAFKA_FETCH_MAX_WAIT_MS": "10"}
 @contextmanager
 def infra() -> Iterator[dict[str, str]]:
     """Given servers (env) or the embedded ones, with the test suite's fast group timings."""
-    from shared.testing import infra_env
+    from tests.support.testing import infra_env
 
     with infra_env() as env:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):

@@ -26,13 +26,13 @@ from bench.common import infra, percentile, summary_ms, write_result
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.tickets.handlers import INDEXES
-from services.tickets.model import Ticket
-from shared.clock import FileClock, ManualClock
-from shared.kafka import ensure_topics
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.processes import ServiceProcess
-from shared.schemas.common import Channel, ClientRef, TicketStatus
-from shared.testing import isolated_env, make_settings
+from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus
+from shared.contracts.ticket import Ticket
+from shared.runtime.clock import FileClock, ManualClock
+from shared.runtime.kafka import ensure_topics
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from tests.support.testing import isolated_env, make_settings
+from tools.processes import ServiceProcess
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 QUEUES = ["offers", "mine", "needs_reply", "time_limit", "overdue", "long_ignored", "lost", "unidentified",

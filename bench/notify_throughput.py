@@ -27,16 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import infra, write_result  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from services.notify.store import TICKETS  # noqa: E402
-from shared.envelope import envelope_for  # noqa: E402
-from shared.ids import new_id  # noqa: E402
-from shared.infra import free_port  # noqa: E402
-from shared.kafka import KafkaBus, ensure_topics  # noqa: E402
-from shared.mongo import database, mongo_client  # noqa: E402
-from shared.processes import ServiceProcess  # noqa: E402
-from shared.schemas import tickets as t  # noqa: E402
-from shared.schemas.common import Channel, Sender  # noqa: E402
-from shared.testing import eventually, isolated_env, make_settings  # noqa: E402
-from shared.topics import TICKETS_EVENTS  # noqa: E402
+from shared.contracts.envelope import envelope_for  # noqa: E402
+from shared.contracts.schemas import tickets as t  # noqa: E402
+from shared.contracts.schemas.common import Channel, Sender  # noqa: E402
+from shared.contracts.topics import TICKETS_EVENTS  # noqa: E402
+from shared.runtime.ids import new_id  # noqa: E402
+from shared.runtime.kafka import KafkaBus, ensure_topics  # noqa: E402
+from shared.runtime.mongo import database, mongo_client  # noqa: E402
+from tests.support.testing import eventually, isolated_env, make_settings  # noqa: E402
+from tools.infra import free_port  # noqa: E402
+from tools.processes import ServiceProcess  # noqa: E402
 
 
 class Counter:

@@ -31,17 +31,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import infra, summary_ms, write_result
-from shared.cli import available_services
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS, TopicSpec
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, Agent, Line
-from shared.envelope import Envelope
-from shared.kafka import ensure_topics
-from shared.mongo import database, mongo_client
-from shared.processes import ServiceProcess
-from shared.schemas.inbound import InboundMessage
-from shared.settings import CommonSettings
-from shared.testing import isolated_env, make_settings
-from shared.topics import INBOUND_MESSAGES, TICKETS_EVENTS, TopicSpec
+from shared.runtime.kafka import ensure_topics
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import isolated_env, make_settings
+from tools.cli import available_services
+from tools.processes import ServiceProcess
 
 SEED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 WANT = "TicketOffered"

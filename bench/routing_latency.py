@@ -8,7 +8,7 @@ publishes OfferTicket; the ledger consumes it, records, publishes TicketOffered.
 Target (issue 4): median under 50 ms.
 
 Two runs, both reported as measured: the consumers' fetch wait (``KAFKA_FETCH_MAX_WAIT_MS``,
-shared.settings) at the value this environment gives the services (bench.common sets 10 for the
+shared.runtime.settings) at the value this environment gives the services (bench.common sets 10 for the
 embedded broker unless the environment says otherwise), and at Kafka's default, 500. Kafka answers
 a fetch as soon as a record arrives, so there 500 costs nothing; the embedded Tansu broker holds a
 fetch for up to its wait, so with 500 every hop waits for it.
@@ -29,17 +29,17 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.common import infra, summary_ms, write_result
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, RequestedLine
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, Agent, Line
-from shared.envelope import Envelope, envelope_for
-from shared.kafka import KafkaBus, ensure_topics
-from shared.mongo import database, mongo_client
-from shared.processes import ServiceProcess
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, RequestedLine
-from shared.settings import CommonSettings
-from shared.testing import isolated_env, make_settings
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.kafka import KafkaBus, ensure_topics
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import isolated_env, make_settings
+from tools.processes import ServiceProcess
 
 SEED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 TARGET_MEDIAN_MS = 50.0

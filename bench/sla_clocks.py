@@ -31,15 +31,15 @@ from bench.common import infra, summary_ms, write_result  # noqa: E402
 from services.sla import domain  # noqa: E402
 from services.sla.model import Catalog  # noqa: E402
 from services.sla.store import CLOCKS, INDEXES, TIMERS  # noqa: E402
+from shared.contracts.schemas import tickets as t  # noqa: E402
+from shared.contracts.schemas.common import Channel  # noqa: E402
+from shared.contracts.topics import TICKETS_EVENTS  # noqa: E402
 from shared.directory.sla import SlaPolicy, Targets  # noqa: E402
-from shared.mongo import database, ensure_indexes, mongo_client  # noqa: E402
-from shared.processes import ServiceProcess  # noqa: E402
-from shared.schemas import tickets as t  # noqa: E402
-from shared.schemas.common import Channel  # noqa: E402
-from shared.settings import CommonSettings  # noqa: E402
-from shared.testing import isolated_env, make_settings  # noqa: E402
-from shared.timers import partition_for  # noqa: E402
-from shared.topics import TICKETS_EVENTS  # noqa: E402
+from shared.runtime.mongo import database, ensure_indexes, mongo_client  # noqa: E402
+from shared.runtime.settings import CommonSettings  # noqa: E402
+from shared.runtime.timers import partition_for  # noqa: E402
+from tests.support.testing import isolated_env, make_settings  # noqa: E402
+from tools.processes import ServiceProcess  # noqa: E402
 
 DAY = 86400.0
 # First response in 30 days: nothing of the background load comes due during the run.

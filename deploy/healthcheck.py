@@ -1,6 +1,6 @@
 """Container HEALTHCHECK: GET /healthz of the service this container runs.
 
-The image runs any service (``frontline run <service>``), so the port is found from PID 1's
+The image runs any service (``python -m shared.runtime.run <service>``), so the port is found from PID 1's
 command line and the ``<SERVICE>_HTTP_PORT`` setting, defaulting to the service's usual port.
 """
 
@@ -11,7 +11,7 @@ import sys
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from shared.cli import SERVICES
+from shared.runtime.run import SERVICES
 
 
 def port_for(cmdline: Sequence[str], environ: Mapping[str, str]) -> int:

@@ -19,9 +19,9 @@ import asyncio
 import sys
 from typing import Any
 
-from shared.kafka import KafkaBus, read_dead_letters
-from shared.settings import CommonSettings
-from shared.topics import ALL_TOPICS, TopicSpec
+from shared.contracts.topics import ALL_TOPICS, TopicSpec
+from shared.runtime.kafka import KafkaBus, read_dead_letters
+from shared.runtime.settings import CommonSettings
 
 
 def select(records: list[dict[str, Any]], reason: str | None, from_offset: int, to_offset: int | None,

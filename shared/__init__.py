@@ -1,1 +1,1 @@
-"""Frontline's common library: schemas, topics, settings, Kafka and MongoDB adapters, clock."""
+"""Frontline's common library: message contracts, the service runtime, and the directories' data models."""

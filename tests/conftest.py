@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.testing import infra_env, isolated_env
+from tests.support.testing import infra_env, isolated_env
 
 
 @pytest.fixture(scope="session")

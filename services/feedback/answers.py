@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import cast
 
-from shared.clock import Clock
-from shared.envelope import caused_id, envelope_for
-from shared.schemas import feedback as fb
-from shared.schemas import tickets as t
-from shared.schemas.feedback import Answer
-from shared.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS
+from shared.contracts.envelope import caused_id, envelope_for
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.feedback import Answer
+from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS
+from shared.runtime.clock import Clock
 
 from .domain import (
     ANSWERS,

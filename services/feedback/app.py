@@ -6,13 +6,13 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, default_clock
-from shared.kafka import Consumer, KafkaBus, ensure_topics
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import Periodic, service_app
-from shared.secrets import require_secret
-from shared.timers import OwnedPartitions, TimerLoop
-from shared.topics import TICKETS_EVENTS
+from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.secrets import require_secret
+from shared.runtime.service import Periodic, service_app
+from shared.runtime.timers import OwnedPartitions, TimerLoop
 
 from .answers import AnswerService
 from .domain import Policy

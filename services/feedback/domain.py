@@ -20,10 +20,10 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
-from shared.clock import as_utc
-from shared.language import LANGUAGES, Language
-from shared.schemas.common import Channel, Sender
-from shared.schemas.feedback import Answer, SurveyButton, SurveyRequested
+from shared.contracts.language import LANGUAGES, Language
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.schemas.feedback import Answer, SurveyButton, SurveyRequested
+from shared.runtime.clock import as_utc
 
 ANSWERS: tuple[Answer, ...] = get_args(Answer)
 LABELS: dict[str, dict[str, str]] = {

@@ -16,14 +16,14 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from shared.clock import Clock, as_utc
-from shared.envelope import Envelope, Message, caused_id, envelope_for
-from shared.kafka import KafkaBus
-from shared.logging import correlation_id_var, ticket_id_var
-from shared.schemas import feedback as fb
-from shared.schemas import tickets as t
-from shared.timers import Timer
-from shared.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TopicSpec
+from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TopicSpec
+from shared.runtime.clock import Clock, as_utc
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.logging import correlation_id_var, ticket_id_var
+from shared.runtime.timers import Timer
 
 from .domain import Policy, Resolution, Survey, SurveyStatus, choose_route, lead_ids_for, new_survey
 from .store import Directories, SurveyStore

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from shared.language import LANGUAGES, Language
-from shared.problems import problem_response, problem_responses
+from shared.contracts.language import LANGUAGES, Language
+from shared.runtime.problems import problem_response, problem_responses
 
 from .answers import AnswerService
 from .domain import ANSWERS, LABELS, Refused, Survey, SurveyStatus, pick_language

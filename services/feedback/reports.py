@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import as_utc
+from shared.runtime.clock import as_utc
 
 from .domain import ANSWERS, csat
 from .store import LEDGER_TICKETS, SURVEYS

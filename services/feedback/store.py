@@ -10,12 +10,12 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CONTACTS, ContactPerson
 from shared.directory.routing import AGENTS, GROUPS, TEAMS, Agent, Group, Role, ServiceTeam
-from shared.envelope import Envelope
-from shared.timers import TIMER_INDEXES, TimerStore
-from shared.topics import TICKETS_EVENTS
+from shared.runtime.timers import TIMER_INDEXES, TimerStore
 
 from .domain import Survey, SurveyStatus
 

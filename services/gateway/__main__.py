@@ -1,5 +1,5 @@
-from shared.logging import setup_logging
-from shared.runtime import serve
+from shared.runtime.logging import setup_logging
+from shared.runtime.service import serve
 
 from .app import create_app
 from .settings import GatewaySettings

@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from shared.bodylimit import BodyLimit
-from shared.clock import Clock, default_clock
-from shared.kafka import KafkaBus
-from shared.runtime import service_app
-from shared.secrets import require_secret
+from shared.runtime.bodylimit import BodyLimit
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.secrets import require_secret
+from shared.runtime.service import service_app
 
 from . import (
     routes_actions,

@@ -16,7 +16,7 @@ from typing import Any
 
 import jwt
 
-from shared.clock import Clock, SystemClock
+from shared.runtime.clock import Clock, SystemClock
 
 from .jwks import JwksCache, JwksError
 from .principal import Principal, UserRole, principal_from_claims

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ClientRef
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS
-from shared.problems import ProblemError
-from shared.schemas import tickets as t
-from shared.schemas.common import ClientRef
+from shared.runtime.problems import ProblemError
 
 from .deps import Context
 from .principal import LEADS, Principal

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from shared.clock import Clock
-from shared.envelope import Envelope, Message, envelope_for
-from shared.ids import derived_id, new_id
-from shared.kafka import KafkaBus
-from shared.topics import TICKETS_COMMANDS
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.clock import Clock
+from shared.runtime.ids import derived_id, new_id
+from shared.runtime.kafka import KafkaBus
 
 from .hub import EventHub
 from .principal import Principal

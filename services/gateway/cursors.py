@@ -17,8 +17,8 @@ from typing import Any, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.clock import as_utc
-from shared.secrets import require_secret
+from shared.runtime.clock import as_utc
+from shared.runtime.secrets import require_secret
 
 from .queues import CursorError, SortField
 from .settings import GatewaySettings
@@ -63,7 +63,7 @@ class CursorBody(BaseModel):
 
 
 def cursor_key(settings: GatewaySettings) -> bytes:
-    """``GATEWAY_CURSOR_SECRET``: required in production (:func:`shared.secrets.require_secret` refuses to start
+    """``GATEWAY_CURSOR_SECRET``: required in production (:func:`shared.runtime.secrets.require_secret` refuses to start
     without it); in development, when unset, derived from the JWT key."""
     key = require_secret(settings, "GATEWAY_CURSOR_SECRET", settings.cursor_secret, None)
     if key is not None:

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.clock import Clock
-from shared.kafka import KafkaBus
+from shared.runtime.clock import Clock
+from shared.runtime.kafka import KafkaBus
 
 from .auth import Authenticator, AuthError, api_key_principal, hash_api_key
 from .commands import Commander

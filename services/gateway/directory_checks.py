@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.directory import Directory, DirectoryStore
 from shared.directory.line_chain import line_problems
 from shared.directory.routing import LINES
-from shared.problems import ProblemError
+from shared.runtime.problems import ProblemError
 
 Check = Callable[[Mapping[str, Any]], list[str]]
 CHECKS: dict[str, Check] = {LINES.name: line_problems}

@@ -17,11 +17,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.envelope import Envelope
-from shared.kafka import _client_kwargs, ensure_topics
-from shared.settings import CommonSettings
-from shared.tasks import cancel
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.kafka import _client_kwargs, ensure_topics
+from shared.runtime.settings import CommonSettings
+from shared.runtime.tasks import cancel
 
 from .principal import Principal
 from .scope import visible

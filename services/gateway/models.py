@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.tickets.model import Ticket
+from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, TicketType
+from shared.contracts.ticket import Ticket
 from shared.directory.routing import Availability
-from shared.schemas.common import MAX_TEXT, Classification, ClientRef, TicketType
 
 from .principal import UserRole
 

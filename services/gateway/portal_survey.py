@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.clock import as_utc
+from shared.runtime.clock import as_utc
 
 from .models import PortalSurvey, SurveyState
 from .principal import Principal, UserRole

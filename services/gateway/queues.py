@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from shared.schemas.common import ACTIVE_STATUSES, TicketStatus
+from shared.contracts.schemas.common import ACTIVE_STATUSES, TicketStatus
 
 ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
 NO_EARLIER = datetime(1970, 1, 1, tzinfo=UTC)  # before any ticket's deadline

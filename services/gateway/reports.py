@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.problems import ProblemError
+from shared.runtime.problems import ProblemError
 
 from . import report_pipelines as rp
 from .export import history_rows

@@ -15,7 +15,7 @@ from typing import Any, get_args
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.feedback import reports as fb
-from shared.problems import ProblemError
+from shared.runtime.problems import ProblemError
 
 from . import report_pipelines as rp
 from .report_models import (

@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
+from shared.contracts.envelope import Message
+from shared.contracts.schemas import tickets as t
 from shared.directory.line_chain import EscalationRefused, escalation_target
-from shared.envelope import Message
-from shared.ids import derived_id
-from shared.problems import ProblemError, problem_responses
-from shared.schemas import tickets as t
+from shared.runtime.ids import derived_id
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .client_link import directory_client, link_command
 from .commands import Outcome, command_id

@@ -17,7 +17,7 @@ from shared.directory.routing import (
     UnknownService,
     narrow_catalogue,
 )
-from shared.problems import ProblemError, problem_responses
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .deps import Ctx, CurrentPrincipal, require
 from .principal import STAFF

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 
 from services.notify.domain import ChannelName
 from services.notify.store import DELIVERIES
-from shared.clock import as_utc
-from shared.problems import ProblemError, problem_responses
+from shared.runtime.clock import as_utc
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .deps import Ctx, CurrentPrincipal, require
 from .principal import UserRole

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from shared.directory import AUDIT, Directory, DirectoryStore, VersionConflict, load_all
-from shared.problems import ProblemError, problem_responses
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .deps import Ctx, CurrentPrincipal, require
 from .directory_checks import check_delete, check_put

@@ -24,7 +24,7 @@ from services.notify.templates import (
 )
 from shared.directory import DirectoryStore
 from shared.directory.notify import TEMPLATES, TemplateOverride, template_key
-from shared.problems import ProblemError, problem_responses
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .deps import Ctx, CurrentPrincipal, require
 from .principal import LEADS, STAFF, UserRole

@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 from shared.directory import VersionConflict
 from shared.directory.routing import Availability
-from shared.ids import new_id
-from shared.problems import ProblemError, problem_responses
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
+from shared.runtime.ids import new_id
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .auth import hash_api_key, new_api_key
 from .commands import command_id

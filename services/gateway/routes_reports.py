@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from services.feedback.reports import Granularity
-from shared.problems import ProblemError, problem_responses
+from shared.runtime.problems import ProblemError, problem_responses
 
 from . import reports, reports_feedback
 from .deps import Ctx, CurrentPrincipal, context, current_principal, require

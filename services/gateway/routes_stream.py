@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from shared.envelope import Envelope
-from shared.problems import problem_responses
+from shared.contracts.envelope import Envelope
+from shared.runtime.problems import problem_responses
 
 from .deps import Ctx, CurrentPrincipal
 from .hub import EventHub, Subscriber

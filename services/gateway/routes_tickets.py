@@ -5,8 +5,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from shared.problems import ProblemError, problem_responses
-from shared.schemas.common import Channel, TicketStatus
+from shared.contracts.schemas.common import Channel, TicketStatus
+from shared.runtime.problems import ProblemError, problem_responses
 
 from .deps import Context, Ctx, CurrentPrincipal, forbidden
 from .models import TicketPage, TicketView

@@ -14,7 +14,7 @@ from pymongo.errors import PyMongoError
 
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceTeam
-from shared.mongo import database, mongo_client
+from shared.runtime.mongo import database, mongo_client
 
 from .settings import GatewaySettings
 

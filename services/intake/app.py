@@ -9,14 +9,14 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from shared.bodylimit import BodyLimit
-from shared.clock import Clock, default_clock
-from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.problems import ProblemError
-from shared.runtime import service_app
-from shared.schemas.inbound import InboundMessage
-from shared.topics import INBOUND_MESSAGES, TICKETS_EVENTS
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS
+from shared.runtime.bodylimit import BodyLimit
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.problems import ProblemError
+from shared.runtime.service import service_app
 
 from .domain import message_id
 from .doors import Doors

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from shared.contracts.schemas.common import Classification
 from shared.directory.classification import Topic, UrgencyRule, node_routing
-from shared.schemas.common import Classification
 
 
 def classification_errors(tree: Sequence[Topic], c: Classification) -> list[str]:

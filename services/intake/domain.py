@@ -6,11 +6,11 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared.ids import derived_id
-from shared.mail import ticket_of_message_id
-from shared.schemas.common import ClientRef, InboundContent, TicketStatus, TicketType
-from shared.schemas.inbound import InboundMessage
-from shared.schemas.tickets import ReceiveMessage, ReviewNote
+from shared.contracts.mail import ticket_of_message_id
+from shared.contracts.schemas.common import ClientRef, InboundContent, TicketStatus, TicketType
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.schemas.tickets import ReceiveMessage, ReviewNote
+from shared.runtime.ids import derived_id
 
 from .identity import email_key
 from .identity import identities as identities  # re-exported: intake's callers import identity rules from here

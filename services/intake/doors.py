@@ -25,10 +25,10 @@ from typing import Literal
 from fastapi import Request
 from pydantic import SecretStr
 
-from shared.clock import Clock
-from shared.problems import ProblemError
-from shared.schemas.inbound import InboundMessage
-from shared.service_auth import is_loopback
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.runtime.clock import Clock
+from shared.runtime.problems import ProblemError
+from shared.runtime.service_auth import is_loopback
 
 from .doors_auth import BadCredentials, api_key_owner, client_address, signature_owner
 from .doors_captcha import CaptchaUnavailable, verify_captcha

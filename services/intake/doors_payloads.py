@@ -10,8 +10,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from shared.schemas.common import INT64_MAX, MAX_TEXT, Attachment, Channel, Classification, RequestedLine, Sender
-from shared.schemas.inbound import MAX_ATTACHMENTS, InboundMessage
+from shared.contracts.schemas.common import (
+    INT64_MAX,
+    MAX_TEXT,
+    Attachment,
+    Channel,
+    Classification,
+    RequestedLine,
+    Sender,
+)
+from shared.contracts.schemas.inbound import MAX_ATTACHMENTS, InboundMessage
 
 
 class Accepted(BaseModel):

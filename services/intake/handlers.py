@@ -13,14 +13,14 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from shared.clock import Clock
-from shared.envelope import Envelope, Message, caused_id, envelope_for
-from shared.ids import new_id
-from shared.kafka import KafkaBus, Poison
-from shared.schemas import tickets as t
-from shared.schemas.common import ClientRef
-from shared.schemas.inbound import InboundMessage
-from shared.topics import TICKETS_COMMANDS
+from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ClientRef
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.clock import Clock
+from shared.runtime.ids import new_id
+from shared.runtime.kafka import KafkaBus, Poison
 
 from .classify import all_errors, urgency_of, with_service
 from .domain import (

@@ -16,7 +16,7 @@ from typing import Any
 import idna
 import phonenumbers
 
-from shared.schemas.common import ClientRef, Sender
+from shared.contracts.schemas.common import ClientRef, Sender
 
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -13,9 +13,9 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from shared.ids import derived_id
-from shared.schemas.common import MAX_TEXT, Attachment
-from shared.tasks import cancel
+from shared.contracts.schemas.common import MAX_TEXT, Attachment
+from shared.runtime.ids import derived_id
+from shared.runtime.tasks import cancel
 
 from .handlers import InvalidInbound, Pipeline
 from .mailparse import parse_mail
@@ -102,7 +102,7 @@ class MailPoller:
         return True
 
     async def _dead_letter(self, mail: Fetched, reason: str) -> None:
-        from shared.topics import INBOUND_MESSAGES
+        from shared.contracts.topics import INBOUND_MESSAGES
 
         bus = self.pipeline.bus
         await bus.publish_raw(bus.topic(INBOUND_MESSAGES.dead_letter), f"email:{self.box.name}".encode(),

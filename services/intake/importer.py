@@ -36,7 +36,7 @@ from shared.directory.contacts import (
     ContactPerson,
     Contract,
 )
-from shared.ids import derived_id
+from shared.runtime.ids import derived_id
 
 from .domain import normalise_email, normalise_phone
 
@@ -243,7 +243,7 @@ def read_file(path: Path, fmt: str | None = None) -> list[tuple[str, dict[str, A
 
 async def import_rows(rows: list[tuple[str, dict[str, Any]]], *, settings: Any = None,
                       actor: str = "import") -> Report:
-    from shared.mongo import database, ensure_indexes, mongo_client
+    from shared.runtime.mongo import database, ensure_indexes, mongo_client
 
     from .settings import IntakeSettings
     from .store import INDEXES

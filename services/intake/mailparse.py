@@ -11,8 +11,8 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
-from shared.schemas.common import MAX_TEXT, Channel, Sender
-from shared.schemas.inbound import MAX_MESSAGE_ID, MAX_REFERENCES, MESSAGE_ID_SHAPE, InboundMessage
+from shared.contracts.schemas.common import MAX_TEXT, Channel, Sender
+from shared.contracts.schemas.inbound import MAX_MESSAGE_ID, MAX_REFERENCES, MESSAGE_ID_SHAPE, InboundMessage
 
 from .domain import is_own_mail
 from .identity import email_key

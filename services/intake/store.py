@@ -19,11 +19,11 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.schemas.common import Attachment, ClientRef, Sender
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, ContactPerson
-from shared.ids import derived_id
-from shared.schemas.common import Attachment, ClientRef, Sender
+from shared.runtime.ids import derived_id
 
 from .identity import identities, lookalike_probe
 

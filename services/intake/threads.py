@@ -7,9 +7,9 @@ from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
 
-from shared.clock import Clock
-from shared.schemas.common import ClientRef
-from shared.schemas.inbound import InboundMessage
+from shared.contracts.schemas.common import ClientRef
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.runtime.clock import Clock
 
 from .domain import can_join, own_ticket, subject_number, thread_refs
 from .identity import may_continue

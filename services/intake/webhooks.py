@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from shared.ids import derived_id
-from shared.problems import ProblemError, problem_responses, reported_errors
-from shared.schemas.common import Attachment
-from shared.schemas.inbound import InboundMessage
+from shared.contracts.schemas.common import Attachment
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.runtime.ids import derived_id
+from shared.runtime.problems import ProblemError, problem_responses, reported_errors
 
 from .doors import Caller, Door
 from .doors_payloads import (

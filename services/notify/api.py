@@ -1,7 +1,7 @@
 """Notify's HTTP surface: in-app inbox, template previews, failed deliveries for admins, SMS delivery reports.
 
 Everything but the SMS webhook is an internal API for other services and operators' tools (people reach
-their data through the gateway's scoping): it demands service authentication (``shared.service_auth``).
+their data through the gateway's scoping): it demands service authentication (``shared.runtime.service_auth``).
 The webhook is called by the SMS provider, which cannot hold our token: it must carry the provider's signature.
 """
 
@@ -13,14 +13,14 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
-from shared.envelope import envelope_for
-from shared.ids import derived_id
-from shared.metrics import NOTIFICATIONS
-from shared.problems import ProblemError, problem_responses
-from shared.schemas import notify as n
-from shared.schemas import tickets as t
-from shared.service_auth import service_caller
-from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import notify as n
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+from shared.runtime.ids import derived_id
+from shared.runtime.metrics import NOTIFICATIONS
+from shared.runtime.problems import ProblemError, problem_responses
+from shared.runtime.service_auth import service_caller
 
 from .sms import FINAL_STATUSES, valid_signature
 from .templates import LANGUAGES, PreviewIn, PreviewOut, draft_override, preview_out, template_names

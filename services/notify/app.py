@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, default_clock
+from shared.contracts.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES
-from shared.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import service_app
-from shared.secrets import require_service_token
-from shared.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.secrets import require_service_token
+from shared.runtime.service import service_app
 
 from .api import router, webhook_router
 from .dispatcher import Dispatcher

@@ -19,15 +19,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
-from shared.clock import Clock
-from shared.envelope import Envelope, envelope_for
-from shared.ids import derived_id
-from shared.kafka import KafkaBus, Poison
-from shared.metrics import NOTIFICATIONS
-from shared.schemas import notify as n
-from shared.schemas import tickets as t
-from shared.tasks import cancel
-from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import notify as n
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+from shared.runtime.clock import Clock
+from shared.runtime.ids import derived_id
+from shared.runtime.kafka import KafkaBus, Poison
+from shared.runtime.metrics import NOTIFICATIONS
+from shared.runtime.tasks import cancel
 
 from .domain import backoff_delay
 from .errors import SendError, transient

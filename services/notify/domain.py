@@ -13,14 +13,14 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import routing as rt
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
 from shared.directory.routing import Agent, Staff, zone_or_utc
-from shared.envelope import Envelope, Message
-from shared.ids import derived_id
-from shared.schemas import feedback as fb
-from shared.schemas import routing as rt
-from shared.schemas import sla
-from shared.schemas import tickets as t
+from shared.runtime.ids import derived_id
 
 from .projection import TicketView, reopen_count
 from .recipients import (

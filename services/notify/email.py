@@ -1,6 +1,6 @@
 """E-mail over SMTP submission (aiosmtplib): threading headers, and SMTP replies mapped to retry or give up.
 
-Every mail carries our ``Message-ID`` (``shared.mail.outbound_message_id``), so intake threads the
+Every mail carries our ``Message-ID`` (``shared.contracts.mail.outbound_message_id``), so intake threads the
 client's answer back into the ticket; mail to a client continues the client's own thread with
 ``In-Reply-To``/``References``. Mail nobody typed carries ``Auto-Submitted: auto-generated``
 (RFC 3834) so auto-responders do not answer it and loop. A threading id that is not a clean
@@ -21,8 +21,8 @@ from typing import Any
 import aiosmtplib
 from pydantic import TypeAdapter, ValidationError
 
-from shared.mail import outbound_message_id
-from shared.schemas.inbound import MessageId
+from shared.contracts.mail import outbound_message_id
+from shared.contracts.schemas.inbound import MessageId
 
 from .domain import valid_email
 from .errors import SendError, permanent, transient

@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from shared.clock import Clock
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import tickets as t
 from shared.directory.notify import template_key
-from shared.envelope import Envelope, Message
-from shared.kafka import Poison
-from shared.logging import ticket_id_var
-from shared.schemas import tickets as t
+from shared.runtime.clock import Clock
+from shared.runtime.kafka import Poison
+from shared.runtime.logging import ticket_id_var
 
 from .dispatcher import Dispatcher
 from .domain import Intent, PlanInput, plan

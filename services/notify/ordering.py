@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from shared.envelope import Envelope, Message
-from shared.schemas import feedback as fb
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import feedback as fb
 
 from .projection import TicketView
 

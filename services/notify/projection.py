@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.envelope import Envelope, Message
-from shared.schemas import tickets as t
-from shared.schemas.common import Classification, ClientRef, Sender
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Classification, ClientRef, Sender
 
 MAX_REFERENCES = 20
 

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.contracts.schemas.common import Classification
 from shared.directory.routing import Agent, Role, ServiceNode, ServiceTeam, Staff, TeamMember, is_available
-from shared.schemas.common import Classification
 
 LEAD_ROLES = frozenset({Role.team_lead, Role.administrator})
 

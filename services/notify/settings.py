@@ -3,8 +3,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.mailcatcher import DEFAULT_DIR, Channel
-from shared.settings import ServiceSettings
+from shared.runtime.mailstore import DEFAULT_DIR, Channel
+from shared.runtime.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):

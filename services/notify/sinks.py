@@ -1,6 +1,6 @@
 """Which sender each channel gets: its provider when configured, else nothing leaves the machine.
 
-Development keeps a message for a channel without a provider in the local sink (``shared.mailcatcher``'s store,
+Development keeps a message for a channel without a provider in the local sink (``shared.runtime.mailstore``,
 listed by the mail catcher `make up` starts), checked as its provider would check it. Production sends it
 nowhere: the attempt fails as retryable, naming the missing settings, and ``/readyz`` says the same.
 """
@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from shared.mailcatcher import Channel, MailStore
+from shared.runtime.mailstore import Channel, MailStore
 
 from .chat import ChatWebhook
 from .dispatcher import Sender

@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
-from shared.ids import new_id
+from shared.runtime.ids import new_id
 
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc

@@ -19,7 +19,7 @@ from jinja2 import FileSystemLoader, Template, TemplateNotFound
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory.notify import TemplateOverride, template_key
-from shared.problems import ProblemError
+from shared.runtime.problems import ProblemError
 
 from .sandbox import TemplateSandbox
 from .template_context import CONTEXT, SAMPLES, unknown_variables

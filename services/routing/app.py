@@ -8,12 +8,12 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, default_clock
-from shared.kafka import Consumer, KafkaBus, ensure_topics
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import service_app
-from shared.timers import OwnedPartitions, TimerLoop, TimerStore
-from shared.topics import TICKETS_EVENTS
+from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.service import service_app
+from shared.runtime.timers import OwnedPartitions, TimerLoop, TimerStore
 
 from .domain import Policy
 from .handlers import RoutingHandler

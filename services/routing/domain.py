@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from shared.contracts.schemas.common import TicketStatus
 from shared.directory.classification import Topic, UrgencyRule, node_routing, urgency_line
 from shared.directory.line_chain import line_for_choice
 from shared.directory.routing import (
@@ -27,7 +28,6 @@ from shared.directory.routing import (
     is_available,
     team_member_ids,
 )
-from shared.schemas.common import TicketStatus
 
 from .projection import UNASSIGNED, WORKING, TicketView
 

@@ -13,15 +13,15 @@ from datetime import timedelta
 
 from prometheus_client import Counter
 
-from shared.clock import Clock
-from shared.envelope import Envelope, Message, caused_id, envelope_for
-from shared.ids import derived_id
-from shared.kafka import KafkaBus
-from shared.logging import correlation_id_var, ticket_id_var
-from shared.schemas import routing as r
-from shared.schemas import tickets as t
-from shared.timers import Patience, Timer, TimerStore
-from shared.topics import ROUTING_EVENTS, TICKETS_COMMANDS
+from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
+from shared.contracts.schemas import routing as r
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
+from shared.runtime.clock import Clock
+from shared.runtime.ids import derived_id
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.logging import correlation_id_var, ticket_id_var
+from shared.runtime.timers import Patience, Timer, TimerStore
 
 from .domain import (
     Action,

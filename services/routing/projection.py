@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.envelope import Envelope, Message
-from shared.schemas import tickets as t
-from shared.schemas.common import Classification, RequestedLine, TicketStatus
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Classification, RequestedLine, TicketStatus
 
 S = TicketStatus
 WORKING = frozenset({S.assigned, S.in_progress, S.waiting_customer})

@@ -9,11 +9,11 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from shared.clock import Clock, default_clock
-from shared.kafka import KafkaBus, ensure_topics
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.runtime import Periodic, service_app
-from shared.timers import Timer, TimerLoop, TimerStore
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import KafkaBus, ensure_topics
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.service import Periodic, service_app
+from shared.runtime.timers import Timer, TimerLoop, TimerStore
 
 from .handlers import SlaHandler
 from .settings import SlaSettings

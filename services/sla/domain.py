@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from shared.contracts.envelope import Message
+from shared.contracts.schemas import sla as s
+from shared.contracts.schemas import tickets as t
 from shared.directory.sla import LadderStep
-from shared.envelope import Message
-from shared.ids import derived_id
-from shared.schemas import sla as s
-from shared.schemas import tickets as t
+from shared.runtime.ids import derived_id
 
 from . import risk
 from .calendar import Calendar

@@ -22,14 +22,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from shared.clock import Clock
-from shared.envelope import Envelope, Message, envelope_for
-from shared.ids import derived_id
-from shared.kafka import KafkaBus
-from shared.logging import correlation_id_var, ticket_id_var
-from shared.metrics import SLA_TIMERS_PENDING
-from shared.timers import NotYet, Patience, Timer, partition_for
-from shared.topics import SLA_EVENTS, TICKETS_COMMANDS
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.topics import SLA_EVENTS, TICKETS_COMMANDS
+from shared.runtime.clock import Clock
+from shared.runtime.ids import derived_id
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.logging import correlation_id_var, ticket_id_var
+from shared.runtime.metrics import SLA_TIMERS_PENDING
+from shared.runtime.timers import NotYet, Patience, Timer, partition_for
 
 from . import domain, risk
 from .model import Catalog, SlaClock, TimerPlan

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from shared.clock import as_utc
 from shared.directory.sla import (
     CALENDAR_24X7,
     DEFAULT_LADDER,
@@ -17,6 +16,7 @@ from shared.directory.sla import (
     EscalationLadder,
     SlaPolicy,
 )
+from shared.runtime.clock import as_utc
 
 from .calendar import Calendar
 

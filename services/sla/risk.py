@@ -7,7 +7,7 @@ remembers what it last told the ledger, so the flag is sent once per change, whi
 
 from __future__ import annotations
 
-from shared.schemas import tickets as t
+from shared.contracts.schemas import tickets as t
 
 from .model import ACTIVE, SlaClock
 

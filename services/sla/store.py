@@ -12,12 +12,12 @@ from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.clock import as_utc
+from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, GROUPS
 from shared.directory.sla import CALENDARS, DEFAULT_POLICY, LADDERS, POLICIES
-from shared.timers import TIMER_INDEXES, Timer, TimerStore, partition_for
-from shared.topics import TICKETS_EVENTS
+from shared.runtime.clock import as_utc
+from shared.runtime.timers import TIMER_INDEXES, Timer, TimerStore, partition_for
 
 from .model import Catalog, SlaClock, TimerPlan
 

@@ -19,12 +19,12 @@ from typing import Any, cast
 
 import faust
 
-from shared.envelope import Envelope, Message
-from shared.health import watch
-from shared.kafka import KafkaBus, Poison, decode_envelope
-from shared.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
-from shared.settings import CommonSettings
-from shared.topics import TICKETS_EVENTS
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.health import watch
+from shared.runtime.kafka import KafkaBus, Poison, decode_envelope
+from shared.runtime.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from shared.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Envelope, Message], Awaitable[None]]
@@ -37,7 +37,7 @@ def faust_config(settings: CommonSettings, app_id: str, commit_interval: float,
         "broker": [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")],
         "web_enabled": False,
         "autodiscover": False,
-        "topic_allow_declare": False,  # topics come from shared.topics (ensure_topics / Strimzi)
+        "topic_allow_declare": False,  # topics come from shared.contracts.topics (ensure_topics / Strimzi)
         "topic_disable_leader": True,  # no <id>-__assignor-__leader topic
         "consumer_auto_offset_reset": "earliest",
         "broker_session_timeout": settings.kafka_session_timeout_ms / 1000,
@@ -196,7 +196,7 @@ class FaustStream:
     async def _process(self, message: Any) -> None:
         MESSAGES_CONSUMED.labels("sla", TICKETS_EVENTS.name).inc()
         raw: bytes = message.value or b""
-        if len(raw) > self.settings.max_message_bytes:  # as shared.kafka.Consumer: parked, not handled
+        if len(raw) > self.settings.max_message_bytes:  # as shared.runtime.kafka.Consumer: parked, not handled
             await self._dead_letter(message, f"oversize: {len(raw)} bytes > {self.settings.max_message_bytes}")
             return
         try:

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.envelope import Message
-from shared.schemas import tickets as t
-from shared.schemas.common import ACTIVE_STATUSES, Channel, TicketStatus, TicketType
-
-from .model import Ticket
+from shared.contracts.envelope import Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ACTIVE_STATUSES, Channel, TicketStatus, TicketType
+from shared.contracts.ticket import Ticket
 
 S = TicketStatus
 WORKING = frozenset({S.assigned, S.in_progress, S.waiting_customer})

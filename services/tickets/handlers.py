@@ -16,15 +16,15 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.clock import Clock
-from shared.envelope import Envelope, Message, caused_id, envelope_for, registry
-from shared.kafka import KafkaBus, Poison
-from shared.logging import correlation_id_var, ticket_id_var
-from shared.schemas import tickets as t
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for, registry
+from shared.contracts.schemas import tickets as t
+from shared.contracts.ticket import Ticket, evolve
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.clock import Clock
+from shared.runtime.kafka import KafkaBus, Poison
+from shared.runtime.logging import correlation_id_var, ticket_id_var
 
 from .domain import COMMANDS, LedgerRules, Rejected, decide, follow_ups
-from .model import Ticket, evolve
 
 log = logging.getLogger(__name__)
 

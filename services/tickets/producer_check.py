@@ -1,4 +1,5 @@
-"""The ledger applies a command only if a known producer signed it and owns its type (shared/command_auth.py)."""
+"""The ledger applies a command only if a known producer signed it and owns its type
+(shared/runtime/command_auth.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from collections.abc import Callable
 
 from aiokafka import ConsumerRecord
 
-from shared.command_auth import CommandVerifier, verification_keys
-from shared.envelope import Envelope, Message
+from shared.contracts.envelope import Envelope, Message
+from shared.runtime.command_auth import CommandVerifier, verification_keys
 
 from .settings import TicketsSettings
 

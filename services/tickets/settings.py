@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.runtime.settings import ServiceSettings
 
 
 class TicketsSettings(ServiceSettings):
@@ -13,5 +13,5 @@ class TicketsSettings(ServiceSettings):
     reopen_window_seconds: float = Field(
         300.0, description="How long after resolution a ticket may be reopened (intake's window must match)")
     # Every other producer's command-signing key, as JSON {"gateway": "...", "intake": "...", ...}
-    # (shared/command_auth.py). Development derives the missing ones; production requires them all.
+    # (shared/runtime/command_auth.py). Development derives the missing ones; production requires them all.
     command_keys: dict[str, SecretStr] = {}

@@ -14,8 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.schemas.common import Classification, TicketType
 from shared.directory import register
-from shared.schemas.common import Classification, TicketType
 
 NodeLine = Annotated[str | None, Field(
     description="Support line for tickets classified here (routing); a deeper node's line wins")]

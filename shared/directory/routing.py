@@ -41,7 +41,7 @@ class Shift(BaseModel):
     end: str = Field(pattern=r"^\d{2}:\d{2}$", description="May be earlier than start: a night shift")
 
 
-# The client's own choice (shared.schemas.common.RequestedLine's values; a unit test keeps the two equal).
+# The client's own choice (shared.contracts.schemas.common.RequestedLine's values; a unit test keeps the two equal).
 ClientChoice = Literal["technical", "plain", "not_technical"]
 
 

@@ -21,12 +21,12 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from shared import asyncapi
-from shared.envelope import envelope_for, registry
-from shared.schemas.common import Channel, Sender
-from shared.schemas.inbound import InboundMessage
-from shared.schemas.tickets import AddNote
-from shared.topics import all_topics_with_dead_letters
+from shared.contracts.envelope import envelope_for, registry
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.schemas.tickets import AddNote
+from shared.contracts.topics import all_topics_with_dead_letters
+from tools import asyncapi
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_SCHEMA = Path(__file__).parent / "schemas" / "asyncapi-3.0.0.json.gz"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
-from shared import settings_docs as docs
-from shared.settings import CommonSettings
+from shared.runtime.settings import CommonSettings
+from tools import settings_docs as docs
 
 ROOT = Path(__file__).resolve().parents[2]
 

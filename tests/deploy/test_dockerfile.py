@@ -87,16 +87,16 @@ def test_builder_stage_builds_the_wheel(parsed: list[tuple[str, str]]) -> None:
     assert "pip wheel" in runs and "build-essential" in runs
 
 
-def test_entrypoint_is_frontline_and_has_healthcheck(parsed: list[tuple[str, str]]) -> None:
+def test_entrypoint_runs_a_service_and_has_healthcheck(parsed: list[tuple[str, str]]) -> None:
     final = stages(parsed)[-1]
     entry = [rest for word, rest in final if word == "ENTRYPOINT"]
-    assert entry and entry[-1] == '["frontline"]', "exec-form ENTRYPOINT: the args pick the service"
+    assert entry and entry[-1] == '["python", "-m", "shared.runtime.run"]', "exec-form ENTRYPOINT: the arg picks it"
     cmd = [rest for word, rest in final if word == "CMD"][-1]
-    assert cmd.startswith('["run",'), cmd
+    assert cmd == '["gateway"]', cmd
     health = [rest for word, rest in final if word == "HEALTHCHECK"]
     assert health and "healthcheck.py" in health[-1]
     exposed = {int(p) for word, rest in final if word == "EXPOSE" for p in shlex.split(rest)}
-    from shared.cli import SERVICES
+    from shared.runtime.run import SERVICES
 
     assert set(SERVICES.values()) <= exposed
 
@@ -140,7 +140,7 @@ def test_image_runs_production_and_binds_every_service_to_all_interfaces(parsed:
 
     from pydantic_settings import BaseSettings
 
-    from shared.cli import SERVICES
+    from shared.runtime.run import SERVICES
 
     env = _env(stages(parsed)[-1])
     assert env["FRONTLINE_ENVIRONMENT"] == "production"
@@ -150,3 +150,8 @@ def test_image_runs_production_and_binds_every_service_to_all_interfaces(parsed:
         (prefix,) = {cls.model_config["env_prefix"] for cls in vars(module).values()
                      if isinstance(cls, type) and issubclass(cls, BaseSettings) and cls.__module__ == module.__name__}
         assert env[f"{prefix}HTTP_HOST"] == "0.0.0.0", svc
+
+
+def test_developer_tooling_is_not_in_the_image(parsed: list[tuple[str, str]]) -> None:
+    copied = {rest.split()[0] for word, rest in stages(parsed)[0] if word == "COPY"}
+    assert {"shared", "services"} <= copied and not {"tools", "tests", "bench"} & copied, copied

@@ -18,10 +18,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-import shared.topics as topics_module
-from shared import k8s
-from shared.cli import SERVICES
-from shared.topics import ALL_TOPICS, TICKETS_EVENTS, all_topics_with_dead_letters
+import shared.contracts.topics as topics_module
+from shared.contracts.topics import ALL_TOPICS, TICKETS_EVENTS, all_topics_with_dead_letters
+from tools import k8s
+from tools.cli import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = ("dev", "prod")
@@ -113,7 +113,7 @@ def test_every_service_runs_hardened_with_probes_config_and_secrets(rendered: tu
         dep = deployments[name]
         pod = dep["spec"]["template"]["spec"]
         (c,) = pod["containers"]
-        assert c["args"] == ["run", svc]
+        assert c["args"] == [svc]  # the image runs python -m shared.runtime.run <service>
         assert c["ports"][0]["containerPort"] == port
         assert c["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
@@ -282,7 +282,7 @@ def test_consumer_groups_match_the_services_code(svc: str) -> None:
             assert table == set()
             return
         pytest.skip(f"services/{svc} has no consumer yet: {sorted(table)} is an assumption (docs/operations.md)")
-    assert found == table, f"update CONSUMER_GROUPS in shared/k8s.py for {svc}, then run `frontline k8s`"
+    assert found == table, f"update CONSUMER_GROUPS in tools/k8s.py for {svc}, then run `frontline k8s`"
 
 
 def _containers(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 from services.tickets.producer_check import producer_check
 from services.tickets.settings import TicketsSettings
-from shared.envelope import envelope_for
-from shared.kafka import KafkaBus, decode_envelope, ensure_topics
-from shared.schemas import tickets as t
-from shared.settings import CommonSettings
-from shared.testing import Tap, eventually, make_settings
-from shared.topics import TICKETS_COMMANDS
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.kafka import KafkaBus, decode_envelope, ensure_topics
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import Tap, eventually, make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

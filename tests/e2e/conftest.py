@@ -7,7 +7,7 @@
 The server classes live with the integration tests that introduced them
 (tests/integration/intake/intake_mailserver.py, tests/integration/notify/notify_servers.py); their
 directories go on ``sys.path`` here, as pytest's rootdir-relative import does for the tests next to them.
-The services themselves are started per test by ``e2e_support.desk`` (``shared.stack.Stack``).
+The services themselves are started per test by ``e2e_support.desk`` (``tools.stack.Stack``).
 """
 
 from __future__ import annotations

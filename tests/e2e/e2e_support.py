@@ -1,4 +1,4 @@
-"""The whole desk as separate processes (``shared.stack.Stack``), seen only through its public doors.
+"""The whole desk as separate processes (``tools.stack.Stack``), seen only through its public doors.
 
 :func:`desk` starts every service with one shared test clock (``FRONTLINE_CLOCK_FILE``) and yields a
 :class:`Desk`: the gateway API as administrator or as any agent, intake's webhooks, the
@@ -24,13 +24,13 @@ from aiokafka import AIOKafkaProducer
 
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
-from shared.clock import FileClock, as_utc
-from shared.kafka import _client_kwargs
-from shared.schemas.inbound import InboundMessage
-from shared.settings import CommonSettings
-from shared.stack import Stack
-from shared.testing import eventually, make_settings
-from shared.topics import INBOUND_MESSAGES
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import INBOUND_MESSAGES
+from shared.runtime.clock import FileClock, as_utc
+from shared.runtime.kafka import _client_kwargs
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import eventually, make_settings
+from tools.stack import Stack
 
 Doc = dict[str, Any]
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday morning, where scenarios without a calendar start

@@ -18,7 +18,7 @@ from typing import Any
 from e2e_support import MONDAY, at_of, desk, events, recorded, smtp_env
 from notify_servers import Providers, SmtpServer
 
-from shared.testing import eventually
+from tests.support.testing import eventually
 
 PHONE = "+79161234567"
 DIRECTORIES = {

@@ -1,6 +1,6 @@
 """Issue 17: `frontline demo` on an empty desk fills every work queue and ticket state; run again, it adds nothing.
 
-The whole desk runs as processes (shared.stack via e2e_support.desk) on real time; the demo talks only to the
+The whole desk runs as processes (tools.stack via e2e_support.desk) on real time; the demo talks only to the
 gateway, intake's doors and notify's deliveries, as `frontline demo` does against `make up`. Offers stay offers
 here (a claim timeout of an hour) so the offers queue can be checked after the pilot's SLA has breached.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 from e2e_support import Desk, desk
 
-from shared.demo.api import Urls
-from shared.demo.desk import AGENTS
-from shared.demo.run import PER_AGENT, QUEUES, run
-from shared.demo.tickets import JOURNEYS
+from tools.demo.api import Urls
+from tools.demo.desk import AGENTS
+from tools.demo.run import PER_AGENT, QUEUES, run
+from tools.demo.tickets import JOURNEYS
 
 
 async def listed(d: Desk, queue: str) -> set[str]:

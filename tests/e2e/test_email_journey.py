@@ -24,7 +24,7 @@ from e2e_support import MONDAY, assert_each_once, at_of, desk, events, mails, pl
 from intake_mailserver import MailServer
 from notify_servers import SmtpServer
 
-from shared.testing import eventually
+from tests.support.testing import eventually
 
 CLAIM_TIMEOUT = 60.0
 CLIENT = "anna@acme.example"

@@ -18,10 +18,10 @@ from typing import Any
 from e2e_support import Desk, assert_each_once, at_of, desk, events, mails, smtp_env, when
 from notify_servers import SmtpServer
 
-from shared.envelope import Envelope
-from shared.schemas.inbound import InboundMessage
-from shared.testing import Tap, eventually
-from shared.topics import SLA_EVENTS
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import SLA_EVENTS
+from tests.support.testing import Tap, eventually
 
 MSK = 3  # Europe/Moscow is UTC+3 all year
 

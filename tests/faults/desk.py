@@ -35,10 +35,10 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, Client, ContactPerson
 from shared.directory.routing import AGENTS, LINES, Agent, Line, Role
 from shared.directory.sla import LADDERS, POLICIES, EscalationLadder, LadderStep, SlaPolicy, Targets
-from shared.mongo import database, mongo_client
-from shared.settings import CommonSettings
-from shared.stack import Stack
-from shared.testing import make_settings
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import make_settings
+from tools.stack import Stack
 
 from .checks import FULL_MAILS, LIGHT_MAILS, diagnose, unsettled
 from .watch import SlaSeen, TicketsSeen

@@ -37,10 +37,10 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.infra import free_port
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
-from shared.testing import eventually, make_settings, running
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.testing import eventually, make_settings, running
+from tools.infra import free_port
 
 LIMIT = 8_000
 PROBLEM = "application/problem+json"

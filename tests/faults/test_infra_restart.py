@@ -32,9 +32,9 @@ from pathlib import Path
 from aiokafka.conn import create_conn
 from aiokafka.protocol.admin import CreateTopicsRequest
 
-from shared.infra import EmbeddedInfra
-from shared.testing import FAST_GROUPS, isolated_env
-from shared.topics import all_topics_with_dead_letters
+from shared.contracts.topics import all_topics_with_dead_letters
+from tests.support.testing import FAST_GROUPS, isolated_env
+from tools.infra import EmbeddedInfra
 
 from .checks import check_no_duplicates, tickets_of, verify
 from .desk import Desk, Plan, running_desk

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.stack import ALL
+from tools.stack import ALL
 
 from .checks import verify
 from .desk import Plan, running_desk

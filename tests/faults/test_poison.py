@@ -15,14 +15,14 @@ from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.envelope import Envelope, envelope_for
-from shared.kafka import ensure_topics, read_dead_letters
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel
-from shared.settings import CommonSettings
-from shared.testing import command_headers, eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
+from shared.runtime.kafka import ensure_topics, read_dead_letters
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import command_headers, eventually, make_settings, running
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LIMIT = 20_000  # max_message_bytes for this test, so "oversize" stays cheap

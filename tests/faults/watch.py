@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from shared.envelope import Envelope
-from shared.settings import CommonSettings
-from shared.testing import Tap
-from shared.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import Tap
 
 from .checks import FULL_MAILS, LIGHT_MAILS, SLA_STEPS, final_status
 

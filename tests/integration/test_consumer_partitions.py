@@ -1,4 +1,4 @@
-"""shared.kafka.Consumer on the real broker: one stuck partition does not hold up the others."""
+"""shared.runtime.kafka.Consumer on the real broker: one stuck partition does not hold up the others."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from shared.kafka import Consumer, KafkaBus, ensure_topics
-from shared.settings import CommonSettings
-from shared.testing import eventually, make_settings
-from shared.topics import TICKETS_COMMANDS
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import eventually, make_settings
 
 
 async def test_a_blocked_partition_holds_up_only_itself(env: dict[str, str]) -> None:

@@ -16,13 +16,13 @@ from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.handlers import rebuild
 from services.tickets.settings import TicketsSettings
-from shared.envelope import envelope_for
-from shared.kafka import KafkaBus, ensure_topics, read_dead_letters
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, command_headers, eventually, make_settings, running
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.kafka import KafkaBus, ensure_topics, read_dead_letters
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, command_headers, eventually, make_settings, running
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

@@ -13,8 +13,8 @@ import pytest
 
 from services.notify.settings import NotifySettings
 from services.notify.sinks import senders
-from shared.mailcatcher import MailStore, mail_dir, spawn
-from shared.testing import eventually
+from tests.support.testing import eventually
+from tools.mailcatcher import MailStore, mail_dir, spawn
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

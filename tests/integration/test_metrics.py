@@ -30,10 +30,10 @@ from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.kafka import KafkaBus, read_dead_letters
-from shared.runtime import metrics_app
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.topics import INBOUND_MESSAGES, ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.kafka import KafkaBus, read_dead_letters
+from shared.runtime.service import metrics_app
+from tests.support.testing import Tap, eventually, make_settings, running
 
 WAIT = 180.0  # room for a loaded machine: each wait ends as soon as its condition holds
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
-from shared.processes import ServiceProcess
+from tools.processes import ServiceProcess
 
 
 @pytest.fixture

@@ -4,12 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from shared.clock import ManualClock
 from shared.directory import Directory, DirectoryStore, VersionConflict
-from shared.mongo import database, mongo_client
-from shared.settings import CommonSettings
-from shared.testing import make_settings
-from shared.timers import Timer, TimerLoop, TimerStore, partition_for
+from shared.runtime.clock import ManualClock
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
+from shared.runtime.timers import Timer, TimerLoop, TimerStore, partition_for
+from tests.support.testing import make_settings
 
 T0 = datetime(2026, 3, 6, 17, 55, tzinfo=UTC)
 

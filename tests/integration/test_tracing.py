@@ -8,9 +8,9 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared import tracing
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import TICKETS_EVENTS
+from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.service import tracing
+from tests.support.testing import Tap, eventually, make_settings, running
 
 
 async def _open(env: dict[str, str], mode: str, external_id: str) -> tuple[list[object], TicketsSettings]:

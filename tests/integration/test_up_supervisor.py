@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.cli import SERVICES
-from shared.ports import LOOPBACK, descendants, free_port, listening_sockets, proc_supported
-from shared.testing import eventually
+from tests.support.testing import eventually
+from tools.cli import SERVICES
+from tools.ports import LOOPBACK, descendants, free_port, listening_sockets, proc_supported
 
 pytestmark = pytest.mark.skipif(not proc_supported(), reason="reads processes and listeners from /proc (Linux)")
 START = 420.0  # seconds for every service to come up on a loaded 2-core machine
@@ -29,7 +29,7 @@ class Up:
     def __init__(self, var: Path, env: dict[str, str], services: list[str]) -> None:
         self.lines: list[str] = []
         # a session of its own, as a terminal gives it: Ctrl-C reaches the supervisor and its children at once
-        self.proc = subprocess.Popen([sys.executable, "-u", "-m", "shared.cli", "up", "--var", str(var), *services],
+        self.proc = subprocess.Popen([sys.executable, "-u", "-m", "tools.cli", "up", "--var", str(var), *services],
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                      start_new_session=True)
         self._reader = threading.Thread(target=self._read, daemon=True)

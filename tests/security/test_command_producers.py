@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER, development_key, signature
-from shared.envelope import Envelope, envelope_for
-from shared.kafka import KafkaBus, read_dead_letters
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER, development_key, signature
+from shared.runtime.kafka import KafkaBus, read_dead_letters
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, make_settings, running
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 WAIT = 120.0  # the machine is shared and loaded: conditions, not clocks, end each wait

@@ -25,14 +25,14 @@ from services.intake.mailparse import parse_mail
 from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
+from shared.contracts.mail import outbound_message_id
+from shared.contracts.topics import INBOUND_MESSAGES
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, Client, ContactPerson, Contract
 from shared.directory.routing import AGENTS, Agent, Role
-from shared.kafka import KafkaBus
-from shared.mail import outbound_message_id
-from shared.mongo import database, mongo_client
-from shared.testing import eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import eventually, make_settings, running
 
 WAIT = 120.0  # the machine is shared and loaded: conditions, not clocks, end each wait
 AT = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

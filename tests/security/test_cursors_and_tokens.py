@@ -16,9 +16,9 @@ from integration.gateway.gateway_support import Stack, stack
 
 from services.gateway.cursors import CursorCodec
 from services.gateway.queues import SortField
-from shared.problems import PROBLEM_JSON
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
+from shared.runtime.problems import PROBLEM_JSON
 
 C1 = ClientRef(client_id="C-1", service_team_id="A")
 C2 = ClientRef(client_id="C-2", service_team_id="B")

@@ -27,9 +27,9 @@ from starlette.routing import Route
 
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
-from shared.infra import free_port
-from shared.testing import Tap, eventually, make_settings
-from shared.topics import INBOUND_MESSAGES
+from shared.contracts.topics import INBOUND_MESSAGES
+from tests.support.testing import Tap, eventually, make_settings
+from tools.infra import free_port
 
 CHAT_SECRET = "chat-integration-secret-0123456789"
 CRM_KEY = "crm-api-key-0123456789abcdef"

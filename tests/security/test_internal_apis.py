@@ -17,8 +17,8 @@ import pytest
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
 from services.notify.sms import signature
-from shared.secrets import StartupSecretError
-from shared.testing import make_settings
+from shared.runtime.secrets import StartupSecretError
+from tests.support.testing import make_settings
 
 TOKEN = "s3rvice-t0ken-for-tests"
 REMOTE = ("203.0.113.9", 1234)

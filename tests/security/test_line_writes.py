@@ -11,8 +11,8 @@ from typing import Any
 import pytest_asyncio
 from integration.gateway.gateway_support import Stack, stack
 
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
 
 BASE = "/api/v1/admin/directories/lines"
 HIJACK = {"id": "first", "order": 1, "client_choices": ["plain", "technical", "not_technical"],

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.mailcatcher import MailStore, mail_dir, spawn
-from shared.mailcatcher.web import web_app
+from tools.mailcatcher import MailStore, mail_dir, spawn
+from tools.mailcatcher.web import web_app
 
 HOSTILE_SUBJECT = "<script>alert('subject')</script>"
 HOSTILE_TEXT = ('Hello "><script>alert(1)</script> <img src=x onerror=alert(2)>\n'
@@ -130,6 +130,6 @@ def test_it_listens_on_loopback_only_and_has_no_option_to_do_otherwise(tmp_path:
         assert listening_addresses(http_port) == {"0100007F"}
     finally:
         catcher.stop()
-    refused = subprocess.run([sys.executable, "-m", "shared.mailcatcher", "--host", "0.0.0.0",  # noqa: S104
+    refused = subprocess.run([sys.executable, "-m", "tools.mailcatcher", "--host", "0.0.0.0",  # noqa: S104
                               "--dir", str(mail_dir(tmp_path))], capture_output=True, timeout=120)
     assert refused.returncode == 2 and b"--host" in refused.stderr

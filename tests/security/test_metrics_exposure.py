@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.processes import ServiceProcess
+from tools.processes import ServiceProcess
 
 
 @pytest.fixture

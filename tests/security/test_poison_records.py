@@ -18,12 +18,12 @@ from fastapi import FastAPI
 
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
-from shared.kafka import Consumer, KafkaBus, ensure_topics, read_dead_letters
-from shared.runtime import service_app
-from shared.schemas.inbound import InboundMessage
-from shared.settings import CommonSettings
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS
+from shared.contracts.schemas.inbound import InboundMessage
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_COMMANDS
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics, read_dead_letters
+from shared.runtime.service import service_app
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import Tap, eventually, make_settings, running
 
 WAIT = 120.0  # the machine is shared and loaded: conditions, not clocks, end each wait
 

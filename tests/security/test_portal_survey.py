@@ -12,8 +12,8 @@ from integration.gateway.gateway_support import T0, Stack, stack
 
 from services.feedback.domain import Policy, Resolution, choose_route, new_survey
 from services.feedback.store import SurveyStore
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 POLICY = Policy(key=b"portal-survey-test-key-0123456789", token_ttl=timedelta(days=2),
                 auto_complete_after=timedelta(days=2), public_base_url="https://feedback.desk.example")

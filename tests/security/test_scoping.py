@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from integration.gateway.gateway_support import T0, Stack, ids, stack
 
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, TEAMS, Agent, ServiceTeam, TeamMember
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 CLIENT_B = ClientRef(client_id="C-2", service_team_id="B")
 ATTEMPTS = [("GET", "/api/v1/tickets/TB", None), ("GET", "/api/v1/tickets/TB?history=true", None),

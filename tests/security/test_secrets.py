@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.command_auth import OWN_KEY_VARIABLE
-from shared.command_owners import COMMAND_PRODUCERS
-from shared.processes import ServiceProcess
+from shared.contracts.command_owners import COMMAND_PRODUCERS
+from shared.runtime.command_auth import OWN_KEY_VARIABLE
+from tools.processes import ServiceProcess
 
 # Every key a service needs in production. The "missing" run gives all but one, so only that one can stop it.
 OWN_KEYS = {"gateway": ("GATEWAY_JWT_SECRET", "GATEWAY_CURSOR_SECRET"), "feedback": ("FEEDBACK_HMAC_KEY",)}

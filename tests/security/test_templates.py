@@ -18,7 +18,7 @@ from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
-from shared.testing import make_settings
+from tests.support.testing import make_settings
 
 PAYLOADS = [
     "{{ cycler.__init__.__globals__.os.getpid() }}",

@@ -22,17 +22,17 @@ from services.feedback.app import create_app as feedback_app
 from services.feedback.settings import FeedbackSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import ManualClock
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, Sender
+from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CONTACTS, ContactPerson
 from shared.directory.routing import GROUPS, TEAMS, Group, ServiceTeam
-from shared.envelope import Envelope, Message, envelope_for
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, Sender
-from shared.testing import Tap, make_settings, running
-from shared.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, make_settings, running
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 KEY = "test-feedback-key-0123456789abcdef"

@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 from feedback_support import AGENT, Desk, desk
 
 from services.feedback.handlers import outbox_item
+from shared.contracts.envelope import caused_id, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, Sender
+from shared.contracts.topics import TICKETS_COMMANDS
 from shared.directory.contacts import ContactPerson
-from shared.envelope import caused_id, envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, Sender
-from shared.testing import eventually
-from shared.topics import TICKETS_COMMANDS
+from tests.support.testing import eventually
 
 
 async def test_resolve_without_the_two_fields_is_rejected_by_the_ledger(env: dict[str, str]) -> None:

@@ -12,11 +12,11 @@ from feedback_support import AGENT, Desk, desk
 
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
-from shared.envelope import envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
-from shared.testing import eventually, make_settings, running
-from shared.topics import TICKETS_COMMANDS
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.topics import TICKETS_COMMANDS
+from tests.support.testing import eventually, make_settings, running
 
 
 def closed_port() -> int:

@@ -9,9 +9,9 @@ import pytest
 from services.feedback.domain import FraudMark, Survey, SurveyStatus
 from services.feedback.reports import csat_report, fraud_alerts, fraud_alerts_per_agent
 from services.feedback.store import INDEXES, SURVEYS
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.settings import CommonSettings
-from shared.testing import make_settings
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import make_settings
 
 T0 = datetime(2026, 3, 2, 22, 30, tzinfo=UTC)  # 01:30 on 3 March in Moscow
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from feedback_support import AGENT, T0, Desk, desk
 
 from services.feedback.reports import csat_report, fraud_alerts, fraud_alerts_per_agent
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ClientRef, Sender
 from shared.directory.routing import Group, Role, ServiceTeam, TeamMember
-from shared.schemas import tickets as t
-from shared.schemas.common import ClientRef, Sender
-from shared.testing import eventually
+from tests.support.testing import eventually
 
 TTL, DELAY = 3600.0, 7200.0
 

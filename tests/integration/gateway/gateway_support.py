@@ -16,14 +16,14 @@ from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import ManualClock
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, Role, ServiceTeam, TeamMember
-from shared.envelope import Envelope, Message, envelope_for
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.testing import Tap, eventually, isolated_env, make_settings, running
-from shared.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, isolated_env, make_settings, running
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

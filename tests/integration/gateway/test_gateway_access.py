@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gateway_support import Stack, ids, stack
 
 from services.gateway.auth import mint_token
-from shared.infra import free_port
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
-from shared.testing import eventually
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.testing import eventually
+from tools.infra import free_port
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 

@@ -11,11 +11,11 @@ import httpx
 import pytest_asyncio
 from gateway_support import Stack, stack
 
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 
@@ -105,7 +105,7 @@ async def test_classify_escalate_subticket_callback(gw: Stack) -> None:
 
 
 async def _eventually_ok(gw: Stack, path: str, headers: dict[str, str]) -> dict[str, Any]:
-    from shared.testing import eventually
+    from tests.support.testing import eventually
 
     async def get() -> dict[str, Any] | None:
         resp = await gw.http.get(path, headers=headers)

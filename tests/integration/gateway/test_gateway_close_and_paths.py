@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from gateway_support import Stack, stack
 
-from shared.envelope import Message
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
+from shared.contracts.envelope import Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 NEW, OLD = "/api/v1/admin/directories/notify-preferences", "/api/v1/admin/directories/notify_preferences"

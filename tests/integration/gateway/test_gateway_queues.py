@@ -9,8 +9,8 @@ import pytest
 import pytest_asyncio
 from gateway_support import T0, Stack, ids, stack
 
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 

@@ -16,11 +16,11 @@ import httpx
 import pytest_asyncio
 from gateway_support import Stack, stack
 
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

@@ -17,10 +17,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared.infra import free_port
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
-from shared.testing import eventually
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.testing import eventually
+from tools.infra import free_port
 
 SKIP = {("GET", "/api/v1/stream")}  # a live stream stays open by design; covered by test_gateway_access
 EXAMPLES = 6

@@ -35,14 +35,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.gateway import reports
 from services.gateway.export import export_history, export_report, history_csv, report_csv
 from services.gateway.report_models import ReportFilters
-from services.tickets.model import Rating, Resolution, Ticket
-from shared.envelope import Envelope, Message
-from shared.mongo import database, mongo_client
-from shared.problems import ProblemError
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Classification, ClientRef, TicketStatus
-from shared.settings import CommonSettings
-from shared.testing import isolated_env, make_settings
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Classification, ClientRef, TicketStatus
+from shared.contracts.ticket import Rating, Resolution, Ticket
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.problems import ProblemError
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import isolated_env, make_settings
 
 START, END = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)
 PERIOD = {"period_start": START, "period_end": END}

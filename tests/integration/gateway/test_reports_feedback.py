@@ -38,8 +38,8 @@ from services.gateway import reports_feedback as rf
 from services.gateway.principal import Principal, UserRole
 from services.gateway.report_models import ReportFilters
 from services.gateway.scope import ticket_scope
-from services.tickets.model import Resolution, Ticket
-from shared.schemas.common import Channel, ClientRef, TicketStatus
+from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus
+from shared.contracts.ticket import Resolution, Ticket
 
 START, END = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC)
 PERIOD = {"period_start": START, "period_end": END}

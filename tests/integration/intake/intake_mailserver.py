@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.ids import new_id
-from shared.infra import free_port
+from shared.runtime.ids import new_id
+from tools.infra import free_port
 
 DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
 

@@ -16,14 +16,14 @@ from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
+from shared.contracts.schemas.common import TicketType
+from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Subtopic, Topic, TopicType, UrgencyRule
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, Client, ContactPerson, Contract
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas.common import TicketType
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import TICKETS_EVENTS
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, make_settings, running
 
 SEED_AT = datetime(2026, 3, 1, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from intake_mailserver import MailServer
 from intake_support import stack
 
 from services.intake.settings import Mailbox
-from shared.mail import outbound_message_id
-from shared.testing import eventually
+from shared.contracts.mail import outbound_message_id
+from tests.support.testing import eventually
 
 
 def mail(sender: str, subject: str, text: str, message_id: str, **headers: str) -> bytes:

@@ -11,9 +11,9 @@ import pytest
 from services.intake.importer import cli
 from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
-from shared.mongo import database, mongo_client
-from shared.schemas.common import Sender
-from shared.testing import make_settings
+from shared.contracts.schemas.common import Sender
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import make_settings
 
 CSV = """client_id,client_name,category,service_team_id,contract_number,product,contact_name,emails,phones,chat_ids
 acme,Acme,Premium,team-acme,C-100,Internet 100,Anna,Anna@Acme.example;anna2@acme.example,8 912 345-67-89,tg:anna

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pymongo import AsyncMongoClient
 
 from services.intake.store import INDEXES, IntakeStore
+from shared.contracts.schemas.common import ClientRef, Sender
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CONTACTS, ContactPerson
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.schemas.common import ClientRef, Sender
-from shared.settings import CommonSettings
-from shared.testing import make_settings
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import make_settings
 
 AT = datetime(2026, 3, 6, 9, 30, 15, 123456, tzinfo=UTC)
 

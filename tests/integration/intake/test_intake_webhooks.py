@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaProducer
 from intake_support import stack
 
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ClientRef
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_COMMANDS
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CONTACTS
-from shared.envelope import envelope_for
-from shared.kafka import read_dead_letters
-from shared.schemas import tickets as t
-from shared.schemas.common import ClientRef
-from shared.testing import eventually
-from shared.topics import INBOUND_MESSAGES, TICKETS_COMMANDS
+from shared.runtime.kafka import read_dead_letters
+from tests.support.testing import eventually
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

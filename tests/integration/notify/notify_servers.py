@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from services.notify.sms import signature
 from services.notify.sms_text import segments
-from shared.infra import free_port
+from tools.infra import free_port
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 TWILIO_SID = "AC" + "0" * 32

@@ -14,16 +14,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.topics import TopicSpec
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS
-from shared.envelope import Envelope, Message, envelope_for
-from shared.ids import new_id
-from shared.kafka import KafkaBus, ensure_topics
-from shared.mongo import database, mongo_client
-from shared.runtime import metrics_app
-from shared.testing import make_settings, running
-from shared.topics import TopicSpec
+from shared.runtime.ids import new_id
+from shared.runtime.kafka import KafkaBus, ensure_topics
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.service import metrics_app
+from tests.support.testing import make_settings, running
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # a Monday
 

@@ -8,15 +8,15 @@ from notify_support import NOW, counters, ev, moved, notify_settings, publish, p
 
 from services.notify.app import create_app
 from services.notify.sms import signature
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
-from shared.ids import new_id
-from shared.infra import free_port
-from shared.kafka import read_dead_letters
-from shared.schemas import sla
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, eventually
-from shared.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.kafka import read_dead_letters
+from tests.support.testing import Tap, eventually
+from tools.infra import free_port
 
 
 def opened(tid: str, channel: Channel, sender: Sender, conversation: str | None = None) -> list:  # type: ignore[type-arg]

@@ -9,15 +9,15 @@ from notify_servers import SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher, seed, text_of
 
 from services.notify.store import TICKETS as NOTIFY_TICKETS
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, Sender
+from shared.contracts.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent, Availability, Group, Role, ServiceTeam, TeamMember
-from shared.envelope import Envelope
-from shared.ids import new_id
-from shared.mongo import database, mongo_client
-from shared.schemas import sla
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, Sender
-from shared.testing import Tap, eventually
-from shared.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually
 
 AGENTS = [Agent(id="ivan", name="Ivan", email="ivan@staff.test"),
           Agent(id="vera", name="Vera", email="vera@staff.test", availability=Availability.off_shift),

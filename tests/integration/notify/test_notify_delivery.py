@@ -9,14 +9,14 @@ from notify_servers import Providers, SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher
 
 from services.notify.store import DELIVERIES
-from shared.envelope import Envelope
-from shared.ids import new_id
-from shared.kafka import read_dead_letters
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, eventually
-from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.kafka import read_dead_letters
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually
 
 
 def client_ticket(tid: str, sender: Sender, channel: Channel = Channel.email, number: int = 7) -> list[Envelope]:

@@ -14,14 +14,14 @@ from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.notify.app import create_app as notify_app
 from services.notify.store import TICKETS as NOTIFY_TICKETS
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
-from shared.ids import new_id
-from shared.mongo import database, mongo_client
-from shared.schemas import sla
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
-from shared.testing import eventually, make_settings, running
-from shared.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import eventually, make_settings, running
 
 BASE = "/api/v1/admin/directories/templates"
 

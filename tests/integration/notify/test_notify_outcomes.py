@@ -8,13 +8,13 @@ from notify_servers import Providers, SmtpServer
 from notify_support import NOW, counters, ev, moved, notify_running, notify_settings, publish, publisher
 
 from services.feedback.domain import LABELS, Policy, Resolution, Route, new_survey
-from shared.envelope import Envelope
-from shared.ids import new_id
-from shared.kafka import read_dead_letters
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap
-from shared.topics import FEEDBACK_EVENTS, NOTIFY_EVENTS, TICKETS_EVENTS
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import FEEDBACK_EVENTS, NOTIFY_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.kafka import read_dead_letters
+from tests.support.testing import Tap
 
 
 def chat_ticket(tid: str, conversation: str) -> list[Envelope]:

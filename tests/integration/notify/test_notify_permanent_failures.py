@@ -14,14 +14,14 @@ from notify_support import ev, notify_running, notify_settings, publish, publish
 
 from services.notify.store import DELIVERIES, INBOX
 from services.notify.store import TICKETS as VIEWS
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
-from shared.envelope import Envelope
-from shared.ids import new_id
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
-from shared.testing import Tap, eventually
-from shared.topics import NOTIFY_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually
 
 INJECTED = "<c1@client.test>\r\nBcc: thief@evil.test"
 

@@ -7,7 +7,7 @@ import httpx
 
 from services.notify.app import create_app
 from services.notify.settings import NotifySettings
-from shared.testing import eventually, make_settings, running
+from tests.support.testing import eventually, make_settings, running
 
 PRODUCTION = {"environment": "production", "service_token": "s3rvice-t0ken-for-tests", "command_key": "k" * 32}
 PROVIDERS = {"smtp_host": "127.0.0.1", "smtp_port": 9, "sms_account_sid": "AC" + "0" * 32, "sms_auth_token": "t",

@@ -5,16 +5,16 @@ from __future__ import annotations
 from notify_servers import SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher, seed
 
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import routing as rt
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Classification, ClientRef, InboundContent, Sender
+from shared.contracts.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.notify import NotifyPreference
 from shared.directory.routing import Agent, Availability, Group, Role, ServiceNode, ServiceTeam, TeamMember
-from shared.ids import new_id
-from shared.schemas import feedback as fb
-from shared.schemas import routing as rt
-from shared.schemas import sla
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Classification, ClientRef, InboundContent, Sender
-from shared.testing import eventually
-from shared.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from tests.support.testing import eventually
 
 
 def agent(aid: str, **kw: object) -> Agent:

@@ -7,13 +7,13 @@ from notify_support import NOW, ev, notify_running, notify_settings, publish, pu
 
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
+from shared.contracts.mail import ticket_of_message_id
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
+from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory.routing import Agent
-from shared.ids import new_id
-from shared.mail import ticket_of_message_id
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.ids import new_id
+from tests.support.testing import Tap, eventually, make_settings, running
 
 
 async def test_client_reply_mail_threads_into_the_ticket(env: dict[str, str], smtp: SmtpServer) -> None:

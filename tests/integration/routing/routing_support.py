@@ -15,7 +15,10 @@ from services.routing.app import create_app as routing_app
 from services.routing.settings import RoutingSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import ManualClock
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, RequestedLine
+from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.routing import (
@@ -30,13 +33,10 @@ from shared.directory.routing import (
     ServiceNode,
     ServiceTeam,
 )
-from shared.envelope import Envelope, Message, envelope_for
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, RequestedLine
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, make_settings, running
 
 SEEDED = datetime(2026, 1, 1, tzinfo=UTC)
 LINES_ORDER = ("first", "second", "third", "development")

@@ -15,10 +15,10 @@ from routing_support import Desk, desk
 from services.gateway.app import create_app as gateway_app
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
-from shared.clock import ManualClock
+from shared.contracts.schemas.common import RequestedLine
 from shared.directory.routing import Agent
-from shared.schemas.common import RequestedLine
-from shared.testing import isolated_env, make_settings, running
+from shared.runtime.clock import ManualClock
+from tests.support.testing import isolated_env, make_settings, running
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 BASE = "/api/v1/admin/directories/lines"

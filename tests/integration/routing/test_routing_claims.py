@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 from routing_support import Desk, desk
 
-from shared.clock import ManualClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory.routing import Agent, Availability, Shift
-from shared.kafka import KafkaBus
-from shared.schemas import tickets as t
-from shared.settings import CommonSettings
-from shared.testing import eventually, make_settings
-from shared.topics import TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import eventually, make_settings
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

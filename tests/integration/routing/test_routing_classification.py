@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel
 from routing_support import Desk, desk
 
-from shared.clock import ManualClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Classification, RequestedLine, TicketType
 from shared.directory.classification import Subtopic, Topic, TopicType, UrgencyRule
 from shared.directory.routing import Agent, Group, ServiceNode
-from shared.schemas import tickets as t
-from shared.schemas.common import Classification, RequestedLine, TicketType
+from shared.runtime.clock import ManualClock
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 NO_CONNECTION = Classification(topic="internet", type="complaint", subtopic="no_connection")

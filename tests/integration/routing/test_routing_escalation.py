@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 from routing_support import desk
 
-from shared.clock import ManualClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Classification
 from shared.directory.routing import Agent, Availability, Group, ServiceNode
-from shared.schemas import tickets as t
-from shared.schemas.common import Classification
+from shared.runtime.clock import ManualClock
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

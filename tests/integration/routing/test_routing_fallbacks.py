@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from routing_support import Desk, desk
 
-from shared.clock import ManualClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.directory.routing import Agent, Availability, Role, ServiceTeam, Shift, TeamMember
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, InboundContent, Sender
-from shared.testing import eventually
+from shared.runtime.clock import ManualClock
+from tests.support.testing import eventually
 
 MSK = "Europe/Moscow"
 WORKDAYS = [Shift(weekday=d, start="09:00", end="18:00") for d in range(5)]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from services.routing.projection import TicketView
 from services.routing.store import INDEXES, ProjectionStore
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.schemas.common import TicketStatus
-from shared.settings import CommonSettings
-from shared.testing import make_settings
+from shared.contracts.schemas.common import TicketStatus
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import make_settings
 
 
 async def test_loads_count_only_working_tickets_of_the_asked_agents(env: dict[str, str]) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 
 from routing_support import Desk, desk
 
-from shared.clock import ManualClock
+from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory.routing import Agent
-from shared.testing import eventually
-from shared.timers import Patience
-from shared.topics import TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.timers import Patience
+from tests.support.testing import eventually
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

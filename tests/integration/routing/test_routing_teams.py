@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from routing_support import desk
 
-from shared.clock import ManualClock
 from shared.directory.routing import Agent, Availability, Role, ServiceTeam, TeamMember
+from shared.runtime.clock import ManualClock
 
 MONDAY_NOON = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -7,14 +7,14 @@ from datetime import datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel
+from shared.contracts.topics import TICKETS_COMMANDS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, GROUPS, Agent, Group, Role
 from shared.directory.sla import CALENDARS, LADDERS, POLICIES, BusinessCalendar, EscalationLadder, SlaPolicy
-from shared.envelope import Envelope, Message, envelope_for
-from shared.kafka import KafkaBus
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel
-from shared.topics import TICKETS_COMMANDS
+from shared.runtime.kafka import KafkaBus
 
 AT = datetime(2026, 1, 1)
 

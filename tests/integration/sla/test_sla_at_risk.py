@@ -16,17 +16,17 @@ from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import ManualClock
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
+from shared.contracts.topics import TICKETS_COMMANDS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, TEAMS, Agent, Role, ServiceTeam, TeamMember
 from shared.directory.sla import POLICIES, SlaPolicy, Targets
-from shared.envelope import envelope_for
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
-from shared.testing import eventually, make_settings, running
-from shared.topics import TICKETS_COMMANDS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import eventually, make_settings, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WAIT = 60.0  # the machine is shared and loaded: room for the timer loop and three consumers

@@ -13,13 +13,13 @@ from services.sla.calendar import Calendar
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import ManualClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.sla import BusinessCalendar, SlaPolicy, Targets, WorkingHours
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, make_settings, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = 3600.0

@@ -31,16 +31,16 @@ from sla_support import command, kinds, open_ticket, seed_people, seed_sla
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import FileClock
+from shared.contracts.envelope import Envelope
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import SLA_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory.sla import EscalationLadder, LadderStep, SlaPolicy, Targets
-from shared.envelope import Envelope
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.processes import ServiceProcess
-from shared.schemas import tickets as t
-from shared.testing import Tap, eventually, make_settings, running
-from shared.timers import partition_for
-from shared.topics import SLA_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.clock import FileClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.timers import partition_for
+from tests.support.testing import Tap, eventually, make_settings, running
+from tools.processes import ServiceProcess
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MIN = 60.0

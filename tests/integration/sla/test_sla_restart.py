@@ -12,14 +12,14 @@ from sla_support import command, distinct, kinds, open_ticket, seed_people, seed
 from services.sla.settings import SlaSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
-from shared.clock import SystemClock
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.sla import EscalationLadder, LadderStep, SlaPolicy, Targets
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.processes import ServiceProcess
-from shared.schemas import tickets as t
-from shared.testing import Tap, eventually, make_settings, running
-from shared.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.clock import SystemClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from tests.support.testing import Tap, eventually, make_settings, running
+from tools.processes import ServiceProcess
 
 TICKETS = 8
 # Short targets on the 24x7 calendar: a ManualClock cannot cross process boundaries.

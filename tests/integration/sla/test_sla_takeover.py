@@ -19,16 +19,16 @@ from services.sla import domain
 from services.sla.app import SlaWorker
 from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
-from shared.clock import ManualClock
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
+from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.sla import EscalationLadder, LadderStep, SlaPolicy, Targets
-from shared.envelope import Envelope, envelope_for
-from shared.kafka import KafkaBus
-from shared.mongo import database, mongo_client
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
-from shared.testing import Tap, eventually, make_settings, running
-from shared.timers import Patience
-from shared.topics import SLA_EVENTS, TICKETS_EVENTS
+from shared.runtime.clock import ManualClock
+from shared.runtime.kafka import KafkaBus
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.timers import Patience
+from tests.support.testing import Tap, eventually, make_settings, running
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 MIN = 60.0

@@ -28,7 +28,7 @@ from services.feedback.domain import (
     sign_token,
     verify_token,
 )
-from shared.schemas.common import Channel, Sender
+from shared.contracts.schemas.common import Channel, Sender
 
 KEY = b"unit-test-key-0123456789"
 T0 = datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.gateway.routes_deliveries import decode_cursor, encode_cursor, failed_delivery, failed_pipeline
-from shared.problems import ProblemError
+from shared.runtime.problems import ProblemError
 
 AT = datetime(2026, 3, 2, 9, 31, 0, 123000, tzinfo=UTC)
 

@@ -14,8 +14,8 @@ from services.gateway.jwks import JwksCache
 from services.gateway.principal import UserRole
 from services.gateway.routes_directories import parse_if_match
 from services.gateway.settings import GatewaySettings
-from shared.clock import ManualClock
-from shared.problems import ProblemError
+from shared.runtime.clock import ManualClock
+from shared.runtime.problems import ProblemError
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())

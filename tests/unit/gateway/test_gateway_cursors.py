@@ -13,7 +13,7 @@ import pytest
 from services.gateway.cursors import CursorCodec, CursorError, cursor_key
 from services.gateway.queues import SortField
 from services.gateway.settings import DEV_JWT_SECRET, GatewaySettings
-from shared.secrets import StartupSecretError
+from shared.runtime.secrets import StartupSecretError
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 KEY = b"k" * 32

@@ -10,7 +10,7 @@ from services.intake import doors_limits
 from services.intake.doors import Doors
 from services.intake.doors_limits import Limited, TokenBuckets, WindowQuota
 from services.intake.settings import IntakeSettings
-from shared.clock import ManualClock
+from shared.runtime.clock import ManualClock
 
 
 class Now:

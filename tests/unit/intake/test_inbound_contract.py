@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.schemas.common import INT64_MAX
-from shared.schemas.inbound import MAX_ATTACHMENTS, MAX_REFERENCES, InboundMessage
+from shared.contracts.schemas.common import INT64_MAX
+from shared.contracts.schemas.inbound import MAX_ATTACHMENTS, MAX_REFERENCES, InboundMessage
 
 BASE: dict[str, Any] = {"channel": "email", "external_id": "<m1@client.example>", "sender": {"email": "a@b.example"}}
 

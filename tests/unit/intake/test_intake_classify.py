@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.intake.classify import all_errors, classification_errors, urgency_of, with_service
+from shared.contracts.schemas.common import Classification, TicketType
 from shared.directory.classification import (
     NodeRouting,
     Subtopic,
@@ -12,7 +13,6 @@ from shared.directory.classification import (
     node_routing,
     urgency_line,
 )
-from shared.schemas.common import Classification, TicketType
 
 TREE = [
     Topic(id="tariffs", product_required=True,

@@ -20,8 +20,8 @@ from services.intake.domain import (
     ticket_type_of,
     to_command,
 )
-from shared.schemas.common import Classification, ClientRef, Sender, TicketType
-from shared.schemas.inbound import InboundMessage
+from shared.contracts.schemas.common import Classification, ClientRef, Sender, TicketType
+from shared.contracts.schemas.inbound import InboundMessage
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ACME = ClientRef(client_id="acme", contract_number="C-100", contact_id="anna")

@@ -6,8 +6,8 @@ import pytest
 
 from services.intake.domain import conversation_key
 from services.intake.identity import email_key, lookalike_probe, may_continue, normalise_sender
-from shared.schemas.common import ClientRef, Sender
-from shared.schemas.inbound import InboundMessage
+from shared.contracts.schemas.common import ClientRef, Sender
+from shared.contracts.schemas.inbound import InboundMessage
 
 KNOWN = "office@acme.example"
 # compatibility/case folding would make each of these the known address; each is a different mailbox

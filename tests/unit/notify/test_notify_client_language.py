@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from services.notify.domain import PlanInput, plan
 from services.notify.projection import TicketView
+from shared.contracts.envelope import Message, envelope_for
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
 from shared.directory.notify import NotifyPreference
 from shared.directory.routing import Staff
-from shared.envelope import Message, envelope_for
-from shared.schemas import feedback as fb
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 VIEW = TicketView(ticket_id="T-1", number=7, channel="email", email="anna@c.test", client_key="k1", language="ru")

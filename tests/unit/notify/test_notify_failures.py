@@ -13,11 +13,11 @@ from services.notify.failures import failure_notice
 from services.notify.projection import TicketView
 from services.notify.settings import NotifySettings
 from services.notify.templates import render
+from shared.contracts.envelope import envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel
 from shared.directory.notify import NotifyPreference
 from shared.directory.routing import Agent, Staff
-from shared.envelope import envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STAFF = Staff(agents={"ivan": Agent(id="ivan", name="Ivan", language="en"), "olga": Agent(id="olga", name="Olga")})

@@ -20,7 +20,7 @@ from services.notify.templates import (
     render,
     template_names,
 )
-from shared.mail import ticket_of_message_id
+from shared.contracts.mail import ticket_of_message_id
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

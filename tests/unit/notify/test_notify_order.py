@@ -15,13 +15,13 @@ import pytest_asyncio
 from services.notify.handlers import NotifyHandler
 from services.notify.settings import NotifySettings
 from services.notify.store import INDEXES, DirectoryCache, NotifyStore
-from shared.clock import ManualClock
-from shared.envelope import Envelope, Message, envelope_for
-from shared.mongo import database, ensure_indexes, mongo_client
-from shared.schemas import feedback as fb
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, Sender
-from shared.testing import make_settings
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, Sender
+from shared.runtime.clock import ManualClock
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from tests.support.testing import make_settings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ANNA = Sender(email="anna@client.example", name="Anna")

@@ -13,14 +13,14 @@ from services.notify.domain import (
     quiet_until,
 )
 from services.notify.projection import TicketView, apply, reopen_count
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import routing as rt
+from shared.contracts.schemas import sla
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 from shared.directory.notify import NotifyPreference, QuietHours
 from shared.directory.routing import Agent, Role, ServiceTeam, Staff, TeamMember
-from shared.envelope import Envelope, Message, envelope_for
-from shared.schemas import feedback as fb
-from shared.schemas import routing as rt
-from shared.schemas import sla
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STAFF = Staff(

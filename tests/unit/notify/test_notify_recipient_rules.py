@@ -18,6 +18,7 @@ from services.notify.recipients import (
     sla_staff,
     ticket_staff,
 )
+from shared.contracts.schemas.common import Classification
 from shared.directory.routing import (
     Agent,
     Availability,
@@ -31,7 +32,6 @@ from shared.directory.routing import (
     on_shift,
 )
 from shared.directory.routing import shift_covers as in_shift  # notify decides by routing's schedule rule
-from shared.schemas.common import Classification
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # Monday
 

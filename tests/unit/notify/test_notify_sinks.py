@@ -17,8 +17,8 @@ from services.notify.email import SmtpSender
 from services.notify.errors import SendError
 from services.notify.settings import NotifySettings
 from services.notify.sms import TwilioSms
-from shared.clock import ManualClock
-from shared.mailcatcher import MailStore
+from shared.runtime.clock import ManualClock
+from tools.mailcatcher import MailStore
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

@@ -25,6 +25,7 @@ from services.routing.domain import (
     team_leads,
 )
 from services.routing.projection import TicketView
+from shared.contracts.schemas.common import Classification, RequestedLine, TicketStatus
 from shared.directory.routing import (
     Agent,
     Availability,
@@ -36,7 +37,6 @@ from shared.directory.routing import (
     Shift,
     TeamMember,
 )
-from shared.schemas.common import Classification, RequestedLine, TicketStatus
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # Monday 10:00 UTC
 NIGHT = datetime(2026, 1, 5, 23, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ import pytest
 
 from services.routing.domain import Policy, target_line
 from services.routing.projection import TicketView
+from shared.contracts.schemas.common import RequestedLine
 from shared.directory.line_chain import (
     LEGACY_CHOICE_LINES,
     EscalationRefused,
@@ -17,7 +18,6 @@ from shared.directory.line_chain import (
     line_problems,
 )
 from shared.directory.routing import ClientChoice, Line, Staff
-from shared.schemas.common import RequestedLine
 
 DESK = {ln.id: ln for ln in (
     Line(id="first", order=1, client_choices=["plain"], escalates_to="second"),

@@ -21,9 +21,9 @@ from services.routing.domain import (
     target_line,
 )
 from services.routing.projection import TicketView
+from shared.contracts.schemas.common import Classification, RequestedLine, TicketStatus, TicketType
 from shared.directory.classification import Subtopic, Topic, TopicType, UrgencyRule
 from shared.directory.routing import Agent, Group, Line, ServiceNode, Staff
-from shared.schemas.common import Classification, RequestedLine, TicketStatus, TicketType
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 SOURCES = ("ticket", "urgency", "requested", "classification", "catalogue")

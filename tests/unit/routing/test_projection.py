@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.routing.projection import TicketView, apply
-from shared.envelope import Envelope, Message, envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, RequestedLine, TicketStatus
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, RequestedLine, TicketStatus
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 

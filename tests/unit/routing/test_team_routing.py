@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from services.routing.domain import Alert, Assign, Flag, Nobody, Offer, Policy, Retry, auto_assign, lost, route
 from services.routing.projection import TicketView
+from shared.contracts.schemas.common import RequestedLine, TicketStatus
 from shared.directory.routing import Agent, Availability, Role, ServiceTeam, Staff, TeamMember, team_member_ids
-from shared.schemas.common import RequestedLine, TicketStatus
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 TEAM_A = ServiceTeam(id="A", name="A", members=[TeamMember(agent_id="ann"), TeamMember(agent_id="lea",

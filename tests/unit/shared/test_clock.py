@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.clock import FileClock, SystemClock, default_clock
+from shared.runtime.clock import FileClock, SystemClock, default_clock
 
 
 def test_file_clock_jumps_for_every_reader_and_runs_at_its_speed(tmp_path: Path) -> None:

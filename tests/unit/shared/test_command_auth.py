@@ -7,8 +7,12 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import SecretStr
 
-import shared.schemas  # noqa: F401  (registers every message model)
-from shared.command_auth import (
+import shared.contracts.schemas  # noqa: F401  (registers every message model)
+from shared.contracts.command_owners import COMMAND_PRODUCERS, COMMANDS_BY_PRODUCER, owners
+from shared.contracts.envelope import Envelope, envelope_for, registry
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.command_auth import (
     PRODUCER_HEADER,
     SIGNATURE_HEADER,
     CommandVerifier,
@@ -17,12 +21,8 @@ from shared.command_auth import (
     signer_for,
     verification_keys,
 )
-from shared.command_owners import COMMAND_PRODUCERS, COMMANDS_BY_PRODUCER, owners
-from shared.envelope import Envelope, envelope_for, registry
-from shared.schemas import tickets as t
-from shared.secrets import StartupSecretError
-from shared.settings import CommonSettings
-from shared.topics import TICKETS_COMMANDS
+from shared.runtime.secrets import StartupSecretError
+from shared.runtime.settings import CommonSettings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 DEV = CommonSettings()
@@ -48,7 +48,7 @@ def test_every_owned_type_is_a_ledger_command_and_only_set_deadline_has_no_sende
     commands = {name for (name, _), model in registry.all().items() if model.KIND == "command"}
     owned = set().union(*COMMANDS_BY_PRODUCER.values())
     assert owned <= commands, owned - commands
-    # Nobody sends SetDeadline yet; a service that starts to declares it in shared/command_owners.py.
+    # Nobody sends SetDeadline yet; a service that starts to declares it in shared/contracts/command_owners.py.
     assert commands - owned == {"SetDeadline"}
 
 

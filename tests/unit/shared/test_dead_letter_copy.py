@@ -1,10 +1,10 @@
-"""shared.dead_letters: what a dead letter carries, whole or, when too large to park whole, truncated."""
+"""shared.runtime.dead_letters: what a dead letter carries, whole or, when too large to park whole, truncated."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from shared.dead_letters import dead_letter_headers, record_size, truncated_copy
+from shared.runtime.dead_letters import dead_letter_headers, record_size, truncated_copy
 
 
 def _record(value: bytes, headers: list[tuple[str, bytes]] | None = None) -> SimpleNamespace:

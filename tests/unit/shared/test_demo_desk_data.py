@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
-from shared.demo import run as demo_run
-from shared.demo.desk import AGENTS, directories
-from shared.demo.journeys import STEPS
-from shared.demo.run import key_of, report
-from shared.demo.tickets import JOURNEYS
 from shared.directory import load_all
+from tools.demo import run as demo_run
+from tools.demo.desk import AGENTS, directories
+from tools.demo.journeys import STEPS
+from tools.demo.run import key_of, report
+from tools.demo.tickets import JOURNEYS
 
 
 def test_every_entry_is_valid_for_its_directory() -> None:

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.envelope import Envelope, Message, Registry, RegistryError, caused_id, envelope_for, registry
-from shared.kafka import decode_envelope
-from shared.schemas import tickets as t
-from shared.topics import ALL_TOPICS, all_topics_with_dead_letters
+from shared.contracts.envelope import Envelope, Message, Registry, RegistryError, caused_id, envelope_for, registry
+from shared.contracts.schemas import tickets as t
+from shared.contracts.topics import ALL_TOPICS, all_topics_with_dead_letters
+from shared.runtime.kafka import decode_envelope
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.infra import KAFKA_PORT_VAR, MONGO_PORT_VAR, EmbeddedInfra
-from shared.ports import (
+from tools.infra import KAFKA_PORT_VAR, MONGO_PORT_VAR, EmbeddedInfra
+from tools.ports import (
     PortInUse,
     descendants,
     listener_owner,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from shared.runtime import service_app
+from shared.runtime.service import service_app
 
 ASSET = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")
 ABSOLUTE = re.compile(r"""https?://[^\s"'<>)]+""")

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
 
-from shared.problems import MAX_REPORTED_ERRORS, ProblemError, install_problem_handlers, problem_responses
-from shared.schemas.common import Sender, Strict
+from shared.contracts.schemas.common import Sender, Strict
+from shared.runtime.problems import MAX_REPORTED_ERRORS, ProblemError, install_problem_handlers, problem_responses
 
 
 class Item(BaseModel):

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from shared.secrets import StartupSecretError, require_secret, require_service_token
-from shared.settings import ServiceSettings
+from shared.runtime.secrets import StartupSecretError, require_secret, require_service_token
+from shared.runtime.settings import ServiceSettings
 
 DEV = "frontline-development-key-change-me"
 
@@ -77,5 +77,5 @@ def test_service_token_is_required_in_production_only() -> None:
     with pytest.raises(StartupSecretError, match="FRONTLINE_SERVICE_TOKEN"):
         require_service_token(settings(environment="production"))
     assert require_service_token(settings(environment="production", service_token="t" * 32)) == "t" * 32
-    # Development without a token is the loopback-only mode of shared.service_auth, on any bind.
+    # Development without a token is the loopback-only mode of shared.runtime.service_auth, on any bind.
     assert require_service_token(settings(http_host="0.0.0.0")) is None

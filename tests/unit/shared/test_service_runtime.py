@@ -1,13 +1,13 @@
-"""shared.runtime: liveness that reports dead loops, metric labels from a fixed set, /metrics off the public app."""
+"""shared.runtime.service: liveness that reports dead loops, metric labels from a fixed set, no public /metrics."""
 
 from __future__ import annotations
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.health import watch
-from shared.runtime import metrics_app, service_app
-from shared.testing import running
+from shared.runtime.health import watch
+from shared.runtime.service import metrics_app, service_app
+from tests.support.testing import running
 
 
 class Loop:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.envelope import envelope_for
-from shared.language import detect_language
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel
+from shared.contracts.envelope import envelope_for
+from shared.contracts.language import detect_language
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel
 
 
 def test_detection_rule() -> None:

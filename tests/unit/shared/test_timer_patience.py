@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.timers import NotYet, Patience
+from shared.runtime.timers import NotYet, Patience
 
 
 def test_waits_the_given_ticks_then_lets_the_timer_fire() -> None:

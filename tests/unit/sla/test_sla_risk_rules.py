@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from services.sla import domain, risk
 from services.sla.model import Catalog, SlaClock
+from shared.contracts.envelope import Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel
 from shared.directory.sla import SlaPolicy, Targets
-from shared.envelope import Message
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 HOUR = 3600.0

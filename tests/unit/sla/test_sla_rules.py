@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from services.sla import domain
 from services.sla.model import Catalog
 from services.sla.policy import Facts, choose_policy, effective_targets
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef
 from shared.directory.sla import DEFAULT_POLICY, SlaNorm, SlaPolicy, Targets
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 BASE = SlaPolicy(id="svc", service_ids=["internet"], targets=Targets(first_response_seconds=3600,

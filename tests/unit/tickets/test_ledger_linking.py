@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from services.tickets.domain import Rejected, decide
-from services.tickets.model import Ticket, evolve
-from shared.envelope import Message, envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, ClientRef, InboundContent, Sender, TicketStatus
+from shared.contracts.envelope import Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender, TicketStatus
+from shared.contracts.ticket import Ticket, evolve
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 ACME = ClientRef(client_id="acme", contact_id="anna")

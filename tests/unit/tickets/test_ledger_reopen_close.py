@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from services.tickets.domain import Rejected, decide
-from services.tickets.model import ChildRef, Ticket, evolve
-from shared.envelope import Envelope, Message, envelope_for
-from shared.schemas import tickets as t
-from shared.schemas.common import Channel, TicketStatus
+from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, TicketStatus
+from shared.contracts.ticket import ChildRef, Ticket, evolve
 
 S = TicketStatus
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 from services.tickets.producer_check import producer_check
 from services.tickets.settings import TicketsSettings
-from shared.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER, signer_for
-from shared.envelope import Envelope, envelope_for
-from shared.kafka import decode_envelope
-from shared.schemas import tickets as t
-from shared.settings import CommonSettings
+from shared.contracts.envelope import Envelope, envelope_for
+from shared.contracts.schemas import tickets as t
+from shared.runtime.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER, signer_for
+from shared.runtime.kafka import decode_envelope
+from shared.runtime.settings import CommonSettings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 

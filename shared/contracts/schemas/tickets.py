@@ -1,0 +1,418 @@
+"""Commands to the ticket ledger and the events it records (``tickets.commands`` / ``tickets.events``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from shared.contracts.envelope import Message, message
+from shared.contracts.language import Language, detect_language
+from shared.contracts.schemas.common import (
+    MAX_TEXT,
+    Channel,
+    Classification,
+    ClientRef,
+    InboundContent,
+    RequestedLine,
+    Sender,
+    Strict,
+    TicketType,
+)
+
+AssignMode = Literal["claim", "auto", "lead", "night_shift", "team_lead", "reassign"]
+RatingAnswer = Literal["good", "bad", "not_mine"]
+# What intake did not take on trust in a message; each becomes a flag agents see on the ticket.
+ReviewFlag = Literal["unverified_thread", "lookalike_sender"]
+
+
+class OpeningFields(Message):
+    """What a ticket is opened with; shared by OpenTicket and ReceiveMessage."""
+
+    channel: Channel
+    subject: str | None = Field(None, max_length=1000)
+    sender: Sender = Field(default_factory=Sender)
+    client: ClientRef | None = None
+    classification: Classification | None = None
+    ticket_type: TicketType = TicketType.request
+    urgency: str = Field("normal", description="From the urgency directory, e.g. urgent / normal")
+    priority: str = "normal"
+    requested_line: RequestedLine | None = None
+    line: str | None = None
+    group_id: str | None = None
+    parent_id: str | None = None
+    deadline: datetime | None = None
+    created_by: str | None = Field(None, description="Agent who opened it on the client's behalf")
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+@message("OpenTicket", kind="command")
+class OpenTicket(OpeningFields):
+    text: str = Field("", max_length=MAX_TEXT)
+
+
+class ReviewNote(Strict):
+    """A claim in the message intake could not verify: a ticket it cites, an address imitating a contact."""
+
+    flag: ReviewFlag
+    reason: str = Field(max_length=1000)
+
+
+@message("ReceiveMessage", kind="command")
+class ReceiveMessage(OpeningFields):
+    """A client message: opens the ticket if it does not exist yet, else appends (no open/append race)."""
+
+    content: InboundContent
+    review: list[ReviewNote] = Field(default_factory=list, max_length=5,
+                                     description="Unverified claims; the ledger records each as a flag")
+
+
+@message("OfferTicket", kind="command")
+class OfferTicket(Message):
+    agent_ids: list[str]
+    line: str
+    group_id: str | None = None
+    service_team_id: str | None = None
+    reason: str = "new"
+
+
+@message("ClaimTicket", kind="command")
+class ClaimTicket(Message):
+    agent_id: str
+
+
+@message("AssignTicket", kind="command")
+class AssignTicket(Message):
+    agent_id: str
+    mode: AssignMode = "auto"
+    reason: str | None = None
+
+
+@message("StartWork", kind="command")
+class StartWork(Message):
+    agent_id: str
+
+
+@message("ReplyToClient", kind="command")
+class ReplyToClient(Message):
+    agent_id: str
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+@message("AddNote", kind="command")
+class AddNote(Message):
+    author_id: str
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+
+@message("PutOnHold", kind="command")
+class PutOnHold(Message):
+    reason: str | None = None
+
+
+@message("ResumeWork", kind="command")
+class ResumeWork(Message):
+    reason: str | None = None
+
+
+@message("ClassifyTicket", kind="command")
+class ClassifyTicket(Message):
+    classification: Classification
+    ticket_type: TicketType | None = None
+    urgency: str | None = None
+    priority: str | None = None
+
+
+@message("EscalateLine", kind="command")
+class EscalateLine(Message):
+    to_line: str
+    handed_by: str
+    reason: str | None = None
+    group_id: str | None = None
+
+
+@message("OpenSubTicket", kind="command")
+class OpenSubTicket(Message):
+    child_id: str
+    opened_by: str
+    summary: str = Field(min_length=1, max_length=MAX_TEXT)
+    line: str = "development"
+    group_id: str | None = None
+
+
+@message("UpdateChildStatus", kind="command")
+class UpdateChildStatus(Message):
+    child_id: str
+    status: str
+
+
+@message("SetFlag", kind="command")
+class SetFlag(Message):
+    flag: str
+    value: bool = True
+    reason: str | None = None
+
+
+@message("AddParticipant", kind="command")
+class AddParticipant(Message):
+    user_id: str
+    role: str
+    reason: str | None = None
+
+
+@message("ResolveTicket", kind="command")
+class ResolveTicket(Message):
+    agent_id: str
+    problem: str = Field("", max_length=MAX_TEXT, description="The problem in the client's words")
+    solution: str = Field("", max_length=MAX_TEXT, description="What was done to solve it")
+
+
+@message("CompleteTicket", kind="command")
+class CompleteTicket(Message):
+    reason: Literal["rated", "no_rating_timeout", "manual", "internal"] = Field(
+        "manual", description="internal: a development sub-ticket, which has no client to rate it")
+
+
+@message("CloseTicket", kind="command")
+class CloseTicket(Message):
+    reason: str | None = None
+
+
+@message("ReopenTicket", kind="command")
+class ReopenTicket(Message):
+    reason: str | None = None
+
+
+@message("LinkClient", kind="command")
+class LinkClient(Message):
+    client: ClientRef
+    linked_by: str
+    reason: str | None = Field(None, max_length=1000, description="Required to re-link an identified ticket")
+
+
+@message("RecordRating", kind="command")
+class RecordRating(Message):
+    survey_id: str
+    answer: RatingAnswer
+    comment: str | None = Field(None, max_length=5000)
+
+
+@message("LogCallback", kind="command")
+class LogCallback(Message):
+    agent_id: str
+    answered: bool
+    comment: str | None = Field(None, max_length=5000)
+    phone: str | None = None
+
+
+@message("SetDeadline", kind="command")
+class SetDeadline(Message):
+    deadline: datetime | None
+
+
+@message("RecordNotification", kind="command")
+class RecordNotification(Message):
+    notification_id: str
+    recipient: str
+    channel: str
+    outcome: Literal["sent", "failed"]
+    detail: str | None = None
+
+
+# ---- events -----------------------------------------------------------------------------------
+
+
+@message("TicketOpened")
+class TicketOpened(OpeningFields):
+    number: int
+    text: str = Field("", max_length=MAX_TEXT)
+    unidentified: bool = False
+    language: Language | None = Field(None, description="The client's language for every notice and page on this "
+                                      "ticket, decided once from the opening message; None: nothing to go on")
+
+    @model_validator(mode="after")
+    def _decide_language(self) -> TicketOpened:
+        """The ledger records the decision when it makes the event; an older record gets the same one on reading."""
+        if self.language is None:
+            self.language = detect_language(f"{self.subject or ''} {self.text}")
+        return self
+
+
+@message("MessageReceived")
+class MessageReceived(Message):
+    content: InboundContent
+    reopened: bool = False
+
+
+@message("TicketOffered")
+class TicketOffered(Message):
+    agent_ids: list[str]
+    line: str
+    group_id: str | None = None
+    service_team_id: str | None = None
+    round: int = 1
+    reason: str = "new"
+
+
+@message("TicketAssigned")
+class TicketAssigned(Message):
+    agent_id: str
+    mode: AssignMode
+    previous_agent_id: str | None = None
+    reason: str | None = None
+
+
+@message("WorkStarted")
+class WorkStarted(Message):
+    agent_id: str
+
+
+@message("ReplySent")
+class ReplySent(Message):
+    agent_id: str
+    text: str
+    channel: Channel
+    first_response: bool = False
+
+
+@message("NoteAdded")
+class NoteAdded(Message):
+    author_id: str
+    text: str
+
+
+@message("TicketPutOnHold")
+class TicketPutOnHold(Message):
+    reason: str | None = None
+
+
+@message("TicketResumed")
+class TicketResumed(Message):
+    reason: str | None = None
+
+
+@message("TicketClassified")
+class TicketClassified(Message):
+    classification: Classification
+    ticket_type: TicketType
+    urgency: str
+    priority: str
+
+
+@message("TicketEscalated")
+class TicketEscalated(Message):
+    from_line: str | None
+    to_line: str
+    handed_by: str
+    previous_agent_id: str | None = None
+    group_id: str | None = None
+    reason: str | None = None
+
+
+@message("SubTicketOpened")
+class SubTicketOpened(Message):
+    child_id: str
+    opened_by: str
+    summary: str
+    line: str
+    group_id: str | None = Field(None, description="Group the child is offered to (absent on older records)")
+
+
+@message("ChildStatusUpdated")
+class ChildStatusUpdated(Message):
+    child_id: str
+    status: str
+
+
+@message("FlagChanged")
+class FlagChanged(Message):
+    flag: str
+    value: bool
+    reason: str | None = None
+
+
+@message("ParticipantAdded")
+class ParticipantAdded(Message):
+    user_id: str
+    role: str
+    reason: str | None = None
+
+
+@message("TicketResolved")
+class TicketResolved(Message):
+    agent_id: str
+    problem: str
+    solution: str
+    channel: Channel
+    sender: Sender
+    client: ClientRef | None = None
+
+
+@message("TicketCompleted")
+class TicketCompleted(Message):
+    reason: str
+
+
+@message("TicketClosed")
+class TicketClosed(Message):
+    reason: str | None = None
+    open_sub_tickets: list[str] = Field(default_factory=list,
+                                        description="Development sub-tickets still open when it closed (the reason "
+                                                    "says why)")
+
+
+@message("TicketReopened")
+class TicketReopened(Message):
+    reason: str | None = None
+    from_status: str
+
+
+@message("ClientLinked")
+class ClientLinked(Message):
+    client: ClientRef
+    sender: Sender
+    linked_by: str
+    reason: str | None = None
+    previous_client_id: str | None = Field(None, description="Set when an identified ticket was re-linked")
+
+
+@message("RatingRecorded")
+class RatingRecorded(Message):
+    survey_id: str
+    answer: RatingAnswer
+    comment: str | None = None
+    agent_id: str | None = Field(None, description="Who resolved the ticket")
+    created_by: str | None = Field(None, description="Who opened the ticket (fraud checks)")
+
+
+@message("CallbackLogged")
+class CallbackLogged(Message):
+    agent_id: str
+    answered: bool
+    comment: str | None = None
+    phone: str | None = None
+
+
+@message("DeadlineSet")
+class DeadlineSet(Message):
+    deadline: datetime | None
+
+
+@message("NotificationRecorded")
+class NotificationRecorded(Message):
+    notification_id: str
+    recipient: str
+    channel: str
+    outcome: str
+    detail: str | None = None
+
+
+@message("CommandRejected")
+class CommandRejected(Message):
+    command_id: str
+    command_type: str
+    reason: str
+    code: str = "rejected"

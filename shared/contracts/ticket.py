@@ -1,0 +1,247 @@
+"""The ticket as the ledger keeps it, and how each event changes it (``evolve``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.envelope import Envelope, Message
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import (
+    Channel,
+    Classification,
+    ClientRef,
+    RequestedLine,
+    Sender,
+    TicketStatus,
+    TicketType,
+)
+
+
+class Handover(BaseModel):
+    """One hand-off between lines: who handed it, who took it, when."""
+
+    from_line: str | None
+    to_line: str
+    handed_by: str
+    handed_at: datetime
+    previous_agent_id: str | None = None
+    taken_by: str | None = None
+    taken_at: datetime | None = None
+
+
+class ChildRef(BaseModel):
+    id: str
+    status: str = "new"
+    line: str = "development"
+    group_id: str | None = None
+    opened_by: str | None = None
+
+
+class Participant(BaseModel):
+    user_id: str
+    role: str
+
+
+class Resolution(BaseModel):
+    agent_id: str
+    problem: str
+    solution: str
+    at: datetime
+
+
+class Rating(BaseModel):
+    survey_id: str
+    answer: str
+    comment: str | None = None
+    at: datetime
+
+
+class Ticket(BaseModel):
+    id: str
+    number: int
+    version: int = 0
+    status: TicketStatus = TicketStatus.new
+    channel: Channel
+    subject: str | None = None
+    sender: Sender = Field(default_factory=Sender)
+    client: ClientRef | None = None
+    unidentified: bool = False
+    language: str | None = Field(None, description="The client's language, decided on opening (TicketOpened)")
+    classification: Classification | None = None
+    ticket_type: TicketType = TicketType.request
+    urgency: str = "normal"
+    priority: str = "normal"
+    requested_line: RequestedLine | None = None
+    line: str | None = None
+    group_id: str | None = None
+    service_team_id: str | None = None
+    offered_to: list[str] = Field(default_factory=list)
+    offer_round: int = 0
+    assignee_id: str | None = None
+    previous_assignee_id: str | None = None
+    assigned_at: datetime | None = None
+    participants: list[Participant] = Field(default_factory=list)
+    flags: dict[str, bool] = Field(default_factory=dict)
+    parent_id: str | None = None
+    children: list[ChildRef] = Field(default_factory=list)
+    deadline: datetime | None = None
+    created_by: str | None = None
+    handovers: list[Handover] = Field(default_factory=list)
+    resolution: Resolution | None = None
+    rating: Rating | None = None
+    external_ids: list[str] = Field(default_factory=list)
+    email_message_ids: list[str] = Field(default_factory=list)
+    conversation_ids: list[str] = Field(default_factory=list)
+    message_count: int = 0
+    last_message_from: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    status_changed_at: datetime
+    first_response_at: datetime | None = None
+    work_started_at: datetime | None = None
+    last_client_message_at: datetime | None = None
+    last_agent_reply_at: datetime | None = None
+    waiting_since: datetime | None = None
+    resolved_at: datetime | None = None
+    completed_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopened_count: int = 0
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = self.model_dump(mode="python")
+        doc["_id"] = doc.pop("id")
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Ticket:
+        data = {k: v for k, v in doc.items() if k not in ("_id", "history", "processed_commands")}
+        return cls.model_validate({"id": doc["_id"], **data})
+
+
+def open_ticket(env: Envelope, ev: t.TicketOpened) -> Ticket:
+    at = env.occurred_at
+    return Ticket(
+        id=env.ticket_id, number=ev.number, channel=ev.channel, subject=ev.subject, sender=ev.sender,
+        client=ev.client, unidentified=ev.unidentified, language=ev.language, classification=ev.classification,
+        ticket_type=ev.ticket_type, urgency=ev.urgency, priority=ev.priority, requested_line=ev.requested_line,
+        line=ev.line, group_id=ev.group_id,
+        service_team_id=ev.client.service_team_id if ev.client else None,
+        parent_id=ev.parent_id, deadline=ev.deadline, created_by=ev.created_by,
+        created_at=at, updated_at=at, status_changed_at=at,
+    )
+
+
+def _status(ticket: Ticket, status: TicketStatus, at: datetime) -> None:
+    if ticket.status != status:
+        ticket.status = status
+        ticket.status_changed_at = at
+
+
+def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
+    """Apply one recorded event. Pure: the same history always rebuilds the same ticket."""
+    if isinstance(ev, t.TicketOpened):
+        ticket = open_ticket(env, ev)
+        ticket.version = 1
+        return ticket
+    if ticket is None:
+        raise ValueError(f"{env.type} before TicketOpened on {env.ticket_id}")
+    ticket = ticket.model_copy(deep=True)
+    at = env.occurred_at
+    ticket.updated_at = at
+    ticket.version += 1
+    match ev:
+        case t.MessageReceived(content=c):
+            ticket.external_ids.append(f"{c.channel.value}:{c.external_id}")
+            if c.email_message_id:
+                ticket.email_message_ids.append(c.email_message_id)
+            if c.conversation_id and c.conversation_id not in ticket.conversation_ids:
+                ticket.conversation_ids.append(c.conversation_id)
+            ticket.message_count += 1
+            ticket.last_message_from = "client"
+            ticket.last_client_message_at = at
+        case t.TicketOffered():
+            _status(ticket, TicketStatus.offered, at)
+            if ticket.assignee_id:
+                ticket.previous_assignee_id = ticket.assignee_id
+            ticket.assignee_id, ticket.assigned_at = None, None
+            ticket.offered_to = list(ev.agent_ids)
+            ticket.offer_round = ev.round
+            ticket.line, ticket.group_id = ev.line, ev.group_id or ticket.group_id
+            ticket.service_team_id = ev.service_team_id or ticket.service_team_id
+        case t.TicketAssigned():
+            _status(ticket, TicketStatus.assigned, at)
+            ticket.previous_assignee_id = ev.previous_agent_id
+            ticket.assignee_id, ticket.assigned_at, ticket.offered_to = ev.agent_id, at, []
+            ticket.work_started_at = None
+            if ticket.handovers and ticket.handovers[-1].taken_by is None:
+                ticket.handovers[-1].taken_by, ticket.handovers[-1].taken_at = ev.agent_id, at
+        case t.WorkStarted():
+            _status(ticket, TicketStatus.in_progress, at)
+            ticket.work_started_at = at
+        case t.ReplySent():
+            ticket.last_message_from = "agent"
+            ticket.last_agent_reply_at = at
+            ticket.first_response_at = ticket.first_response_at or at
+            ticket.message_count += 1
+        case t.TicketPutOnHold():
+            _status(ticket, TicketStatus.waiting_customer, at)
+            ticket.waiting_since = at
+        case t.TicketResumed():
+            _status(ticket, TicketStatus.in_progress, at)
+            ticket.waiting_since = None
+        case t.TicketClassified():
+            ticket.classification, ticket.ticket_type = ev.classification, ev.ticket_type
+            ticket.urgency, ticket.priority = ev.urgency, ev.priority
+        case t.TicketEscalated():
+            ticket.handovers.append(Handover(from_line=ev.from_line, to_line=ev.to_line, handed_by=ev.handed_by,
+                                             handed_at=at, previous_agent_id=ev.previous_agent_id))
+            ticket.line = ev.to_line
+            ticket.group_id = ev.group_id
+            ticket.previous_assignee_id = ev.previous_agent_id
+            ticket.assignee_id, ticket.assigned_at, ticket.offered_to = None, None, []
+            ticket.flags["escalated"] = True
+            _status(ticket, TicketStatus.new, at)
+        case t.SubTicketOpened():
+            ticket.children.append(ChildRef(id=ev.child_id, line=ev.line, group_id=ev.group_id,
+                                            opened_by=ev.opened_by))
+            ticket.flags["passed_to_development"] = True
+        case t.ChildStatusUpdated():
+            for child in ticket.children:
+                if child.id == ev.child_id:
+                    child.status = ev.status
+        case t.FlagChanged():
+            ticket.flags[ev.flag] = ev.value
+        case t.ParticipantAdded():
+            ticket.participants.append(Participant(user_id=ev.user_id, role=ev.role))
+        case t.TicketResolved():
+            _status(ticket, TicketStatus.resolved, at)
+            ticket.resolution = Resolution(agent_id=ev.agent_id, problem=ev.problem, solution=ev.solution, at=at)
+            ticket.resolved_at = at
+            ticket.waiting_since = None
+        case t.TicketCompleted():
+            _status(ticket, TicketStatus.completed, at)
+            ticket.completed_at = at
+        case t.TicketClosed():
+            _status(ticket, TicketStatus.closed, at)
+            ticket.closed_at = at
+        case t.TicketReopened():
+            _status(ticket, TicketStatus.in_progress if ticket.assignee_id else TicketStatus.new, at)
+            ticket.reopened_count += 1
+            ticket.resolved_at = ticket.completed_at = ticket.closed_at = None
+            ticket.resolution = None  # it did not hold: the TicketResolved in the history keeps what it said
+        case t.ClientLinked():
+            ticket.client = ev.client
+            ticket.unidentified = False
+            ticket.service_team_id = ev.client.service_team_id or ticket.service_team_id
+        case t.RatingRecorded():
+            ticket.rating = Rating(survey_id=ev.survey_id, answer=ev.answer, comment=ev.comment, at=at)
+        case t.DeadlineSet():
+            ticket.deadline = ev.deadline
+        case t.NoteAdded() | t.CallbackLogged() | t.NotificationRecorded() | t.CommandRejected():
+            pass
+        case _:
+            raise ValueError(f"ledger does not know how to apply {env.type}")
+    return ticket

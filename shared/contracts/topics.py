@@ -1,0 +1,89 @@
+"""Every Kafka topic in one place: name, key, partitions, retention, who writes and reads.
+
+Strimzi ``KafkaTopic`` resources, the AsyncAPI document and the architecture page
+are generated from this list; do not hand-copy topic names anywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.contracts.command_owners import COMMAND_PRODUCERS
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    key: str
+    description: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    retention_ms: int = 7 * DAY_MS
+    # Which registered message kinds travel here ("command", "event", "inbound", "deadletter").
+    kinds: tuple[str, ...] = field(default=("event",))
+
+    def full(self, prefix: str = "") -> str:
+        return f"{prefix}{self.name}"
+
+    @property
+    def dead_letter(self) -> TopicSpec:
+        return TopicSpec(
+            name=f"{self.name}.dlq",
+            partitions=1,
+            key=self.key,
+            description=f"Records from {self.name} that failed validation or handling, with the reason.",
+            producers=self.consumers,
+            consumers=("operators",),
+            retention_ms=30 * DAY_MS,
+            kinds=("deadletter",),
+        )
+
+
+INBOUND_MESSAGES = TopicSpec(
+    "inbound.messages", 6, "channel:conversation id",
+    "Client messages from every channel and from other systems (documented, versioned schema).",
+    producers=("intake", "other systems"), consumers=("intake",), kinds=("inbound",),
+)
+TICKETS_COMMANDS = TopicSpec(
+    "tickets.commands", 12, "ticket id",
+    "Commands to the ticket ledger, the only writer of ticket state.",
+    producers=COMMAND_PRODUCERS, consumers=("tickets",),  # each signs what it sends (shared/runtime/command_auth.py)
+    kinds=("command",),
+)
+TICKETS_EVENTS = TopicSpec(
+    "tickets.events", 12, "ticket id",
+    "Facts the ledger recorded, including CommandRejected.",
+    producers=("tickets",), consumers=("intake", "routing", "sla", "notify", "feedback", "gateway"),
+    retention_ms=30 * DAY_MS,
+)
+ROUTING_EVENTS = TopicSpec(
+    "routing.events", 6, "ticket id",
+    "Routing alerts: lost tickets, nobody available, lead alerts.",
+    producers=("routing",), consumers=("notify", "gateway"),
+)
+SLA_EVENTS = TopicSpec(
+    "sla.events", 6, "ticket id",
+    "SLA warnings, breaches, escalation steps and client-deadline reminders.",
+    producers=("sla",), consumers=("notify", "gateway"),
+)
+FEEDBACK_EVENTS = TopicSpec(
+    "feedback.events", 6, "ticket id",
+    "Surveys created and answered, fraud alerts.",
+    producers=("feedback",), consumers=("notify", "gateway"),
+)
+NOTIFY_EVENTS = TopicSpec(
+    "notify.events", 6, "ticket id",
+    "Delivery outcomes of notifications.",
+    producers=("notify",), consumers=("gateway",),
+)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, ROUTING_EVENTS, SLA_EVENTS, FEEDBACK_EVENTS, NOTIFY_EVENTS,
+)
+
+
+def all_topics_with_dead_letters() -> list[TopicSpec]:
+    return [t for spec in ALL_TOPICS for t in (spec, spec.dead_letter)]

@@ -1,0 +1,460 @@
+"""Thin aiokafka adapter: typed publishing, at-least-once consuming, dead letters.
+
+Offsets are committed only after the handler's effect, so a crash means
+redelivery; handlers are idempotent, so redelivery means no second effect.
+A record that cannot be decoded, or whose handler keeps failing, goes to
+``<topic>.dlq`` with the reason in its headers and the consumer moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
+
+import shared.contracts.schemas  # noqa: F401  (registers every message model)
+from shared.contracts.envelope import Envelope, Message, RegistryError, registry
+from shared.contracts.topics import TopicSpec, all_topics_with_dead_letters
+from shared.runtime.command_auth import signer_for
+from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
+from shared.runtime.health import watch
+from shared.runtime.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_RESTARTS,
+    DEAD_LETTERS,
+    DEAD_LETTERS_LOST,
+    HANDLER_LATENCY,
+    MESSAGES_CONSUMED,
+    MESSAGES_PRODUCED,
+)
+from shared.runtime.settings import CommonSettings
+from shared.runtime.tasks import cancel
+from shared.runtime.tracing import Tracing
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        kw.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return kw
+
+
+async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec] | None = None) -> None:
+    """Create missing topics (dev and tests; in production Strimzi KafkaTopic resources own them)."""
+    specs = list(specs or all_topics_with_dead_letters())
+    admin = AIOKafkaAdminClient(**_client_kwargs(settings))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        new = [
+            NewTopic(s.full(settings.topic_prefix), num_partitions=s.partitions, replication_factor=1,
+                     topic_configs={"retention.ms": str(s.retention_ms)})
+            for s in specs if s.full(settings.topic_prefix) not in existing
+        ]
+        if new:
+            try:
+                await admin.create_topics(new)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+
+
+class KafkaBus:
+    """One producer per process; publishing awaits the broker's acknowledgement."""
+
+    def __init__(self, settings: CommonSettings, service: str) -> None:
+        self.settings = settings
+        self.service = service
+        self.tracing = Tracing(service, settings.tracing)
+        self.signer = signer_for(settings, service)  # commands carry their producer's signature
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            **_client_kwargs(self.settings),
+            client_id=f"frontline-{self.service}",
+            acks="all",
+            enable_idempotence=self.settings.kafka_idempotence,
+            max_request_size=max(self.settings.max_message_bytes * 2, 1_048_576),
+            linger_ms=1,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer:
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("KafkaBus not started")
+        return self._producer
+
+    def topic(self, spec: TopicSpec) -> str:
+        return spec.full(self.settings.topic_prefix)
+
+    async def publish(self, spec: TopicSpec, env: Envelope) -> None:
+        await self.publish_many(spec, [env])
+
+    async def publish_many(self, spec: TopicSpec, envs: Sequence[Envelope]) -> None:
+        topic = self.topic(spec)
+        futures = []
+        for e in envs:
+            value = e.to_bytes()
+            headers = [("type", e.type.encode())]
+            if self.signer is not None and "command" in spec.kinds:
+                headers += self.signer.headers(e, value)
+            with self.tracing.produce(topic, headers, e.ticket_id, e.type):
+                futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=value,
+                                                        headers=headers))
+        await asyncio.gather(*futures)
+        MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
+
+    async def publish_raw(self, topic: str, key: bytes | None, value: bytes,
+                          headers: list[tuple[str, bytes]] | None = None) -> None:
+        headers = list(headers or [])
+        with self.tracing.produce(topic, headers):
+            await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
+
+    async def dead_letter(self, spec: TopicSpec, record: ConsumerRecord, reason: str, group: str) -> None:
+        """Park a record with the reason; the original bytes are kept untouched for replay. A record too large to
+        park whole is parked as a truncated copy; one that cannot be parked even so is logged and skipped, so
+        no record can stop its consumer (a broker that is down still raises: the record comes again)."""
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset,
+                 "size": len(record.value or b""), "reason": reason[:500]}
+        dlq = self.topic(spec.dead_letter)
+        if record_size(record) <= self.settings.max_message_bytes:
+            try:
+                await self.publish_raw(dlq, record.key, record.value or b"", dead_letter_headers(record, reason, group))
+                DEAD_LETTERS.labels(self.service, spec.name).inc()
+                log.warning("dead-lettered record", extra=where)
+                return
+            except MessageSizeTooLargeError:  # the broker's limit is below ours: park the truncated copy
+                pass
+        head = min(TRUNCATED_BYTES, self.settings.max_message_bytes // 2)
+        value, headers = truncated_copy(record, reason, group, head)
+        try:
+            await self.publish_raw(dlq, record.key, value, headers)
+        except KafkaError as exc:
+            DEAD_LETTERS_LOST.labels(self.service, spec.name).inc()
+            log.error("record too large to dead-letter, skipped", extra={**where, "error": repr(exc)})
+            return
+        DEAD_LETTERS.labels(self.service, spec.name).inc()
+        log.warning("dead-lettered a truncated copy of an oversize record", extra=where)
+
+
+class Poison(Exception):
+    """Raised by a handler for input that will never succeed: dead-letter at once, no retries."""
+
+
+@dataclass
+class Delivery(Generic[T]):
+    record: ConsumerRecord
+    value: T
+
+
+def decode_envelope(raw: bytes) -> tuple[Envelope, Message]:
+    try:
+        env = Envelope.from_bytes(raw)
+    except Exception as exc:  # pydantic or JSON error: both mean a malformed record
+        raise RegistryError(f"malformed envelope: {exc}") from exc
+    return env, registry.parse(env)
+
+
+Decoder = Callable[[bytes], T]
+Handler = Callable[[T], Awaitable[None]]
+PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, on_assigned: PartitionsHook | None, on_revoked: PartitionsHook | None) -> None:
+        self.on_assigned, self.on_revoked = on_assigned, on_revoked
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        if self.on_revoked:
+            await self.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if self.on_assigned:
+            await self.on_assigned(set(assigned))
+
+
+class Consumer(Generic[T]):
+    """Consumes one topic in a group; partitions are handled independently and concurrently, records in order."""
+
+    def __init__(
+        self,
+        bus: KafkaBus,
+        spec: TopicSpec,
+        group_id: str,
+        handler: Callable[[T], Awaitable[None]],
+        decoder: Callable[[bytes], T] = decode_envelope,  # type: ignore[assignment]
+        *,
+        retries: int | None = None,
+        retry_backoff: float = 0.05,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+        auto_offset_reset: str = "earliest",
+        max_records: int = 500,
+        restart_backoff: float = 0.5,
+        verify: Callable[[ConsumerRecord, T], str | None] | None = None,
+    ) -> None:
+        self.bus, self.spec, self.handler, self.decoder = bus, spec, handler, decoder
+        self.group_id = f"{bus.settings.topic_prefix}{group_id}"
+        self.retries = bus.settings.handler_retries if retries is None else retries
+        self.retry_backoff = retry_backoff
+        self.on_assigned, self.on_revoked = on_assigned, on_revoked
+        self.auto_offset_reset = auto_offset_reset
+        self.max_records = max_records
+        self.restart_backoff = self._backoff = restart_backoff
+        self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] = lambda: None
+        self.failure: str | None = None  # why the loop last died, until the restarted one makes progress
+        self.processed = self.restarts = 0
+
+    async def start(self) -> None:
+        await self._connect()
+        self._unwatch = watch(f"consumer {self.spec.name}", self.problem)
+        self._task = asyncio.create_task(self._supervise(), name=f"consume-{self.spec.name}")
+
+    async def _connect(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            **_client_kwargs(self.bus.settings),
+            group_id=self.group_id,
+            client_id=f"frontline-{self.bus.service}",
+            enable_auto_commit=False,
+            auto_offset_reset=self.auto_offset_reset,
+            session_timeout_ms=self.bus.settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=self.bus.settings.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=self.bus.settings.kafka_fetch_max_wait_ms,
+            max_partition_fetch_bytes=max(self.bus.settings.max_message_bytes * 2, 1_048_576),
+        )
+        self._consumer.subscribe([self.bus.topic(self.spec)], listener=_Listener(self.on_assigned, self.on_revoked))
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        self._unwatch()
+        await cancel(self._task)
+        self._task = None
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            try:
+                async with asyncio.timeout(30):
+                    await consumer.stop()
+            except Exception as exc:  # a broken client is dropped all the same
+                log.warning("consumer did not stop cleanly", extra={"topic": self.spec.name, "error": repr(exc)})
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done() and self.failure is None
+
+    def problem(self) -> str | None:
+        """For /healthz: None while consuming; why not while the loop is dead or restarting."""
+        if self._task is not None and self._task.done():
+            return "consumer loop ended and is not restarting"
+        return self.failure
+
+    async def _supervise(self) -> None:
+        """Run the loop; whatever ends it (an error in a handler's way out, in a commit, in the client) is logged,
+        shown in health, and the loop starts again on a new client (its uncommitted records come again)."""
+        while True:
+            try:
+                if self._consumer is None:
+                    await self._connect()
+                await self._run()
+                raise RuntimeError("consumer loop returned")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                me = asyncio.current_task()
+                if isinstance(exc, asyncio.CancelledError) and me is not None and me.cancelling():
+                    raise  # stopping
+                self.failure = f"loop died: {exc!r}"[:500]
+                self.restarts += 1
+                CONSUMER_RESTARTS.labels(self.bus.service, self.spec.name).inc()
+                log.error("consumer loop died, restarting", exc_info=exc,
+                          extra={"topic": self.spec.name, "group": self.group_id, "retry_in": self._backoff})
+            await self._disconnect()
+            await asyncio.sleep(self._backoff)
+            self._backoff = min(self._backoff * 2, 30.0)
+
+    def _progressed(self) -> None:
+        """The loop committed, or is caught up: a restart (if any) worked."""
+        self.failure, self._backoff = None, self.restart_backoff
+
+    async def _run(self) -> None:
+        """Each partition's records go to a task of its own, so a slow or backlogged partition holds up only
+        itself: its next records are fetched once its task is done, and its offset committed after them."""
+        assert self._consumer is not None
+        consumer = self._consumer
+        work: dict[TopicPartition, asyncio.Task[int]] = {}
+        fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
+        try:
+            while True:
+                if fetch is None:
+                    ready = [tp for tp in consumer.assignment() if tp not in work]
+                    if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
+                        fetch = asyncio.create_task(
+                            consumer.getmany(*ready, timeout_ms=200, max_records=self.max_records))
+                waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                finished = {tp: task for tp, task in work.items() if task.done()}
+                if fetch is not None and (fetch.done() or finished):
+                    # a freed partition is not in a pending fetch's list: cancel it and fetch again
+                    batches, fetch = await self._take(fetch), None
+                    if not batches and not work:
+                        self._progressed()
+                    for tp, records in batches.items():
+                        work[tp] = asyncio.create_task(self._partition(records), name=f"consume-{tp}")
+                if finished:
+                    for tp in finished:
+                        del work[tp]
+                    await self._commit(consumer, {tp: task.result() for tp, task in finished.items()})
+        finally:
+            left = [*work.values(), *([fetch] if fetch else [])]
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+    @staticmethod
+    async def _take(fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]],
+                    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """A fetch's records; a cancelled fetch has none (aiokafka drains its buffer only when it returns)."""
+        fetch.cancel()
+        try:
+            return await fetch
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():  # the consumer is stopping, not just this fetch
+                raise
+            return {}
+        except KafkaError as exc:
+            log.warning("fetch failed, retrying", extra={"error": repr(exc)})
+            await asyncio.sleep(1)
+            return {}
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        assigned = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in assigned}  # revoked: the new owner redoes
+        try:
+            if mine:
+                await consumer.commit(mine)
+                self._progressed()
+        except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
+            log.warning("commit failed", extra={"error": repr(exc)})
+        for tp, offset in mine.items():
+            hw = consumer.highwater(tp)
+            if hw is not None:
+                CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(max(hw - offset, 0))
+
+    async def _partition(self, records: list[ConsumerRecord]) -> int:
+        """Handle one partition's records in order; the offset to commit after them."""
+        for record in records:
+            await self._one(record)
+        return int(records[-1].offset) + 1
+
+    async def _one(self, record: ConsumerRecord) -> None:
+        MESSAGES_CONSUMED.labels(self.bus.service, self.spec.name).inc()
+        raw = record.value or b""
+        if len(raw) > self.bus.settings.max_message_bytes:
+            await self.bus.dead_letter(self.spec, record, f"oversize: {len(raw)} bytes > "
+                                       f"{self.bus.settings.max_message_bytes}", self.group_id)
+            return
+        try:
+            value = self.decoder(raw)
+        except Exception as exc:
+            await self.bus.dead_letter(self.spec, record, f"undecodable: {exc}", self.group_id)
+            return
+        if self.verify is not None and (refusal := self.verify(record, value)):
+            await self.bus.dead_letter(self.spec, record, f"rejected: {refusal}", self.group_id)
+            return
+        started = time.perf_counter()
+        headers = record.headers or []
+        with self.bus.tracing.consume(record.topic, headers, self.group_id,
+                                      record.key.decode(errors="replace") if record.key else None,
+                                      next((v.decode(errors="replace") for k, v in headers if k == "type"), None)):
+            await self._handle(record, value)
+        self.processed += 1
+        HANDLER_LATENCY.labels(self.bus.service, self.spec.name).observe(time.perf_counter() - started)
+
+    async def _handle(self, record: ConsumerRecord, value: T) -> None:
+        """The handler with retries; what never succeeds goes to the dead-letter topic."""
+        attempt = 0
+        while True:
+            try:
+                await self.handler(value)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Poison as exc:
+                await self.bus.dead_letter(self.spec, record, f"rejected: {exc}", self.group_id)
+                break
+            except Exception as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    log.exception("handler failed after retries")
+                    await self.bus.dead_letter(
+                        self.spec, record, f"handler failed after {self.retries} retries: {exc!r}", self.group_id)
+                    break
+                await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+
+
+async def start_all(*components: Consumer[Any]) -> None:
+    """Start consumers together: each first join waits on the group coordinator."""
+    await asyncio.gather(*(c.start() for c in components))
+
+
+async def stop_all(*components: Consumer[Any]) -> None:
+    await asyncio.gather(*(c.stop() for c in components), return_exceptions=True)
+
+
+async def read_dead_letters(settings: CommonSettings, spec: TopicSpec, *, timeout: float = 5.0,
+                            ) -> list[dict[str, Any]]:
+    """Read a dead-letter topic from the start (operators, tests, the gateway's admin view)."""
+    dead = spec.dead_letter
+    topic = dead.full(settings.topic_prefix)
+    consumer = AIOKafkaConsumer(**_client_kwargs(settings), enable_auto_commit=False,
+                                auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(dead.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        out: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            positions = [await consumer.position(tp) for tp in tps]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                break
+            for recs in (await consumer.getmany(timeout_ms=200)).values():
+                for r in recs:
+                    headers = {k: v.decode(errors="replace") for k, v in (r.headers or [])}
+                    out.append({"key": r.key, "value": r.value, "headers": headers, "offset": r.offset})
+        return out
+    finally:
+        await consumer.stop()

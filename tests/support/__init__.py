@@ -1,0 +1,1 @@
+"""What the tests share: infrastructure fixtures, isolated namespaces, event taps and waits."""

@@ -1,0 +1,1 @@
+"""Developer tooling (the `frontline` command, embedded infrastructure, manifests, docs, demo); not in images."""
