@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from e2e_support import MONDAY, at_of, desk, events, recorded, smtp_env
-from notify_servers import Providers, SmtpServer
 
+from tests.support.notify_servers import Providers, SmtpServer
 from tests.support.testing import eventually
 
 PHONE = "+79161234567"

@@ -21,9 +21,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from e2e_support import MONDAY, assert_each_once, at_of, desk, events, mails, plain, recorded, smtp_env
-from intake_mailserver import MailServer
-from notify_servers import SmtpServer
 
+from tests.support.imap_server import MailServer
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import eventually
 
 CLAIM_TIMEOUT = 60.0

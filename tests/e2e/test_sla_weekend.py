@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from e2e_support import Desk, assert_each_once, at_of, desk, events, mails, smtp_env, when
-from notify_servers import SmtpServer
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import SLA_EVENTS
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import Tap, eventually
 
 MSK = 3  # Europe/Moscow is UTC+3 all year

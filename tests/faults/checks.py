@@ -6,8 +6,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from integration.notify.notify_servers import SmtpServer
 from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support.notify_servers import SmtpServer
 
 if TYPE_CHECKING:
     from .desk import Plan

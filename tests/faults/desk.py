@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from integration.notify.notify_servers import SmtpServer
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.auth import mint_token
@@ -37,6 +36,7 @@ from shared.directory.routing import AGENTS, LINES, Agent, Line, Role
 from shared.directory.sla import LADDERS, POLICIES, EscalationLadder, LadderStep, SlaPolicy, Targets
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import make_settings
 from tools.stack import Stack
 

@@ -1,11 +1,12 @@
-"""A real IMAP server for the e-mail channel (dovecot as a local process): see intake_mailserver.py."""
+"""A real IMAP server for the e-mail channel (dovecot as a local process): see tests/support/imap_server.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from intake_mailserver import MailServer, dovecot_server
+
+from tests.support.imap_server import MailServer, dovecot_server
 
 
 @pytest.fixture(scope="session")

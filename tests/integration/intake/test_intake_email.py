@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from email.message import EmailMessage
 
-from intake_mailserver import MailServer
 from intake_support import stack
 
 from services.intake.settings import Mailbox
 from shared.contracts.mail import outbound_message_id
+from tests.support.imap_server import MailServer
 from tests.support.testing import eventually
 
 

@@ -1,3 +1,3 @@
 """Fixtures: a real aiosmtpd SMTP server, and our local Twilio / chat-webhook server, per test."""
 
-from notify_servers import providers, smtp  # noqa: F401  (fixtures)
+from tests.support.notify_servers import providers, smtp  # noqa: F401  (fixtures)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-from notify_servers import TWILIO_TOKEN, Providers, SmtpServer, serve_http
 from notify_support import NOW, counters, ev, moved, notify_settings, publish, publisher, seed
 
 from services.notify.app import create_app
@@ -15,6 +14,7 @@ from shared.contracts.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
 from shared.runtime.ids import new_id
 from shared.runtime.kafka import read_dead_letters
+from tests.support.notify_servers import TWILIO_TOKEN, Providers, SmtpServer, serve_http
 from tests.support.testing import Tap, eventually
 from tools.infra import free_port
 

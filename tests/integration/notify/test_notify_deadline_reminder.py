@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from notify_servers import SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher, seed, text_of
 
 from services.notify.store import TICKETS as NOTIFY_TICKETS
@@ -17,6 +16,7 @@ from shared.contracts.topics import NOTIFY_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent, Availability, Group, Role, ServiceTeam, TeamMember
 from shared.runtime.ids import new_id
 from shared.runtime.mongo import database, mongo_client
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import Tap, eventually
 
 AGENTS = [Agent(id="ivan", name="Ivan", email="ivan@staff.test"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from notify_servers import Providers, SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher
 
 from services.notify.store import DELIVERIES
@@ -16,6 +15,7 @@ from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVE
 from shared.runtime.ids import new_id
 from shared.runtime.kafka import read_dead_letters
 from shared.runtime.mongo import database, mongo_client
+from tests.support.notify_servers import Providers, SmtpServer
 from tests.support.testing import Tap, eventually
 
 

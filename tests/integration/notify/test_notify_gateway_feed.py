@@ -6,7 +6,6 @@ Real notify and gateway apps on the real broker, database and SMTP server.
 from __future__ import annotations
 
 import httpx
-from notify_servers import SmtpServer
 from notify_support import ev, notify_settings, publish, publisher, seed
 
 from services.gateway.app import create_app as gateway_app
@@ -21,6 +20,7 @@ from shared.contracts.topics import SLA_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
 from shared.runtime.ids import new_id
 from shared.runtime.mongo import database, mongo_client
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import eventually, make_settings, running
 
 BASE = "/api/v1/admin/directories/templates"

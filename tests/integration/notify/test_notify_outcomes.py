@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from notify_servers import Providers, SmtpServer
 from notify_support import NOW, counters, ev, moved, notify_running, notify_settings, publish, publisher
 
 from services.feedback.domain import LABELS, Policy, Resolution, Route, new_survey
@@ -14,6 +13,7 @@ from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.contracts.topics import FEEDBACK_EVENTS, NOTIFY_EVENTS, TICKETS_EVENTS
 from shared.runtime.ids import new_id
 from shared.runtime.kafka import read_dead_letters
+from tests.support.notify_servers import Providers, SmtpServer
 from tests.support.testing import Tap
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from notify_servers import SmtpServer
 from notify_support import ev, notify_running, notify_settings, publish, publisher, seed
 
 from services.notify.store import DELIVERIES, INBOX
@@ -21,6 +20,7 @@ from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_EVENTS
 from shared.directory.routing import Agent
 from shared.runtime.ids import new_id
 from shared.runtime.mongo import database, mongo_client
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import Tap, eventually
 
 INJECTED = "<c1@client.test>\r\nBcc: thief@evil.test"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from notify_servers import SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher, seed
 
 from shared.contracts.schemas import feedback as fb
@@ -14,6 +13,7 @@ from shared.contracts.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS,
 from shared.directory.notify import NotifyPreference
 from shared.directory.routing import Agent, Availability, Group, Role, ServiceNode, ServiceTeam, TeamMember
 from shared.runtime.ids import new_id
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import eventually
 
 

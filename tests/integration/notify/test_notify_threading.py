@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from notify_servers import SmtpServer
 from notify_support import NOW, ev, notify_running, notify_settings, publish, publisher, seed, text_of
 
 from services.tickets.app import create_app as tickets_app
@@ -13,6 +12,7 @@ from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory.routing import Agent
 from shared.runtime.ids import new_id
+from tests.support.notify_servers import SmtpServer
 from tests.support.testing import Tap, eventually, make_settings, running
 
 
