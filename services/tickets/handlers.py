@@ -10,7 +10,7 @@ a rebalance loses instead of overwriting.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
@@ -21,8 +21,9 @@ from shared.contracts.schemas import tickets as t
 from shared.contracts.ticket import Ticket, evolve
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.runtime.clock import Clock
-from shared.runtime.kafka import KafkaBus, Poison
+from shared.runtime.kafka import Poison
 from shared.runtime.logging import correlation_id_var, ticket_id_var
+from shared.runtime.ports import Bus
 
 from .domain import COMMANDS, LedgerRules, Rejected, decide, follow_ups
 
@@ -133,8 +134,24 @@ class LedgerStore:
             pass
 
 
+class LedgerStorage(Protocol):
+    """What the ledger's handler reads and writes (``LedgerStore`` on MongoDB; a dict in the unit tests)."""
+
+    async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]: ...
+
+    async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None: ...
+
+    async def next_number(self) -> int: ...
+
+    async def save(self, before: Ticket | None, after: Ticket, events: list[Envelope], command_id: str) -> None: ...
+
+    async def mark_processed(self, ticket_id: str, command_id: str) -> None: ...
+
+    async def record_command(self, command: Envelope, events: list[Envelope]) -> None: ...
+
+
 class LedgerHandler:
-    def __init__(self, store: LedgerStore, bus: KafkaBus, clock: Clock, rules: LedgerRules) -> None:
+    def __init__(self, store: LedgerStorage, bus: Bus, clock: Clock, rules: LedgerRules) -> None:
         self.store, self.bus, self.clock, self.rules = store, bus, clock, rules
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
