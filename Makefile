@@ -36,8 +36,9 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# `make up DEMO=1` also loads the demo desk once everything is up.
 up: $(STAMP)
-	$(BIN)/frontline up
+	$(BIN)/frontline up $(if $(DEMO),--demo,)
 
 # With `make up` running: a demo desk (lines, teams, agents, clients, SLA, a few dozen tickets in every state and
 # queue) through the public APIs; running it again adds only what is missing.

@@ -23,7 +23,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "import": "services.intake.importer:cli",
     "asyncapi": "tools.asyncapi:cli",
     "k8s": "tools.k8s:cli",
-    "token": "services.gateway.auth:cli",
+    "token": "services.gateway.access.auth:cli",
     "config-docs": "tools.settings_docs:config_cli",
     "demo": "tools.demo.run:cli",
 }
@@ -71,7 +71,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from tools.supervisor import run_up
 
     names = [n for n in (args.services or available_services()) if n in SERVICES]
-    return run_up(Path(args.var).resolve(), names, SERVICES, args.kafka_port, args.mongo_port)
+    return run_up(Path(args.var).resolve(), names, SERVICES, args.kafka_port, args.mongo_port, demo=args.demo)
 
 
 def _port_default(variable: str) -> int:
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                    help=f"the embedded broker's port (default: {KAFKA_PORT_VAR}, else a free one)")
     p.add_argument("--mongo-port", type=int, default=_port_default(MONGO_PORT_VAR),
                    help=f"the embedded database's port (default: {MONGO_PORT_VAR}, else a free one)")
+    p.add_argument("--demo", action="store_true", help="once up, load the demo desk (as `frontline demo` does)")
     p.add_argument("services", nargs="*", help="only these services (default: all)")
     p.set_defaults(fn=cmd_up)
     p = sub.add_parser("topics", help="create missing topics")

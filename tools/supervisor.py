@@ -51,7 +51,7 @@ def _start_companions(var: Path, env: dict[str, str], started: list[Companion]) 
 
 
 def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: int, mongo_port: int,
-           ready_timeout: float = 300) -> int:
+           ready_timeout: float = 300, demo: bool = False) -> int:
     """Start, report, supervise; returns the exit code (0 after Ctrl-C, 1 when the broker or database died,
     2 when something could not start)."""
     say = Progress().say
@@ -63,6 +63,7 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
     infra: EmbeddedInfra | None = None
     companions: list[Companion] = []
     services: dict[str, Service] = {}
+    loader: subprocess.Popen[bytes] | None = None
 
     def dead_infra() -> list[str]:
         dead = infra.exited() if infra else []
@@ -105,11 +106,25 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             rows += infra_rows(env, infra is not None, str(var / "mongo"))
             print(f"Frontline is up.\n{address_table(rows)}\nlogs in {var / 'log'}; Ctrl-C stops everything",
                   flush=True)
+            if demo:
+                loader = _load_demo(services, env, var / "log" / "demo.log")
+                say(f"loading the demo desk in the background (pid {loader.pid}, log in {var / 'log' / 'demo.log'})")
             code = _supervise(services, dead_infra, stop, spawn, say)
     finally:
+        if loader is not None and loader.poll() is None:
+            loader.terminate()
         _shutdown(services, infra, companions)
         say("stopped")
     return code
+
+
+def _load_demo(services: dict[str, Service], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``frontline demo`` against this desk's own addresses; it only talks to the public APIs."""
+    urls = [arg for name in ("gateway", "intake", "notify") if name in services
+            for arg in (f"--{name}", services[name].url)]
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "tools.cli", "demo", *urls], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _await_services(services: dict[str, Service], dead_infra: Callable[[], list[str]], stop: list[int],

@@ -115,7 +115,7 @@ async def test_a_taken_port_fails_clearly_and_never_reports_up(tmp_path: Path, t
 
 async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_path: Path) -> None:
     env = up_env()
-    up = Up(tmp_path / "var", env, [])
+    up = Up(tmp_path / "var", env, ["--demo"])
     try:
         await eventually(lambda: up.line("Frontline is up") or up.proc.poll() is not None, timeout=START,
                          interval=0.5, message="`frontline up` to be up")
@@ -125,6 +125,11 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
                     rf"feedback pages\s+http://127.0.0.1:{env['FEEDBACK_HTTP_PORT']}", r"broker\s+127\.0\.0\.1:\d+",
                     r"database\s+mongodb://127\.0\.0\.1:\d+", r"mail catcher\s+http://127\.0\.0\.1:\d+"):
             assert up.line(row), (row, up.output)
+        loading = await eventually(lambda: up.line(r"loading the demo desk in the background \(pid (\d+)"),
+                                   timeout=60, interval=0.5, message="`--demo` to start the demo loader")
+        demo_log = tmp_path / "var" / "log" / "demo.log"
+        await eventually(lambda: demo_log.exists() and demo_log.stat().st_size > 0, timeout=120, interval=0.5,
+                         message="the demo loader to report progress")
 
         started = descendants(up.proc.pid)
         sockets = {pid: listening_sockets(pid) for pid in started}
@@ -141,7 +146,7 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
         await eventually(up.exited, timeout=120, interval=0.2, message="the supervisor to stop after its broker died")
         assert up.proc.returncode == 1, up.output
         assert up.line(rf"embedded broker \(pid {broker[2]}\) exited with -9: stopping everything"), up.output
-        assert still_running(started) == []  # it stopped everything it had started
+        assert still_running([*started, int(loading[1])]) == []  # it stopped everything it had started
     finally:
         up.stop()
 
