@@ -8,8 +8,9 @@ publishes the same ids again and the ledger (and readers of ``routing.events``) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Protocol
 
 from prometheus_client import Counter
 
@@ -17,11 +18,13 @@ from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
 from shared.contracts.schemas import routing as r
 from shared.contracts.schemas import tickets as t
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
+from shared.directory.classification import Topic, UrgencyRule
+from shared.directory.routing import Staff
 from shared.runtime.clock import Clock
 from shared.runtime.ids import derived_id
-from shared.runtime.kafka import KafkaBus
 from shared.runtime.logging import correlation_id_var, ticket_id_var
-from shared.runtime.timers import Patience, Timer, TimerStore
+from shared.runtime.ports import Bus, Timers
+from shared.runtime.timers import Patience, Timer
 
 from .domain import (
     Action,
@@ -39,7 +42,6 @@ from .domain import (
     settle_flags,
 )
 from .projection import FINISHED, TRACKED, TicketView, apply
-from .store import ProjectionStore, StaffReader
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +56,26 @@ def auto_timer_id(ticket_id: str, offer_round: int) -> str:
     return derived_id("routing-auto-assign", ticket_id, offer_round)
 
 
+class Projection(Protocol):
+    """Routing's view of each ticket (``store.ProjectionStore``): read with its version, saved compare-and-set."""
+
+    async def get(self, ticket_id: str) -> tuple[TicketView | None, int]: ...
+
+    async def save(self, view: TicketView, version: int) -> None: ...
+
+    async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]: ...
+
+
+class StaffSource(Protocol):
+    """The routing directories and intake's triage rules as last read (``store.StaffReader``)."""
+
+    async def snapshot(self) -> Staff: ...
+
+    async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]: ...
+
+
 class RoutingHandler:
-    def __init__(self, projection: ProjectionStore, staff: StaffReader, timers: TimerStore, bus: KafkaBus,
+    def __init__(self, projection: Projection, staff: StaffSource, timers: Timers, bus: Bus,
                  clock: Clock, policy: Policy, retry_after: timedelta) -> None:
         self.projection, self.staff, self.timers, self.bus = projection, staff, timers, bus
         self.clock, self.policy, self.retry_after = clock, policy, retry_after
