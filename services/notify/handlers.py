@@ -8,22 +8,22 @@ cause's position (``ordering.py``), so one person's notices about a ticket go ou
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import tickets as t
-from shared.directory.notify import template_key
+from shared.directory.notify import NotifyPreference, TemplateOverride, template_key
+from shared.directory.routing import Staff
 from shared.runtime.clock import Clock
 from shared.runtime.kafka import Poison
 from shared.runtime.logging import ticket_id_var
 
-from .dispatcher import Dispatcher
 from .domain import Intent, PlanInput, plan
 from .failures import failure_notice
 from .ordering import after_resolution, follow_up, resolution_queued, ticket_event_seq
 from .projection import TicketView, apply
 from .settings import NotifySettings
-from .store import DirectoryCache, NotifyStore
 from .templates import Rendered, TemplateRenderError, UnknownTemplate, render
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,36 @@ log = logging.getLogger(__name__)
 Item = tuple[Envelope, Message]
 
 
+class NotifyStorage(Protocol):
+    """Notify's view of each ticket and its queues (``store.NotifyStore``)."""
+
+    async def view(self, ticket_id: str) -> TicketView | None: ...
+
+    async def save_view(self, view: TicketView) -> None: ...
+
+    async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int: ...
+
+    async def add_inbox(self, docs: Sequence[dict[str, Any]]) -> None: ...
+
+    async def release_held(self, ticket_id: str, cause_id: str, seq: int | None) -> int: ...
+
+
+class Directories(Protocol):
+    """Staff, preferences and template overrides as last read (``store.DirectoryCache``)."""
+
+    templates: dict[str, TemplateOverride]
+
+    async def snapshot(self) -> tuple[Staff, dict[str, NotifyPreference]]: ...
+
+
+class Waker(Protocol):
+    """The dispatcher, told that deliveries joined its queues."""
+
+    def wake(self, channels: set[str] | None = None) -> None: ...
+
+
 class NotifyHandler:
-    def __init__(self, store: NotifyStore, directories: DirectoryCache, dispatcher: Dispatcher | None, clock: Clock,
+    def __init__(self, store: NotifyStorage, directories: Directories, dispatcher: Waker | None, clock: Clock,
                  settings: NotifySettings) -> None:
         self.store, self.directories, self.dispatcher = store, directories, dispatcher
         self.clock, self.s = clock, settings
