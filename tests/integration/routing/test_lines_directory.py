@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from routing_support import Desk, desk
+from routing_support import RoutingDesk, desk
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from shared.contracts.schemas.common import RequestedLine
 from shared.directory.routing import Agent
@@ -32,7 +32,7 @@ LINES = [{"id": "third", "order": 3}, {"id": "second", "order": 2, "client_choic
 
 @dataclass
 class Desk3:
-    desk: Desk
+    desk: RoutingDesk
     http: httpx.AsyncClient
     settings: GatewaySettings
 

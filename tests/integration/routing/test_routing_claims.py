@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from routing_support import Desk, desk
+from routing_support import RoutingDesk, desk
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.topics import TICKETS_EVENTS
@@ -121,5 +121,5 @@ async def _count(d: object, n: int) -> bool:
     return await d.db["routing_tickets"].count_documents({"assignee_id": {"$ne": None}}) >= n  # type: ignore[attr-defined]
 
 
-async def _no_timers(d: Desk, ticket_id: str) -> bool:
+async def _no_timers(d: RoutingDesk, ticket_id: str) -> bool:
     return await d.pending_timers(ticket_id) == 0

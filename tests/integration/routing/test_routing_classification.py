@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
-from routing_support import Desk, desk
+from routing_support import RoutingDesk, desk
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Classification, RequestedLine, TicketType
@@ -43,7 +43,7 @@ def directories() -> list[BaseModel]:
     ]
 
 
-async def offer(d: Desk, ticket_id: str, count: int = 1) -> tuple[list[str], str, str | None, str]:
+async def offer(d: RoutingDesk, ticket_id: str, count: int = 1) -> tuple[list[str], str, str | None, str]:
     p = (await d.wait(ticket_id, "TicketOffered", count=count))[-1].payload
     return p["agent_ids"], p["line"], p["group_id"], p["reason"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from routing_support import Desk, desk
+from routing_support import RoutingDesk, desk
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, InboundContent, Sender
@@ -117,6 +117,6 @@ async def test_message_into_a_ticket_whose_assignee_is_on_vacation_alerts_the_le
         await d.settled("T-lost", lambda doc: doc["flags"]["lost"] is False, "lost flag cleared once Bob has it")
 
 
-async def _applied(d: Desk, ticket_id: str, event_id: str) -> bool:
+async def _applied(d: RoutingDesk, ticket_id: str, event_id: str) -> bool:
     view, _ = await d.routing.projection.get(ticket_id)
     return view is not None and event_id in view.applied

@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from routing_support import Desk, desk
+from routing_support import RoutingDesk, desk
 
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory.routing import Agent
@@ -48,7 +48,7 @@ async def test_a_due_auto_assign_timer_waits_for_the_view_to_catch_up(env: dict[
         assert len(d.events.of("T-replay", "TicketAssigned")) == 1
 
 
-async def _none_pending(d: Desk) -> bool:
+async def _none_pending(d: RoutingDesk) -> bool:
     return await d.pending_timers("T-replay") == 0
 
 
