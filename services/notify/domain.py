@@ -14,10 +14,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import feedback as fb
-from shared.contracts.schemas import routing as rt
-from shared.contracts.schemas import sla
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import feedback, routing, sla, tickets
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
 from shared.directory.routing import Agent, Staff, zone_or_utc
 from shared.runtime.ids import derived_id
@@ -248,31 +245,31 @@ def plan(p: PlanInput) -> list[Intent]:
     msg, env, now = p.msg, p.env, p.now or p.env.occurred_at
     ctx, base = _ctx(p), _base_context(p)
     key = env.id
-    if isinstance(msg, t.TicketOpened):
+    if isinstance(msg, tickets.TicketOpened):
         people = ticket_staff(p.staff, ctx, now, exclude=[msg.created_by] if msg.created_by else [])
         return staff_intents(p, people, Notice("ticket_opened", {**base, "text": msg.text[:2000]}, key))
-    if isinstance(msg, t.MessageReceived):
+    if isinstance(msg, tickets.MessageReceived):
         if p.view is not None and env.causation_id and env.causation_id == p.view.opened_cause:
             return []  # the opening message: TicketOpened already told them
         people = ticket_staff(p.staff, ctx, now)
         return staff_intents(p, people, Notice("client_message", {**base, "text": msg.content.text[:2000]}, key))
-    if isinstance(msg, (t.TicketAssigned, t.WorkStarted)):
+    if isinstance(msg, (tickets.TicketAssigned, tickets.WorkStarted)):
         # Assigned and then started are one fact for the client: the key is per ticket (and per reopening).
         taken_key = f"{env.ticket_id}:taken:{reopen_count(p.view)}"
         out = client_intent(p, Notice("ticket_taken", base, taken_key), client_route(p.view) if p.view else None)
-        if isinstance(msg, t.TicketAssigned) and msg.mode != "claim":
+        if isinstance(msg, tickets.TicketAssigned) and msg.mode != "claim":
             people = named_staff(p.staff, [msg.agent_id], "assignee", ctx, now)
             out += staff_intents(p, people, Notice("ticket_assigned", {**base, "mode": msg.mode}, key))
         return out
-    if isinstance(msg, t.ReplySent):
+    if isinstance(msg, tickets.ReplySent):
         route = client_route(p.view, msg.channel.value) if p.view else None
         return client_intent(p, Notice("reply", {**base, "text": msg.text}, key, automatic=False), route,
                              author=msg.agent_id)
-    if isinstance(msg, t.TicketResolved):
+    if isinstance(msg, tickets.TicketResolved):
         route = client_route(p.view, msg.channel.value) if p.view else None
         ctx_r = {**base, "problem": msg.problem, "solution": msg.solution}
         return client_intent(p, Notice("ticket_resolved", ctx_r, key), route)
-    if isinstance(msg, rt.LeadAlerted):
+    if isinstance(msg, routing.LeadAlerted):
         people = named_staff(p.staff, msg.lead_ids, "lead_alert", ctx, now)
         assignee = p.staff.agents.get(msg.assignee_id or "")
         extra: dict[str, Any] = {"alert_reason": msg.reason, "detail": msg.detail,
@@ -291,9 +288,9 @@ def plan(p: PlanInput) -> list[Intent]:
         people = sla_staff(p.staff, ctx, now, breached=breached)
         extra = {"target": msg.target, "due_at": msg.due_at.isoformat()}
         return staff_intents(p, people, Notice("sla_breached" if breached else "sla_warning", {**base, **extra}, key))
-    if isinstance(msg, fb.SurveyRequested):
+    if isinstance(msg, feedback.SurveyRequested):
         return _survey(p, msg, base, key)
-    if isinstance(msg, fb.FraudAlertRaised):
+    if isinstance(msg, feedback.FraudAlertRaised):
         people = named_staff(p.staff, msg.lead_ids, "fraud_alert", ctx, now)
         suspect = p.staff.agents.get(msg.suspected_agent_id or "")
         extra = {"survey_id": msg.survey_id, "suspect_name": suspect.name if suspect else msg.suspected_agent_id}
@@ -301,7 +298,7 @@ def plan(p: PlanInput) -> list[Intent]:
     return []
 
 
-def _survey(p: PlanInput, msg: fb.SurveyRequested, base: dict[str, Any], key: str) -> list[Intent]:
+def _survey(p: PlanInput, msg: feedback.SurveyRequested, base: dict[str, Any], key: str) -> list[Intent]:
     view = p.view or TicketView(ticket_id=p.env.ticket_id)
     view = view.model_copy(update={"email": msg.to_email or view.email, "phone": msg.to_phone or view.phone,
                                    "conversation_id": msg.chat_conversation_id or view.conversation_id})

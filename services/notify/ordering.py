@@ -15,13 +15,13 @@ from typing import Any
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas.common import FINISHED_STATUSES
 
 from .projection import TicketView
 
 UNDONE = ("pending", "sending")  # a delivery in one of these still holds back the later ones
 HOLD_LIMIT = timedelta(minutes=10)
 MAX_RESOLUTIONS = 20
-DONE_STATUSES = frozenset({"resolved", "completed", "closed"})
 
 
 def ticket_event_seq(view: TicketView) -> int:
@@ -41,7 +41,7 @@ def follow_up(view: TicketView | None, env: Envelope, msg: Message) -> tuple[int
     seq = after_resolution(view, cause)
     if seq is not None:
         return seq, None
-    if view is not None and not view.resolutions and view.status in DONE_STATUSES:  # folded before positions
+    if view is not None and not view.resolutions and view.status in FINISHED_STATUSES:  # folded before positions
         return 2 * view.position + 1, None
     return None, cause
 

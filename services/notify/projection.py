@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.contracts.schemas.common import Classification, ClientRef, Sender
+from shared.contracts.ticket_rules import status_after
 
 MAX_REFERENCES = 20
 
@@ -73,14 +74,16 @@ def apply(view: TicketView | None, env: Envelope, msg: Message) -> TicketView:
     """Fold one event; replaying a suffix of the partition in order converges to the same view (but its position)."""
     v = (view or TicketView(ticket_id=env.ticket_id)).model_copy(deep=True)
     v.position += 1
-    if isinstance(msg, t.TicketOpened):
+    if (after := status_after(msg, v.assignee_id)) is not None:
+        v.status = after.value
+    if isinstance(msg, tickets.TicketOpened):
         v.number, v.subject, v.channel = msg.number, msg.subject, msg.channel.value
         v.group_id, v.line, v.classification = msg.group_id, msg.line, msg.classification
         v.opened_cause, v.created_by, v.parent_id = env.causation_id, msg.created_by, msg.parent_id
         _sender(v, msg.sender)
         _client(v, msg.client)
         v.language = msg.language or v.language
-    elif isinstance(msg, t.MessageReceived):
+    elif isinstance(msg, tickets.MessageReceived):
         c = msg.content
         _sender(v, c.sender)
         v.conversation_id = c.conversation_id or v.conversation_id
@@ -88,33 +91,27 @@ def apply(view: TicketView | None, env: Envelope, msg: Message) -> TicketView:
             chain = [r for r in (c.references or v.references) if r != c.email_message_id]
             v.references = (chain + [c.email_message_id])[-MAX_REFERENCES:]
             v.last_email_message_id = c.email_message_id
-        if msg.reopened:
-            v.status = "in_progress"
-    elif isinstance(msg, t.TicketOffered):
+    elif isinstance(msg, tickets.TicketOffered):
         v.group_id = msg.group_id or v.group_id
         v.team_id = msg.service_team_id or v.team_id
-        v.line, v.status, v.assignee_id = msg.line, "offered", None
-    elif isinstance(msg, t.TicketAssigned):
-        v.assignee_id, v.status = msg.agent_id, "assigned"
-    elif isinstance(msg, t.WorkStarted):
-        v.assignee_id, v.status = msg.agent_id, "in_progress"
-    elif isinstance(msg, t.TicketClassified):
+        v.line, v.assignee_id = msg.line, None
+    elif isinstance(msg, tickets.TicketAssigned):
+        v.assignee_id = msg.agent_id
+    elif isinstance(msg, tickets.WorkStarted):
+        v.assignee_id = msg.agent_id
+    elif isinstance(msg, tickets.TicketClassified):
         v.classification = msg.classification
-    elif isinstance(msg, t.TicketEscalated):
-        v.line, v.group_id, v.assignee_id, v.status = msg.to_line, msg.group_id, None, "new"
-    elif isinstance(msg, t.ClientLinked):
+    elif isinstance(msg, tickets.TicketEscalated):
+        v.line, v.group_id, v.assignee_id = msg.to_line, msg.group_id, None
+    elif isinstance(msg, tickets.ClientLinked):
         _client(v, msg.client)
         _sender(v, msg.sender)
-    elif isinstance(msg, t.TicketResolved):
-        v.status = "resolved"
+    elif isinstance(msg, tickets.TicketResolved):
         _sender(v, msg.sender)
         _client(v, msg.client)
-    elif isinstance(msg, t.TicketReopened):
-        v.status = "in_progress"
+    elif isinstance(msg, tickets.TicketReopened):
         if env.id not in v.reopen_ids:
             v.reopen_ids.append(env.id)
-    elif isinstance(msg, (t.TicketCompleted, t.TicketClosed)):
-        v.status = "closed" if isinstance(msg, t.TicketClosed) else "completed"
     return v
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from shared.contracts.schemas.common import TicketStatus
+from shared.contracts.schemas.common import UNASSIGNED_STATUSES, WORKING_STATUSES, TicketStatus
 from shared.directory.classification import Topic, UrgencyRule, node_routing, urgency_line
 from shared.directory.line_chain import line_for_choice
 from shared.directory.routing import (
@@ -29,7 +29,7 @@ from shared.directory.routing import (
     team_member_ids,
 )
 
-from .projection import UNASSIGNED, WORKING, TicketView
+from .projection import TicketView
 
 Strategy = Literal["random", "least_loaded", "skills_first"]
 AssignMode = Literal["auto", "night_shift", "team_lead"]
@@ -254,7 +254,7 @@ def route(view: TicketView, staff: Staff, policy: Policy, now: datetime, *, reas
           exclude: Iterable[str] = (), loads: Mapping[str, int] | None = None, quiet: bool = False,
           ) -> list[Action]:
     """A ticket that needs someone: offer it to everyone who may take it, else fall back."""
-    if view.status not in UNASSIGNED or view.assignee_id:
+    if view.status not in UNASSIGNED_STATUSES or view.assignee_id:
         return []
     line = target_line(view, staff, policy)
     group = target_group(view, line, staff, policy)
@@ -273,7 +273,7 @@ def reclassified(before: TicketView, after: TicketView, staff: Staff, policy: Po
     or by an escalation is not. Both classifications are judged on today's directories, so a
     change that leaves the ticket where it is (a product, a typo) does not disturb the offer.
     """
-    if after.status not in UNASSIGNED or after.assignee_id:
+    if after.status not in UNASSIGNED_STATUSES or after.assignee_id:
         return []
 
     def destination(v: TicketView) -> tuple[str, str | None]:
@@ -336,7 +336,7 @@ def fallback(view: TicketView, staff: Staff, policy: Policy, now: datetime, line
 
 def lost(view: TicketView, staff: Staff, policy: Policy, now: datetime) -> list[Action]:
     """The client wrote into a ticket whose assignee is away: alert the leads and offer it again."""
-    if view.status not in WORKING or not view.assignee_id:
+    if view.status not in WORKING_STATUSES or not view.assignee_id:
         return []
     assignee = staff.agents.get(view.assignee_id)
     if assignee is not None and is_available(assignee, now):
@@ -362,6 +362,6 @@ RAISED_FLAGS = ("lost", "nobody_available")
 
 def settle_flags(view: TicketView) -> list[Action]:
     """Flags routing raised come down once someone has the ticket (a claim does not clear them in the ledger)."""
-    if view.status not in WORKING or not view.assignee_id:
+    if view.status not in WORKING_STATUSES or not view.assignee_id:
         return []
     return [Flag(f, False, f"assigned to {view.assignee_id}") for f in RAISED_FLAGS if view.flags.get(f)]

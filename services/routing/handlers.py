@@ -17,6 +17,7 @@ from prometheus_client import Counter
 from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
 from shared.contracts.schemas import routing as r
 from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import FINISHED_STATUSES
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
 from shared.directory.classification import Topic, UrgencyRule
 from shared.directory.routing import Staff
@@ -41,7 +42,7 @@ from .domain import (
     route,
     settle_flags,
 )
-from .projection import FINISHED, TRACKED, TicketView, apply
+from .projection import TRACKED, TicketView, apply
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class RoutingHandler:
     async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None) -> None:
         now = self.clock.now()
         actions: list[Action] = []
-        if isinstance(msg, t.TicketAssigned | t.TicketEscalated) or view.status in FINISHED:
+        if isinstance(msg, t.TicketAssigned | t.TicketEscalated) or view.status in FINISHED_STATUSES:
             await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
         if isinstance(msg, t.TicketOpened):
             reason = "sub_ticket" if view.parent_id else "new"

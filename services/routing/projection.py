@@ -13,13 +13,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.contracts.schemas.common import Classification, RequestedLine, TicketStatus
+from shared.contracts.ticket_rules import status_after
 
-S = TicketStatus
-WORKING = frozenset({S.assigned, S.in_progress, S.waiting_customer})
-UNASSIGNED = frozenset({S.new, S.offered})
-FINISHED = frozenset({S.resolved, S.completed, S.closed})
 APPLIED_KEEP = 64
 
 
@@ -59,15 +56,16 @@ class TicketView(BaseModel):
 
 
 TRACKED: tuple[type[Message], ...] = (
-    t.TicketOpened, t.TicketOffered, t.TicketAssigned, t.WorkStarted, t.TicketPutOnHold, t.TicketResumed,
-    t.TicketClassified, t.TicketEscalated, t.FlagChanged, t.TicketResolved, t.TicketCompleted, t.TicketClosed,
-    t.TicketReopened, t.ClientLinked, t.MessageReceived,
+    tickets.TicketOpened, tickets.TicketOffered, tickets.TicketAssigned, tickets.WorkStarted,
+    tickets.TicketPutOnHold, tickets.TicketResumed, tickets.TicketClassified, tickets.TicketEscalated,
+    tickets.FlagChanged, tickets.TicketResolved, tickets.TicketCompleted, tickets.TicketClosed,
+    tickets.TicketReopened, tickets.ClientLinked, tickets.MessageReceived,
 )
 
 
 def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | None:
     """The view after ``ev``; None when routing has no view and the event does not open one."""
-    if isinstance(ev, t.TicketOpened):
+    if isinstance(ev, tickets.TicketOpened):
         view = TicketView(id=env.ticket_id, line=ev.line, requested_line=ev.requested_line, group_id=ev.group_id,
                           pinned_line=ev.line, pinned_group_id=ev.group_id,
                           service_team_id=ev.client.service_team_id if ev.client else None,
@@ -77,39 +75,27 @@ def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | N
     else:
         view = view.model_copy(deep=True)
     view.updated_at = env.occurred_at
+    view.status = status_after(ev, view.assignee_id) or view.status
     match ev:
-        case t.TicketOffered():
-            view.status = S.offered
+        case tickets.TicketOffered():
             if view.assignee_id:
                 view.previous_assignee_id = view.assignee_id
             view.assignee_id, view.offered_to, view.offer_round = None, list(ev.agent_ids), ev.round
             view.line, view.group_id = ev.line, ev.group_id or view.group_id
             view.service_team_id = ev.service_team_id or view.service_team_id
-        case t.TicketAssigned():
-            view.status, view.assignee_id, view.offered_to = S.assigned, ev.agent_id, []
+        case tickets.TicketAssigned():
+            view.assignee_id, view.offered_to = ev.agent_id, []
             view.previous_assignee_id = ev.previous_agent_id
-        case t.WorkStarted() | t.TicketResumed():
-            view.status = S.in_progress
-        case t.TicketPutOnHold():
-            view.status = S.waiting_customer
-        case t.TicketClassified():
+        case tickets.TicketClassified():
             view.classification, view.urgency = ev.classification, ev.urgency
-        case t.TicketEscalated():
+        case tickets.TicketEscalated():
             view.line, view.group_id = ev.to_line, ev.group_id
             view.pinned_line, view.pinned_group_id = ev.to_line, ev.group_id
             view.previous_assignee_id = ev.previous_agent_id
-            view.assignee_id, view.offered_to, view.status = None, [], S.new
-        case t.FlagChanged():
+            view.assignee_id, view.offered_to = None, []
+        case tickets.FlagChanged():
             view.flags[ev.flag] = ev.value
-        case t.TicketResolved():
-            view.status = S.resolved
-        case t.TicketCompleted():
-            view.status = S.completed
-        case t.TicketClosed():
-            view.status = S.closed
-        case t.TicketReopened():
-            view.status = S.in_progress if view.assignee_id else S.new
-        case t.ClientLinked():
+        case tickets.ClientLinked():
             view.service_team_id = ev.client.service_team_id or view.service_team_id
     view.applied = [*view.applied, env.id][-APPLIED_KEEP:]
     return view

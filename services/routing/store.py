@@ -15,12 +15,13 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.schemas.common import WORKING_STATUSES
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.line_chain import LEGACY_CHOICE_LINES, choice_lines
 from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
 
-from .projection import WORKING, TicketView
+from .projection import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class ProjectionStore:
         # One query per working status (equality, then the agents as the trailing $in of the (status, assignee_id)
         # index): SecantusDB cannot bound an index scan by two $in, and with {assignee_id: $in, status: $in} it read
         # every ticket ever assigned to these agents (resolved and closed ones too), a cost growing with all tickets.
-        for status in sorted(s.value for s in WORKING):
+        for status in sorted(s.value for s in WORKING_STATUSES):
             pipeline: list[dict[str, Any]] = [
                 {"$match": {"status": status, "assignee_id": {"$in": ids}}},
                 {"$group": {"_id": "$assignee_id", "n": {"$sum": 1}}},

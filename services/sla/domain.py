@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from shared.contracts.envelope import Message
-from shared.contracts.schemas import sla as s
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import sla, tickets
+from shared.contracts.schemas.common import ACTIVE_STATUSES
+from shared.contracts.ticket_rules import status_after
 from shared.directory.sla import LadderStep
 from shared.runtime.ids import derived_id
 
 from . import risk
 from .calendar import Calendar
-from .model import ACTIVE, APPLIED_KEEP, Catalog, SlaClock, TargetClock, TimerPlan
+from .model import APPLIED_KEEP, Catalog, SlaClock, TargetClock, TimerPlan
 from .policy import Facts, choose_policy, effective_targets
 
 WARN, BREACH, LADDER, DEADLINE = "sla.warn", "sla.breach", "sla.ladder", "sla.deadline"
@@ -87,7 +88,7 @@ def stop_target(tc: TargetClock, at: datetime, cal: Calendar) -> None:
 # ---- events -------------------------------------------------------------------------------------
 
 
-def open_clock(ticket_id: str, ev: t.TicketOpened, at: datetime, catalog: Catalog) -> SlaClock:
+def open_clock(ticket_id: str, ev: tickets.TicketOpened, at: datetime, catalog: Catalog) -> SlaClock:
     client, cls = ev.client, ev.classification
     clock = SlaClock(
         id=ticket_id, policy_id="", calendar_id="", opened_at=at,
@@ -125,9 +126,10 @@ def _retarget(clock: SlaClock, at: datetime, catalog: Catalog, opening: bool = F
 # a flag, a client's message) leaves every clock as it was, so the worker skips it without reading MongoDB:
 # on a busy desk those are most of tickets.events. Add a type here when ``_apply`` learns it.
 CLOCK_EVENTS: tuple[type[Message], ...] = (
-    t.TicketOpened, t.ReplySent, t.TicketAssigned, t.WorkStarted, t.TicketPutOnHold, t.TicketResumed,
-    t.TicketResolved, t.TicketReopened, t.TicketCompleted, t.TicketClosed, t.TicketOffered, t.TicketEscalated,
-    t.TicketClassified, t.ClientLinked, t.DeadlineSet,
+    tickets.TicketOpened, tickets.ReplySent, tickets.TicketAssigned, tickets.WorkStarted, tickets.TicketPutOnHold,
+    tickets.TicketResumed, tickets.TicketResolved, tickets.TicketReopened, tickets.TicketCompleted,
+    tickets.TicketClosed, tickets.TicketOffered, tickets.TicketEscalated, tickets.TicketClassified,
+    tickets.ClientLinked, tickets.DeadlineSet,
 )
 
 
@@ -140,7 +142,7 @@ def apply(clock: SlaClock | None, ticket_id: str, event_id: str, msg: Message, a
     """The clock after ``msg``; None when the ticket has no clock and this event does not open one."""
     if not moves_clock(msg):
         return clock
-    if isinstance(msg, t.TicketOpened):
+    if isinstance(msg, tickets.TicketOpened):
         if clock is not None:
             return clock
         clock = open_clock(ticket_id, msg, at, catalog)
@@ -158,11 +160,13 @@ def apply(clock: SlaClock | None, ticket_id: str, event_id: str, msg: Message, a
 def _apply(clock: SlaClock, msg: Message, at: datetime, catalog: Catalog) -> None:
     cal = catalog.calendar(clock.calendar_id)
     tg = clock.targets
-    if isinstance(msg, t.ReplySent):
+    if (after := status_after(msg, clock.assignee_id)) is not None:
+        clock.status = after.value
+    if isinstance(msg, tickets.ReplySent):
         if "first_response" in tg:
             meet_target(tg["first_response"], at, cal)
-    elif isinstance(msg, t.TicketAssigned):
-        clock.status, clock.assigned_at, clock.work_started_at = "assigned", at, None
+    elif isinstance(msg, tickets.TicketAssigned):
+        clock.assigned_at, clock.work_started_at = at, None
         clock.assignee_id = msg.agent_id
         clock.assign_epoch += 1
         policy = choose_policy(catalog.policies, facts_of(clock), catalog.default_policy)
@@ -170,52 +174,48 @@ def _apply(clock: SlaClock, msg: Message, at: datetime, catalog: Catalog) -> Non
         if secs:
             old = tg.get("take_into_work")
             tg["take_into_work"] = start_target(secs, at, cal, clock.warning_share, (old.epoch + 1) if old else 0)
-    elif isinstance(msg, t.WorkStarted):
-        clock.status, clock.work_started_at = "in_progress", at
+    elif isinstance(msg, tickets.WorkStarted):
+        clock.work_started_at = at
         if "take_into_work" in tg:
             meet_target(tg["take_into_work"], at, cal)
-    elif isinstance(msg, t.TicketPutOnHold):
-        clock.status, clock.paused, clock.paused_at = "waiting_customer", True, at
+    elif isinstance(msg, tickets.TicketPutOnHold):
+        clock.paused, clock.paused_at = True, at
         for name in PAUSABLE:
             if name in tg:
                 pause_target(tg[name], at, cal)
-    elif isinstance(msg, t.TicketResumed):
-        clock.status, clock.paused, clock.paused_at = "in_progress", False, None
+    elif isinstance(msg, tickets.TicketResumed):
+        clock.paused, clock.paused_at = False, None
         for name in PAUSABLE:
             if name in tg:
                 resume_target(tg[name], at, cal, clock.warning_share)
-    elif isinstance(msg, t.TicketResolved):
-        clock.status, clock.paused = "resolved", False
+    elif isinstance(msg, tickets.TicketResolved):
+        clock.paused = False
         for tc in tg.values():  # resolving answers the client and ends every clock
             meet_target(tc, at, cal)
-    elif isinstance(msg, t.TicketReopened):
-        clock.status = "in_progress" if clock.assigned_at else "new"
+    elif isinstance(msg, tickets.TicketReopened):
         res = tg.get("resolution")
         if res is not None and res.met_at is not None:
             res.met_at, res.met = None, None
             resume_target(res, at, cal, clock.warning_share)
-    elif isinstance(msg, (t.TicketCompleted, t.TicketClosed)):
-        clock.status = "completed" if isinstance(msg, t.TicketCompleted) else "closed"
+    elif isinstance(msg, (tickets.TicketCompleted, tickets.TicketClosed)):
         for tc in tg.values():
             stop_target(tc, at, cal)
-    elif isinstance(msg, (t.TicketOffered, t.TicketEscalated)):
+    elif isinstance(msg, (tickets.TicketOffered, tickets.TicketEscalated)):
         if msg.group_id:
             clock.group_id = msg.group_id
-        if isinstance(msg, t.TicketEscalated):
-            clock.status, clock.work_started_at = "new", None  # the next line takes it afresh
-        elif clock.status == "new":
-            clock.status = "offered"
-    elif isinstance(msg, t.TicketClassified):
+        if isinstance(msg, tickets.TicketEscalated):
+            clock.work_started_at = None  # the next line takes it afresh
+    elif isinstance(msg, tickets.TicketClassified):
         cls = msg.classification
         clock.ticket_type, clock.priority = msg.ticket_type.value, msg.priority
         clock.service_id = cls.sub_service_id or cls.service_id or clock.service_id
         clock.product = cls.product or clock.product
         _retarget(clock, at, catalog)
-    elif isinstance(msg, t.ClientLinked):
+    elif isinstance(msg, tickets.ClientLinked):
         clock.client_id, clock.contract_id = msg.client.client_id, msg.client.contract_id
         clock.category = msg.client.category
         _retarget(clock, at, catalog)
-    elif isinstance(msg, t.DeadlineSet):
+    elif isinstance(msg, tickets.DeadlineSet):
         if msg.deadline != clock.deadline:
             clock.deadline, clock.deadline_set_at, clock.reminders_sent = msg.deadline, at, []
 
@@ -252,7 +252,7 @@ def desired_timers(clock: SlaClock, catalog: Catalog) -> list[TimerPlan]:
         out.append(TimerPlan(timer_id(tid, LADDER, ladder.id, step.step, step.start, epoch),
                              anchor + timedelta(seconds=step.after_seconds), LADDER,
                              {"ladder_id": ladder.id, "step": step.step, "epoch": epoch}))
-    if clock.deadline is not None and clock.status in ACTIVE:
+    if clock.deadline is not None and clock.status in ACTIVE_STATUSES:
         for offset in catalog.reminder_offsets:
             at = clock.deadline - timedelta(seconds=offset)
             if offset in clock.reminders_sent or (clock.deadline_set_at and at < clock.deadline_set_at):
@@ -273,7 +273,7 @@ def _ladder_key(clock: SlaClock, step: LadderStep) -> str:
 def _holds(clock: SlaClock, step: LadderStep) -> bool:
     if step.condition == "not_in_progress":
         return clock.status == "assigned" and clock.work_started_at is None
-    return clock.status in ACTIVE  # unresolved
+    return clock.status in ACTIVE_STATUSES  # unresolved
 
 
 # ---- firing -------------------------------------------------------------------------------------
@@ -309,15 +309,15 @@ def _fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime,
                 return None
             tc.warned = True
             share = clock.warning_share or 0.0
-            return Firing(clock, [s.SlaWarning(target=target, due_at=tc.due_at, policy_id=clock.policy_id,  # type: ignore[arg-type]
+            return Firing(clock, [sla.SlaWarning(target=target, due_at=tc.due_at, policy_id=clock.policy_id,  # type: ignore[arg-type]
                                                share=share)])
         if not _breach_pending(tc) or tc.due_at is None:
             return None
         tc.breached, tc.breached_at, tc.met = True, due_at, (False if tc.met_at is not None else None)
-        if clock.breach_started_at is None and clock.status in ACTIVE:
+        if clock.breach_started_at is None and clock.status in ACTIVE_STATUSES:
             clock.breach_started_at = due_at
-        return Firing(clock, [s.SlaBreached(target=target, due_at=tc.due_at, policy_id=clock.policy_id)],  # type: ignore[arg-type]
-                      [t.SetFlag(flag="sla_breached", reason=f"{target} target breached")])
+        return Firing(clock, [sla.SlaBreached(target=target, due_at=tc.due_at, policy_id=clock.policy_id)],  # type: ignore[arg-type]
+                      [tickets.SetFlag(flag="sla_breached", reason=f"{target} target breached")])
     if kind == LADDER:
         ladder = catalog.ladder(str(data["ladder_id"]))
         step = next((st for st in ladder.steps if st.step == data["step"]), None)
@@ -329,15 +329,16 @@ def _fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime,
         clock.ladder_fired[_ladder_key(clock, step)] = due_at
         commands: list[Message] = []
         if step.set_flag:
-            commands.append(t.SetFlag(flag=step.set_flag, reason=step.reason or f"escalation step {step.step}"))
+            reason = step.reason or f"escalation step {step.step}"
+            commands.append(tickets.SetFlag(flag=step.set_flag, reason=reason))
         return Firing(clock, [], commands, escalation=step, ladder_id=ladder.id)
     if kind == DEADLINE:
         offset = float(data["offset"])  # type: ignore[arg-type]
-        if (clock.deadline is None or clock.deadline.isoformat() != data["deadline"] or clock.status not in ACTIVE
-                or offset in clock.reminders_sent):
+        if (clock.deadline is None or clock.deadline.isoformat() != data["deadline"]
+                or clock.status not in ACTIVE_STATUSES or offset in clock.reminders_sent):
             return None
         clock.reminders_sent = [*clock.reminders_sent, offset]
-        return Firing(clock, [s.DeadlineReminder(deadline=clock.deadline,
+        return Firing(clock, [sla.DeadlineReminder(deadline=clock.deadline,
                                                  remaining_seconds=(clock.deadline - due_at).total_seconds())])
     return None
 
@@ -346,9 +347,10 @@ def escalation_messages(step: LadderStep, ladder_id: str,
                         people: list[tuple[str, str]]) -> tuple[Message, list[Message]]:
     """The EscalationStepFired event and the ledger commands for a step, given resolved (user, role) pairs."""
     users = sorted({u for u, _ in people})
-    event = s.EscalationStepFired(ladder_id=ladder_id, step=step.step, action=step.action, user_ids=users,
+    event = sla.EscalationStepFired(ladder_id=ladder_id, step=step.step, action=step.action, user_ids=users,
                                   roles=list(step.roles), reason=step.reason or f"escalation step {step.step}")
     commands: list[Message] = []
     if step.action == "add_participant":
-        commands = [t.AddParticipant(user_id=u, role=r, reason=step.reason or None) for u, r in sorted(set(people))]
+        commands = [tickets.AddParticipant(user_id=u, role=r, reason=step.reason or None)
+                    for u, r in sorted(set(people))]
     return event, commands

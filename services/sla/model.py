@@ -21,7 +21,6 @@ from shared.runtime.clock import as_utc
 from .calendar import Calendar
 
 TARGETS = ("first_response", "take_into_work", "resolution")
-ACTIVE = frozenset({"new", "offered", "assigned", "in_progress", "waiting_customer"})
 APPLIED_KEEP = 200
 
 

@@ -8,15 +8,16 @@ remembers what it last told the ledger, so the flag is sent once per change, whi
 from __future__ import annotations
 
 from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import ACTIVE_STATUSES
 
-from .model import ACTIVE, SlaClock
+from .model import SlaClock
 
 AT_RISK = "sla_at_risk"
 
 
 def target_at_risk(clock: SlaClock) -> str | None:
     """The target that puts the ticket at risk (the one due first), or None."""
-    if clock.status not in ACTIVE or any(tc.breached for tc in clock.targets.values()):
+    if clock.status not in ACTIVE_STATUSES or any(tc.breached for tc in clock.targets.values()):
         return None
     warned = [(tc.due_at, name) for name, tc in clock.targets.items()
               if tc.warned and tc.met_at is None and tc.due_at is not None]

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.contracts.schemas.common import (
     Channel,
     Classification,
@@ -18,6 +18,7 @@ from shared.contracts.schemas.common import (
     TicketStatus,
     TicketType,
 )
+from shared.contracts.ticket_rules import status_after
 
 
 class Handover(BaseModel):
@@ -121,7 +122,7 @@ class Ticket(BaseModel):
         return cls.model_validate({"id": doc["_id"], **data})
 
 
-def open_ticket(env: Envelope, ev: t.TicketOpened) -> Ticket:
+def open_ticket(env: Envelope, ev: tickets.TicketOpened) -> Ticket:
     at = env.occurred_at
     return Ticket(
         id=env.ticket_id, number=ev.number, channel=ev.channel, subject=ev.subject, sender=ev.sender,
@@ -134,15 +135,9 @@ def open_ticket(env: Envelope, ev: t.TicketOpened) -> Ticket:
     )
 
 
-def _status(ticket: Ticket, status: TicketStatus, at: datetime) -> None:
-    if ticket.status != status:
-        ticket.status = status
-        ticket.status_changed_at = at
-
-
 def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
     """Apply one recorded event. Pure: the same history always rebuilds the same ticket."""
-    if isinstance(ev, t.TicketOpened):
+    if isinstance(ev, tickets.TicketOpened):
         ticket = open_ticket(env, ev)
         ticket.version = 1
         return ticket
@@ -152,8 +147,10 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
     at = env.occurred_at
     ticket.updated_at = at
     ticket.version += 1
+    if (after := status_after(ev, ticket.assignee_id)) is not None and after != ticket.status:
+        ticket.status, ticket.status_changed_at = after, at
     match ev:
-        case t.MessageReceived(content=c):
+        case tickets.MessageReceived(content=c):
             ticket.external_ids.append(f"{c.channel.value}:{c.external_id}")
             if c.email_message_id:
                 ticket.email_message_ids.append(c.email_message_id)
@@ -162,8 +159,7 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             ticket.message_count += 1
             ticket.last_message_from = "client"
             ticket.last_client_message_at = at
-        case t.TicketOffered():
-            _status(ticket, TicketStatus.offered, at)
+        case tickets.TicketOffered():
             if ticket.assignee_id:
                 ticket.previous_assignee_id = ticket.assignee_id
             ticket.assignee_id, ticket.assigned_at = None, None
@@ -171,31 +167,27 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             ticket.offer_round = ev.round
             ticket.line, ticket.group_id = ev.line, ev.group_id or ticket.group_id
             ticket.service_team_id = ev.service_team_id or ticket.service_team_id
-        case t.TicketAssigned():
-            _status(ticket, TicketStatus.assigned, at)
+        case tickets.TicketAssigned():
             ticket.previous_assignee_id = ev.previous_agent_id
             ticket.assignee_id, ticket.assigned_at, ticket.offered_to = ev.agent_id, at, []
             ticket.work_started_at = None
             if ticket.handovers and ticket.handovers[-1].taken_by is None:
                 ticket.handovers[-1].taken_by, ticket.handovers[-1].taken_at = ev.agent_id, at
-        case t.WorkStarted():
-            _status(ticket, TicketStatus.in_progress, at)
+        case tickets.WorkStarted():
             ticket.work_started_at = at
-        case t.ReplySent():
+        case tickets.ReplySent():
             ticket.last_message_from = "agent"
             ticket.last_agent_reply_at = at
             ticket.first_response_at = ticket.first_response_at or at
             ticket.message_count += 1
-        case t.TicketPutOnHold():
-            _status(ticket, TicketStatus.waiting_customer, at)
+        case tickets.TicketPutOnHold():
             ticket.waiting_since = at
-        case t.TicketResumed():
-            _status(ticket, TicketStatus.in_progress, at)
+        case tickets.TicketResumed():
             ticket.waiting_since = None
-        case t.TicketClassified():
+        case tickets.TicketClassified():
             ticket.classification, ticket.ticket_type = ev.classification, ev.ticket_type
             ticket.urgency, ticket.priority = ev.urgency, ev.priority
-        case t.TicketEscalated():
+        case tickets.TicketEscalated():
             ticket.handovers.append(Handover(from_line=ev.from_line, to_line=ev.to_line, handed_by=ev.handed_by,
                                              handed_at=at, previous_agent_id=ev.previous_agent_id))
             ticket.line = ev.to_line
@@ -203,44 +195,40 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             ticket.previous_assignee_id = ev.previous_agent_id
             ticket.assignee_id, ticket.assigned_at, ticket.offered_to = None, None, []
             ticket.flags["escalated"] = True
-            _status(ticket, TicketStatus.new, at)
-        case t.SubTicketOpened():
+        case tickets.SubTicketOpened():
             ticket.children.append(ChildRef(id=ev.child_id, line=ev.line, group_id=ev.group_id,
                                             opened_by=ev.opened_by))
             ticket.flags["passed_to_development"] = True
-        case t.ChildStatusUpdated():
+        case tickets.ChildStatusUpdated():
             for child in ticket.children:
                 if child.id == ev.child_id:
                     child.status = ev.status
-        case t.FlagChanged():
+        case tickets.FlagChanged():
             ticket.flags[ev.flag] = ev.value
-        case t.ParticipantAdded():
+        case tickets.ParticipantAdded():
             ticket.participants.append(Participant(user_id=ev.user_id, role=ev.role))
-        case t.TicketResolved():
-            _status(ticket, TicketStatus.resolved, at)
+        case tickets.TicketResolved():
             ticket.resolution = Resolution(agent_id=ev.agent_id, problem=ev.problem, solution=ev.solution, at=at)
             ticket.resolved_at = at
             ticket.waiting_since = None
-        case t.TicketCompleted():
-            _status(ticket, TicketStatus.completed, at)
+        case tickets.TicketCompleted():
             ticket.completed_at = at
-        case t.TicketClosed():
-            _status(ticket, TicketStatus.closed, at)
+        case tickets.TicketClosed():
             ticket.closed_at = at
-        case t.TicketReopened():
-            _status(ticket, TicketStatus.in_progress if ticket.assignee_id else TicketStatus.new, at)
+        case tickets.TicketReopened():
             ticket.reopened_count += 1
             ticket.resolved_at = ticket.completed_at = ticket.closed_at = None
             ticket.resolution = None  # it did not hold: the TicketResolved in the history keeps what it said
-        case t.ClientLinked():
+        case tickets.ClientLinked():
             ticket.client = ev.client
             ticket.unidentified = False
             ticket.service_team_id = ev.client.service_team_id or ticket.service_team_id
-        case t.RatingRecorded():
+        case tickets.RatingRecorded():
             ticket.rating = Rating(survey_id=ev.survey_id, answer=ev.answer, comment=ev.comment, at=at)
-        case t.DeadlineSet():
+        case tickets.DeadlineSet():
             ticket.deadline = ev.deadline
-        case t.NoteAdded() | t.CallbackLogged() | t.NotificationRecorded() | t.CommandRejected():
+        case (tickets.NoteAdded() | tickets.CallbackLogged() | tickets.NotificationRecorded()
+              | tickets.CommandRejected()):
             pass
         case _:
             raise ValueError(f"ledger does not know how to apply {env.type}")

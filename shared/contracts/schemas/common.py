@@ -47,10 +47,12 @@ class TicketStatus(StrEnum):
     closed = "closed"
 
 
-ACTIVE_STATUSES = frozenset(
-    {TicketStatus.new, TicketStatus.offered, TicketStatus.assigned, TicketStatus.in_progress,
-     TicketStatus.waiting_customer}
-)
+# The status groups, declared once. TicketStatus is a StrEnum, so a follower keeping the status as a plain string
+# tests membership in the same sets.
+UNASSIGNED_STATUSES = frozenset({TicketStatus.new, TicketStatus.offered})  # in the queue, nobody's yet
+WORKING_STATUSES = frozenset({TicketStatus.assigned, TicketStatus.in_progress, TicketStatus.waiting_customer})
+ACTIVE_STATUSES = UNASSIGNED_STATUSES | WORKING_STATUSES  # unresolved
+FINISHED_STATUSES = frozenset({TicketStatus.resolved, TicketStatus.completed, TicketStatus.closed})
 
 
 class TicketType(StrEnum):

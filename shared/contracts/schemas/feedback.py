@@ -12,6 +12,15 @@ from shared.contracts.envelope import Message, message
 Answer = Literal["good", "bad", "not_mine"]
 
 
+class SurveyAnswer(Message):
+    """The client's answer to a survey, the one model of it: feedback publishes it, the ledger records it as the
+    ticket's rating (``RecordRating`` / ``RatingRecorded`` build on it)."""
+
+    survey_id: str
+    answer: Answer
+    comment: str | None = None
+
+
 class SurveyButton(BaseModel):
     """One chat button: the platform shows ``label`` and opens ``url``."""
 
@@ -39,10 +48,8 @@ class SurveyRequested(Message):
 
 
 @message("SurveyAnswered")
-class SurveyAnswered(Message):
-    survey_id: str
-    answer: Answer
-    comment: str | None = None
+class SurveyAnswered(SurveyAnswer):
+    """The client answered (the comment, if any, follows as SurveyCommented)."""
 
 
 @message("FraudAlertRaised")
@@ -58,9 +65,7 @@ class FraudAlertRaised(Message):
 
 
 @message("SurveyCommented")
-class SurveyCommented(Message):
+class SurveyCommented(SurveyAnswer):
     """The client's optional free-text comment after answering (stored once)."""
 
-    survey_id: str
-    answer: Answer
     comment: str

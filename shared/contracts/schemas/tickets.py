@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -18,11 +18,12 @@ from shared.contracts.schemas.common import (
     RequestedLine,
     Sender,
     Strict,
+    TicketStatus,
     TicketType,
 )
+from shared.contracts.schemas.feedback import SurveyAnswer
 
 AssignMode = Literal["claim", "auto", "lead", "night_shift", "team_lead", "reassign"]
-RatingAnswer = Literal["good", "bad", "not_mine"]
 # What intake did not take on trust in a message; each becomes a flag agents see on the ticket.
 ReviewFlag = Literal["unverified_thread", "lookalike_sender"]
 
@@ -194,9 +195,7 @@ class LinkClient(Message):
 
 
 @message("RecordRating", kind="command")
-class RecordRating(Message):
-    survey_id: str
-    answer: RatingAnswer
+class RecordRating(SurveyAnswer):
     comment: str | None = Field(None, max_length=5000)
 
 
@@ -225,6 +224,23 @@ class RecordNotification(Message):
 # ---- events -----------------------------------------------------------------------------------
 
 
+class StatusChange(Message):
+    """An event that moves the ticket's status. The ledger records the status after it, so followers read it
+    instead of deriving it again; for a record written before it did, ``ticket_rules.status_after`` decides."""
+
+    AFTER: ClassVar[tuple[TicketStatus, ...]] = ()  # the statuses this event may leave; one: filled in when absent
+    status_after: TicketStatus | None = Field(None, description="The ticket's status after this event, recorded "
+                                              "by the ledger (absent on records written before it did)")
+
+    @model_validator(mode="after")
+    def _check_status_after(self) -> StatusChange:
+        if self.status_after is None and len(self.AFTER) == 1:
+            self.status_after = self.AFTER[0]
+        elif self.status_after is not None and self.status_after not in self.AFTER:
+            raise ValueError(f"{self.TYPE} cannot leave a ticket {self.status_after.value}")
+        return self
+
+
 @message("TicketOpened")
 class TicketOpened(OpeningFields):
     number: int
@@ -248,7 +264,8 @@ class MessageReceived(Message):
 
 
 @message("TicketOffered")
-class TicketOffered(Message):
+class TicketOffered(StatusChange):
+    AFTER = (TicketStatus.offered,)
     agent_ids: list[str]
     line: str
     group_id: str | None = None
@@ -258,7 +275,8 @@ class TicketOffered(Message):
 
 
 @message("TicketAssigned")
-class TicketAssigned(Message):
+class TicketAssigned(StatusChange):
+    AFTER = (TicketStatus.assigned,)
     agent_id: str
     mode: AssignMode
     previous_agent_id: str | None = None
@@ -266,7 +284,8 @@ class TicketAssigned(Message):
 
 
 @message("WorkStarted")
-class WorkStarted(Message):
+class WorkStarted(StatusChange):
+    AFTER = (TicketStatus.in_progress,)
     agent_id: str
 
 
@@ -285,12 +304,14 @@ class NoteAdded(Message):
 
 
 @message("TicketPutOnHold")
-class TicketPutOnHold(Message):
+class TicketPutOnHold(StatusChange):
+    AFTER = (TicketStatus.waiting_customer,)
     reason: str | None = None
 
 
 @message("TicketResumed")
-class TicketResumed(Message):
+class TicketResumed(StatusChange):
+    AFTER = (TicketStatus.in_progress,)
     reason: str | None = None
 
 
@@ -303,7 +324,8 @@ class TicketClassified(Message):
 
 
 @message("TicketEscalated")
-class TicketEscalated(Message):
+class TicketEscalated(StatusChange):
+    AFTER = (TicketStatus.new,)
     from_line: str | None
     to_line: str
     handed_by: str
@@ -342,7 +364,8 @@ class ParticipantAdded(Message):
 
 
 @message("TicketResolved")
-class TicketResolved(Message):
+class TicketResolved(StatusChange):
+    AFTER = (TicketStatus.resolved,)
     agent_id: str
     problem: str
     solution: str
@@ -352,12 +375,14 @@ class TicketResolved(Message):
 
 
 @message("TicketCompleted")
-class TicketCompleted(Message):
+class TicketCompleted(StatusChange):
+    AFTER = (TicketStatus.completed,)
     reason: str
 
 
 @message("TicketClosed")
-class TicketClosed(Message):
+class TicketClosed(StatusChange):
+    AFTER = (TicketStatus.closed,)
     reason: str | None = None
     open_sub_tickets: list[str] = Field(default_factory=list,
                                         description="Development sub-tickets still open when it closed (the reason "
@@ -365,7 +390,8 @@ class TicketClosed(Message):
 
 
 @message("TicketReopened")
-class TicketReopened(Message):
+class TicketReopened(StatusChange):
+    AFTER = (TicketStatus.in_progress, TicketStatus.new)  # ticket_rules.reopened_status
     reason: str | None = None
     from_status: str
 
@@ -380,10 +406,7 @@ class ClientLinked(Message):
 
 
 @message("RatingRecorded")
-class RatingRecorded(Message):
-    survey_id: str
-    answer: RatingAnswer
-    comment: str | None = None
+class RatingRecorded(SurveyAnswer):
     agent_id: str | None = Field(None, description="Who resolved the ticket")
     created_by: str | None = Field(None, description="Who opened the ticket (fraud checks)")
 

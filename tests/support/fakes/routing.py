@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.routing.projection import WORKING, TicketView
+from services.routing.projection import TicketView
 from services.routing.store import ConcurrentUpdate
+from shared.contracts.schemas.common import WORKING_STATUSES
 from shared.directory.classification import Topic, UrgencyRule
 from shared.directory.routing import Staff
 
@@ -28,7 +29,7 @@ class FakeProjection:
     async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]:
         out = dict.fromkeys(sorted(set(agent_ids)), 0)
         for view, _ in self.views.values():
-            if view.status in WORKING and view.assignee_id in out:
+            if view.status in WORKING_STATUSES and view.assignee_id in out:
                 out[view.assignee_id] += 1
         return out
 
