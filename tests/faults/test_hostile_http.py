@@ -25,7 +25,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
-from integration.gateway.gateway_support import Stack, stack
+from integration.gateway.gateway_support import stack
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -39,6 +39,7 @@ from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.desk import Desk
 from tests.support.testing import eventually, make_settings, running
 from tools.infra import free_port
 
@@ -63,7 +64,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[tuple[Stack, str]]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[tuple[Desk, str]]:
     async with stack(infra, action_wait_seconds=1.0, max_body_bytes=LIMIT) as s:
         await s.seed([
             ("TA", t.OpenTicket(channel=Channel.web, line="first", subject="secret A",
@@ -168,7 +169,7 @@ def malformed() -> list[tuple[bytes, str]]:
 # ---- gateway ------------------------------------------------------------------------------------------
 
 
-def bad_credentials(s: Stack) -> dict[str, dict[str, str]]:
+def bad_credentials(s: Desk) -> dict[str, dict[str, str]]:
     now = int(s.clock.now().timestamp())
     good = {"sub": "root", "role": "administrator", "iss": s.settings.jwt_issuer, "iat": now, "exp": now + 600}
     secret = s.settings.jwt_secret
@@ -204,7 +205,7 @@ PROBES = [("GET", "/api/v1/tickets", None), ("GET", "/api/v1/tickets/TA?history=
           ("GET", "/api/v1/stream", None)]
 
 
-async def test_bad_tokens_get_401_problems_and_reach_nothing(gw: tuple[Stack, str]) -> None:
+async def test_bad_tokens_get_401_problems_and_reach_nothing(gw: tuple[Desk, str]) -> None:
     s, url = gw
     versions = {d["_id"]: d["version"] async for d in s.db.tickets.find({}, {"version": 1})}
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -218,7 +219,7 @@ async def test_bad_tokens_get_401_problems_and_reach_nothing(gw: tuple[Stack, st
     assert {d["_id"]: d["version"] async for d in s.db.tickets.find({}, {"version": 1})} == versions
 
 
-async def test_gateway_refuses_oversize_and_malformed_bodies(gw: tuple[Stack, str]) -> None:
+async def test_gateway_refuses_oversize_and_malformed_bodies(gw: tuple[Desk, str]) -> None:
     s, url = gw
     ann = s.token("ann", "specialist")
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -250,7 +251,7 @@ TICKET_PROBES = [("GET", "", None), ("GET", "?history=true", None), ("GET", "/hi
                  ("POST", "/reassign", {"agent_id": "bob"}), ("POST", "/link-client", {"client": {"client_id": "X"}})]
 
 
-async def test_other_scopes_ticket_ids_look_like_missing_ones(gw: tuple[Stack, str]) -> None:
+async def test_other_scopes_ticket_ids_look_like_missing_ones(gw: tuple[Desk, str]) -> None:
     s, url = gw
     versions = {d["_id"]: d["version"] async for d in s.db.tickets.find({}, {"version": 1})}
     async with httpx.AsyncClient(base_url=url, timeout=30) as http:

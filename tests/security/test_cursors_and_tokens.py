@@ -12,20 +12,21 @@ import httpx
 import jwt
 import pytest
 import pytest_asyncio
-from integration.gateway.gateway_support import Stack, stack
+from integration.gateway.gateway_support import stack
 
-from services.gateway.cursors import CursorCodec
-from services.gateway.queues import SortField
+from services.gateway.access.cursors import CursorCodec
+from services.gateway.queries.queues import SortField
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from shared.runtime.problems import PROBLEM_JSON
+from tests.support.desk import Desk
 
 C1 = ClientRef(client_id="C-1", service_team_id="A")
 C2 = ClientRef(client_id="C-2", service_team_id="B")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         await s.seed([(f"K{i}", t.OpenTicket(channel=Channel.web, client=C1 if i % 2 else C2)) for i in range(6)])
         yield s
@@ -49,7 +50,7 @@ OPERATORS: list[Any] = [{"$ne": None}, {"$exists": True}, {"$where": "sleep(100)
 
 
 @pytest.mark.parametrize("role", ["administrator", "specialist", "client"])
-async def test_forged_cursors_get_400_problems_and_reach_no_filter(gw: Stack, role: str) -> None:
+async def test_forged_cursors_get_400_problems_and_reach_no_filter(gw: Desk, role: str) -> None:
     headers = gw.token("u1", role, teams=["A"], client_id="C-1")
     forged = [unsigned("created_at", -1, op, "K1") for op in OPERATORS]
     forged += [unsigned("created_at", -1, {"$dt": "2026-03-02T10:00:00+00:00"}, {"$ne": None})]
@@ -64,7 +65,7 @@ async def test_forged_cursors_get_400_problems_and_reach_no_filter(gw: Stack, ro
                                   headers=headers), 400)
 
 
-async def test_a_cursor_works_for_its_holder_only(gw: Stack) -> None:
+async def test_a_cursor_works_for_its_holder_only(gw: Desk) -> None:
     admin = gw.token("root", "administrator")
     first = await gw.http.get("/api/v1/tickets", params={"limit": 2}, headers=admin)
     assert first.status_code == 200 and len(first.json()["items"]) == 2
@@ -79,13 +80,13 @@ async def test_a_cursor_works_for_its_holder_only(gw: Stack) -> None:
         assert "someone else" in body["detail"]
 
 
-def test_bad_cursors_are_documented(gw: Stack) -> None:
+def test_bad_cursors_are_documented(gw: Desk) -> None:
     paths = gw.app.openapi()["paths"]
     for path in ("/api/v1/tickets", "/api/v1/queues/{queue}"):
         assert PROBLEM_JSON in paths[path]["get"]["responses"]["400"]["content"]
 
 
-async def test_tokens_beyond_the_maximum_lifetime_or_without_iat_get_401(gw: Stack) -> None:
+async def test_tokens_beyond_the_maximum_lifetime_or_without_iat_get_401(gw: Desk) -> None:
     now = int(gw.clock.now().timestamp())
     base = {"sub": "root", "role": "administrator", "iss": gw.settings.jwt_issuer}
     cap = gw.settings.max_token_lifetime_seconds

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest_asyncio
-from integration.gateway.gateway_support import Stack, stack
+from integration.gateway.gateway_support import stack
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.desk import Desk
 
 BASE = "/api/v1/admin/directories/lines"
 HIJACK = {"id": "first", "order": 1, "client_choices": ["plain", "technical", "not_technical"],
@@ -20,19 +21,19 @@ HIJACK = {"id": "first", "order": 1, "client_choices": ["plain", "technical", "n
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         await s.seed([("TL", t.OpenTicket(channel=Channel.web, client=ClientRef(client_id="C-1", service_team_id="A"),
                                           line="first")), ("TL", t.AssignTicket(agent_id="ann", mode="lead"))])
         yield s
 
 
-async def _state(s: Stack) -> tuple[list[dict[str, Any]], int]:
+async def _state(s: Desk) -> tuple[list[dict[str, Any]], int]:
     lines = [doc async for doc in s.db["dir_lines"].find({}).sort("_id", 1)]
     return lines, await s.db["dir_audit"].count_documents({"directory": "lines"})
 
 
-async def test_only_administrators_write_lines(gw: Stack) -> None:
+async def test_only_administrators_write_lines(gw: Desk) -> None:
     before = await _state(gw)
     callers = [gw.token("ann", "specialist", lines=["first"]), gw.token("lea", "team_lead", teams=["A"]),
                gw.token("u1", "client", client_id="C-1")]
@@ -50,7 +51,7 @@ async def test_only_administrators_write_lines(gw: Stack) -> None:
     assert (await gw.http.delete(f"{BASE}/fourth", headers=admin)).status_code == 204
 
 
-async def test_an_agent_cannot_escalate_a_ticket_off_its_chain(gw: Stack) -> None:
+async def test_an_agent_cannot_escalate_a_ticket_off_its_chain(gw: Desk) -> None:
     ann = gw.token("ann", "specialist", lines=["first"])
     for target in ("development", "nowhere", "first"):
         resp = await gw.http.post("/api/v1/tickets/TL/escalate", json={"to_line": target}, headers=ann)
@@ -58,4 +59,4 @@ async def test_an_agent_cannot_escalate_a_ticket_off_its_chain(gw: Stack) -> Non
         assert resp.json()["code"] in ("not_on_chain", "no_next_line"), resp.json()
     doc = await gw.db["tickets"].find_one({"_id": "TL"}, {"line": 1, "handovers": 1})
     assert doc["line"] == "first" and doc["handovers"] == []
-    assert not gw.tap.of("TL", "TicketEscalated") and not gw.tap.of("TL", "CommandRejected")
+    assert not gw.events.of("TL", "TicketEscalated") and not gw.events.of("TL", "CommandRejected")

@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest_asyncio
-from integration.gateway.gateway_support import T0, Stack, stack
+from integration.gateway.gateway_support import T0, stack
 
 from services.feedback.domain import Policy, Resolution, choose_route, new_survey
 from services.feedback.store import SurveyStore
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
+from tests.support.desk import Desk
 
 POLICY = Policy(key=b"portal-survey-test-key-0123456789", token_ttl=timedelta(days=2),
                 auto_complete_after=timedelta(days=2), public_base_url="https://feedback.desk.example")
@@ -21,7 +22,7 @@ CLIENTS = {"TA": ClientRef(client_id="C-1", service_team_id="A"), "TB": ClientRe
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         for ticket_id, client in CLIENTS.items():
             content = InboundContent(message_id=f"m-{ticket_id}", channel=Channel.email, external_id=f"<{ticket_id}@c>",
@@ -31,7 +32,7 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
         yield s
 
 
-async def surveyed(gw: Stack, ticket_id: str, public_id: str) -> str:
+async def surveyed(gw: Desk, ticket_id: str, public_id: str) -> str:
     """Feedback's own code writes its read model, as on a resolution; the client's link is what it stored."""
     res = Resolution(event_id=f"ev-{public_id}", ticket_id=ticket_id, ticket_number=1, resolved_at=gw.clock.now(),
                      agent_id="ann", problem="No line", solution="Port restarted",
@@ -43,7 +44,7 @@ async def surveyed(gw: Stack, ticket_id: str, public_id: str) -> str:
     return survey.url
 
 
-async def test_only_the_tickets_own_client_gets_the_survey_link(gw: Stack) -> None:
+async def test_only_the_tickets_own_client_gets_the_survey_link(gw: Desk) -> None:
     url_a, url_b = await surveyed(gw, "TA", "aa" * 16), await surveyed(gw, "TB", "bb" * 16)
     c1, c2 = gw.token("u1", "client", client_id="C-1"), gw.token("u2", "client", client_id="C-2")
     own = await gw.http.get("/api/v1/tickets/TA", headers=c1)
@@ -69,7 +70,7 @@ async def test_only_the_tickets_own_client_gets_the_survey_link(gw: Stack) -> No
         assert url_a not in everything.text and url_b not in everything.text
 
 
-async def test_an_answered_survey_keeps_its_page_an_expired_one_has_none(gw: Stack) -> None:
+async def test_an_answered_survey_keeps_its_page_an_expired_one_has_none(gw: Desk) -> None:
     c1 = gw.token("u1", "client", client_id="C-1")
     await gw.db["feedback_surveys"].update_many({"ticket_id": "TA"}, {"$set": {"status": "answered",
                                                                                 "answer": "good"}})

@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from integration.gateway.gateway_support import T0, Stack, ids, stack
+from integration.gateway.gateway_support import T0, ids, stack
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, TEAMS, Agent, ServiceTeam, TeamMember
+from tests.support.desk import Desk
 
 CLIENT_B = ClientRef(client_id="C-2", service_team_id="B")
 ATTEMPTS = [("GET", "/api/v1/tickets/TB", None), ("GET", "/api/v1/tickets/TB?history=true", None),
@@ -23,7 +24,7 @@ ATTEMPTS = [("GET", "/api/v1/tickets/TB", None), ("GET", "/api/v1/tickets/TB?his
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         # cory is team B's by the team directory only (his own entry lists no team), as routing counts people
         await DirectoryStore(s.db, AGENTS).put(Agent(id="cory", name="Cory", line_ids=["first"]), actor="t", at=T0)
@@ -38,7 +39,7 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
         yield s
 
 
-async def outsiders_get_nothing(gw: Stack, status: str) -> None:
+async def outsiders_get_nothing(gw: Desk, status: str) -> None:
     ann, lea = gw.token("ann", "specialist"), gw.token("lea", "team_lead")  # team A; lea leads ann and bob
     for who in (ann, lea):
         for method, path, body in ATTEMPTS:
@@ -55,7 +56,7 @@ async def outsiders_get_nothing(gw: Stack, status: str) -> None:
     assert doc["status"] == status and not [h for h in doc["history"] if h["actor"] in ("ann", "lea")]
 
 
-async def test_an_offer_outside_the_team_grants_nothing_at_any_status(gw: Stack) -> None:
+async def test_an_offer_outside_the_team_grants_nothing_at_any_status(gw: Desk) -> None:
     await outsiders_get_nothing(gw, "offered")
     carol, cory = gw.token("carol", "specialist"), gw.token("cory", "specialist")
     assert "TB" in ids(await gw.http.get("/api/v1/queues/offers", headers=cory))

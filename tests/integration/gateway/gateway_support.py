@@ -1,57 +1,21 @@
-"""A running ledger + gateway on the real broker and database, tokens, and seeding helpers."""
+"""The ledger and gateway on the one in-process desk (``tests.support.desk``), and the directory the tests share."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
-from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
-from services.gateway.settings import GatewaySettings
-from services.tickets.app import create_app as tickets_app
-from services.tickets.settings import TicketsSettings
-from shared.contracts.envelope import Envelope, Message, envelope_for
-from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, Role, ServiceTeam, TeamMember
 from shared.runtime.clock import ManualClock
-from shared.runtime.kafka import KafkaBus
-from shared.runtime.mongo import database, mongo_client
-from tests.support.testing import Tap, eventually, isolated_env, make_settings, running
+from tests.support.desk import Desk, running_desk
+from tests.support.testing import isolated_env
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class Stack:
-    settings: GatewaySettings
-    clock: ManualClock
-    app: FastAPI
-    http: httpx.AsyncClient
-    bus: KafkaBus
-    tap: Tap
-    db: Any
-
-    def token(self, user: str, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(self.settings, user, role, clock=self.clock, **claims)}"}
-
-    async def seed(self, commands: Sequence[tuple[str, Message]], actor: str = "seed") -> list[Envelope]:
-        """Send commands straight to the ledger and wait until each one has been answered."""
-        envs = [envelope_for(msg, tid, occurred_at=self.clock.now(), actor=actor) for tid, msg in commands]
-        for env in envs:  # in order: a ticket's commands must follow its opening
-            await self.bus.publish(TICKETS_COMMANDS, env)
-        ids = {e.id for e in envs}
-        await eventually(lambda: ids <= {e.causation_id for e in self.tap.items}, timeout=20,
-                         message="seeded commands answered")
-        rejected = [e for e in self.tap.items if e.causation_id in ids and e.type == "CommandRejected"]
-        assert not rejected, [e.payload for e in rejected]
-        return envs
 
 
 async def seed_directory(db: Any, at: datetime = T0) -> None:
@@ -72,26 +36,13 @@ async def seed_directory(db: Any, at: datetime = T0) -> None:
 
 
 @asynccontextmanager
-async def stack(infra: dict[str, str], **overrides: Any) -> AsyncIterator[Stack]:
+async def stack(infra: dict[str, str], **overrides: Any) -> AsyncIterator[Desk]:
+    """The ledger and the gateway (the desk's front) in this loop, in a namespace of their own, directory seeded."""
     env = {**infra, **isolated_env()}
-    clock = ManualClock(T0)
-    settings = make_settings(GatewaySettings, env, **{"action_wait_seconds": 5.0, **overrides})
-    tickets_settings = make_settings(TicketsSettings, env)
-    ledger, gateway = tickets_app(tickets_settings, clock), gateway_app(settings, clock)
-    async with AsyncExitStack() as es:
-        await es.enter_async_context(running(ledger))
-        await es.enter_async_context(running(gateway))
-        tap = await es.enter_async_context(Tap(settings, TICKETS_EVENTS))
-        bus = KafkaBus(settings, "test-seed")
-        await bus.start()
-        es.push_async_callback(bus.stop)
-        client = mongo_client(settings)
-        es.push_async_callback(client.close)
-        db = database(client, settings)
-        await seed_directory(db)
-        http = await es.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw", timeout=30))
-        yield Stack(settings, clock, gateway, http, bus, tap, db)
+    settings = {"gateway": {"action_wait_seconds": 5.0, **overrides}}
+    async with running_desk(env, ManualClock(T0), ["gateway"], settings=settings, base_url="http://gw") as d:
+        await seed_directory(d.db)
+        yield d
 
 
 def ids(resp: httpx.Response) -> set[str]:

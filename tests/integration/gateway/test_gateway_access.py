@@ -13,11 +13,12 @@ import jwt
 import pytest
 import pytest_asyncio
 from cryptography.hazmat.primitives.asymmetric import rsa
-from gateway_support import Stack, ids, stack
+from gateway_support import ids, stack
 
-from services.gateway.auth import mint_token
+from services.gateway.access.auth import mint_token
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.desk import Desk
 from tests.support.testing import eventually
 from tools.infra import free_port
 
@@ -55,7 +56,7 @@ def jwks_url() -> Iterator[str]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str], jwks_url: str) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str], jwks_url: str) -> AsyncIterator[Desk]:
     async with stack(infra, jwks_url=jwks_url, oidc_issuer="https://idp.example", oidc_audience="frontline") as s:
         await s.seed([
             ("TA", t.OpenTicket(channel=Channel.web, line="first", client=ClientRef(client_id="C-1",
@@ -68,7 +69,7 @@ async def gw(infra: dict[str, str], jwks_url: str) -> AsyncIterator[Stack]:
         yield s
 
 
-async def test_specialist_cannot_read_other_teams_ticket(gw: Stack) -> None:
+async def test_specialist_cannot_read_other_teams_ticket(gw: Desk) -> None:
     ann, carol = gw.token("ann", "specialist"), gw.token("carol", "specialist")
     assert (await gw.http.get("/api/v1/tickets/TA", headers=ann)).status_code == 200
     denied = await gw.http.get("/api/v1/tickets/TB", headers=ann)
@@ -85,7 +86,7 @@ async def test_specialist_cannot_read_other_teams_ticket(gw: Stack) -> None:
     assert ids(await gw.http.get("/api/v1/tickets", headers=gw.token("root", "administrator"))) == {"TA", "TB", "TN"}
 
 
-async def test_client_sees_only_own_tickets_without_internal_notes(gw: Stack) -> None:
+async def test_client_sees_only_own_tickets_without_internal_notes(gw: Desk) -> None:
     c1, c2 = gw.token("u1", "client", client_id="C-1"), gw.token("u2", "client", client_id="C-2")
     mine = await gw.http.get("/api/v1/tickets/TA", params={"history": True}, headers=c1)
     assert mine.status_code == 200
@@ -107,7 +108,7 @@ async def test_client_sees_only_own_tickets_without_internal_notes(gw: Stack) ->
     assert {h["actor"] for h in history["history"]} == {"u1"}
 
 
-async def test_tokens_are_checked(gw: Stack) -> None:
+async def test_tokens_are_checked(gw: Desk) -> None:
     missing = await gw.http.get("/api/v1/tickets")
     assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
     assert missing.headers["content-type"].startswith("application/problem+json")
@@ -122,7 +123,7 @@ async def test_tokens_are_checked(gw: Stack) -> None:
     assert (await gw.http.get("/api/v1/me", headers={"Authorization": f"Bearer {no_role}"})).status_code == 401
 
 
-async def test_oidc_token_validated_against_jwks(gw: Stack) -> None:
+async def test_oidc_token_validated_against_jwks(gw: Desk) -> None:
     now = int(gw.clock.now().timestamp())
     claims = {"sub": "ann", "iss": "https://idp.example", "aud": "frontline", "iat": now, "exp": now + 300,
               "realm_access": {"roles": ["specialist", "offline_access"]}}
@@ -140,7 +141,7 @@ async def test_oidc_token_validated_against_jwks(gw: Stack) -> None:
         assert (await gw.http.get("/api/v1/me", headers={"Authorization": f"Bearer {bad}"})).status_code == 401
 
 
-async def test_api_keys_issue_use_revoke(gw: Stack) -> None:
+async def test_api_keys_issue_use_revoke(gw: Desk) -> None:
     admin = gw.token("root", "administrator")
     assert (await gw.http.post("/api/v1/admin/api-keys", json={"name": "crm"},
                                headers=gw.token("ann", "specialist"))).status_code == 403
@@ -158,7 +159,7 @@ async def test_api_keys_issue_use_revoke(gw: Stack) -> None:
     assert (await gw.http.get("/api/v1/tickets", headers=as_system)).status_code == 401
 
 
-async def test_live_updates_stream_only_the_callers_scope(gw: Stack) -> None:
+async def test_live_updates_stream_only_the_callers_scope(gw: Desk) -> None:
     carol = gw.token("carol", "specialist")
     subs_before = len(gw.app.state.ctx.hub._subscribers)
 
@@ -182,7 +183,7 @@ async def test_live_updates_stream_only_the_callers_scope(gw: Stack) -> None:
     assert events[0]["actor"] == "root" and "event: NoteAdded" in text
 
 
-async def test_directories_validated_versioned_audited(gw: Stack) -> None:
+async def test_directories_validated_versioned_audited(gw: Desk) -> None:
     admin = gw.token("root", "administrator")
     catalogue = await gw.http.get("/api/v1/admin/directories", headers=admin)
     assert {"lines", "agents", "teams", "groups", "services"} <= {d["name"] for d in catalogue.json()}
@@ -214,7 +215,7 @@ async def test_directories_validated_versioned_audited(gw: Stack) -> None:
         ("delete", None, "root"), ("put", 2, "root"), ("put", 1, "root")]
 
 
-async def test_report_routes_are_scoped_and_export(gw: Stack) -> None:
+async def test_report_routes_are_scoped_and_export(gw: Desk) -> None:
     period = {"period_start": "2026-03-01T00:00:00Z", "period_end": "2026-03-03T00:00:00Z"}
     admin, lea = gw.token("root", "administrator"), gw.token("lea", "team_lead")
     everything = await gw.http.get("/api/v1/reports/channels", params=period, headers=admin)

@@ -9,19 +9,20 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from gateway_support import Stack, stack
+from gateway_support import stack
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
+from tests.support.desk import Desk
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         yield s
 
@@ -39,11 +40,11 @@ def _refused(resp: httpx.Response, code: str) -> dict[str, Any]:
     return body  # type: ignore[no-any-return]
 
 
-async def _ticket(gw: Stack, tid: str, *more: t.Message, client: ClientRef | None = TEAM_A) -> None:
+async def _ticket(gw: Desk, tid: str, *more: t.Message, client: ClientRef | None = TEAM_A) -> None:
     await gw.seed([(tid, t.OpenTicket(channel=Channel.web, client=client, line="first")), *[(tid, m) for m in more]])
 
 
-async def test_claim_start_reply_note_hold_resume(gw: Stack) -> None:
+async def test_claim_start_reply_note_hold_resume(gw: Desk) -> None:
     ann, bob = gw.token("ann", "specialist"), gw.token("bob", "specialist")
     await _ticket(gw, "A1", t.OfferTicket(agent_ids=["ann", "bob"], line="first"))
     # refusal before anything: nobody can reply on an unassigned ticket
@@ -69,7 +70,7 @@ async def test_claim_start_reply_note_hold_resume(gw: Stack) -> None:
     assert actors["TicketAssigned"] == "ann" and actors["NoteAdded"] == "bob" and actors["ReplySent"] == "ann"
 
 
-async def test_classify_escalate_subticket_callback(gw: Stack) -> None:
+async def test_classify_escalate_subticket_callback(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     await _ticket(gw, "B1", t.AssignTicket(agent_id="ann", mode="lead"))
     body = {"classification": {"topic": "internet", "product": "fiber"}, "ticket_type": "complaint",
@@ -104,7 +105,7 @@ async def test_classify_escalate_subticket_callback(gw: Stack) -> None:
              "no_next_line")  # third escalates to no line, whatever the status
 
 
-async def _eventually_ok(gw: Stack, path: str, headers: dict[str, str]) -> dict[str, Any]:
+async def _eventually_ok(gw: Desk, path: str, headers: dict[str, str]) -> dict[str, Any]:
     from tests.support.testing import eventually
 
     async def get() -> dict[str, Any] | None:
@@ -114,7 +115,7 @@ async def _eventually_ok(gw: Stack, path: str, headers: dict[str, str]) -> dict[
     return await eventually(get, timeout=10, message=path)
 
 
-async def test_reassign_resolve_reopen(gw: Stack) -> None:
+async def test_reassign_resolve_reopen(gw: Desk) -> None:
     ann, lea = gw.token("ann", "specialist"), gw.token("lea", "team_lead")
     await _ticket(gw, "C1", t.AssignTicket(agent_id="ann", mode="lead"), t.StartWork(agent_id="ann"))
     assert (await gw.http.post("/api/v1/tickets/C1/reassign", json={"agent_id": "bob"}, headers=ann)).status_code == 403
@@ -142,7 +143,7 @@ async def test_reassign_resolve_reopen(gw: Stack) -> None:
     _refused(await gw.http.post("/api/v1/tickets/C1/reopen", json={}, headers=bob), "reopen_window_passed")
 
 
-async def test_link_client_bulk_and_availability(gw: Stack) -> None:
+async def test_link_client_bulk_and_availability(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     await _ticket(gw, "D1", t.AssignTicket(agent_id="ann", mode="lead"), client=None)
     # link-client takes the client from the directory (name, team), so it must exist there
@@ -186,7 +187,7 @@ async def test_link_client_bulk_and_availability(gw: Stack) -> None:
     assert (await gw.http.get("/api/v1/agents", headers=ann)).status_code == 403
 
 
-async def test_idempotency_key_makes_one_command(gw: Stack) -> None:
+async def test_idempotency_key_makes_one_command(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     await _ticket(gw, "E1", t.AssignTicket(agent_id="ann", mode="lead"))
     headers = {**ann, "Idempotency-Key": "note-1"}
@@ -197,7 +198,7 @@ async def test_idempotency_key_makes_one_command(gw: Stack) -> None:
     assert [h["type"] for h in history].count("NoteAdded") == 1
 
 
-async def test_slow_ledger_answer_is_202_with_the_command_id(gw: Stack) -> None:
+async def test_slow_ledger_answer_is_202_with_the_command_id(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     await _ticket(gw, "F1", t.AssignTicket(agent_id="ann", mode="lead"))
     commander = gw.app.state.ctx.commander
@@ -209,5 +210,5 @@ async def test_slow_ledger_answer_is_202_with_the_command_id(gw: Stack) -> None:
     assert resp.status_code == 202, resp.text
     accepted = resp.json()
     assert accepted["status"] == "pending" and accepted["ticket_id"] == "F1"
-    noted = await gw.tap.wait("F1", "NoteAdded")
+    noted = await gw.events.wait("F1", "NoteAdded")
     assert noted[0].causation_id == accepted["command_id"] and noted[0].actor == "ann"

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from gateway_support import T0, Stack, stack
+from gateway_support import T0, stack
 
 from shared.directory import DirectoryStore
 from shared.directory.routing import GROUPS, SERVICES, Group, ServiceNode
+from tests.support.desk import Desk
 
 URL = "/api/v1/catalogue"
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         services, groups = DirectoryStore(s.db, SERVICES), DirectoryStore(s.db, GROUPS)
         for node in (ServiceNode(id="air", name={"en": "Air"}, group_ids=["first-travel"], service_type="air"),
@@ -32,7 +33,7 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
         yield s
 
 
-async def test_picking_a_service_then_a_sub_service_narrows_what_is_offered(gw: Stack) -> None:
+async def test_picking_a_service_then_a_sub_service_narrows_what_is_offered(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     top = await gw.http.get(URL, headers=ann)
     assert top.status_code == 200, top.text
@@ -60,7 +61,7 @@ async def test_picking_a_service_then_a_sub_service_narrows_what_is_offered(gw: 
     assert [s["id"] for s in rest["sub_services"]] == ["air-visa"] and rest["next_cursor"] is None
 
 
-async def test_refusals_are_problems(gw: Stack) -> None:
+async def test_refusals_are_problems(gw: Desk) -> None:
     ann = gw.token("ann", "specialist")
     cases = [
         ({"service_id": "spaceflight"}, ann, 404),

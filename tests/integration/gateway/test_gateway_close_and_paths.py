@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from gateway_support import Stack, stack
+from gateway_support import stack
 
 from shared.contracts.envelope import Message
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
+from tests.support.desk import Desk
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 NEW, OLD = "/api/v1/admin/directories/notify-preferences", "/api/v1/admin/directories/notify_preferences"
@@ -23,7 +24,7 @@ def _resolved(ticket_id: str) -> list[tuple[str, Message]]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def s(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def s(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as st:
         await st.seed([*_resolved("K1"), *_resolved("K2"),
                        ("K3", t.OpenTicket(channel=Channel.web, client=TEAM_A)),
@@ -33,14 +34,14 @@ async def s(infra: dict[str, str]) -> AsyncIterator[Stack]:
         yield st
 
 
-async def test_a_specialist_closes_one_resolved_ticket_of_their_team(s: Stack) -> None:
+async def test_a_specialist_closes_one_resolved_ticket_of_their_team(s: Desk) -> None:
     resp = await s.http.post("/api/v1/tickets/K1/close", json={"reason": "client confirmed"},
                              headers=s.token("ann", "specialist"))
     assert resp.status_code == 200, resp.text
     assert resp.json()["status"] == "closed"
 
 
-async def test_close_is_scoped_and_refused_like_the_bulk_path(s: Stack) -> None:
+async def test_close_is_scoped_and_refused_like_the_bulk_path(s: Desk) -> None:
     other_team = await s.http.post("/api/v1/tickets/K2/close", json={}, headers=s.token("carol", "specialist"))
     assert other_team.status_code == 404  # team B's specialist does not learn team A's ticket exists
     assert other_team.headers["content-type"].startswith("application/problem+json")
@@ -57,7 +58,7 @@ async def test_close_is_scoped_and_refused_like_the_bulk_path(s: Stack) -> None:
     assert doc is not None and doc["status"] == "resolved"
 
 
-async def test_a_parent_over_an_open_sub_ticket_closes_only_with_a_reason(s: Stack) -> None:
+async def test_a_parent_over_an_open_sub_ticket_closes_only_with_a_reason(s: Desk) -> None:
     ann = s.token("ann", "specialist")
     bare = await s.http.post("/api/v1/tickets/K3/close", json={}, headers=ann)
     assert bare.status_code == 409, bare.text
@@ -69,7 +70,7 @@ async def test_a_parent_over_an_open_sub_ticket_closes_only_with_a_reason(s: Sta
     assert entry["payload"] == {"reason": "client withdrew the request", "open_sub_tickets": ["K3-dev"]}
 
 
-async def test_notify_preferences_live_under_the_hyphenated_path(s: Stack) -> None:
+async def test_notify_preferences_live_under_the_hyphenated_path(s: Desk) -> None:
     admin = s.token("root", "administrator")
     body = {"id": "ann", "channels": ["email"], "language": "en"}
     put = await s.http.put(f"{NEW}/ann", json=body, headers=admin)
@@ -84,7 +85,7 @@ async def test_notify_preferences_live_under_the_hyphenated_path(s: Stack) -> No
     assert {(e["key"], e["actor"]) for e in audit} == {("ann", "root"), ("old", "before-rename")}
 
 
-async def test_the_old_underscore_path_redirects_for_one_version(s: Stack) -> None:
+async def test_the_old_underscore_path_redirects_for_one_version(s: Desk) -> None:
     admin = s.token("root", "administrator")
     await s.http.put(f"{NEW}/bob", json={"id": "bob"}, headers={**admin, "If-Match": "*"})
     for method, path in (("GET", "/bob"), ("PUT", "/bob"), ("DELETE", "/bob"), ("GET", ""), ("GET", "/audit")):

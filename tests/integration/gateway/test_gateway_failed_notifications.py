@@ -19,12 +19,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest_asyncio
-from gateway_support import Stack, stack
+from gateway_support import stack
 
 from services.notify.domain import Intent
 from services.notify.handlers import delivery_doc
 from services.notify.store import NotifyStore
 from services.notify.templates import Rendered
+from tests.support.desk import Desk
 
 URL = "/api/v1/admin/notifications/failed"
 
@@ -76,13 +77,13 @@ async def seed(store: NotifyStore) -> None:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         await seed(NotifyStore(s.db))
         yield s
 
 
-async def test_failed_and_dead_lettered_deliveries_newest_first_in_pages(gw: Stack) -> None:
+async def test_failed_and_dead_lettered_deliveries_newest_first_in_pages(gw: Desk) -> None:
     admin = gw.token("root", "administrator")
     first = await gw.http.get(URL, params={"limit": 2}, headers=admin)
     assert first.status_code == 200, first.text
@@ -109,7 +110,7 @@ async def test_failed_and_dead_lettered_deliveries_newest_first_in_pages(gw: Sta
     assert [i["id"] for i in by_ticket["items"]] == ["n-3", "n-1"]
 
 
-async def test_only_administrators_and_problems_for_bad_input(gw: Stack) -> None:
+async def test_only_administrators_and_problems_for_bad_input(gw: Desk) -> None:
     for who, role in (("lea", "team_lead"), ("ann", "specialist"), ("u1", "client")):
         denied = await gw.http.get(URL, headers=gw.token(who, role, client_id="C-1" if role == "client" else None))
         assert denied.status_code == 403, (who, denied.text)

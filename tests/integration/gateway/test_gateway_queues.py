@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-from gateway_support import T0, Stack, ids, stack
+from gateway_support import T0, ids, stack
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
+from tests.support.desk import Desk
 
 TEAM_A = ClientRef(client_id="C-1", service_team_id="A")
 
@@ -26,7 +27,7 @@ def _msg(n: str) -> t.ReceiveMessage:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def seeded(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def seeded(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         now = s.clock.now()
         await s.seed([
@@ -70,13 +71,13 @@ ADMIN = ("root", "administrator")
     ("unidentified", {}, {"Q13"}),
     ("development", {}, {"Q3-dev"}),
 ])
-async def test_queue_returns_exactly_its_tickets(seeded: Stack, queue: str, params: dict[str, object],
+async def test_queue_returns_exactly_its_tickets(seeded: Desk, queue: str, params: dict[str, object],
                                                  expected: set[str]) -> None:
     resp = await seeded.http.get(f"/api/v1/queues/{queue}", params=params, headers=seeded.token(*ADMIN))
     assert ids(resp) == expected
 
 
-async def test_queues_are_scoped_and_offers_default_to_me(seeded: Stack) -> None:
+async def test_queues_are_scoped_and_offers_default_to_me(seeded: Desk) -> None:
     ann = seeded.token("ann", "specialist")
     assert ids(await seeded.http.get("/api/v1/queues/offers", headers=ann)) == {"Q1"}
     assert ids(await seeded.http.get("/api/v1/queues/mine", headers=ann)) == {"Q3"}
@@ -94,7 +95,7 @@ async def test_queues_are_scoped_and_offers_default_to_me(seeded: Stack) -> None
     assert (await seeded.http.get("/api/v1/queues/offers", headers=client)).status_code == 403
 
 
-async def test_cursor_pagination_walks_every_ticket_once(seeded: Stack) -> None:
+async def test_cursor_pagination_walks_every_ticket_once(seeded: Desk) -> None:
     admin = seeded.token(*ADMIN)
     everything = ids(await seeded.http.get("/api/v1/tickets", params={"limit": 200}, headers=admin))
     assert len(everything) == 14
@@ -123,7 +124,7 @@ async def test_cursor_pagination_walks_every_ticket_once(seeded: Stack) -> None:
     assert too_big.status_code == 422
 
 
-async def test_time_limit_sorted_by_deadline_and_filters_combine(seeded: Stack) -> None:
+async def test_time_limit_sorted_by_deadline_and_filters_combine(seeded: Desk) -> None:
     admin = seeded.token(*ADMIN)
     body = (await seeded.http.get("/api/v1/queues/time_limit", params={"window_minutes": 600},
                                   headers=admin)).json()

@@ -14,17 +14,18 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from gateway_support import Stack, stack
+from gateway_support import stack
 
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, Client
 from shared.directory.routing import AGENTS
+from tests.support.desk import Desk
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         await s.seed([
             ("R1", t.OpenTicket(channel=Channel.web, line="first", client=ClientRef(client_id="C-1",
@@ -44,12 +45,12 @@ def problem(resp: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-async def history_types(gw: Stack, ticket_id: str) -> list[str]:
+async def history_types(gw: Desk, ticket_id: str) -> list[str]:
     doc = await gw.db.tickets.find_one({"_id": ticket_id}, {"history": 1})
     return [h["type"] for h in doc["history"]]
 
 
-async def test_internal_note_refusals(gw: Stack) -> None:
+async def test_internal_note_refusals(gw: Desk) -> None:
     url = "/api/v1/tickets/R1/notes"
     carol = gw.token("carol", "specialist")  # team B: R1 is team A's
     assert "R1" in problem(await gw.http.post(url, json={"text": "peek"}, headers=carol), 404)["detail"]
@@ -65,7 +66,7 @@ async def test_internal_note_refusals(gw: Stack) -> None:
     assert (await history_types(gw, "R1")).count("NoteAdded") == 1
 
 
-async def test_link_client_refusals(gw: Stack) -> None:
+async def test_link_client_refusals(gw: Desk) -> None:
     url, link = "/api/v1/tickets/R2/link-client", {"client": {"client_id": "C-9", "service_team_id": "A"}}
     await DirectoryStore(gw.db, CLIENTS).put(Client(id="C-9", name="Nine", service_team_id="A"), actor="seed",
                                              at=gw.clock.now())
@@ -81,13 +82,13 @@ async def test_link_client_refusals(gw: Stack) -> None:
     assert (await history_types(gw, "R2")).count("ClientLinked") == 1
 
 
-async def availability(gw: Stack, agent_id: str) -> str:
+async def availability(gw: Desk, agent_id: str) -> str:
     agent = await DirectoryStore(gw.db, AGENTS).get(agent_id)
     assert agent is not None
     return str(agent.availability)
 
 
-async def test_set_my_availability_refusals(gw: Stack) -> None:
+async def test_set_my_availability_refusals(gw: Desk) -> None:
     url, ann = "/api/v1/me/availability", gw.token("ann", "specialist")
     for body in ({"availability": "napping"}, {}, {"availability": "lunch", "until": "13:00"}):
         assert problem(await gw.http.put(url, json=body, headers=ann), 422)["errors"], body
@@ -98,7 +99,7 @@ async def test_set_my_availability_refusals(gw: Stack) -> None:
     assert await availability(gw, "ann") == "online"  # nothing above changed anything
 
 
-async def test_a_lead_sets_the_availability_of_an_agent_of_their_team(gw: Stack) -> None:
+async def test_a_lead_sets_the_availability_of_an_agent_of_their_team(gw: Desk) -> None:
     lea = gw.token("lea", "team_lead")  # lead of team A (ann, bob) by the directory
     done = await gw.http.put("/api/v1/agents/bob/availability", json={"availability": "sick"}, headers=lea)
     assert done.status_code == 200, done.text

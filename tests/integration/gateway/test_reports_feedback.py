@@ -29,17 +29,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
-from gateway_support import Stack, stack
+from gateway_support import stack
 from openpyxl import load_workbook
 
 from services.feedback.domain import FraudMark, Survey, SurveyStatus
 from services.feedback.store import SURVEYS
-from services.gateway import reports_feedback as rf
-from services.gateway.principal import Principal, UserRole
-from services.gateway.report_models import ReportFilters
-from services.gateway.scope import ticket_scope
+from services.gateway.access.principal import Principal, UserRole
+from services.gateway.access.scope import ticket_scope
+from services.gateway.reports import feedback as rf
+from services.gateway.reports.models import ReportFilters
 from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus
 from shared.contracts.ticket import Resolution, Ticket
+from tests.support.desk import Desk
 
 START, END = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC)
 PERIOD = {"period_start": START, "period_end": END}
@@ -92,7 +93,7 @@ def docs() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def gw(infra: dict[str, str]) -> AsyncIterator[Stack]:
+async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         tickets, surveys = docs()
         await s.db.tickets.insert_many(tickets)
@@ -114,7 +115,7 @@ def table(report: Any, *fields: str, period: bool = False) -> list[tuple[Any, ..
     return [tuple(getattr(r, f) for f in cols) for r in report.rows]
 
 
-async def test_csat_per_line_group_and_agent(gw: Stack) -> None:
+async def test_csat_per_line_group_and_agent(gw: Desk) -> None:
     report = await rf.satisfaction(gw.db, **PERIOD)
     # Answered in the period: F1 g, F2 b, F3 g, F4 g, F5 nm, F6 nm, F9 nm, F10 b, F11 nm (F7 never, F8 after)
     assert table(report, *CSAT) == [
@@ -145,7 +146,7 @@ async def test_csat_per_line_group_and_agent(gw: Stack) -> None:
     assert table(second, *CSAT)[0] == ("overall", None, 1, 1, 1, 3, 0.5)
 
 
-async def test_csat_per_week_day_and_month_in_a_time_zone(gw: Stack) -> None:
+async def test_csat_per_week_day_and_month_in_a_time_zone(gw: Desk) -> None:
     weekly = await rf.satisfaction(gw.db, **PERIOD, granularity="week")
     overall = [r for r in table(weekly, *CSAT, period=True) if r[1] == "overall"]
     assert overall == [
@@ -173,7 +174,7 @@ async def test_csat_per_week_day_and_month_in_a_time_zone(gw: Stack) -> None:
     assert table(monthly, *CSAT, period=True)[0] == ("2026-03", "overall", None, 3, 2, 4, 9, 0.6)
 
 
-async def test_fraud_alerts_and_per_agent(gw: Stack) -> None:
+async def test_fraud_alerts_and_per_agent(gw: Desk) -> None:
     alerts = await rf.fraud_alerts(gw.db, **PERIOD)
     # newest first: F11 03-13, F9 03-12, F6 03-11, F5 03-10
     assert [(r.ticket_id, r.suspected_agent_id, r.resolved_by, r.alerted_at) for r in alerts.rows] == [
@@ -195,7 +196,7 @@ async def test_fraud_alerts_and_per_agent(gw: Stack) -> None:
     assert [(r.suspected_agent_id, r.alerts) for r in lea.rows] == [("bob", 2), ("ann", 1)] and lea.total_alerts == 3
 
 
-async def test_fraud_and_csat_over_http_by_role_with_exports(gw: Stack) -> None:
+async def test_fraud_and_csat_over_http_by_role_with_exports(gw: Desk) -> None:
     admin, lea, ann = gw.token("root", "administrator"), gw.token("lea", "team_lead"), gw.token("ann", "specialist")
     everyone = await gw.http.get("/api/v1/reports/fraud-alerts", params=QUERY, headers=admin)
     assert everyone.status_code == 200, everyone.text
