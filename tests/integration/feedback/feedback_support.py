@@ -1,4 +1,4 @@
-"""A running desk for feedback tests: the real ledger and feedback on the real broker and database.
+"""Feedback's verbs on the one in-process desk (``tests.support.desk``): the real ledger and feedback.
 
 Tickets are driven through the ledger by publishing its commands, exactly as agents' actions do:
 OpenTicket → OfferTicket → ClaimTicket → StartWork → ResolveTicket.
@@ -6,59 +6,36 @@ OpenTicket → OfferTicket → ClaimTicket → StartWork → ResolveTicket.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
-from pymongo.asynchronous.database import AsyncDatabase
 
-from services.feedback.app import create_app as feedback_app
-from services.feedback.settings import FeedbackSettings
-from services.tickets.app import create_app as tickets_app
-from services.tickets.settings import TicketsSettings
-from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.envelope import Envelope, envelope_for
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, Sender
-from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
-from shared.directory import DirectoryStore
-from shared.directory.contacts import CONTACTS, ContactPerson
-from shared.directory.routing import GROUPS, TEAMS, Group, ServiceTeam
+from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import ManualClock
-from shared.runtime.kafka import KafkaBus
-from shared.runtime.mongo import database, mongo_client
-from tests.support.testing import Tap, make_settings, running
+from tests.support.desk import Desk, running_desk
+from tests.support.testing import Tap
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 KEY = "test-feedback-key-0123456789abcdef"
 BASE_URL = "https://feedback.desk.example"
 AGENT = "agent-anna"
-_DIRS = {ServiceTeam: TEAMS, Group: GROUPS, ContactPerson: CONTACTS}
 
 
-@dataclass
-class Desk:
-    clock: ManualClock
-    bus: KafkaBus
-    db: AsyncDatabase
-    events: Tap
-    feedback: Tap
-    http: httpx.AsyncClient
-    app: Any
+class FeedbackDesk(Desk):
+    @property
+    def feedback(self) -> Tap:
+        return self.taps[FEEDBACK_EVENTS.name]
 
-    async def put(self, *items: BaseModel) -> None:
-        for item in items:
-            await DirectoryStore(self.db, _DIRS[type(item)]).put(item, actor="test", at=T0)  # type: ignore[arg-type]
-
-    async def send(self, ticket_id: str, cmd: Message) -> Envelope:
-        env = envelope_for(cmd, ticket_id, occurred_at=self.clock.now(), actor="test")
-        await self.bus.publish(TICKETS_COMMANDS, env)
-        return env
+    async def put(self, *items: BaseModel, at: datetime | None = T0, actor: str = "test") -> None:
+        await super().put(*items, at=at, actor=actor)
 
     async def in_progress(self, ticket_id: str, *, channel: Channel = Channel.email, sender: Sender | None = None,
                           client: ClientRef | None = None, created_by: str | None = None,
@@ -91,11 +68,6 @@ class Desk:
         return await self.http.request(method, parts.path + (f"?{parts.query}" if parts.query else ""),
                                        headers={"Accept": accept})
 
-    async def ticket(self, ticket_id: str) -> dict[str, Any]:
-        doc = await self.db["tickets"].find_one({"_id": ticket_id}, {"history": 0})
-        assert doc is not None, ticket_id
-        return dict(doc)
-
     async def survey_doc(self, ticket_id: str) -> dict[str, Any]:
         doc = await self.db["feedback_surveys"].find_one({"ticket_id": ticket_id})
         assert doc is not None, ticket_id
@@ -103,24 +75,10 @@ class Desk:
 
 
 @asynccontextmanager
-async def desk(env: dict[str, str], **overrides: Any) -> AsyncIterator[Desk]:
-    clock = ManualClock(T0)
-    fb_settings = make_settings(FeedbackSettings, env, hmac_key=KEY, public_base_url=BASE_URL,
-                                timer_interval_seconds=0.05, sweep_interval_seconds=0.2, **overrides)
-    ledger = tickets_app(make_settings(TicketsSettings, env), clock)
-    feedback = feedback_app(fb_settings, clock)
-    bus = KafkaBus(fb_settings, "test")
-    client = mongo_client(fb_settings)
-    async with AsyncExitStack() as stack:
-        # The two services' consumers join their groups concurrently: half the start-up time.
-        await asyncio.gather(stack.enter_async_context(running(ledger)), stack.enter_async_context(running(feedback)))
-        events = await stack.enter_async_context(Tap(fb_settings, TICKETS_EVENTS))
-        fb_events = await stack.enter_async_context(Tap(fb_settings, FEEDBACK_EVENTS))
-        http = await stack.enter_async_context(
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=feedback), base_url=BASE_URL))
-        await bus.start()
-        try:
-            yield Desk(clock, bus, database(client, fb_settings), events, fb_events, http, feedback)
-        finally:
-            await bus.stop()
-            await client.close()
+async def desk(env: dict[str, str], **overrides: Any) -> AsyncIterator[FeedbackDesk]:
+    """The ledger and feedback (the desk's front, at its public base URL) on one manual clock."""
+    settings = {"feedback": {"hmac_key": KEY, "public_base_url": BASE_URL, "timer_interval_seconds": 0.05,
+                             "sweep_interval_seconds": 0.2, **overrides}}
+    async with running_desk(env, ManualClock(T0), ["feedback"], settings=settings, taps=[FEEDBACK_EVENTS],
+                            base_url=BASE_URL) as d:
+        yield FeedbackDesk(**vars(d))

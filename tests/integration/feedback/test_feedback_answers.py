@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from feedback_support import AGENT, Desk, desk
+from feedback_support import AGENT, FeedbackDesk, desk
 
 from services.feedback.handlers import outbox_item
 from shared.contracts.envelope import caused_id, envelope_for
@@ -31,7 +31,7 @@ async def test_resolve_without_the_two_fields_is_rejected_by_the_ledger(env: dic
         assert survey["solution"] == "Reset the port on the switch"
 
         # A crash right after the answer was stored, before it was published: the outbox sweep sends it.
-        worker = d.app.state.worker
+        worker = d.app.state.service
         stored = await worker.store.by_public_id(survey["survey_id"])
         rating = envelope_for(t.RecordRating(survey_id=stored.survey_id, answer="good"), "T-fields",
                               occurred_at=d.clock.now(), id=caused_id(stored.id, "rating"))
@@ -42,7 +42,7 @@ async def test_resolve_without_the_two_fields_is_rejected_by_the_ledger(env: dic
         await eventually(lambda: _outbox_empty(d, "T-fields"), message="outbox cleared")
 
 
-async def _outbox_empty(d: Desk, ticket_id: str) -> bool:
+async def _outbox_empty(d: FeedbackDesk, ticket_id: str) -> bool:
     doc = await d.survey_doc(ticket_id)
     return not doc.get("outbox") and "outbox_pending" not in doc
 
@@ -85,7 +85,7 @@ async def test_survey_goes_out_on_the_channel_the_ticket_came_from(env: dict[str
         assert await d.db["feedback_surveys"].count_documents({"ticket_id": "T-mail"}) == 1
 
 
-async def _answered(d: Desk, ticket_id: str, answer: str) -> dict[str, object]:
+async def _answered(d: FeedbackDesk, ticket_id: str, answer: str) -> dict[str, object]:
     links = (await d.survey(ticket_id)).payload["links"]
     page = await d.click(links[answer])
     assert page.status_code == 200, page.text

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from feedback_support import AGENT, Desk, desk
+from feedback_support import AGENT, FeedbackDesk, desk
 
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
@@ -27,7 +27,7 @@ def closed_port() -> int:
 
 
 @asynccontextmanager
-async def desk_with_notify(env: dict[str, str]) -> AsyncIterator[Desk]:
+async def desk_with_notify(env: dict[str, str]) -> AsyncIterator[FeedbackDesk]:
     async with desk(env) as d:
         settings = make_settings(NotifySettings, env, smtp_port=closed_port(), smtp_starttls=False, poll_interval=0.2,
                                  retry_base_seconds=30.0, directory_cache_seconds=0.0, mail_domain="desk.test")
@@ -35,7 +35,7 @@ async def desk_with_notify(env: dict[str, str]) -> AsyncIterator[Desk]:
             yield d
 
 
-async def replied_and_resolved(d: Desk, ticket_id: str, subject: str, text: str, reply: str) -> None:
+async def replied_and_resolved(d: FeedbackDesk, ticket_id: str, subject: str, text: str, reply: str) -> None:
     anna = Sender(email=f"{ticket_id.lower()}@client.example", name="Anna")
     await d.bus.publish_many(TICKETS_COMMANDS, [envelope_for(cmd, ticket_id, occurred_at=d.clock.now()) for cmd in (
         t.OpenTicket(channel=Channel.email, subject=subject, text=text, sender=anna),
@@ -45,7 +45,7 @@ async def replied_and_resolved(d: Desk, ticket_id: str, subject: str, text: str,
     await d.resolve(ticket_id)
 
 
-async def client_mails(d: Desk, ticket_id: str) -> dict[str, dict[str, Any]]:
+async def client_mails(d: FeedbackDesk, ticket_id: str) -> dict[str, dict[str, Any]]:
     async def three() -> dict[str, dict[str, Any]] | None:
         docs = [doc async for doc in d.db["notify_deliveries"].find({"ticket_id": ticket_id, "audience": "client"})]
         by_template = {doc["template"]: doc for doc in docs}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from feedback_support import AGENT, T0, Desk, desk
+from feedback_support import AGENT, T0, FeedbackDesk, desk
 
-from services.feedback.reports import csat_report, fraud_alerts, fraud_alerts_per_agent
+from services.gateway.reports.feedback_pipelines import csat_report, fraud_alerts, fraud_alerts_per_agent
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import ClientRef, Sender
 from shared.directory.routing import Group, Role, ServiceTeam, TeamMember
@@ -120,6 +120,6 @@ async def test_a_resolved_development_sub_ticket_completes_without_a_survey(env:
         assert (await d.survey("T-parent")).ticket_id == "T-parent"
 
 
-async def _child_status(d: Desk, status: str) -> bool:
+async def _child_status(d: FeedbackDesk, status: str) -> bool:
     children = (await d.ticket("T-parent"))["children"]
     return any(c["id"] == "T-child" and c.get("status") == status for c in children)
