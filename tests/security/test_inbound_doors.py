@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import uvicorn
-from integration.intake.intake_support import Stack, stack
+from integration.intake.intake_support import IntakeDesk, stack
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -56,8 +56,8 @@ def problem(resp: httpx.Response, status: int) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def remote(s: Stack, client: tuple[str, int] = REMOTE) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=s.intake, client=client)  # type: ignore[arg-type]
+async def remote(s: IntakeDesk, client: tuple[str, int] = REMOTE) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=s.app, client=client)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://intake", timeout=60) as http:
         yield http
 
@@ -236,7 +236,7 @@ async def test_messages_that_cannot_be_processed_are_refused_before_publishing(e
         await s.wait_tickets(1, timeout=60)
         await eventually(lambda: inbound.items, timeout=30, message="the control message on inbound.messages")
         assert [json.loads(r.value)["external_id"] for r in inbound.items] == ["ok-1"]
-    doc = s.intake.openapi()
+    doc = s.app.openapi()
     for path in ("/api/v1/inbound", "/api/v1/webhooks/form", "/api/v1/webhooks/chat", "/api/v1/webhooks/call",
                  "/api/v1/webhooks/bot", "/api/v1/attachments"):
         responses = doc["paths"][path]["post"]["responses"]

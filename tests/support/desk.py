@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.envelope import Envelope, Message, envelope_for
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
-from shared.runtime.clock import ManualClock
+from shared.runtime.clock import Clock, SystemClock
 from shared.runtime.kafka import KafkaBus
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
@@ -32,7 +32,7 @@ from tests.support.testing import Tap, eventually, make_settings, running
 
 @dataclass
 class Desk:
-    clock: ManualClock
+    clock: Clock
     bus: KafkaBus
     db: AsyncDatabase
     settings: Any  # the front service's settings
@@ -95,12 +95,13 @@ class Desk:
 
 
 @asynccontextmanager
-async def running_desk(env: dict[str, str], clock: ManualClock, services: Sequence[str], *, front: str | None = None,
+async def running_desk(env: dict[str, str], clock: Clock | None, services: Sequence[str], *, front: str | None = None,
                        settings: Mapping[str, Mapping[str, Any]] | None = None, taps: Sequence[TopicSpec] = (),
                        base_url: str = "http://desk", http_timeout: float = 30.0,
                        before: Callable[[AsyncDatabase], Any] | None = None) -> AsyncIterator[Desk]:
-    """The ledger and ``services`` on ``clock``; ``settings[name]`` overrides a service's settings fields, ``before``
-    seeds the database before anything starts. ``front`` (default: the last service) gets the HTTP client."""
+    """The ledger and ``services`` on ``clock`` (None: each app's own system clock). ``settings[name]`` overrides
+    a service's settings fields, ``before`` seeds the database before anything starts, ``front`` (default: the
+    last service) gets the HTTP client."""
     names = list(dict.fromkeys(["tickets", *services]))
     front = front or names[-1]
     built = {n: make_settings(APPS[n][0], env, **dict((settings or {}).get(n, {}))) for n in names}
@@ -120,4 +121,4 @@ async def running_desk(env: dict[str, str], clock: ManualClock, services: Sequen
         bus = KafkaBus(common, "test")
         await bus.start()
         es.push_async_callback(bus.stop)
-        yield Desk(clock, bus, db, built[front], apps[front], http, tapped, apps)
+        yield Desk(clock or SystemClock(), bus, db, built[front], apps[front], http, tapped, apps)

@@ -1,29 +1,20 @@
-"""Shared helpers for intake tests: the ledger and intake in-process, a seeded contacts directory."""
+"""Intake's verbs on the one in-process desk (``tests.support.desk``), and the seeded contacts directory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.intake.app import create_app as intake_app
-from services.intake.settings import IntakeSettings
-from services.tickets.app import create_app as tickets_app
-from services.tickets.settings import TicketsSettings
 from shared.contracts.schemas.common import TicketType
-from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Subtopic, Topic, TopicType, UrgencyRule
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, Client, ContactPerson, Contract
-from shared.runtime.kafka import KafkaBus
-from shared.runtime.mongo import database, mongo_client
-from tests.support.testing import Tap, eventually, make_settings, running
+from tests.support.desk import Desk, running_desk
+from tests.support.testing import eventually
 
 SEED_AT = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -54,15 +45,7 @@ async def seed(db: AsyncDatabase) -> None:
     await DirectoryStore(db, URGENCY_RULES).put(UrgencyRule(id="no-connection", keywords=["no connection"]), **put)
 
 
-@dataclass
-class Stack:
-    intake: FastAPI
-    settings: IntakeSettings
-    db: AsyncDatabase
-    tap: Tap
-    http: httpx.AsyncClient
-    bus: KafkaBus
-
+class IntakeDesk(Desk):
     async def tickets(self, query: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         return [d async for d in self.db.tickets.find(query or {}, {"history": 0}).sort("number", 1)]
 
@@ -81,20 +64,8 @@ class Stack:
 
 
 @asynccontextmanager
-async def stack(env: dict[str, str], **overrides: Any) -> AsyncIterator[Stack]:
-    """Ledger + intake running in this loop on the real broker and database, directory seeded."""
-    settings = make_settings(IntakeSettings, env, **overrides)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await seed(db)
-    bus = KafkaBus(settings, "test")
-    intake = intake_app(settings)
-    async with running(tickets_app(make_settings(TicketsSettings, env))), running(intake), \
-            Tap(settings, TICKETS_EVENTS) as tap, \
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=intake), base_url="http://intake") as http:
-        await bus.start()
-        try:
-            yield Stack(intake, settings, db, tap, http, bus)
-        finally:
-            await bus.stop()
-            await client.close()
+async def stack(env: dict[str, str], **overrides: Any) -> AsyncIterator[IntakeDesk]:
+    """Ledger + intake (the desk's front) running in this loop on the real broker and database, directory seeded."""
+    async with running_desk(env, None, ["intake"], settings={"intake": overrides}, base_url="http://intake",
+                            before=seed) as d:
+        yield IntakeDesk(**vars(d))

@@ -64,8 +64,8 @@ async def test_chat_call_and_form_open_identified_tickets_and_join_open_ones(env
         assert again.status_code == 202 and again.json()["message_id"] == form_id
         marker = envelope_for(t.AddNote(author_id="qa", text="marker"), web["_id"], occurred_at=NOW)
         await s.bus.publish(TICKETS_COMMANDS, marker)
-        await s.tap.wait(web["_id"], "NoteAdded")
-        await s.tap.wait(chat["_id"], "TicketClassified")
+        await s.events.wait(web["_id"], "NoteAdded")
+        await s.events.wait(chat["_id"], "TicketClassified")
         doc = await s.db.tickets.find_one({"_id": web["_id"]})
         assert doc is not None and doc["message_count"] == 1
         assert [h["type"] for h in doc["history"]] == ["TicketOpened", "MessageReceived", "NoteAdded"]
@@ -85,7 +85,7 @@ async def test_unknown_sender_is_identified_after_an_agent_links_the_ticket(env:
         tid = ticket["_id"]
         await s.bus.publish(TICKETS_COMMANDS, envelope_for(t.LinkClient(client=acme, linked_by="agent-1"), tid,
                                                            occurred_at=NOW, actor="agent-1"))
-        await s.tap.wait(tid, "ClientLinked")
+        await s.events.wait(tid, "ClientLinked")
         contacts = DirectoryStore(s.db, CONTACTS)
         learned = await eventually(lambda: contacts.list({"chat_ids": "tg:stranger"}), message="identity learned")
         assert learned[0].client_id == "acme" and learned[0].source == "linked"
@@ -96,7 +96,7 @@ async def test_unknown_sender_is_identified_after_an_agent_links_the_ticket(env:
         for cmd in (t.AssignTicket(agent_id="agent-1", mode="reassign"),
                     t.ResolveTicket(agent_id="agent-1", problem="no answer", solution="answered")):
             await s.bus.publish(TICKETS_COMMANDS, envelope_for(cmd, tid, occurred_at=NOW, actor="agent-1"))
-        await s.tap.wait(tid, "TicketResolved")
+        await s.events.wait(tid, "TicketResolved")
         await eventually(lambda: _no_claims(s.db, tid), message="conversation released")
         r = await s.http.post("/api/v1/webhooks/chat", json={**chat, "session_id": "u-2", "message_id": "u-m3"})
         assert r.status_code == 202
@@ -141,10 +141,10 @@ async def test_bad_input_is_refused_with_problems_and_dead_letters(env: dict[str
             "submission_id": "f-a", "email": "anna@acme.example", "text": "see file", "attachment_ids": [meta["id"]]})
         assert ok.status_code == 202
         [ticket] = await s.wait_tickets(1)
-        received = await s.tap.wait(ticket["_id"], "MessageReceived")
+        received = await s.events.wait(ticket["_id"], "MessageReceived")
         [att] = received[0].payload["content"]["attachments"]
         assert att == {"id": meta["id"], "filename": "scan.pdf", "content_type": "application/pdf", "size": 14}
-        assert await s.intake.state.intake.store.attachment_content(meta["id"]) == b"%PDF-1.4 hello"
+        assert await s.app.state.service.store.attachment_content(meta["id"]) == b"%PDF-1.4 hello"
 
         # Kafka: records that fail validation go to the dead-letter topic with the reason
         producer = AIOKafkaProducer(bootstrap_servers=s.settings.kafka_bootstrap_servers)
