@@ -25,7 +25,7 @@ import httpx
 from bench.common import infra, percentile, summary_ms, write_result
 from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
-from services.tickets.handlers import INDEXES
+from services.tickets.store import INDEXES
 from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus
 from shared.contracts.ticket import Ticket
 from shared.runtime.clock import FileClock, ManualClock

@@ -11,8 +11,8 @@ from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.secrets import require_secret
-from shared.runtime.service import Periodic, service_app
-from shared.runtime.timers import OwnedPartitions, TimerLoop
+from shared.runtime.service import Component, Hooks, Periodic, service_app
+from shared.runtime.timer_loop import OwnedPartitions, TimerLoop
 
 from .answers import AnswerService
 from .domain import Policy
@@ -29,7 +29,7 @@ def policy_from(settings: FeedbackSettings) -> Policy:
                   public_base_url=settings.public_base_url, language=settings.default_language)
 
 
-class FeedbackWorker:
+class FeedbackService:
     """Timers fire only for the partitions this instance consumes, so one owner completes each ticket."""
 
     def __init__(self, settings: FeedbackSettings, clock: Clock) -> None:
@@ -51,20 +51,11 @@ class FeedbackWorker:
         # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)
         self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
 
-    async def start(self) -> None:
-        await ensure_topics(self.settings)
-        await ensure_indexes(self.db, INDEXES)
-        await self.bus.start()
-        await self.consumer.start()
-        await self.loop.start()
-        await self.sweeper.start()
-
-    async def stop(self) -> None:
-        await self.sweeper.stop()
-        await self.loop.stop()
-        await self.consumer.stop()
-        await self.bus.stop()
-        await self.client.close()
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse."""
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+                        stop=self.client.close)
+        return [prepare, self.bus, self.consumer, self.loop, self.sweeper]
 
     def ready(self) -> bool:
         return self.consumer.is_running() and self.loop.is_running()
@@ -74,11 +65,11 @@ def create_app(settings: FeedbackSettings | None = None, clock: Clock | None = N
     settings = settings or FeedbackSettings()
     # A known key makes survey links forgeable.
     require_secret(settings, "FEEDBACK_HMAC_KEY", settings.hmac_key, DEV_KEY)
-    worker = FeedbackWorker(settings, clock or default_clock())
-    app = service_app("feedback", lambda: [worker], ready=worker.ready,
+    service = FeedbackService(settings, clock or default_clock())
+    app = service_app("feedback", service.components, ready=service.ready,
                       description="Feedback: the client rates the resolution once; unrated tickets complete "
                                   "on a timer; 'I did not open this request' raises a fraud alert.")
-    app.include_router(router(worker.answers, settings.default_language, settings.max_comment_chars,
+    app.include_router(router(service.answers, settings.default_language, settings.max_comment_chars,
                               settings.confirm_answers))
-    app.state.worker = worker
+    app.state.service = service
     return app

@@ -13,10 +13,10 @@ from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS
 from shared.runtime.bodylimit import BodyLimit
 from shared.runtime.clock import Clock, default_clock
-from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.problems import ProblemError
-from shared.runtime.service import service_app
+from shared.runtime.service import Component, Hooks, Together, service_app
 
 from .domain import message_id
 from .doors import Doors
@@ -29,7 +29,7 @@ from .webhooks import router
 log = logging.getLogger("intake")
 
 
-class Intake:
+class IntakeService:
     def __init__(self, settings: IntakeSettings, clock: Clock) -> None:
         self.settings = settings
         self.doors = Doors(settings, clock)
@@ -45,23 +45,16 @@ class Intake:
         self.events = Consumer(self.bus, TICKETS_EVENTS, "intake-ticket-events", TicketEventsHandler(self.pipeline))
         self.pollers = [MailPoller(box, self.pipeline, self.store, settings) for box in settings.mailboxes]
 
-    async def start(self) -> None:
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse."""
+        prepare = Hooks(self._say_closed_doors, lambda: ensure_topics(self.settings),
+                        lambda: ensure_indexes(self.db, INDEXES), stop=self.client.close)
+        return [prepare, self.bus, Together(self.inbound, self.events), *self.pollers]
+
+    async def _say_closed_doors(self) -> None:
         if closed := self.doors.unconfigured():
             log.warning("doors not configured, %s: %s", "refused (503)" if self.settings.production
                         else "open to loopback callers only", ", ".join(closed))
-        await ensure_topics(self.settings)
-        await ensure_indexes(self.db, INDEXES)
-        await self.bus.start()
-        await start_all(self.inbound, self.events)
-        for poller in self.pollers:
-            poller.start()
-
-    async def stop(self) -> None:
-        for poller in self.pollers:
-            await poller.stop()
-        await stop_all(self.events, self.inbound)
-        await self.bus.stop()
-        await self.client.close()
 
     def ready(self) -> bool:
         return self.inbound.is_running() and self.events.is_running()
@@ -97,10 +90,10 @@ def body_limit(settings: IntakeSettings) -> Callable[[str], int]:
 
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
-    intake = Intake(settings, clock or default_clock())
-    app = service_app("intake", lambda: [intake], ready=intake.ready,
+    service = IntakeService(settings, clock or default_clock())
+    app = service_app("intake", service.components, ready=service.ready,
                       description="Channel adapters: every client message in (webhooks, e-mail, other systems).")
-    app.state.intake = intake
-    app.include_router(router(intake))
+    app.state.service = service
+    app.include_router(router(service))
     app.add_middleware(BodyLimit, limit=body_limit(settings))
     return app

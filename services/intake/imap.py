@@ -39,7 +39,7 @@ class MailPoller:
         self.polls = 0
         self.last_error: str | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name=f"imap-{self.box.name}")
 
     async def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -20,7 +21,7 @@ from shared.contracts.schemas.inbound import InboundMessage
 from shared.runtime.ids import derived_id
 from shared.runtime.problems import ProblemError, problem_responses, reported_errors
 
-from .doors import Caller, Door
+from .doors import Caller, Door, Doors
 from .doors_payloads import (
     Accepted,
     BotMessage,
@@ -32,6 +33,8 @@ from .doors_payloads import (
     chat_message,
     form_message,
 )
+from .settings import IntakeSettings
+from .store import IntakeStore
 
 DOOR_PROBLEMS = problem_responses(401, 403, 413, 422, 429, 503)
 
@@ -45,11 +48,17 @@ def converted(build: Callable[[], InboundMessage]) -> InboundMessage:
                            **reported_errors(exc.errors())) from exc
 
 
-def router(intake: object) -> APIRouter:
-    """Routes bound to the running :class:`services.intake.app.Intake` (typed loosely to avoid a cycle)."""
-    from .app import Intake
+class IntakeApi(Protocol):
+    """What the routes need of the running service (the wiring's ``IntakeService``)."""
 
-    assert isinstance(intake, Intake)
+    settings: IntakeSettings
+    doors: Doors
+    store: IntakeStore
+
+    async def accept(self, msg: InboundMessage) -> str: ...
+
+
+def router(intake: IntakeApi) -> APIRouter:
     api = APIRouter(prefix="/api/v1", responses=DOOR_PROBLEMS)
 
     def door(name: Door) -> Caller:

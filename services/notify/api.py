@@ -7,7 +7,7 @@ The webhook is called by the SMS provider, which cannot hold our token: it must 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -17,16 +17,29 @@ from shared.contracts.envelope import envelope_for
 from shared.contracts.schemas import notify as n
 from shared.contracts.schemas import tickets as t
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
+from shared.runtime.clock import Clock
 from shared.runtime.ids import derived_id
+from shared.runtime.kafka import KafkaBus
 from shared.runtime.metrics import NOTIFICATIONS
 from shared.runtime.problems import ProblemError, problem_responses
 from shared.runtime.service_auth import service_caller
 
+from .dispatcher import Dispatcher
+from .settings import NotifySettings
 from .sms import FINAL_STATUSES, valid_signature
+from .store import DirectoryCache, NotifyStore
 from .templates import LANGUAGES, PreviewIn, PreviewOut, draft_override, preview_out, template_names
 
-if TYPE_CHECKING:
-    from .app import NotifyService
+
+class NotifyApi(Protocol):
+    """What the routes need of the running service (the wiring's ``NotifyService``)."""
+
+    settings: NotifySettings
+    clock: Clock
+    bus: KafkaBus
+    store: NotifyStore
+    directories: DirectoryCache
+    dispatcher: Dispatcher
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +47,7 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def router(svc: NotifyService) -> APIRouter:
+def router(svc: NotifyApi) -> APIRouter:
     r = APIRouter(prefix="/api/v1", dependencies=[Depends(service_caller(svc.settings))],
                   responses=problem_responses(401, 503))
 
@@ -91,7 +104,7 @@ def router(svc: NotifyService) -> APIRouter:
     return r
 
 
-def webhook_router(svc: NotifyService) -> APIRouter:
+def webhook_router(svc: NotifyApi) -> APIRouter:
     r = APIRouter(prefix="/api/v1")
 
     @r.post("/sms/status", tags=["sms"], status_code=204, responses=problem_responses(403, 404, 422),
@@ -123,7 +136,7 @@ def webhook_router(svc: NotifyService) -> APIRouter:
     return r
 
 
-async def _carrier_failure(svc: NotifyService, doc: dict[str, Any], status: str, code: str | None) -> None:
+async def _carrier_failure(svc: NotifyApi, doc: dict[str, Any], status: str, code: str | None) -> None:
     """Accepted by the provider but not delivered to the handset: a final failure the ticket should show."""
     reason = f"carrier reported {status}" + (f" (error {code})" if code else "")
     nid, now = doc["_id"], svc.clock.now()

@@ -8,10 +8,10 @@ from shared.contracts.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS,
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES
 from shared.runtime.clock import Clock, default_clock
-from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics, start_all, stop_all
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.secrets import require_service_token
-from shared.runtime.service import service_app
+from shared.runtime.service import Component, Hooks, Together, service_app
 
 from .api import router, webhook_router
 from .dispatcher import Dispatcher
@@ -39,19 +39,11 @@ class NotifyService:
             Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),
         ]
 
-    async def start(self) -> None:
-        await ensure_topics(self.settings)
-        await ensure_indexes(self.db, INDEXES)
-        await DirectoryStore(self.db, PREFERENCES).ensure_indexes()
-        await self.bus.start()
-        await self.dispatcher.start()
-        await start_all(*self.consumers)
-
-    async def stop(self) -> None:
-        await stop_all(*self.consumers)
-        await self.dispatcher.stop()
-        await self.bus.stop()
-        await self.client.close()
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse."""
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+                        DirectoryStore(self.db, PREFERENCES).ensure_indexes, stop=self.client.close)
+        return [prepare, self.bus, self.dispatcher, Together(*self.consumers)]
 
     def ready(self) -> bool:
         return all(c.is_running() for c in self.consumers) and self.dispatcher.running()
@@ -63,10 +55,11 @@ class NotifyService:
 def create_app(settings: NotifySettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     require_service_token(settings)  # production without a service token must not start (its API would be shut)
-    svc = NotifyService(settings, clock or default_clock())
-    app = service_app("notify", lambda: [svc], ready=svc.ready, not_ready_because=svc.not_ready_because,
+    service = NotifyService(settings, clock or default_clock())
+    app = service_app("notify", service.components, ready=service.ready,
+                      not_ready_because=service.not_ready_because,
                       description="Notifications: who must know, and delivery by e-mail, SMS, chat and in-app.")
-    app.include_router(router(svc))
-    app.include_router(webhook_router(svc))
-    app.state.notify = svc
+    app.include_router(router(service))
+    app.include_router(webhook_router(service))
+    app.state.service = service
     return app

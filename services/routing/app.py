@@ -12,8 +12,9 @@ from shared.contracts.topics import TICKETS_EVENTS
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
-from shared.runtime.service import service_app
-from shared.runtime.timers import OwnedPartitions, TimerLoop, TimerStore
+from shared.runtime.service import Component, Hooks, service_app
+from shared.runtime.timer_loop import OwnedPartitions, TimerLoop
+from shared.runtime.timers import TimerStore
 
 from .domain import Policy
 from .handlers import RoutingHandler
@@ -34,7 +35,7 @@ def policy_from(settings: RoutingSettings) -> Policy:
         claim_timeout_by_urgency={k: timedelta(seconds=v) for k, v in settings.claim_timeout_by_urgency.items()})
 
 
-class Router:
+class RoutingService:
     """Timers fire only for the partitions this instance consumes, so one owner fires each ticket's timer."""
 
     def __init__(self, settings: RoutingSettings, clock: Clock) -> None:
@@ -54,19 +55,11 @@ class Router:
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned)
 
-    async def start(self) -> None:
-        await ensure_topics(self.settings)
-        await ensure_indexes(self.db, INDEXES)
-        await self.timers.ensure_indexes()
-        await self.bus.start()
-        await self.consumer.start()
-        await self.loop.start()
-
-    async def stop(self) -> None:
-        await self.loop.stop()
-        await self.consumer.stop()
-        await self.bus.stop()
-        await self.client.close()
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse."""
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+                        self.timers.ensure_indexes, stop=self.client.close)
+        return [prepare, self.bus, self.consumer, self.loop]
 
     def ready(self) -> bool:
         return self.consumer.is_running() and self.loop.is_running()
@@ -74,9 +67,9 @@ class Router:
 
 def create_app(settings: RoutingSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
-    router = Router(settings, clock or default_clock())
-    app = service_app("routing", lambda: [router], ready=router.ready,
+    service = RoutingService(settings, clock or default_clock())
+    app = service_app("routing", service.components, ready=service.ready,
                       description="Routing: offers tickets, first claim wins, auto-assigns, keeps tickets from "
                                   "getting lost.")
-    app.state.router = router
+    app.state.service = service
     return app

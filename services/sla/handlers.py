@@ -151,36 +151,6 @@ class SlaHandler:
 
     # ---- timers ---------------------------------------------------------------------------------
 
-    async def fire(self, timer: Timer) -> None:
-        """Record the firing and its envelopes in one write, then derive timers, then publish."""
-        catalog = await self.directory.catalog()
-        async with self._lock(timer.ticket_id):
-            for _ in range(CAS_ATTEMPTS):
-                before = await self._load(timer.ticket_id)
-                if before is None or _ahead(timer, before):
-                    self.patience.wait(timer.id)  # NotYet while patient
-                    await self._drop([timer.id])
-                    raise NotYet(timer.id)  # not fired: the loop must not mark it
-                self.patience.caught_up(timer.id)
-                firing = domain.fire(before, timer.kind, timer.data, timer.due_at, catalog)
-                if firing is None:  # already done (maybe by a run that crashed before its timers were synced)
-                    await self.store.sync_timers(timer.ticket_id, domain.desired_timers(before, catalog),
-                                                 keep=[timer.id])
-                    return
-                after = firing.clock
-                after.outbox = await self._envelopes(timer, firing)
-                try:
-                    await self.store.save(before, after)
-                except StaleClock:
-                    continue
-                await self.store.sync_timers(timer.ticket_id, domain.desired_timers(after, catalog),
-                                             keep=[timer.id])
-                await self._flush(after)
-                log.info("sla timer fired", extra={"timer": timer.id, "kind": timer.kind,
-                                                   "sent": [e["envelope"]["type"] for e in after.outbox]})
-                return
-        raise RuntimeError(f"clock of {timer.ticket_id} kept changing under timer {timer.id}")
-
     async def fire_many(self, timers: Sequence[Timer]) -> list[str]:
         """Fire a tick's due timers together; returns the ids to mark fired (not those still waiting for their
         clock, nor those Patience gave up on: see ``_drop``).

@@ -158,10 +158,7 @@ class ClockStore:
                                              ordered=False)
 
     async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
-        """Mark timers fired in one write (one equality update per id: no ``$in`` scan)."""
-        if timer_ids:
-            await self.timers.col.bulk_write([UpdateOne({"_id": i}, {"$set": {"fired": True, "fired_at": at}})
-                                              for i in timer_ids], ordered=False)
+        await self.timers.mark_fired_many(timer_ids, at)
 
 
 class DirectoryCache:

@@ -14,7 +14,6 @@ import logging
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, cast
 
 import faust
@@ -22,8 +21,8 @@ import faust
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.runtime.health import watch
-from shared.runtime.kafka import KafkaBus, Poison, decode_envelope
-from shared.runtime.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from shared.runtime.kafka import KafkaBus, decode_envelope
+from shared.runtime.pipeline import RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -86,10 +85,12 @@ class FaustStream:
         self.settings, self.bus, self.handler = settings, bus, handler
         self.app_id = f"{settings.topic_prefix}{group}"
         self.commit_interval, self.buffer_maxsize = commit_interval, buffer_maxsize
-        self.retries = settings.handler_retries if retries is None else retries
         self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
+        self.pipeline = RecordPipeline(
+            decode_envelope, self._deliver, self._park, max_bytes=settings.max_message_bytes,
+            retries=settings.handler_retries if retries is None else retries, service=bus.service,
+            topic=TICKETS_EVENTS.name, group=self.app_id, tracing=bus.tracing)
         self.app: faust.App | None = None
-        self.processed = 0
         self.drain_seconds = drain_seconds
         self.on_revoke: list[Callable[[], Awaitable[None]]] = []  # awaited before a revocation completes
         self._fenced = False  # from a revocation (or stop) until the next assignment
@@ -189,46 +190,17 @@ class FaustStream:
             return set()
         return {tp.partition for tp in assigned if tp.topic == self.topic_name}
 
+    @property
+    def processed(self) -> int:
+        return self.pipeline.processed
+
     async def _one(self, message: Any) -> None:
         async with self._handling:
-            await self._process(message)
+            await self.pipeline.process(RawRecord.of(message.topic, message.partition, message.offset, message.key,
+                                                     message.value, message.headers))
 
-    async def _process(self, message: Any) -> None:
-        MESSAGES_CONSUMED.labels("sla", TICKETS_EVENTS.name).inc()
-        raw: bytes = message.value or b""
-        if len(raw) > self.settings.max_message_bytes:  # as shared.runtime.kafka.Consumer: parked, not handled
-            await self._dead_letter(message, f"oversize: {len(raw)} bytes > {self.settings.max_message_bytes}")
-            return
-        try:
-            env, msg = decode_envelope(raw)
-        except Exception as exc:
-            await self._dead_letter(message, f"undecodable: {exc}")
-            return
-        loop = asyncio.get_running_loop()
-        started, attempt = loop.time(), 0
-        while True:
-            try:
-                await self.handler(env, msg)
-                break
-            except asyncio.CancelledError:
-                raise
-            except Poison as exc:
-                await self._dead_letter(message, f"rejected: {exc}")
-                break
-            except Exception as exc:
-                attempt += 1
-                if attempt > self.retries:
-                    log.exception("sla handler failed after retries")
-                    await self._dead_letter(message, f"handler failed after {self.retries} retries: {exc!r}")
-                    break
-                await asyncio.sleep(0.05 * 2 ** (attempt - 1))
-        self.processed += 1
-        HANDLER_LATENCY.labels("sla", TICKETS_EVENTS.name).observe(loop.time() - started)
+    async def _deliver(self, delivery: tuple[Envelope, Message]) -> None:
+        await self.handler(*delivery)
 
-    async def _dead_letter(self, message: Any, reason: str) -> None:
-        headers = message.headers or []
-        if isinstance(headers, dict):
-            headers = list(headers.items())
-        record = SimpleNamespace(topic=message.topic, partition=message.partition, offset=message.offset,
-                                 key=message.key, value=message.value, headers=list(headers))
-        await self.bus.dead_letter(TICKETS_EVENTS, record, reason, self.app_id)  # type: ignore[arg-type]
+    async def _park(self, record: RawRecord, reason: str) -> None:
+        await self.bus.dead_letter(TICKETS_EVENTS, record, reason, self.app_id)

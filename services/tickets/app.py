@@ -10,15 +10,16 @@ from shared.contracts.topics import TICKETS_COMMANDS
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
-from shared.runtime.service import service_app
+from shared.runtime.service import Component, Hooks, service_app
 
 from .domain import LedgerRules
-from .handlers import INDEXES, LedgerHandler, LedgerStore
+from .handlers import LedgerHandler
 from .producer_check import producer_check
 from .settings import TicketsSettings
+from .store import INDEXES, LedgerStore
 
 
-class Ledger:
+class TicketsService:
     def __init__(self, settings: TicketsSettings, clock: Clock) -> None:
         self.settings, self.clock = settings, clock
         self.bus = KafkaBus(settings, "tickets")
@@ -29,16 +30,11 @@ class Ledger:
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
                                  verify=producer_check(settings))
 
-    async def start(self) -> None:
-        await ensure_topics(self.settings)
-        await ensure_indexes(self.store.db, INDEXES)
-        await self.bus.start()
-        await self.consumer.start()
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-        await self.bus.stop()
-        await self.client.close()
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse."""
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.store.db, INDEXES),
+                        stop=self.client.close)
+        return [prepare, self.bus, self.consumer]
 
     def ready(self) -> bool:
         return self.consumer.is_running()
@@ -46,8 +42,8 @@ class Ledger:
 
 def create_app(settings: TicketsSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or TicketsSettings()
-    ledger = Ledger(settings, clock or default_clock())
-    app = service_app("tickets", lambda: [ledger], ready=ledger.ready,
+    service = TicketsService(settings, clock or default_clock())
+    app = service_app("tickets", service.components, ready=service.ready,
                       description="The ticket ledger: the only writer of ticket state.")
-    app.state.ledger = ledger
+    app.state.service = service
     return app

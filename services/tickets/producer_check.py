@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiokafka import ConsumerRecord
-
 from shared.contracts.envelope import Envelope, Message
 from shared.runtime.command_auth import CommandVerifier, verification_keys
+from shared.runtime.pipeline import RawRecord
 
 from .settings import TicketsSettings
 
 LEDGER = "tickets"
-ProducerCheck = Callable[[ConsumerRecord, tuple[Envelope, Message]], str | None]
+ProducerCheck = Callable[[RawRecord, tuple[Envelope, Message]], str | None]
 
 
 def producer_check(settings: TicketsSettings) -> ProducerCheck:
@@ -21,7 +20,7 @@ def producer_check(settings: TicketsSettings) -> ProducerCheck:
     production ledger missing any producer's key refuses to start."""
     verifier = CommandVerifier(verification_keys(settings, settings.command_keys, LEDGER))
 
-    def check(record: ConsumerRecord, delivery: tuple[Envelope, Message]) -> str | None:
+    def check(record: RawRecord, delivery: tuple[Envelope, Message]) -> str | None:
         return verifier.refusal(record.headers or (), delivery[0], record.value or b"")
 
     return check

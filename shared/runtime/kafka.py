@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -26,15 +25,9 @@ from shared.contracts.topics import TopicSpec, all_topics_with_dead_letters
 from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
 from shared.runtime.health import watch
-from shared.runtime.metrics import (
-    CONSUMER_LAG,
-    CONSUMER_RESTARTS,
-    DEAD_LETTERS,
-    DEAD_LETTERS_LOST,
-    HANDLER_LATENCY,
-    MESSAGES_CONSUMED,
-    MESSAGES_PRODUCED,
-)
+from shared.runtime.metrics import CONSUMER_LAG, CONSUMER_RESTARTS, DEAD_LETTERS, DEAD_LETTERS_LOST, MESSAGES_PRODUCED
+from shared.runtime.pipeline import Poison as Poison  # handlers import it from here
+from shared.runtime.pipeline import RawRecord, RecordPipeline, Verify
 from shared.runtime.settings import CommonSettings
 from shared.runtime.tasks import cancel
 from shared.runtime.tracing import Tracing
@@ -136,7 +129,7 @@ class KafkaBus:
         with self.tracing.produce(topic, headers):
             await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
-    async def dead_letter(self, spec: TopicSpec, record: ConsumerRecord, reason: str, group: str) -> None:
+    async def dead_letter(self, spec: TopicSpec, record: RawRecord, reason: str, group: str) -> None:
         """Park a record with the reason; the original bytes are kept untouched for replay. A record too large to
         park whole is parked as a truncated copy; one that cannot be parked even so is logged and skipped, so
         no record can stop its consumer (a broker that is down still raises: the record comes again)."""
@@ -163,16 +156,6 @@ class KafkaBus:
         log.warning("dead-lettered a truncated copy of an oversize record", extra=where)
 
 
-class Poison(Exception):
-    """Raised by a handler for input that will never succeed: dead-letter at once, no retries."""
-
-
-@dataclass
-class Delivery(Generic[T]):
-    record: ConsumerRecord
-    value: T
-
-
 def decode_envelope(raw: bytes) -> tuple[Envelope, Message]:
     try:
         env = Envelope.from_bytes(raw)
@@ -181,8 +164,6 @@ def decode_envelope(raw: bytes) -> tuple[Envelope, Message]:
     return env, registry.parse(env)
 
 
-Decoder = Callable[[bytes], T]
-Handler = Callable[[T], Awaitable[None]]
 PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
@@ -217,22 +198,27 @@ class Consumer(Generic[T]):
         auto_offset_reset: str = "earliest",
         max_records: int = 500,
         restart_backoff: float = 0.5,
-        verify: Callable[[ConsumerRecord, T], str | None] | None = None,
+        verify: Verify[T] | None = None,
     ) -> None:
-        self.bus, self.spec, self.handler, self.decoder = bus, spec, handler, decoder
+        self.bus, self.spec = bus, spec
         self.group_id = f"{bus.settings.topic_prefix}{group_id}"
-        self.retries = bus.settings.handler_retries if retries is None else retries
-        self.retry_backoff = retry_backoff
+        self.pipeline = RecordPipeline(
+            decoder, handler, self._park, max_bytes=bus.settings.max_message_bytes,
+            retries=bus.settings.handler_retries if retries is None else retries, retry_backoff=retry_backoff,
+            service=bus.service, topic=spec.name, group=self.group_id, verify=verify, tracing=bus.tracing)
         self.on_assigned, self.on_revoked = on_assigned, on_revoked
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
         self.restart_backoff = self._backoff = restart_backoff
-        self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._unwatch: Callable[[], None] = lambda: None
         self.failure: str | None = None  # why the loop last died, until the restarted one makes progress
-        self.processed = self.restarts = 0
+        self.restarts = 0
+
+    @property
+    def processed(self) -> int:
+        return self.pipeline.processed
 
     async def start(self) -> None:
         await self._connect()
@@ -378,58 +364,11 @@ class Consumer(Generic[T]):
         return int(records[-1].offset) + 1
 
     async def _one(self, record: ConsumerRecord) -> None:
-        MESSAGES_CONSUMED.labels(self.bus.service, self.spec.name).inc()
-        raw = record.value or b""
-        if len(raw) > self.bus.settings.max_message_bytes:
-            await self.bus.dead_letter(self.spec, record, f"oversize: {len(raw)} bytes > "
-                                       f"{self.bus.settings.max_message_bytes}", self.group_id)
-            return
-        try:
-            value = self.decoder(raw)
-        except Exception as exc:
-            await self.bus.dead_letter(self.spec, record, f"undecodable: {exc}", self.group_id)
-            return
-        if self.verify is not None and (refusal := self.verify(record, value)):
-            await self.bus.dead_letter(self.spec, record, f"rejected: {refusal}", self.group_id)
-            return
-        started = time.perf_counter()
-        headers = record.headers or []
-        with self.bus.tracing.consume(record.topic, headers, self.group_id,
-                                      record.key.decode(errors="replace") if record.key else None,
-                                      next((v.decode(errors="replace") for k, v in headers if k == "type"), None)):
-            await self._handle(record, value)
-        self.processed += 1
-        HANDLER_LATENCY.labels(self.bus.service, self.spec.name).observe(time.perf_counter() - started)
+        await self.pipeline.process(RawRecord.of(record.topic, record.partition, record.offset, record.key,
+                                                 record.value, record.headers))
 
-    async def _handle(self, record: ConsumerRecord, value: T) -> None:
-        """The handler with retries; what never succeeds goes to the dead-letter topic."""
-        attempt = 0
-        while True:
-            try:
-                await self.handler(value)
-                break
-            except asyncio.CancelledError:
-                raise
-            except Poison as exc:
-                await self.bus.dead_letter(self.spec, record, f"rejected: {exc}", self.group_id)
-                break
-            except Exception as exc:
-                attempt += 1
-                if attempt > self.retries:
-                    log.exception("handler failed after retries")
-                    await self.bus.dead_letter(
-                        self.spec, record, f"handler failed after {self.retries} retries: {exc!r}", self.group_id)
-                    break
-                await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
-
-
-async def start_all(*components: Consumer[Any]) -> None:
-    """Start consumers together: each first join waits on the group coordinator."""
-    await asyncio.gather(*(c.start() for c in components))
-
-
-async def stop_all(*components: Consumer[Any]) -> None:
-    await asyncio.gather(*(c.stop() for c in components), return_exceptions=True)
+    async def _park(self, record: RawRecord, reason: str) -> None:
+        await self.bus.dead_letter(self.spec, record, reason, self.group_id)
 
 
 async def read_dead_letters(settings: CommonSettings, spec: TopicSpec, *, timeout: float = 5.0,

@@ -33,6 +33,38 @@ class Component(Protocol):
     async def stop(self) -> None: ...
 
 
+Step = Callable[[], Awaitable[object]]
+
+
+class Hooks:
+    """A component made of plain steps, for the work around the others: topics and indexes before them, the
+    database client closed after them, a drain that must come before the others stop."""
+
+    def __init__(self, *starts: Step, stop: Step | None = None) -> None:
+        self.starts, self.stop_step = starts, stop
+
+    async def start(self) -> None:
+        for step in self.starts:
+            await step()
+
+    async def stop(self) -> None:
+        if self.stop_step is not None:
+            await self.stop_step()
+
+
+class Together:
+    """Components started and stopped concurrently (consumers: each first join waits on the group coordinator)."""
+
+    def __init__(self, *components: Component) -> None:
+        self.components = components
+
+    async def start(self) -> None:
+        await asyncio.gather(*(c.start() for c in self.components))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.components), return_exceptions=True)
+
+
 class Periodic:
     """Runs ``work`` every ``interval`` seconds until stopped; a failed round is logged, the next one runs."""
 

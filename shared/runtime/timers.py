@@ -10,11 +10,10 @@ re-fire after a crash dedupes downstream), then marking the timer fired.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,8 +23,7 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.runtime.clock import Clock, as_utc
-from shared.runtime.tasks import cancel
+from shared.runtime.clock import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +136,8 @@ class TimerStore:
         Usually one query: what is due in any partition, on the (fired, due_at) index (bounded by the due
         timers, not the pending ones), keeping the owned ones. Only when that page comes back full (a
         backlog, or many due timers of partitions other instances own) it asks partition by partition, so
-        an instance's own timers never wait behind others'. Equalities, not ``partition: {$in: [...]}``,
-        which the embedded database answers with a full scan (0.5 s per tick at 20,000 pending timers).
+        an instance's own timers never wait behind others'. Equalities, not ``partition: {$in: [...]}``
+        (docs/embedded-database.md).
         """
         wanted = set(partitions) if partitions is not None else None
         docs = [d async for d in self.col.find({"fired": False, "due_at": {"$lte": now}}).sort(
@@ -157,78 +155,11 @@ class TimerStore:
     async def mark_fired(self, timer_id: str, at: datetime) -> None:
         await self.col.update_one({"_id": timer_id}, {"$set": {"fired": True, "fired_at": at}})
 
+    async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
+        """Mark timers fired in one write (one equality update per id: no ``$in`` scan)."""
+        if timer_ids:
+            await self.col.bulk_write([UpdateOne({"_id": i}, {"$set": {"fired": True, "fired_at": at}})
+                                       for i in timer_ids], ordered=False)
+
     async def pending(self) -> int:
         return await self.col.count_documents({"fired": False})
-
-
-class OwnedPartitions:
-    """The partitions of one topic this instance consumes, kept by its rebalance hooks.
-
-    Pass ``assigned``/``revoked`` to the consumer and the instance itself as a TimerLoop's
-    ``owned``: each timer then fires in the one instance that owns its ticket's partition.
-    """
-
-    def __init__(self, topic: str) -> None:
-        self.topic = topic
-        self.partitions: set[int] = set()
-
-    async def assigned(self, tps: set[Any]) -> None:
-        self.partitions |= {tp.partition for tp in tps if tp.topic == self.topic}
-
-    async def revoked(self, tps: set[Any]) -> None:
-        self.partitions -= {tp.partition for tp in tps if tp.topic == self.topic}
-
-    def __call__(self) -> set[int]:
-        return set(self.partitions)
-
-
-class TimerLoop:
-    """Polls for due timers of owned partitions and fires them in due order."""
-
-    def __init__(self, store: TimerStore, clock: Clock, fire: Callable[[Timer], Awaitable[None]],
-                 *, interval: float = 0.1, owned: Callable[[], set[int] | None] | None = None) -> None:
-        self.store, self.clock, self.fire, self.interval = store, clock, fire, interval
-        self.owned = owned or (lambda: None)
-        self._task: asyncio.Task[None] | None = None
-        self.fired = 0
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="timers")
-
-    async def stop(self) -> None:
-        await cancel(self._task)
-        self._task = None
-
-    def is_running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def tick(self) -> int:
-        owned = self.owned()
-        if owned is not None and not owned:
-            return 0
-        n = 0
-        for timer in await self.store.due(self.clock.now(), owned):
-            try:
-                await self.fire(timer)
-            except NotYet:
-                continue  # stays due: the next tick tries it again
-            await self.store.mark_fired(timer.id, self.clock.now())
-            n += 1
-        self.fired += n
-        return n
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                fired = await self.tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("timer tick failed")
-                fired = 0
-            if not self._more_due(fired):
-                await asyncio.sleep(self.interval)
-
-    def _more_due(self, fired: int) -> bool:
-        """Whether to tick again at once: something fired, so more may be due."""
-        return bool(fired)

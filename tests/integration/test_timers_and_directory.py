@@ -8,7 +8,8 @@ from shared.directory import Directory, DirectoryStore, VersionConflict
 from shared.runtime.clock import ManualClock
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
-from shared.runtime.timers import Timer, TimerLoop, TimerStore, partition_for
+from shared.runtime.timer_loop import TimerLoop
+from shared.runtime.timers import Timer, TimerStore, partition_for
 from tests.support.testing import make_settings
 
 T0 = datetime(2026, 3, 6, 17, 55, tzinfo=UTC)

@@ -18,7 +18,7 @@ async def readiness(env: dict[str, str], **overrides: object) -> list[httpx.Resp
     """/readyz and /healthz once notify has started (its consumers running)."""
     app = create_app(make_settings(NotifySettings, env, **PRODUCTION, **overrides))
     async with running(app):
-        svc = app.state.notify
+        svc = app.state.service
         await eventually(lambda: all(c.is_running() for c in svc.consumers), timeout=90, message="consumers")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://notify") as http:

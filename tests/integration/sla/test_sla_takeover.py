@@ -16,7 +16,7 @@ from typing import Any
 from sla_support import seed_people, seed_sla
 
 from services.sla import domain
-from services.sla.app import SlaWorker
+from services.sla.app import SlaService
 from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings
 from shared.contracts.envelope import Envelope, envelope_for
@@ -69,7 +69,7 @@ async def sla_desk(env: dict[str, str], policy: SlaPolicy) -> tuple[SlaSettings,
     return settings, client, db, KafkaBus(settings, "test")
 
 
-def hold_outbox_clear(worker: SlaWorker) -> tuple[asyncio.Event, asyncio.Event]:
+def hold_outbox_clear(worker: SlaService) -> tuple[asyncio.Event, asyncio.Event]:
     """Hold ``worker``'s batches between publishing and clearing their outbox: ``cleared`` is set when one
     gets there, and it goes on once the test sets ``gate``."""
     cleared, gate = asyncio.Event(), asyncio.Event()
@@ -113,7 +113,7 @@ async def test_an_event_replayed_before_its_overdue_timers_fire_lets_them_fire_f
     settings, client, db, bus = await sla_desk(env, SlaPolicy(id="default", warning_share=0.5, targets=Targets(
         first_response_seconds=60 * MIN, resolution_seconds=180 * MIN)))
     app = sla_app(settings, clock)
-    worker: SlaWorker = app.state.worker
+    worker: SlaService = app.state.service
     async with running(app), Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         await opened_and_assigned(bus, "T-e", T0)
@@ -143,7 +143,7 @@ async def test_a_timer_whose_event_is_replayed_after_patience_ran_out_still_fire
     clock = ManualClock(T0)
     settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     app = sla_app(settings, clock)
-    worker: SlaWorker = app.state.worker
+    worker: SlaService = app.state.service
     worker.handler.patience = Patience(tries=2, seconds=0.2)
     async with running(app), Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
@@ -185,7 +185,7 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
     settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     ids = [f"T-s{i}" for i in range(6)]
     first = sla_app(settings, clock)
-    cleared, gate = hold_outbox_clear(first.state.worker)
+    cleared, gate = hold_outbox_clear(first.state.service)
     async with Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         async with AsyncExitStack() as stack:
@@ -198,7 +198,7 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
             await stopping
         second = sla_app(settings, clock)
         async with running(second):
-            await eventually(lambda: second.state.worker.stream.owned_partitions(), timeout=15, message="assigned")
+            await eventually(lambda: second.state.service.stream.owned_partitions(), timeout=15, message="assigned")
             await asyncio.sleep(2.0)  # a sweep and some ticks of the next owner
             published = Counter(e.id for e in sla_tap.of(type="EscalationStepFired"))
             assert len(published) == len(ids) and set(published.values()) == {1}, published
@@ -217,8 +217,8 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
     settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     ids = [f"T-b{i}" for i in range(12)]
     first, second = sla_app(settings, clock), sla_app(settings, clock)
-    one: SlaWorker = first.state.worker
-    two: SlaWorker = second.state.worker
+    one: SlaService = first.state.service
+    two: SlaService = second.state.service
     cleared, gate = hold_outbox_clear(one)
     async with running(first), Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()

@@ -1,0 +1,112 @@
+"""The ledger's MongoDB adapter (``LedgerStorage`` in handlers.py): tickets with their history, rejected commands,
+ticket numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
+from shared.contracts.envelope import Envelope
+from shared.contracts.ticket import Ticket
+
+from .handlers import PROCESSED_KEEP, ConcurrentWrite
+
+INDEXES = {
+    TICKETS: [
+        IndexModel([("number", ASCENDING)], unique=True),
+        IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)]),
+        IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("offered_to", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("line", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("service_team_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("client.client_id", ASCENDING), ("status", ASCENDING)]),
+        IndexModel([("email_message_ids", ASCENDING)]),
+        IndexModel([("parent_id", ASCENDING)]),
+        IndexModel([("created_at", DESCENDING)]),
+    ],
+    LEDGER_COMMANDS: [IndexModel([("ticket_id", ASCENDING)])],
+}
+
+# Fields left out when reading a ticket for a decision or a list: the history grows without bound.
+NO_HISTORY = {"history": 0}
+# The recent command ids kept on the ticket (``PROCESSED_KEEP`` of them).
+PROCESSED = "processed_commands"
+NUMBER_BLOCK = 20
+
+
+class LedgerStore:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.db = db
+        self.tickets = db[TICKETS]
+        self.commands = db[LEDGER_COMMANDS]
+        self._numbers: list[int] = []
+
+    async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]:
+        """The ticket and the ids of the commands it has recently processed (one round trip)."""
+        doc = await self.tickets.find_one({"_id": ticket_id}, NO_HISTORY)
+        if doc is None:
+            return None, set()
+        return Ticket.from_doc(doc), set(doc.get(PROCESSED, ()))
+
+    async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
+        """Events a command already produced, or None if it was never processed."""
+        doc = await self.commands.find_one({"_id": command_id})
+        if doc is not None:
+            return list(doc["events"])
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"_id": ticket_id}},
+            {"$project": {"history": {"$filter": {"input": "$history", "as": "e",
+                                                   "cond": {"$eq": ["$$e.causation_id", command_id]}}}}},
+        ]
+        async for row in await self.tickets.aggregate(pipeline):
+            if row.get("history"):
+                return list(row["history"])
+        return None
+
+    async def next_number(self) -> int:
+        """Ticket numbers are reserved in blocks: one counter write per block, gaps after a restart."""
+        if not self._numbers:
+            doc = await self.db[COUNTERS].find_one_and_update(
+                {"_id": "ticket_number"}, {"$inc": {"seq": NUMBER_BLOCK}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
+            assert doc is not None  # upserted
+            top = int(doc["seq"])
+            self._numbers = list(range(top - NUMBER_BLOCK + 1, top + 1))
+        return self._numbers.pop(0)
+
+    async def save(self, before: Ticket | None, after: Ticket, events: list[Envelope], command_id: str) -> None:
+        history = [e.model_dump(mode="json") for e in events]
+        if before is None:
+            doc = after.to_doc()
+            doc["history"] = history
+            doc[PROCESSED] = [command_id]
+            try:
+                await self.tickets.insert_one(doc)
+            except DuplicateKeyError as exc:
+                raise ConcurrentWrite(f"ticket {after.id} created concurrently") from exc
+            return
+        state = after.to_doc()
+        state.pop("_id")
+        result = await self.tickets.update_one(
+            {"_id": after.id, "version": before.version},
+            {"$set": state, "$push": {"history": {"$each": history},
+                                      PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}},
+        )
+        if result.matched_count != 1:
+            raise ConcurrentWrite(f"ticket {after.id} moved past version {before.version}")
+
+    async def mark_processed(self, ticket_id: str, command_id: str) -> None:
+        await self.tickets.update_one({"_id": ticket_id},
+                                      {"$push": {PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}})
+
+    async def record_command(self, command: Envelope, events: list[Envelope]) -> None:
+        try:
+            await self.commands.insert_one({"_id": command.id, "ticket_id": command.ticket_id,
+                                            "type": command.type, "at": command.occurred_at,
+                                            "events": [e.model_dump(mode="json") for e in events]})
+        except DuplicateKeyError:
+            pass

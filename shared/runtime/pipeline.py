@@ -1,0 +1,116 @@
+"""One way a consumed record is processed, whichever client read it (the group Consumer, SLA's faust agent, the
+gateway's event hub): size check → decode → verify → handler with retries → dead letter with the reason.
+
+The pipeline sees a record's bytes and coordinates (:class:`RawRecord`), never a client's record type, and parks
+what it cannot handle through the ``park`` it is given, so no record can stop the loop that feeds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, TypeVar
+
+from shared.runtime.metrics import HANDLER_LATENCY, MESSAGES_CONSUMED
+from shared.runtime.tracing import Tracing
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Poison(Exception):
+    """Raised by a handler for input that will never succeed: dead-letter at once, no retries."""
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """A consumed record's bytes and where it came from: all a dead letter needs to be found and replayed."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+           headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes] | None) -> RawRecord:
+        """From any client's fields (faust hands headers over as a mapping, aiokafka as pairs)."""
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        return cls(topic, partition, offset, key, value, list(pairs))
+
+    def header(self, name: str) -> str | None:
+        return next((v.decode(errors="replace") for k, v in self.headers if k == name), None)
+
+
+class Outcome(Enum):
+    handled = "handled"
+    parked = "parked"  # dead-lettered (or, for a reader that parks nothing, skipped)
+
+
+Park = Callable[[RawRecord, str], Awaitable[None]]
+Verify = Callable[[RawRecord, T], str | None]
+
+
+class RecordPipeline(Generic[T]):
+    """Decodes, verifies and handles records one at a time; counts and times them per service and topic."""
+
+    def __init__(self, decoder: Callable[[bytes], T], handler: Callable[[T], Awaitable[None]], park: Park, *,
+                 max_bytes: int, retries: int, service: str, topic: str, group: str,
+                 retry_backoff: float = 0.05, verify: Verify[T] | None = None, tracing: Tracing | None = None,
+                 ) -> None:
+        self.decoder, self.handler, self.park = decoder, handler, park
+        self.max_bytes, self.retries, self.retry_backoff = max_bytes, retries, retry_backoff
+        self.service, self.topic, self.group = service, topic, group
+        self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
+        self.tracing = tracing
+        self.processed = 0
+
+    async def process(self, record: RawRecord) -> Outcome:
+        MESSAGES_CONSUMED.labels(self.service, self.topic).inc()
+        raw = record.value or b""
+        if len(raw) > self.max_bytes:
+            return await self._park(record, f"oversize: {len(raw)} bytes > {self.max_bytes}")
+        try:
+            value = self.decoder(raw)
+        except Exception as exc:
+            return await self._park(record, f"undecodable: {exc}")
+        if self.verify is not None and (refusal := self.verify(record, value)):
+            return await self._park(record, f"rejected: {refusal}")
+        started = time.perf_counter()
+        if self.tracing is None:
+            outcome = await self._handle(record, value)
+        else:
+            key = record.key.decode(errors="replace") if record.key else None
+            with self.tracing.consume(record.topic, record.headers, self.group, key, record.header("type")):
+                outcome = await self._handle(record, value)
+        self.processed += 1
+        HANDLER_LATENCY.labels(self.service, self.topic).observe(time.perf_counter() - started)
+        return outcome
+
+    async def _handle(self, record: RawRecord, value: T) -> Outcome:
+        """The handler with retries and a growing pause; what never succeeds is parked."""
+        attempt = 0
+        while True:
+            try:
+                await self.handler(value)
+                return Outcome.handled
+            except asyncio.CancelledError:
+                raise
+            except Poison as exc:
+                return await self._park(record, f"rejected: {exc}")
+            except Exception as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    log.exception("handler failed after retries", extra={"topic": self.topic})
+                    return await self._park(record, f"handler failed after {self.retries} retries: {exc!r}")
+                await asyncio.sleep(self.retry_backoff * (2 ** (attempt - 1)))
+
+    async def _park(self, record: RawRecord, reason: str) -> Outcome:
+        await self.park(record, reason)
+        return Outcome.parked

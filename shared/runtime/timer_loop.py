@@ -1,0 +1,142 @@
+"""The loop that fires due timers (``shared.runtime.timers``) of the partitions this instance owns.
+
+Two modes. One by one (``fire``): each timer is marked fired right after its effect, and a timer whose owner
+raises NotYet stays due. Batch (``fire_many``): a tick's due timers, up to ``batch``, go to the owner together,
+which returns the ids it is done with; they are marked fired in one write. Either way a timer is marked only
+after its effect, so a crash re-fires it (same envelope ids) and never skips it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from shared.runtime.clock import Clock
+from shared.runtime.tasks import cancel
+from shared.runtime.timers import NotYet, Timer, TimerStore
+
+log = logging.getLogger(__name__)
+Fire = Callable[[Timer], Awaitable[None]]
+FireMany = Callable[[Sequence[Timer]], Awaitable[list[str]]]
+
+
+class OwnedPartitions:
+    """The partitions of one topic this instance consumes, kept by its rebalance hooks.
+
+    Pass ``assigned``/``revoked`` to the consumer and the instance itself as a TimerLoop's
+    ``owned``: each timer then fires in the one instance that owns its ticket's partition.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.partitions: set[int] = set()
+
+    async def assigned(self, tps: set[Any]) -> None:
+        self.partitions |= {tp.partition for tp in tps if tp.topic == self.topic}
+
+    async def revoked(self, tps: set[Any]) -> None:
+        self.partitions -= {tp.partition for tp in tps if tp.topic == self.topic}
+
+    def __call__(self) -> set[int]:
+        return set(self.partitions)
+
+
+class TimerLoop:
+    """Polls for due timers of owned partitions (None: all) and fires them in due order.
+
+    A tick holds ``busy``, so a rebalance can wait for the tick in flight (``quiesce``) after fencing ownership
+    off, and an owner can let it finish (``drain``) before stopping, rather than cut it between its effect and
+    its marking.
+    """
+
+    def __init__(self, store: TimerStore, clock: Clock, fire: Fire | None = None, *,
+                 fire_many: FireMany | None = None, batch: int = 500, interval: float = 0.1,
+                 owned: Callable[[], set[int] | None] | None = None, drain_seconds: float = 10.0) -> None:
+        if (fire is None) == (fire_many is None):
+            raise TypeError("give either fire (one by one) or fire_many (batch mode)")
+        self.store, self.clock, self.interval, self.batch = store, clock, interval, batch
+        self.fire, self.fire_many = fire, fire_many
+        self.owned = owned or (lambda: None)
+        self.drain_seconds = drain_seconds
+        self.busy = asyncio.Lock()  # held by a tick (and by work fenced like one, e.g. an outbox sweep)
+        self.stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._full = False
+        self.fired = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="timers")
+
+    async def quiesce(self) -> None:
+        """Wait for the tick in flight."""
+        async with self.busy:
+            pass
+
+    async def drain(self) -> None:
+        """Start no further tick and wait (bounded) for the one in flight."""
+        self.stopping = True
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                await self.quiesce()
+        except TimeoutError:
+            log.warning("timer tick still running at stop", extra={"seconds": self.drain_seconds})
+
+    async def stop(self) -> None:
+        """Cancel the loop, even mid-tick (what is not marked fires again); ``drain`` first to avoid that."""
+        await cancel(self._task)
+        self._task = None
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def tick(self) -> int:
+        async with self.busy:
+            if self.stopping:
+                return 0
+            owned = self.owned()
+            self._full = False
+            if owned is not None and not owned:
+                return 0
+            due = await self.store.due(self.clock.now(), owned, self.batch)
+            if not due:
+                return 0
+            fired = await (self._each(due) if self.fire_many is None else self._together(due, self.fire_many))
+            self.fired += fired
+            self._full = len(due) >= self.batch
+            return fired
+
+    async def _each(self, due: list[Timer]) -> int:
+        assert self.fire is not None
+        n = 0
+        for timer in due:
+            try:
+                await self.fire(timer)
+            except NotYet:
+                continue  # stays due: the next tick tries it again
+            await self.store.mark_fired(timer.id, self.clock.now())
+            n += 1
+        return n
+
+    async def _together(self, due: list[Timer], fire_many: FireMany) -> int:
+        done = await fire_many(due)
+        await self.store.mark_fired_many(done, self.clock.now())
+        return len(done)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                fired = await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timer tick failed")
+                fired = 0
+            if not self._more_due(fired):
+                await asyncio.sleep(self.interval)
+
+    def _more_due(self, fired: int) -> bool:
+        """Whether to tick again at once. One by one: something fired, so more may be due. Batch: only while a
+        full batch came due (a backlog)."""
+        return bool(fired) and (self.fire_many is None or self._full)
