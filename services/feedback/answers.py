@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 from shared.contracts.envelope import caused_id, envelope_for
-from shared.contracts.schemas import feedback as fb
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import feedback, tickets
 from shared.contracts.schemas.feedback import Answer
 from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import Clock
@@ -66,9 +65,9 @@ class AnswerService:
         choice = cast(Answer, answer)
         survey = await self.answerable(token)
         now = self.clock.now()
-        rating = envelope_for(t.RecordRating(survey_id=survey.survey_id, answer=choice), survey.ticket_id,
+        rating = envelope_for(tickets.RecordRating(survey_id=survey.survey_id, answer=choice), survey.ticket_id,
                               occurred_at=now, actor=CLIENT, id=caused_id(survey.id, "rating"))
-        answered = envelope_for(fb.SurveyAnswered(survey_id=survey.survey_id, answer=choice),
+        answered = envelope_for(feedback.SurveyAnswered(survey_id=survey.survey_id, answer=choice),
                                 survey.ticket_id, occurred_at=now, actor=CLIENT, id=caused_id(survey.id, "answered"))
         outbox = [outbox_item(TICKETS_COMMANDS, rating), outbox_item(FEEDBACK_EVENTS, answered)]
         with self.publisher.holding(survey.id):
@@ -93,10 +92,11 @@ class AnswerService:
             raise self._refused(exc, survey) from None
         assert survey.answer is not None
         now = self.clock.now()
-        event = envelope_for(fb.SurveyCommented(survey_id=survey.survey_id, answer=survey.answer, comment=cleaned),
-                             survey.ticket_id, occurred_at=now, actor=CLIENT, id=caused_id(survey.id, "commented"))
-        note = envelope_for(t.AddNote(author_id=CLIENT, text=f"Client comment on the rating ({survey.answer}): "
-                                                            f"{cleaned}"),
+        commented = feedback.SurveyCommented(survey_id=survey.survey_id, answer=survey.answer, comment=cleaned)
+        event = envelope_for(commented, survey.ticket_id, occurred_at=now, actor=CLIENT,
+                             id=caused_id(survey.id, "commented"))
+        note = envelope_for(tickets.AddNote(author_id=CLIENT, text=f"Client comment on the rating ({survey.answer}): "
+                                                                  f"{cleaned}"),
                             survey.ticket_id, occurred_at=now, actor=CLIENT, id=caused_id(survey.id, "comment-note"))
         with self.publisher.holding(survey.id):
             recorded = await self.store.record_comment(

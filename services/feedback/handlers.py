@@ -17,8 +17,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
-from shared.contracts.schemas import feedback as fb
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import feedback, tickets
 from shared.contracts.topics import FEEDBACK_EVENTS, TICKETS_COMMANDS, TopicSpec
 from shared.runtime.clock import Clock, as_utc
 from shared.runtime.kafka import KafkaBus
@@ -92,23 +91,23 @@ class FeedbackHandler:
         env, msg = delivery
         ticket_id_var.set(env.ticket_id)
         correlation_id_var.set(env.correlation_id or env.id)
-        if isinstance(msg, t.TicketResolved):
+        if isinstance(msg, tickets.TicketResolved):
             await self.on_resolved(env, msg)
-        elif isinstance(msg, t.RatingRecorded):
+        elif isinstance(msg, tickets.RatingRecorded):
             await self.on_rating(env, msg)
-        elif isinstance(msg, t.TicketReopened):
+        elif isinstance(msg, tickets.TicketReopened):
             await self._close(env.ticket_id, SurveyStatus.cancelled, "reopened")
-        elif isinstance(msg, t.TicketCompleted) and msg.reason != "rated":
+        elif isinstance(msg, tickets.TicketCompleted) and msg.reason != "rated":
             await self._close(env.ticket_id, SurveyStatus.closed, f"completed: {msg.reason}")
-        elif isinstance(msg, t.TicketClosed):
+        elif isinstance(msg, tickets.TicketClosed):
             await self._close(env.ticket_id, SurveyStatus.closed, "closed")
-        elif isinstance(msg, t.CommandRejected) and msg.command_type == "RecordRating":
+        elif isinstance(msg, tickets.CommandRejected) and msg.command_type == "RecordRating":
             if await self.store.mark_rejected(msg.command_id, msg.code, msg.reason):
                 log.warning("ledger refused a rating", extra={"code": msg.code, "reason": msg.reason})
 
     # ---- a resolution asks for a rating -------------------------------------------------------------
 
-    async def on_resolved(self, env: Envelope, msg: t.TicketResolved) -> None:
+    async def on_resolved(self, env: Envelope, msg: tickets.TicketResolved) -> None:
         doc_id = caused_id(env, "survey")
         existing = await self.store.by_id(doc_id)
         if existing is not None:  # redelivery: re-do the idempotent steps, create nothing
@@ -121,7 +120,7 @@ class FeedbackHandler:
             # A development sub-ticket: no client asked for it, so nobody is surveyed (and no "not mine"
             # can accuse its opener); it is done when it is resolved. Same id on redelivery.
             await self.bus.publish(TICKETS_COMMANDS, envelope_for(
-                t.CompleteTicket(reason="internal"), env.ticket_id, occurred_at=env.occurred_at, cause=env,
+                tickets.CompleteTicket(reason="internal"), env.ticket_id, occurred_at=env.occurred_at, cause=env,
                 actor=ACTOR, id=caused_id(env, "complete-internal")))
             return
         res = _resolution(env, msg, ticket)
@@ -154,7 +153,7 @@ class FeedbackHandler:
 
     # ---- the ledger recorded a rating -------------------------------------------------------------
 
-    async def on_rating(self, env: Envelope, msg: t.RatingRecorded) -> None:
+    async def on_rating(self, env: Envelope, msg: tickets.RatingRecorded) -> None:
         survey = await self.store.mark_rated(msg.survey_id, env.occurred_at)
         if msg.answer != "not_mine":
             return
@@ -166,7 +165,7 @@ class FeedbackHandler:
         group = await self.directories.group(group_id)
         leads = lead_ids_for([(m.agent_id, m.role.value) for m in (team.members if team else [])],
                              group.lead_ids if group else [], await self.directories.line_leads(line))
-        alert = fb.FraudAlertRaised(
+        alert = feedback.FraudAlertRaised(
             survey_id=msg.survey_id, suspected_agent_id=msg.created_by, lead_ids=leads, service_team_id=team_id,
             ticket_number=survey.ticket_number if survey else ticket.get("number"), resolved_by=msg.agent_id,
             line=line, group_id=group_id)
@@ -191,13 +190,13 @@ class FeedbackHandler:
             return
         if not await self.store.time_out(timer.data["survey"]):
             return  # answered, reopened or closed meanwhile
-        cmd = envelope_for(t.CompleteTicket(reason="no_rating_timeout"), timer.ticket_id,
+        cmd = envelope_for(tickets.CompleteTicket(reason="no_rating_timeout"), timer.ticket_id,
                            occurred_at=self.clock.now(), actor=ACTOR, id=caused_id(timer.id, "complete"))
         await self.bus.publish(TICKETS_COMMANDS, cmd)
         AUTO_COMPLETED.inc()
 
 
-def _resolution(env: Envelope, msg: t.TicketResolved, ticket: dict[str, Any]) -> Resolution:
+def _resolution(env: Envelope, msg: tickets.TicketResolved, ticket: dict[str, Any]) -> Resolution:
     mail_ids = list(ticket.get("email_message_ids") or [])
     return Resolution(
         event_id=env.id, ticket_id=env.ticket_id, ticket_number=int(ticket["number"]),

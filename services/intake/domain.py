@@ -10,6 +10,7 @@ from shared.contracts.mail import ticket_of_message_id
 from shared.contracts.schemas.common import ClientRef, InboundContent, TicketStatus, TicketType
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.schemas.tickets import ReceiveMessage, ReviewNote
+from shared.contracts.ticket_rules import reopen_window_open
 from shared.runtime.ids import derived_id
 
 from .identity import email_key
@@ -105,12 +106,9 @@ def lookalike_sender(address: str, imitated: str, contact_id: str) -> ReviewNote
 
 def can_join(status: str, closed_at: datetime | None, completed_at: datetime | None, now: datetime,
              reopen_window: timedelta) -> bool:
-    """May a message be appended to this ticket (the ledger reopening it if needed)?"""
-    s = TicketStatus(status)
-    if s in (TicketStatus.completed, TicketStatus.closed):
-        since = closed_at if s == TicketStatus.closed else completed_at
-        return since is None or now - since <= reopen_window
-    return True
+    """May a message be appended to this ticket (the ledger reopening it if needed)? The ledger's own rule."""
+    return reopen_window_open(TicketStatus(status), closed_at=closed_at, completed_at=completed_at, now=now,
+                              window=reopen_window)
 
 
 # ---- the command --------------------------------------------------------------------------------

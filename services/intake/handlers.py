@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.contracts.schemas.common import ClientRef
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import TICKETS_COMMANDS
@@ -38,7 +38,7 @@ from .store import INDEXES, IntakeStore
 from .threads import Threads
 
 log = logging.getLogger(__name__)
-CLOSING = (t.TicketResolved, t.TicketCompleted, t.TicketClosed)
+CLOSING = (tickets.TicketResolved, tickets.TicketCompleted, tickets.TicketClosed)
 
 
 class InvalidInbound(ValueError):
@@ -81,7 +81,7 @@ class Pipeline:
         if msg.auto_submitted or is_own_mail(msg, self.domain):
             return {**base, "ignored": "auto_submitted" if msg.auto_submitted else "own_mail"}
         await self.validate(msg)
-        review: list[t.ReviewNote] = []
+        review: list[tickets.ReviewNote] = []
         client = await self._identify(msg, review)
         ticket_id, via = await self._route(msg, client, review)
         topics = [c.topic for c in (msg.classification, *msg.questions) if c and c.topic]
@@ -90,7 +90,7 @@ class Pipeline:
                 "client": client.model_dump(mode="json") if client else None,
                 "review": [n.model_dump(mode="json") for n in review], "inbound": msg.model_dump(mode="json")}
 
-    async def _identify(self, msg: InboundMessage, review: list[t.ReviewNote]) -> ClientRef | None:
+    async def _identify(self, msg: InboundMessage, review: list[tickets.ReviewNote]) -> ClientRef | None:
         """The sender's client; none for an address imitating a known contact's (flagged for an agent)."""
         twin = await self.store.lookalike(msg.sender)
         if twin is not None and msg.sender.email:
@@ -99,7 +99,7 @@ class Pipeline:
         return await self.store.identify(msg.sender, msg.contract_number)
 
     async def _route(self, msg: InboundMessage, client: ClientRef | None,
-                     review: list[t.ReviewNote]) -> tuple[str, str]:
+                     review: list[tickets.ReviewNote]) -> tuple[str, str]:
         """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
         conv = conversation_key(msg, client, self.rule)
         threaded, refused = await self.threads.thread(msg, client)
@@ -123,7 +123,7 @@ class Pipeline:
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
         # the ticket records the catalogue service its tree node names: reports group by it, routing offers by it
         msg = msg.model_copy(update={"classification": with_service(await self.store.topics.get(), msg.classification)})
-        review = [t.ReviewNote.model_validate(n) for n in seen.get("review") or []]
+        review = [tickets.ReviewNote.model_validate(n) for n in seen.get("review") or []]
         command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"),
                              review=review)
         command.content.message_id = seen["message_id"]
@@ -170,22 +170,22 @@ class TicketEventsHandler:
         env, ev = delivery
         if isinstance(ev, CLOSING):
             await self.store.release(env.ticket_id)
-        elif isinstance(ev, t.TicketReopened):
+        elif isinstance(ev, tickets.TicketReopened):
             await self.store.reclaim(env.ticket_id)
-        elif isinstance(ev, t.ClientLinked) and ev.linked_by != "intake":
+        elif isinstance(ev, tickets.ClientLinked) and ev.linked_by != "intake":
             await self._linked(env, ev)
-        elif isinstance(ev, t.CommandRejected) and ev.command_type == "ReceiveMessage" \
+        elif isinstance(ev, tickets.CommandRejected) and ev.command_type == "ReceiveMessage" \
                 and ev.code == "reopen_window_passed":
             await self.pipeline.reroute(ev.command_id, env.ticket_id)
 
-    async def _linked(self, env: Envelope, ev: t.ClientLinked) -> None:
+    async def _linked(self, env: Envelope, ev: tickets.ClientLinked) -> None:
         sender = normalise_sender(ev.sender, self.pipeline.region)
         ref = await self.store.identify(sender)
         if ref is None:  # learn an unknown sender only: a re-link must not move a known contact to another client
             await self.store.add_identity(ev.client, sender, actor=ev.linked_by, at=env.occurred_at)
             ref = await self.store.identify(sender)
         if ref is not None:  # later messages are keyed by the contact now: keep them on this ticket
-            probe = InboundMessage(channel=t.Channel.system, external_id=env.id, sender=sender)
+            probe = InboundMessage(channel=tickets.Channel.system, external_id=env.id, sender=sender)
             await self.store.claim_if_free(conversation_key(probe, ref, self.pipeline.rule), env.ticket_id)
 
 

@@ -91,8 +91,7 @@ class IntakeStore:
     async def record_message(self, doc: dict[str, Any]) -> dict[str, Any]:
         """First writer wins: a racing duplicate gets the decision already recorded.
 
-        An insert, and on a duplicate key a read by ``_id``, rather than an upserting findAndModify:
-        SecantusDB answers a findAndModify that matches an existing document with a full collection scan.
+        An insert, and on a duplicate key a read by ``_id``: no upserting findAndModify (docs/embedded-database.md).
         """
         try:
             await self.messages.insert_one(doc)
@@ -117,8 +116,7 @@ class IntakeStore:
         """The active ticket of a conversation, claiming ``candidate`` atomically if it has none.
 
         The unique ``_id`` makes the insert the atomic claim (first claim wins); a conversation already
-        claimed is read by ``_id``. Not an upserting findAndModify: on SecantusDB one that matches an existing
-        claim scans the whole collection, so every later message of a conversation cost O(conversations).
+        claimed is read by ``_id``, with no upserting findAndModify (docs/embedded-database.md).
         """
         ticket_id = await self._claimed(key, candidate)
         fresh = ticket_id == candidate
@@ -145,7 +143,7 @@ class IntakeStore:
     async def replace_claim(self, key: str, old: str, new: str) -> str:
         """Swap a stale claim (ticket no longer joinable) for a new ticket; a racing swap wins once.
 
-        A conditional update_one (index on ``_id``), not findAndModify (a collection scan on SecantusDB).
+        A conditional update_one on ``_id``, not findAndModify (docs/embedded-database.md).
         """
         res = await self.conversations.update_one({"_id": key, "ticket_id": old}, {"$set": {"ticket_id": new}})
         if res.matched_count == 0:
@@ -236,7 +234,7 @@ class IntakeStore:
         fields = identities(sender)
         if not fields:
             return False
-        # One indexed equality per identity, not {client_id, $or: [...]}: SecantusDB scans for a top-level $or.
+        # One indexed equality per identity, not {client_id, $or: [...]} (docs/embedded-database.md).
         for f, v in fields:
             if await self.db[CONTACTS.collection].find_one({f: v, "client_id": client.client_id}, {"_id": 1}):
                 return False

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from shared.contracts.envelope import envelope_for
-from shared.contracts.schemas import notify as n
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import notify, tickets
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import Clock
 from shared.runtime.ids import derived_id
@@ -140,12 +139,12 @@ async def _carrier_failure(svc: NotifyApi, doc: dict[str, Any], status: str, cod
     """Accepted by the provider but not delivered to the handset: a final failure the ticket should show."""
     reason = f"carrier reported {status}" + (f" (error {code})" if code else "")
     nid, now = doc["_id"], svc.clock.now()
-    ev = envelope_for(n.NotificationFailed(notification_id=nid, event_id=doc["event_id"], recipient=doc["recipient"],
-                                           channel="sms", template=doc["template"], reason=reason, permanent=True,
-                                           attempts=int(doc.get("attempts") or 1)),
+    ev = envelope_for(notify.NotificationFailed(notification_id=nid, event_id=doc["event_id"],
+                                                recipient=doc["recipient"], channel="sms", template=doc["template"],
+                                                reason=reason, permanent=True, attempts=int(doc.get("attempts") or 1)),
                       doc["ticket_id"], occurred_at=now, id=derived_id(nid, "report", status), actor="notify")
-    cmd = envelope_for(t.RecordNotification(notification_id=nid, recipient=doc["recipient"], channel="sms",
-                                            outcome="failed", detail=reason),
+    cmd = envelope_for(tickets.RecordNotification(notification_id=nid, recipient=doc["recipient"], channel="sms",
+                                                  outcome="failed", detail=reason),
                        doc["ticket_id"], occurred_at=now, id=derived_id(nid, "record-report", status), actor="notify")
     await svc.bus.publish(NOTIFY_EVENTS, ev)
     await svc.bus.publish(TICKETS_COMMANDS, cmd)

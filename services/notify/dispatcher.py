@@ -20,8 +20,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from shared.contracts.envelope import Envelope, envelope_for
-from shared.contracts.schemas import notify as n
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import notify, tickets
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import Clock
 from shared.runtime.ids import derived_id
@@ -48,17 +47,17 @@ def outcome_envelopes(d: Mapping[str, Any], occurred_at: Any) -> tuple[Envelope,
     nid = d["_id"]
     common = dict(notification_id=nid, event_id=d["event_id"], recipient=d["recipient"], channel=d["channel"],
                   template=d["template"])
-    event: n.NotificationSent | n.NotificationFailed
+    event: notify.NotificationSent | notify.NotificationFailed
     if d["status"] == "sent":
-        event = n.NotificationSent(**common)
-        record = t.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
-                                      outcome="sent")
+        event = notify.NotificationSent(**common)
+        record = tickets.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
+                                            outcome="sent")
     else:
         reason = str(d.get("last_error") or "failed")
-        event = n.NotificationFailed(**common, reason=reason, permanent=bool(d.get("permanent")),
-                                     attempts=int(d.get("attempts") or 0))
-        record = t.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
-                                      outcome="failed", detail=reason[:1000])
+        event = notify.NotificationFailed(**common, reason=reason, permanent=bool(d.get("permanent")),
+                                          attempts=int(d.get("attempts") or 0))
+        record = tickets.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
+                                            outcome="failed", detail=reason[:1000])
     ev = envelope_for(event, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "outcome", d["status"]),
                       correlation_id=d["event_id"], actor="notify")
     cmd = envelope_for(record, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "record", d["status"]),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.directory.notify import NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import Staff
 from shared.runtime.clock import Clock
@@ -73,7 +73,7 @@ class NotifyHandler:
         view = apply(await self.store.view(env.ticket_id), env, msg)
         await self.store.save_view(view)
         await self._plan_and_enqueue(env, msg, view, ticket_event_seq(view))
-        if isinstance(msg, t.TicketResolved):  # only now, behind its own notices, may its survey go
+        if isinstance(msg, tickets.TicketResolved):  # only now, behind its own notices, may its survey go
             view = resolution_queued(view, env)
             await self.store.save_view(view)
             seq = after_resolution(view, env.id)

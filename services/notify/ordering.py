@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas import feedback as fb
+from shared.contracts.schemas import feedback
 from shared.contracts.schemas.common import FINISHED_STATUSES
 
 from .projection import TicketView
@@ -33,7 +33,7 @@ def follow_up(view: TicketView | None, env: Envelope, msg: Message) -> tuple[int
 
     A survey whose resolution notify has not folded yet is held for it (``held_for`` = the resolution's id).
     """
-    if not isinstance(msg, fb.SurveyRequested):
+    if not isinstance(msg, feedback.SurveyRequested):
         return (2 * view.position + 1 if view is not None else None), None
     cause = env.causation_id
     if not cause:

@@ -15,8 +15,7 @@ from typing import Protocol
 from prometheus_client import Counter
 
 from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for
-from shared.contracts.schemas import routing as r
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import routing, tickets
 from shared.contracts.schemas.common import FINISHED_STATUSES
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
 from shared.directory.classification import Topic, UrgencyRule
@@ -108,30 +107,30 @@ class RoutingHandler:
     async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None) -> None:
         now = self.clock.now()
         actions: list[Action] = []
-        if isinstance(msg, t.TicketAssigned | t.TicketEscalated) or view.status in FINISHED_STATUSES:
+        if isinstance(msg, tickets.TicketAssigned | tickets.TicketEscalated) or view.status in FINISHED_STATUSES:
             await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
-        if isinstance(msg, t.TicketOpened):
+        if isinstance(msg, tickets.TicketOpened):
             reason = "sub_ticket" if view.parent_id else "new"
             actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason=reason,
                             loads=await self._loads())
-        elif isinstance(msg, t.TicketEscalated):
+        elif isinstance(msg, tickets.TicketEscalated):
             actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason="escalated",
                             exclude=[a for a in (msg.previous_agent_id, msg.handed_by) if a],
                             loads=await self._loads())
-        elif isinstance(msg, t.TicketReopened):
+        elif isinstance(msg, tickets.TicketReopened):
             actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason="reopened",
                             loads=await self._loads())
-        elif isinstance(msg, t.TicketClassified) and before is not None:
+        elif isinstance(msg, tickets.TicketClassified) and before is not None:
             # ``before`` is None for a redelivery the saved view already has: its effect was published then
             actions = reclassified(before, view, await self.staff.snapshot(), await self._policy(), now,
                                    loads=await self._loads())
             if actions:  # the standing offer is moot: its timer must not auto-assign on the old line meanwhile
                 await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
-        elif isinstance(msg, t.TicketAssigned):
+        elif isinstance(msg, tickets.TicketAssigned):
             actions = settle_flags(view)
-        elif isinstance(msg, t.MessageReceived):
+        elif isinstance(msg, tickets.MessageReceived):
             actions = lost(view, await self.staff.snapshot(), await self._policy(), now)
-        elif isinstance(msg, t.TicketOffered):
+        elif isinstance(msg, tickets.TicketOffered):
             await self.timers.cancel_for_ticket(env.ticket_id, [AUTO, RETRY])
             if view.status == "offered" and view.offer_round == msg.round:
                 due = env.occurred_at + self.policy.timeout_for(view.urgency)
@@ -194,19 +193,20 @@ class RoutingHandler:
             DECISIONS.labels(type(a).__name__.lower()).inc()
             match a:
                 case Offer():
-                    commands.append(wrap(t.OfferTicket(agent_ids=list(a.agent_ids), line=a.line, group_id=a.group_id,
-                                                       service_team_id=a.service_team_id, reason=a.reason), i))
+                    commands.append(wrap(tickets.OfferTicket(agent_ids=list(a.agent_ids), line=a.line,
+                                                             group_id=a.group_id, service_team_id=a.service_team_id,
+                                                             reason=a.reason), i))
                 case Assign():
-                    commands.append(wrap(t.AssignTicket(agent_id=a.agent_id, mode=a.mode, reason=a.reason), i))
+                    commands.append(wrap(tickets.AssignTicket(agent_id=a.agent_id, mode=a.mode, reason=a.reason), i))
                 case Flag():
-                    commands.append(wrap(t.SetFlag(flag=a.flag, value=a.value, reason=a.reason), i))
+                    commands.append(wrap(tickets.SetFlag(flag=a.flag, value=a.value, reason=a.reason), i))
                 case Alert():
-                    events.append(wrap(r.LeadAlerted(lead_ids=list(a.lead_ids), reason=a.reason,
-                                                     assignee_id=a.assignee_id, detail=a.detail,
-                                                     service_team_id=a.service_team_id), i))
+                    events.append(wrap(routing.LeadAlerted(lead_ids=list(a.lead_ids), reason=a.reason,
+                                                           assignee_id=a.assignee_id, detail=a.detail,
+                                                           service_team_id=a.service_team_id), i))
                 case Nobody():
-                    events.append(wrap(r.NobodyAvailable(line=a.line, group_id=a.group_id, fallback=a.fallback,
-                                                         agent_id=a.agent_id), i))
+                    events.append(wrap(routing.NobodyAvailable(line=a.line, group_id=a.group_id, fallback=a.fallback,
+                                                               agent_id=a.agent_id), i))
                 case Retry():
                     await self.timers.schedule(caused_id(cause_id, "routing-retry"), ticket_id,
                                                now + self.retry_after, RETRY, {"reason": a.reason})

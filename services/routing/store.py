@@ -67,9 +67,9 @@ class ProjectionStore:
         if not ids:
             return {}
         out = dict.fromkeys(ids, 0)
-        # One query per working status (equality, then the agents as the trailing $in of the (status, assignee_id)
-        # index): SecantusDB cannot bound an index scan by two $in, and with {assignee_id: $in, status: $in} it read
-        # every ticket ever assigned to these agents (resolved and closed ones too), a cost growing with all tickets.
+        # One query per working status, the agents as the trailing $in of the (status, assignee_id) index:
+        # never two $in, which the embedded database answers by reading every ticket of those agents
+        # (docs/embedded-database.md).
         for status in sorted(s.value for s in WORKING_STATUSES):
             pipeline: list[dict[str, Any]] = [
                 {"$match": {"status": status, "assignee_id": {"$in": ids}}},

@@ -310,7 +310,7 @@ def _fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime,
             tc.warned = True
             share = clock.warning_share or 0.0
             return Firing(clock, [sla.SlaWarning(target=target, due_at=tc.due_at, policy_id=clock.policy_id,  # type: ignore[arg-type]
-                                               share=share)])
+                                                 share=share)])
         if not _breach_pending(tc) or tc.due_at is None:
             return None
         tc.breached, tc.breached_at, tc.met = True, due_at, (False if tc.met_at is not None else None)
@@ -339,7 +339,7 @@ def _fire(clock: SlaClock, kind: str, data: dict[str, object], due_at: datetime,
             return None
         clock.reminders_sent = [*clock.reminders_sent, offset]
         return Firing(clock, [sla.DeadlineReminder(deadline=clock.deadline,
-                                                 remaining_seconds=(clock.deadline - due_at).total_seconds())])
+                                                   remaining_seconds=(clock.deadline - due_at).total_seconds())])
     return None
 
 
@@ -348,7 +348,7 @@ def escalation_messages(step: LadderStep, ladder_id: str,
     """The EscalationStepFired event and the ledger commands for a step, given resolved (user, role) pairs."""
     users = sorted({u for u, _ in people})
     event = sla.EscalationStepFired(ladder_id=ladder_id, step=step.step, action=step.action, user_ids=users,
-                                  roles=list(step.roles), reason=step.reason or f"escalation step {step.step}")
+                                    roles=list(step.roles), reason=step.reason or f"escalation step {step.step}")
     commands: list[Message] = []
     if step.action == "add_participant":
         commands = [tickets.AddParticipant(user_id=u, role=r, reason=step.reason or None)

@@ -7,7 +7,7 @@ remembers what it last told the ledger, so the flag is sent once per change, whi
 
 from __future__ import annotations
 
-from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas import tickets
 from shared.contracts.schemas.common import ACTIVE_STATUSES
 
 from .model import SlaClock
@@ -24,15 +24,15 @@ def target_at_risk(clock: SlaClock) -> str | None:
     return min(warned)[1] if warned else None
 
 
-def flag_change(clock: SlaClock) -> t.SetFlag | None:
+def flag_change(clock: SlaClock) -> tickets.SetFlag | None:
     """The SetFlag that brings the ticket's flag in line with ``clock``, recording that it was sent; or None."""
     target = target_at_risk(clock)
     if (target is not None) == clock.at_risk_flagged:
         return None
     clock.at_risk_flagged = target is not None
     if target is None:
-        return t.SetFlag(flag=AT_RISK, value=False, reason="no SLA target at risk any more (met, breached or the "
+        return tickets.SetFlag(flag=AT_RISK, value=False, reason="no SLA target at risk any more (met, breached or the "
                                                            "ticket resolved)")
     due = clock.targets[target].due_at
     assert due is not None
-    return t.SetFlag(flag=AT_RISK, value=True, reason=f"{target} target at risk: due {due.isoformat()}")
+    return tickets.SetFlag(flag=AT_RISK, value=True, reason=f"{target} target at risk: due {due.isoformat()}")

@@ -22,8 +22,8 @@ class SlaSettings(ServiceSettings):
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
     pending_gauge_seconds: float = Field(
         300.0, ge=0, description="How often the pending-timers gauge is recounted (0: never). Counting reads "
-        "every pending timer: the embedded database takes ~0.1 ms per timer and serves one request at a time, "
-        "so a count stalls firing (2 s at 20,000 timers); on MongoDB it is an index count scan")
+        "every pending timer, which stalls firing on the embedded database (docs/embedded-database.md); "
+        "on MongoDB it is an index count scan")
     stream_buffer_maxsize: int = Field(
         100_000, gt=0, description="Records faust may buffer per stream before pausing a partition's fetch (a "
         "backlog stays in memory up to this; see services/sla/stream.py for why it is large)")

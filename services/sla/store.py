@@ -119,8 +119,7 @@ class ClockStore:
 
         Reads each ticket's pending timers (one equality query per ticket on the (ticket_id, fired) index,
         sent together), then deletes the stale ones in one command and upserts the missing or moved ones
-        in another. The embedded database answers ``ticket_id $in`` and ``$or`` with collection scans, hence
-        one query per ticket; rewriting every unchanged timer would cost a write each.
+        in another: one query per ticket rather than ``ticket_id $in`` (docs/embedded-database.md).
         """
         if not plans:
             return

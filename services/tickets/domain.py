@@ -123,7 +123,7 @@ def _offer(ticket: Ticket, cmd: tickets.OfferTicket, now: datetime, rules: Ledge
         round=ticket.offer_round + 1, reason=cmd.reason)]
     if ticket.flags.get("nobody_available"):  # someone is available now: routing raised it, the offer answers it
         events.append(tickets.FlagChanged(flag="nobody_available", value=False,
-                                    reason=f"offered to {', '.join(cmd.agent_ids)}"))
+                                          reason=f"offered to {', '.join(cmd.agent_ids)}"))
     return events
 
 
@@ -147,8 +147,9 @@ def _assign(ticket: Ticket, cmd: tickets.AssignTicket, now: datetime, rules: Led
         _need(ticket, ACTIVE_STATUSES, "reassign")
     if ticket.assignee_id == cmd.agent_id:
         raise Rejected(f"ticket is already assigned to {cmd.agent_id}", "already_yours")
+    previous = ticket.assignee_id or ticket.previous_assignee_id
     events: list[Message] = [tickets.TicketAssigned(agent_id=cmd.agent_id, mode=cmd.mode, reason=cmd.reason,
-                                              previous_agent_id=ticket.assignee_id or ticket.previous_assignee_id)]
+                                                    previous_agent_id=previous)]
     if cmd.mode in ("night_shift", "team_lead"):
         events.append(tickets.FlagChanged(flag=cmd.mode, value=True, reason=cmd.reason))
     if ticket.flags.get("lost"):
@@ -172,7 +173,7 @@ def _reply(ticket: Ticket, cmd: tickets.ReplyToClient, now: datetime, rules: Led
         events.append(tickets.WorkStarted(agent_id=cmd.agent_id))
     channel = ticket.channel if ticket.channel not in (Channel.system, Channel.agent) else Channel.email
     events.append(tickets.ReplySent(agent_id=cmd.agent_id, text=cmd.text, channel=channel,
-                              first_response=ticket.first_response_at is None))
+                                    first_response=ticket.first_response_at is None))
     return events
 
 
@@ -202,7 +203,7 @@ def _escalate(ticket: Ticket, cmd: tickets.EscalateLine, now: datetime, rules: L
     if cmd.to_line == ticket.line:
         raise Rejected(f"the ticket is already on {cmd.to_line}", "same_line")
     return [tickets.TicketEscalated(from_line=ticket.line, to_line=cmd.to_line, handed_by=cmd.handed_by,
-                              previous_agent_id=ticket.assignee_id, group_id=cmd.group_id, reason=cmd.reason)]
+                                    previous_agent_id=ticket.assignee_id, group_id=cmd.group_id, reason=cmd.reason)]
 
 
 def _sub_ticket(ticket: Ticket, cmd: tickets.OpenSubTicket, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -210,7 +211,7 @@ def _sub_ticket(ticket: Ticket, cmd: tickets.OpenSubTicket, now: datetime, rules
     if any(c.id == cmd.child_id for c in ticket.children):
         return []
     return [tickets.SubTicketOpened(child_id=cmd.child_id, opened_by=cmd.opened_by, summary=cmd.summary, line=cmd.line,
-                              group_id=cmd.group_id)]
+                                    group_id=cmd.group_id)]
 
 
 def _child(ticket: Ticket, cmd: tickets.UpdateChildStatus, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -239,7 +240,7 @@ def _resolve(ticket: Ticket, cmd: tickets.ResolveTicket, now: datetime, rules: L
         raise Rejected("resolving needs both \"problem in the client's words\" and \"what was done to solve it\"; "
                        f"missing: {', '.join(missing)}", "resolution_fields_required")
     return [tickets.TicketResolved(agent_id=cmd.agent_id, problem=cmd.problem.strip(), solution=cmd.solution.strip(),
-                             channel=ticket.channel, sender=ticket.sender, client=ticket.client)]
+                                   channel=ticket.channel, sender=ticket.sender, client=ticket.client)]
 
 
 def _complete(ticket: Ticket, cmd: tickets.CompleteTicket, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -273,7 +274,7 @@ def _link(ticket: Ticket, cmd: tickets.LinkClient, now: datetime, rules: LedgerR
         raise Rejected(f"the ticket is already linked to client {previous}; only a team lead re-links it, "
                        "with a reason", "already_identified")
     return [tickets.ClientLinked(client=cmd.client, sender=ticket.sender, linked_by=cmd.linked_by, reason=reason,
-                           previous_client_id=previous)]
+                                 previous_client_id=previous)]
 
 
 def _rate(ticket: Ticket, cmd: tickets.RecordRating, now: datetime, rules: LedgerRules) -> list[Message]:
@@ -286,7 +287,7 @@ def _rate(ticket: Ticket, cmd: tickets.RecordRating, now: datetime, rules: Ledge
         created_by=ticket.created_by)]
     if cmd.answer == "not_mine":
         events.append(tickets.FlagChanged(flag="fraud_suspected", value=True,
-                                    reason="client says they did not open this request"))
+                                          reason="client says they did not open this request"))
     if ticket.status == S.resolved:
         events.append(tickets.TicketCompleted(reason="rated"))
     return events

@@ -11,11 +11,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from shared.contracts.schemas.common import ACTIVE_STATUSES, WORKING_STATUSES
 from tools.demo.api import DemoApi, DemoError, until
 from tools.demo.tickets import Journey
 
 Doc = dict[str, Any]
-ACTIVE = ("new", "offered", "assigned", "in_progress", "waiting_customer")
 ROUTED_TIMEOUT, FLAG_TIMEOUT = 120.0, 300.0
 Step = Callable[[DemoApi, Journey, Doc], Awaitable[Doc]]
 
@@ -49,7 +49,7 @@ async def start(api: DemoApi, j: Journey, doc: Doc) -> Doc:
 
 
 async def reply(api: DemoApi, j: Journey, doc: Doc) -> Doc:
-    if doc["status"] not in ACTIVE or doc.get("last_message_from") == "agent":
+    if doc["status"] not in ACTIVE_STATUSES or doc.get("last_message_from") == "agent":
         return doc
     return await api.act(holder(doc), doc["id"], "reply", {"text": f"We are on it: {j.subject.lower()}."})
 
@@ -67,7 +67,7 @@ async def escalate(api: DemoApi, j: Journey, doc: Doc) -> Doc:
 
 
 async def resolve(api: DemoApi, j: Journey, doc: Doc) -> Doc:
-    if doc["status"] not in ("assigned", "in_progress", "waiting_customer"):
+    if doc["status"] not in WORKING_STATUSES:
         return doc
     return await api.act(holder(doc), doc["id"], "resolve", {"problem": j.subject, "solution": "Fixed on our side"})
 

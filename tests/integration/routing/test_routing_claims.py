@@ -114,7 +114,7 @@ async def test_claim_racing_the_auto_assign_keeps_the_claim_and_least_loaded_bal
         clock.advance(6)
         third = (await d.wait("T-third", "TicketAssigned"))[0].payload
         assert third == {"agent_id": "bob", "mode": "auto", "previous_agent_id": None,
-                         "reason": "nobody claimed within 5 s"}
+                         "reason": "nobody claimed within 5 s", "status_after": "assigned"}
 
 
 async def _count(d: object, n: int) -> bool:
