@@ -1,4 +1,4 @@
-"""The whole desk as separate processes (``tools.stack.Stack``), seen only through its public doors.
+"""The whole desk as separate processes (``tests.support.stack``), seen only through its public doors.
 
 :func:`desk` starts every service with one shared test clock (``FRONTLINE_CLOCK_FILE``) and yields a
 :class:`Desk`: the gateway API as administrator or as any agent, intake's webhooks, the
@@ -8,9 +8,7 @@ Directories are seeded through the gateway's admin API, as an administrator woul
 
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,13 +20,14 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from services.gateway.auth import mint_token
+from services.gateway.access.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import INBOUND_MESSAGES
 from shared.runtime.clock import FileClock, as_utc
 from shared.runtime.kafka import _client_kwargs
 from shared.runtime.settings import CommonSettings
+from tests.support.stack import running_stack
 from tests.support.testing import eventually, make_settings
 from tools.stack import Stack
 
@@ -218,17 +217,7 @@ async def desk(env: dict[str, str], tmp_path: Path, start_at: datetime,
                extra_env: dict[str, str] | None = None) -> AsyncIterator[Desk]:
     """Every service as its own process on one test clock that reads ``start_at`` now."""
     clock_file = tmp_path / "clock.json"
-    FileClock.write(clock_file, start_at)
-    stack = Stack(env, tmp_path / "logs",
-                  extra_env={**BASE_ENV, "FRONTLINE_CLOCK_FILE": str(clock_file), **(extra_env or {})})
-    await asyncio.to_thread(stack.start)
-    try:
-        async with httpx.AsyncClient(timeout=60) as http:
-            yield Desk(stack, clock_file, http)
-    except BaseException:
-        for name in stack.procs:  # pytest shows captured stderr with the failure
-            tail = "\n".join(stack.log(name).splitlines()[-15:])
-            print(f"---- {name} log (last lines) ----\n{tail}", file=sys.stderr)
-        raise
-    finally:
-        await asyncio.to_thread(stack.stop)
+    async with running_stack(env, tmp_path / "logs", extra_env={**BASE_ENV, **(extra_env or {})},
+                             clock_file=clock_file, start_at=start_at) as stack, \
+            httpx.AsyncClient(timeout=60) as http:
+        yield Desk(stack, clock_file, http)

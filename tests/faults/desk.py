@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway.auth import mint_token
+from services.gateway.access.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, Client, ContactPerson
@@ -37,6 +37,7 @@ from shared.directory.sla import LADDERS, POLICIES, EscalationLadder, LadderStep
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
 from tests.support.notify_servers import SmtpServer
+from tests.support.stack import running_stack
 from tests.support.testing import make_settings
 from tools.stack import Stack
 
@@ -252,10 +253,9 @@ async def running_desk(env: dict[str, str], log_dir: Path, plan: Plan) -> AsyncI
     await seed(db, plan)
     smtp = SmtpServer()
     smtp.start()
-    stack = Stack(env, log_dir, extra_env=service_env(smtp.port))
     try:
-        async with SlaSeen(settings) as sla, TicketsSeen(settings) as tickets, httpx.AsyncClient() as http:
-            await asyncio.to_thread(stack.start)
+        async with running_stack(env, log_dir, extra_env=service_env(smtp.port)) as stack, \
+                SlaSeen(settings) as sla, TicketsSeen(settings) as tickets, httpx.AsyncClient() as http:
             clients = Clients(stack, make_settings(GatewaySettings, stack.env))
             stop = asyncio.Event()
             resolver = asyncio.create_task(clients.resolver(http, tickets, sla, stop))
@@ -266,7 +266,5 @@ async def running_desk(env: dict[str, str], log_dir: Path, plan: Plan) -> AsyncI
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(resolver, 30)
     finally:
-        await asyncio.to_thread(stack.stop)
         smtp.stop()
         await client.close()
-
