@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.tickets.store import PROCESSED_KEEP, ConcurrentWrite
+from services.tickets.handlers import PROCESSED_KEEP, ConcurrentWrite
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
 
