@@ -9,7 +9,7 @@ from services.intake.settings import IntakeSettings
 from services.tickets.app import create_app as tickets_app
 from services.tickets.settings import TicketsSettings
 from shared.contracts.topics import TICKETS_EVENTS
-from shared.runtime.service import tracing
+from shared.runtime import tracing
 from tests.support.testing import Tap, eventually, make_settings, running
 
 
