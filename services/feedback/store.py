@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.collections import FEEDBACK_SURVEYS, FEEDBACK_TIMERS, TICKETS
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
@@ -19,9 +20,9 @@ from shared.runtime.timers import TIMER_INDEXES, TimerStore
 
 from .domain import Survey, SurveyStatus
 
-SURVEYS = "feedback_surveys"
-TIMERS = "feedback_timers"
-LEDGER_TICKETS = "tickets"  # the ledger's collection: read, never written
+SURVEYS = FEEDBACK_SURVEYS
+TIMERS = FEEDBACK_TIMERS
+LEDGER_TICKETS = TICKETS
 
 INDEXES = {
     SURVEYS: [

@@ -19,6 +19,13 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.collections import (
+    INTAKE_ATTACHMENTS,
+    INTAKE_CONVERSATIONS,
+    INTAKE_MESSAGES,
+    INTAKE_TICKET_KEYS,
+    TICKETS,
+)
 from shared.contracts.schemas.common import Attachment, ClientRef, Sender
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
@@ -27,11 +34,10 @@ from shared.runtime.ids import derived_id
 
 from .identity import identities, lookalike_probe
 
-MESSAGES = "intake_messages"
-CONVERSATIONS = "intake_conversations"
-TICKET_KEYS = "intake_ticket_keys"
-TICKETS = "tickets"  # the ledger's; read only
-BUCKET = "intake_attachments"
+MESSAGES = INTAKE_MESSAGES
+CONVERSATIONS = INTAKE_CONVERSATIONS
+TICKET_KEYS = INTAKE_TICKET_KEYS
+BUCKET = INTAKE_ATTACHMENTS
 
 INDEXES = {
     CONVERSATIONS: [IndexModel([("ticket_id", ASCENDING)])],

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
+from shared.contracts.collections import NOTIFY_DELIVERIES
 from shared.contracts.envelope import Envelope, envelope_for
 from shared.contracts.schemas import notify, tickets
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
@@ -224,7 +225,7 @@ class Dispatcher:
     async def dead_letter(self, d: Mapping[str, Any], ev: Envelope) -> None:
         """A failed delivery is parked on ``notify.events.dlq`` with its reason, for operators and replay."""
         headers = [("type", ev.type.encode()), ("x-dlq-reason", str(d.get("last_error") or "")[:4000].encode()),
-                   ("x-dlq-source-topic", b"notify_deliveries"), ("x-notification-id", d["_id"].encode()),
+                   ("x-dlq-source-topic", NOTIFY_DELIVERIES.encode()), ("x-notification-id", d["_id"].encode()),
                    ("x-dlq-permanent", str(bool(d.get("permanent"))).lower().encode()),
                    ("x-dlq-failed-at", self.clock.now().isoformat().encode())]
         await self.bus.publish_raw(self.bus.topic(NOTIFY_EVENTS.dead_letter), d["ticket_id"].encode(),

@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from shared.contracts.collections import DeliveryChannel
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import feedback, routing, sla, tickets
 from shared.directory.notify import NotifyChannel, NotifyPreference, QuietHours
@@ -31,7 +32,7 @@ from .recipients import (
     ticket_staff,
 )
 
-ChannelName = Literal["email", "sms", "chat", "in_app"]
+ChannelName = DeliveryChannel  # published with notify_deliveries
 PUSH_CHANNELS: frozenset[str] = frozenset({"email", "sms", "chat"})
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\".]+$")
 

@@ -16,6 +16,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from shared.contracts.collections import NOTIFY_DELIVERIES, NOTIFY_INBOX, NOTIFY_TICKETS
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
@@ -24,9 +25,9 @@ from shared.runtime.ids import new_id
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
 
-TICKETS = "notify_tickets"
-DELIVERIES = "notify_deliveries"
-INBOX = "notify_inbox"
+TICKETS = NOTIFY_TICKETS
+DELIVERIES = NOTIFY_DELIVERIES
+INBOX = NOTIFY_INBOX
 
 INDEXES = {
     TICKETS: [],

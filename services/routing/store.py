@@ -15,6 +15,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.collections import ROUTING_TICKETS, ROUTING_TIMERS
 from shared.contracts.schemas.common import WORKING_STATUSES
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
@@ -25,8 +26,8 @@ from .projection import TicketView
 
 log = logging.getLogger(__name__)
 
-PROJECTION = "routing_tickets"
-TIMERS = "routing_timers"
+PROJECTION = ROUTING_TICKETS
+TIMERS = ROUTING_TIMERS
 
 INDEXES = {
     # loads(): status equality, then the agents as a trailing $in -- bounded by the working tickets of those agents

@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from shared.contracts.collections import SLA_CLOCKS, SLA_TIMERS
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, GROUPS
@@ -21,8 +22,8 @@ from shared.runtime.timers import TIMER_INDEXES, Timer, TimerStore, partition_fo
 
 from .model import Catalog, SlaClock, TimerPlan
 
-CLOCKS = "sla_clocks"
-TIMERS = "sla_timers"
+CLOCKS = SLA_CLOCKS
+TIMERS = SLA_TIMERS
 INDEXES = {
     CLOCKS: [IndexModel([("status", ASCENDING), ("policy_id", ASCENDING)]),
              IndexModel([("deadline", ASCENDING)], sparse=True),

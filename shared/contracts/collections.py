@@ -1,0 +1,75 @@
+"""Every MongoDB collection in one place: its name, the service that owns (writes) it, and who may read it.
+
+Like the topics (``topics.py``): services name a collection only through these constants, and a test
+(``tests/deploy/test_import_boundaries.py``) fails when a service touches one not declared for it. A reader
+reads a published read model: it never writes it, and relies only on the fields listed here for it.
+The admin directories (``dir_*``) are declared by ``shared.directory.register`` with the service whose rules
+read them; the gateway writes every one of them through its audited admin API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    owner: str
+    description: str
+    readers: tuple[str, ...] = ()  # read-only, through the fields the owner publishes
+
+
+COLLECTIONS: dict[str, Collection] = {}
+
+
+def declare(name: str, owner: str, description: str, readers: tuple[str, ...] = ()) -> str:
+    """Register a collection and return its name (what ``db[...]`` takes)."""
+    if name in {c.name for c in COLLECTIONS.values()}:
+        raise RuntimeError(f"collection {name} declared twice")
+    COLLECTIONS[name] = Collection(name, owner, description, readers)
+    return name
+
+
+# The ledger's: ticket state and full history (the read model is shared/contracts/ticket.py).
+TICKETS = declare("tickets", "tickets", "Ticket state and full event history",
+                  readers=("intake", "feedback", "gateway"))
+LEDGER_COMMANDS = declare("ledger_commands", "tickets", "Rejections and no-op commands, by command id",
+                          readers=("gateway",))
+COUNTERS = declare("counters", "tickets", "Ticket numbers")
+
+INTAKE_MESSAGES = declare("intake_messages", "intake", "Inbound messages, deduplicated by channel + external id")
+INTAKE_CONVERSATIONS = declare("intake_conversations", "intake", "Conversation → ticket map")
+INTAKE_TICKET_KEYS = declare("intake_ticket_keys", "intake", "One open ticket per conversation key")
+INTAKE_ATTACHMENTS = declare("intake_attachments", "intake", "GridFS bucket of uploaded attachments")
+
+ROUTING_TICKETS = declare("routing_tickets", "routing", "Routing's view of each ticket")
+ROUTING_TIMERS = declare("routing_timers", "routing", "Auto-assignment and retry timers")
+
+SLA_CLOCKS = declare("sla_clocks", "sla", "Per ticket: SLA targets, due times, met/breached, outbox",
+                     readers=("gateway",))
+SLA_TIMERS = declare("sla_timers", "sla", "Warning, breach and escalation timers")
+
+NOTIFY_TICKETS = declare("notify_tickets", "notify", "Notify's view of each ticket")
+NOTIFY_DELIVERIES = declare("notify_deliveries", "notify", "One delivery per event + recipient + channel",
+                            readers=("gateway",))
+NOTIFY_INBOX = declare("notify_inbox", "notify", "Each person's in-app feed (read through notify's API)")
+
+FEEDBACK_SURVEYS = declare("feedback_surveys", "feedback", "CSAT surveys, answers and fraud alerts",
+                           readers=("gateway",))
+FEEDBACK_TIMERS = declare("feedback_timers", "feedback", "Survey auto-completion timers")
+
+GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
+
+
+# ---- the published field shapes readers rely on -------------------------------------------------------------
+
+# notify_deliveries: the administrators' failed-deliveries list reads these.
+DeliveryChannel = Literal["email", "sms", "chat", "in_app"]
+DELIVERY_FIELDS = ("ticket_id", "channel", "recipient", "address", "template", "attempts", "permanent", "last_error",
+                   "status", "delivery_status", "delivery_error_code", "failed_at", "delivery_reported_at",
+                   "created_at")
+# feedback_surveys: the portal's survey state and link, the CSAT and fraud reports read these.
+SURVEY_FIELDS = ("ticket_id", "ticket_number", "survey_id", "status", "expires_at", "url", "resolved_at", "answer",
+                 "answered_at", "agent_id", "group_id", "line", "service_team_id", "created_by", "fraud")
