@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from bench.common import infra, percentile, summary_ms, write_result
-from services.gateway.auth import mint_token
+from services.gateway.access.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.tickets.store import INDEXES
 from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus

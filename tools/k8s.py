@@ -216,7 +216,10 @@ def pdb(svc: str) -> dict[str, Any]:
 def service_env(svc: str, port: int) -> str:
     """Per-service prefixed settings; overlays merge more (``<SVC>_<FIELD>=...``) into this ConfigMap."""
     p = svc.upper()
-    return f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n{p}_METRICS_PORT={METRICS_PORT}\n"
+    env = f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n{p}_METRICS_PORT={METRICS_PORT}\n"
+    if svc == "gateway":  # people's feeds and template previews come from notify's internal API (its Service)
+        env += f"GATEWAY_NOTIFY_URL=http://frontline-notify:{SERVICES['notify']}\n"
+    return env
 
 
 def services_kustomization() -> dict[str, Any]:

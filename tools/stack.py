@@ -9,9 +9,10 @@ against the broker and database named in ``env`` and waits until each answers ``
 
 Ports (each service's HTTP port, and its metrics port: :meth:`Stack.metrics_url`) are chosen before anything
 starts, so settings that name another service's address can point at it: ``FEEDBACK_PUBLIC_BASE_URL`` (the
-links in survey mails) defaults to the feedback process's own URL. Every process gets the same env (``env`` +
-``extra_env``); put ``FRONTLINE_CLOCK_FILE`` there to move all their clocks at once with
-:meth:`shared.runtime.clock.FileClock.write`. Logs go to ``log_dir/<service>.log`` (appended across restarts).
+links in survey mails) defaults to the feedback process's own URL, ``GATEWAY_NOTIFY_URL`` to notify's. Every
+process gets the same env (``env`` + ``extra_env``); put ``FRONTLINE_CLOCK_FILE`` there to move all their clocks
+at once with :meth:`shared.runtime.clock.FileClock.write`. Logs go to ``log_dir/<service>.log`` (appended across
+restarts).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Stack:
         self.env: dict[str, str] = {**env, **(extra_env or {})}
         if "feedback" in ports:
             self.env.setdefault("FEEDBACK_PUBLIC_BASE_URL", f"http://127.0.0.1:{ports['feedback']}")
+        if "notify" in ports:  # the gateway reads people's feeds and previews through notify's API
+            self.env.setdefault("GATEWAY_NOTIFY_URL", f"http://127.0.0.1:{ports['notify']}")
         self.procs: dict[str, ServiceProcess] = {
             name: ServiceProcess(name, self.env, self.log_dir, port=port) for name, port in ports.items()}
 

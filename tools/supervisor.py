@@ -74,6 +74,8 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
         services = plan_services(names, env, defaults, var / "log")
         if "feedback" in services:
             env.setdefault("FEEDBACK_PUBLIC_BASE_URL", services["feedback"].url)
+        if "notify" in services:  # the gateway reads people's feeds and previews through notify's API
+            env.setdefault("GATEWAY_NOTIFY_URL", services["notify"].url)
         embedded = not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI"))
         if embedded:
             say("starting the embedded broker (Tansu) and database (SecantusDB)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -14,25 +15,16 @@ from shared.runtime.kafka import KafkaBus
 from shared.runtime.secrets import require_secret
 from shared.runtime.service import service_app
 
-from . import (
-    routes_actions,
-    routes_catalogue,
-    routes_deliveries,
-    routes_directories,
-    routes_notifications,
-    routes_people,
-    routes_reports,
-    routes_stream,
-    routes_tickets,
-)
-from .auth import Authenticator
-from .commands import Commander
-from .cursors import CursorCodec, cursor_key
-from .deps import Context
-from .hub import EventHub
-from .jwks import JwksCache
+from .access.auth import Authenticator
+from .access.cursors import CursorCodec, cursor_key
+from .access.jwks import JwksCache
+from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
+from .api.deps import Context
+from .clients.notify import NotifyApi
+from .ledger.commands import Commander
+from .ledger.hub import EventHub
+from .queries.store import Reads
 from .settings import DEV_JWT_SECRET, GatewaySettings
-from .store import Reads
 
 DESCRIPTION = """The agents', supervisors' and admins' API.
 
@@ -47,21 +39,9 @@ Every error is an RFC 9457 problem (`application/problem+json`).
 """
 
 
-class Bus:
-    """The Kafka producer as a lifespan component."""
-
-    def __init__(self, bus: KafkaBus) -> None:
-        self.bus = bus
-
-    async def start(self) -> None:
-        await self.bus.start()
-
-    async def stop(self) -> None:
-        await self.bus.stop()
-
-
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
-               jwks: JwksCache | None = None) -> FastAPI:
+               jwks: JwksCache | None = None, notify: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """``notify`` reaches notify's API some other way than over ``notify_url`` (tests: its app in process)."""
     settings = settings or GatewaySettings()
     if require_secret(settings, "GATEWAY_JWT_SECRET", settings.jwt_secret, DEV_JWT_SECRET,
                       required=not settings.jwks_url) is None:
@@ -72,22 +52,22 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     reads = Reads(settings)
     bus = KafkaBus(settings, "gateway")
     hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
-    ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), bus=bus,
-                  hub=hub, commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
-                  cursors=cursors)
-    app = service_app("gateway", lambda: [reads, Bus(bus), hub], ready=hub.is_running, title="Frontline gateway",
-                      description=DESCRIPTION)
+    notify_api = NotifyApi(settings, notify)
+    ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), hub=hub,
+                  commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
+                  cursors=cursors, notify=notify_api)
+    app = service_app("gateway", lambda: [reads, bus, hub, notify_api], ready=hub.is_running,
+                      title="Frontline gateway", description=DESCRIPTION)
     app.state.ctx = ctx
-    app.state.reads, app.state.clock = reads, clock
-    app.include_router(routes_tickets.router(settings.max_page_size))
-    app.include_router(routes_actions.router())
-    app.include_router(routes_people.router(settings.max_page_size))
-    app.include_router(routes_stream.router(settings.sse_max_seconds))
-    app.include_router(routes_directories.router(settings.max_page_size))
-    app.include_router(routes_reports.router(settings.max_page_size))
-    app.include_router(routes_notifications.router(settings.max_page_size))
-    app.include_router(routes_deliveries.router(settings.max_page_size))
-    app.include_router(routes_catalogue.router(settings.max_page_size))
+    app.include_router(tickets.router(settings.max_page_size))
+    app.include_router(actions.router())
+    app.include_router(people.router(settings.max_page_size))
+    app.include_router(stream.router(settings.sse_max_seconds))
+    app.include_router(directories.router(settings.max_page_size))
+    app.include_router(reports.router(settings.max_page_size))
+    app.include_router(notifications.router(settings.max_page_size))
+    app.include_router(deliveries.router(settings.max_page_size))
+    app.include_router(catalogue.router(settings.max_page_size))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda _path: settings.max_body_bytes)
     return app

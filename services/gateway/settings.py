@@ -42,6 +42,9 @@ class GatewaySettings(ServiceSettings):
     # Queues
     time_limit_window_minutes: int = Field(
         120, description="The time_limit queue shows client deadlines this far ahead")
+    # Notify's internal API (people's in-app feed, template previews); called with FRONTLINE_SERVICE_TOKEN.
+    notify_url: str = Field("http://127.0.0.1:8005", description="Notify's internal HTTP API")
+    notify_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to notify may take")
     # Live updates
     sse_heartbeat_seconds: float = Field(
         15.0, description="Live updates: a comment line this often keeps proxies from closing the stream")

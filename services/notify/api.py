@@ -14,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from shared.contracts.envelope import envelope_for
+from shared.contracts.notify_api import PreviewIn, PreviewOut
 from shared.contracts.schemas import notify, tickets
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import Clock
@@ -27,7 +28,7 @@ from .dispatcher import Dispatcher
 from .settings import NotifySettings
 from .sms import FINAL_STATUSES, valid_signature
 from .store import DirectoryCache, NotifyStore
-from .templates import LANGUAGES, PreviewIn, PreviewOut, draft_override, preview_out, template_names
+from .templates import LANGUAGES, draft_override, preview_out, template_names
 
 
 class NotifyApi(Protocol):

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from jinja2 import FileSystemLoader, Template, TemplateNotFound
-from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.notify_api import DraftOverride, PreviewOut
 from shared.directory.notify import TemplateOverride, template_key
 from shared.runtime.problems import ProblemError
 
@@ -98,40 +98,6 @@ def preview(name: str, language: str, context: dict[str, Any] | None = None,
         raise TemplateRenderError(f"template {name!r} gets no variable {', '.join(unknown)}; "
                                   f"it gets {', '.join(sorted(CONTEXT[name]))} (and lang)")
     return render(name, language, {**SAMPLES[name], **(context or {})}, override)
-
-
-class PreviewOut(BaseModel):
-    name: str
-    language: str
-    subject: str
-    text: str
-    html: str
-    overridden: bool = Field(False, description="Rendered from the administrators' override, not the shipped file")
-
-
-_DRAFT_EXAMPLE: dict[str, Any] = {
-    "subject": "[#{{ number }}] Как мы справились с вашим обращением?",
-    "text": ("Здравствуйте{% if client_name %}, {{ client_name }}{% endif %}!\n\n"
-             "Обращение №{{ number }} решено{% if solution %}: {{ solution }}{% endif %}.\n"
-             "Хорошо: {{ links.good }}\nПлохо: {{ links.bad }}\nЯ не обращался: {{ links.not_mine }}")}
-
-
-class DraftOverride(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_DRAFT_EXAMPLE]})
-
-    subject: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1, max_length=20_000)
-    html: str | None = Field(None, max_length=50_000)
-
-
-class PreviewIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"language": "ru", "context": {"client_name": "ООО «Вектор Тур»", "number": 2077},
-         "draft": _DRAFT_EXAMPLE}]})
-
-    language: Literal["ru", "en"] = "ru"
-    context: dict[str, Any] = Field(default_factory=dict, description="Variables over the sample context")
-    draft: DraftOverride | None = Field(None, description="Unsaved wording to try; else the saved override or file")
 
 
 def preview_out(name: str, language: str, context: dict[str, Any] | None,

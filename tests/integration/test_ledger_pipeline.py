@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 from aiokafka import AIOKafkaProducer
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings

@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.feedback.app import create_app as feedback_app
 from services.feedback.settings import FeedbackSettings
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings

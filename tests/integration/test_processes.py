@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.gateway.auth import mint_token
+from services.gateway.access.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from tools.processes import ServiceProcess
 

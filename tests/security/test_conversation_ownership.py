@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.mailparse import parse_mail

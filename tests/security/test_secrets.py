@@ -62,8 +62,8 @@ def test_production_with_keys_of_its_own_starts(service: str, env: dict[str, str
 
 async def test_oidc_only_production_gateway_refuses_tokens_signed_with_the_readme_key() -> None:
     """GATEWAY_JWKS_URL without GATEWAY_JWT_SECRET starts (OIDC only), but the README's key mints nothing."""
+    from services.gateway.access.auth import AuthError, mint_token
     from services.gateway.app import create_app
-    from services.gateway.auth import AuthError, mint_token
     from services.gateway.settings import GatewaySettings
 
     keys = {"cursor_secret": secrets.token_hex(32), "command_key": secrets.token_hex(32)}

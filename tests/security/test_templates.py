@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
@@ -68,7 +68,8 @@ async def notify(env: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
 async def gateway(env: dict[str, str]) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
     settings = make_settings(GatewaySettings, env)
     admin = {"Authorization": f"Bearer {mint_token(settings, 'root', 'administrator')}"}
-    app = gateway_app(settings)
+    notify = notify_app(make_settings(NotifySettings, env))
+    app = gateway_app(settings, notify=httpx.ASGITransport(app=notify))  # the gateway renders nothing itself
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gw") as client:
         yield client, admin
 

@@ -49,7 +49,7 @@ class DemoApi:
     def __init__(self, http: httpx.AsyncClient, urls: Urls) -> None:
         import importlib
 
-        auth = importlib.import_module("services.gateway.auth")  # the code behind `frontline token`
+        auth = importlib.import_module("services.gateway.access.auth")  # the code behind `frontline token`
         settings = importlib.import_module("services.gateway.settings").GatewaySettings()
         self.http, self.urls = http, urls
         self.headers = {ADMIN: {"Authorization": f"Bearer {auth.mint_token(settings, ADMIN, 'administrator')}"}}

@@ -67,7 +67,8 @@ async def test_a_parent_over_an_open_sub_ticket_closes_only_with_a_reason(s: Des
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     history = (await s.http.get("/api/v1/tickets/K3", params={"history": "true"}, headers=ann)).json()["history"]
     entry = next(h for h in history if h["type"] == "TicketClosed")
-    assert entry["payload"] == {"reason": "client withdrew the request", "open_sub_tickets": ["K3-dev"]}
+    assert entry["payload"] == {"reason": "client withdrew the request", "open_sub_tickets": ["K3-dev"],
+                                "status_after": "closed"}
 
 
 async def test_notify_preferences_live_under_the_hyphenated_path(s: Desk) -> None:

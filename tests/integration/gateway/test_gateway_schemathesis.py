@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import schemathesis
@@ -17,9 +19,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from services.notify.app import create_app as notify_app
+from services.notify.settings import NotifySettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
-from tests.support.testing import eventually
+from tests.support.testing import eventually, isolated_env, make_settings
 from tools.infra import free_port
 
 SKIP = {("GET", "/api/v1/stream")}  # a live stream stays open by design; covered by test_gateway_access
@@ -58,18 +62,26 @@ def _fuzz(base_url: str, schema_doc: dict[str, Any], headers: dict[str, str]) ->
     return failures
 
 
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """``app`` on a loopback port of its own (lifespan run by whoever built it); yields its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
+                                           access_log=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started, message="uvicorn started")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 async def test_no_server_errors(infra: dict[str, str]) -> None:
-    async with stack(infra, action_wait_seconds=0.5) as s:
+    # notify's API answers the gateway's feed and preview routes, as in a running desk
+    async with serving(notify_app(make_settings(NotifySettings, {**infra, **isolated_env()}))) as notify_url, \
+            stack(infra, action_wait_seconds=0.5, notify_url=notify_url) as s:
         await s.seed([("T-1", t.OpenTicket(channel=Channel.web, client=ClientRef(client_id="C-1")))])
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(s.app, host="127.0.0.1", port=port, lifespan="off",
-                                               log_config=None, access_log=False))
-        task = asyncio.create_task(server.serve())
-        try:
-            await eventually(lambda: server.started, message="uvicorn started")
-            failures = await asyncio.to_thread(_fuzz, f"http://127.0.0.1:{port}", s.app.openapi(),
-                                               s.token("root", "administrator"))
-        finally:
-            server.should_exit = True
-            await task
+        async with serving(s.app) as url:
+            failures = await asyncio.to_thread(_fuzz, url, s.app.openapi(), s.token("root", "administrator"))
         assert not failures, "\n\n".join(failures)

@@ -32,9 +32,9 @@ import pytest
 from openpyxl import load_workbook
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.gateway import reports
-from services.gateway.export import export_history, export_report, history_csv, report_csv
-from services.gateway.report_models import ReportFilters
+from services.gateway.reports import tickets as reports
+from services.gateway.reports.export import export_history, export_report, history_csv, report_csv
+from services.gateway.reports.models import ReportFilters
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, Classification, ClientRef, TicketStatus

@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 from notify_support import ev, notify_settings, publish, publisher, seed
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.notify.app import create_app as notify_app
 from services.notify.store import TICKETS as NOTIFY_TICKETS
@@ -40,10 +40,11 @@ async def test_reworded_templates_are_sent_previewed_and_the_feed_is_per_person(
                                 ("ivan", "specialist")))
     await seed(s, agents=[Agent(id="olga", name="Olga", email="olga@staff.test"), Agent(id="ivan", name="Ivan")])
     tid = new_id()
-    gateway = gateway_app(gs)
+    notify = notify_app(s)
+    gateway = gateway_app(gs, notify=httpx.ASGITransport(app=notify))  # notify's API, in process
     client = mongo_client(s)
     db = database(client, s)
-    async with publisher(s) as bus, running(notify_app(s)), running(gateway), \
+    async with publisher(s) as bus, running(notify), running(gateway), \
             httpx.AsyncClient(transport=httpx.ASGITransport(app=gateway), base_url="http://gw") as gw:
         saved = await gw.put(f"{BASE}/ru.escalation", headers=admin, json={
             "id": "ru.escalation", "subject": "ЭСКАЛАЦИЯ #{{ number }}",

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from services.gateway.access.auth import mint_token
 from services.gateway.app import create_app as gateway_app
-from services.gateway.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.sla.app import create_app as sla_app
 from services.sla.settings import SlaSettings

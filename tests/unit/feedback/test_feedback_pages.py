@@ -8,7 +8,7 @@ import pytest
 
 from services.feedback.domain import LABELS
 from services.feedback.pages import TITLES, render
-from services.feedback.reports import csat_pipeline, fraud_alerts_pipeline
+from services.gateway.reports.feedback_pipelines import csat_pipeline, fraud_alerts_pipeline
 
 CODES = list(TITLES)
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.gateway.routes_deliveries import decode_cursor, encode_cursor, failed_delivery, failed_pipeline
+from services.gateway.api.deliveries import decode_cursor, encode_cursor, failed_delivery
+from services.gateway.queries.deliveries import failed_pipeline
 from shared.runtime.problems import ProblemError
 
 AT = datetime(2026, 3, 2, 9, 31, 0, 123000, tzinfo=UTC)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.gateway.cursors import CursorCodec, CursorError, cursor_key
-from services.gateway.queues import SortField
+from services.gateway.access.cursors import CursorCodec, CursorError, cursor_key
+from services.gateway.queries.queues import SortField
 from services.gateway.settings import DEV_JWT_SECRET, GatewaySettings
 from shared.runtime.secrets import StartupSecretError
 

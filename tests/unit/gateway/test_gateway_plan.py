@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from services.gateway import plan
-from services.gateway.principal import Principal, UserRole
-from services.gateway.queues import DEFAULT_SORT, Queue, SortField, queue_filter
-from services.gateway.scope import ticket_scope
+from services.gateway.access.principal import Principal, UserRole
+from services.gateway.access.scope import ticket_scope
+from services.gateway.queries import plan
+from services.gateway.queries.queues import DEFAULT_SORT, Queue, SortField, queue_filter
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 STATUSES = ["new", "offered", "assigned", "in_progress", "waiting_customer", "resolved", "closed"]

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.gateway.principal import Principal, UserRole, principal_from_claims, role_from_claims
-from services.gateway.queues import (
+from services.gateway.access.principal import Principal, UserRole, principal_from_claims, role_from_claims
+from services.gateway.access.scope import NOTHING, may_act_for, ticket_scope, visible
+from services.gateway.queries.queues import (
     CursorError,
     Queue,
     SortField,
@@ -15,7 +16,6 @@ from services.gateway.queues import (
     check_sort,
     queue_filter,
 )
-from services.gateway.scope import NOTHING, may_act_for, ticket_scope, visible
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -111,7 +111,7 @@ def test_cursor_bounds_and_sort_guards() -> None:
 
 
 def test_and_all_keeps_conditions_flat_without_losing_any() -> None:
-    from services.gateway.scope import and_all
+    from services.gateway.access.scope import and_all
 
     assert and_all({}, {"status": "new"}, {"line": "first"}) == {"status": "new", "line": "first"}
     merged = and_all({"$or": [{"a": 1}]}, {"status": "new", "$or": [{"b": 2}]}, {"status": "offered"})

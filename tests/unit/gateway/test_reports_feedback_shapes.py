@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.feedback.reports import CsatRow, csat_breakdown_pipeline, fraud_alerts_pipeline
-from services.gateway.report_models import ReportFilters
-from services.gateway.reports_feedback import CSAT_DIMENSIONS, satisfaction_rows, survey_ticket_filter
+from services.gateway.reports.feedback import CSAT_DIMENSIONS, satisfaction_rows, survey_ticket_filter
+from services.gateway.reports.feedback_models import CsatRow
+from services.gateway.reports.feedback_pipelines import csat_breakdown_pipeline, fraud_alerts_pipeline
+from services.gateway.reports.models import ReportFilters
 
 S, E = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC)
 SCOPE = {"$or": [{"service_team_id": {"$in": ["A"]}}, {"assignee_id": {"$in": ["ann"]}}]}

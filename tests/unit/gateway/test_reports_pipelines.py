@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from services.gateway import report_pipelines as rp
-from services.gateway.export import (
+from services.gateway.reports import pipelines as rp
+from services.gateway.reports.export import (
     csv_cell,
     export_history,
     export_report,
@@ -19,7 +19,7 @@ from services.gateway.export import (
     report_xlsx,
     summarize,
 )
-from services.gateway.report_models import ReportFilters, SatisfactionReport, SatisfactionRow, TicketHistory
+from services.gateway.reports.models import ReportFilters, SatisfactionReport, SatisfactionRow, TicketHistory
 
 S, E = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC)
 

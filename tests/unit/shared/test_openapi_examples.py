@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from services.notify.templates import DraftOverride, PreviewIn, draft_override, preview
+from services.notify.templates import draft_override, preview
+from shared.contracts.notify_api import DraftOverride, PreviewIn
 from shared.directory import load_all
 from shared.directory.sla import DEFAULT_LADDER, EscalationLadder
 

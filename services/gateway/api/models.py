@@ -1,0 +1,204 @@
+"""Request and response bodies of the gateway API (with the examples the OpenAPI document shows)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, TicketType
+from shared.contracts.ticket import Ticket
+from shared.directory.routing import Availability
+
+from ..access.principal import UserRole
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+TICKET_EXAMPLE: dict[str, Any] = {
+    "id": "T-1", "number": 1042, "version": 5, "status": "in_progress", "channel": "email",
+    "subject": "No internet since morning", "sender": {"email": "anna@client.example"},
+    "client": {"client_id": "C-42", "client_name": "ACME", "service_team_id": "A"}, "unidentified": False,
+    "line": "first", "service_team_id": "A", "assignee_id": "ann", "flags": {}, "last_message_from": "agent",
+    "created_at": "2026-03-02T09:12:00Z", "updated_at": "2026-03-02T09:30:00Z",
+    "status_changed_at": "2026-03-02T09:20:00Z", "first_response_at": "2026-03-02T09:30:00Z",
+}
+
+
+SurveyState = Literal["pending", "answered", "expired", "none"]
+
+
+class PortalSurvey(BaseModel):
+    """The satisfaction survey of the ticket's latest resolution."""
+
+    state: SurveyState = Field(description="none: never asked, or withdrawn by a reopening")
+    url: str | None = Field(None, description="The client's own signed survey page; only the ticket's client "
+                                              "gets it, while the survey is pending or answered")
+
+
+class TicketView(Ticket):
+    """A ticket as the ledger keeps it; ``history`` only when asked for, ``sla`` when the SLA service tracks it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [TICKET_EXAMPLE]})
+
+    history: list[dict[str, Any]] | None = None
+    sla: dict[str, Any] | None = Field(None, description="The SLA service's clock for this ticket, if any")
+    survey: PortalSurvey | None = Field(None, description="One ticket only (never in lists): its survey")
+
+
+class TicketPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [TICKET_EXAMPLE], "next_cursor": "WyJjcmVhdGVkX2F0Iiwt…", "limit": 50}]})
+
+    items: list[TicketView]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page")
+    limit: int
+
+
+class Accepted(BaseModel):
+    """The ledger did not answer within the wait; the command is queued and will be processed."""
+
+    command_id: str
+    ticket_id: str
+    status: Literal["pending"] = "pending"
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"command_id": "2f0c…", "ticket_id": "T-1", "status": "pending"}]})
+
+
+class TextBody(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    model_config = _examples({"text": "We have restarted your router remotely; please check now."})
+
+
+class ReasonBody(BaseModel):
+    reason: str | None = Field(None, max_length=2000)
+    model_config = _examples({"reason": "waiting for the client's screenshots"})
+
+
+class ClassifyBody(BaseModel):
+    classification: Classification
+    ticket_type: TicketType | None = None
+    urgency: str | None = Field(None, max_length=100)
+    priority: str | None = Field(None, max_length=100)
+    model_config = _examples({"classification": {"topic": "internet", "type": "outage", "product": "fiber"},
+                              "ticket_type": "complaint", "urgency": "urgent"})
+
+
+class EscalateBody(BaseModel):
+    to_line: str | None = Field(None, max_length=100, description="Default: the line the ticket's line escalates to; "
+                                   "a line further up that chain may be named")
+    group_id: str | None = Field(None, max_length=200)
+    reason: str | None = Field(None, max_length=2000)
+    model_config = _examples({"reason": "needs a network engineer"})
+
+
+class SubTicketBody(BaseModel):
+    summary: str = Field(min_length=1, max_length=MAX_TEXT)
+    group_id: str | None = Field(None, max_length=200)
+    model_config = _examples({"summary": "Billing export drops the last row"})
+
+
+class ReassignBody(BaseModel):
+    agent_id: str = Field(min_length=1, max_length=200)
+    reason: str | None = Field(None, max_length=2000)
+    model_config = _examples({"agent_id": "bob", "reason": "Ann is on vacation"})
+
+
+class ResolveBody(BaseModel):
+    problem: str = Field(max_length=MAX_TEXT, description="The problem in the client's words (required, non-blank)")
+    solution: str = Field(max_length=MAX_TEXT, description="What was done to solve it (required, non-blank)")
+    model_config = _examples({"problem": "No internet since morning", "solution": "Replaced the faulty ONT"})
+
+
+class LinkClientBody(BaseModel):
+    client: ClientRef = Field(description="client_id (must exist), optionally a contract and contact of it; "
+                                          "name, category and service team are taken from the directory")
+    reason: str | None = Field(None, max_length=1000, description="Leads only: required to re-link an identified "
+                                                                  "ticket (recorded in its history)")
+    model_config = _examples({"client": {"client_id": "C-42", "contract_number": "ДГ-2026-0157"}},
+                             {"client": {"client_id": "C-7"}, "reason": "Written on behalf of C-7, confirmed by phone"})
+
+
+class CallbackBody(BaseModel):
+    answered: bool
+    comment: str | None = Field(None, max_length=5000)
+    phone: str | None = Field(None, max_length=40)
+    model_config = _examples({"answered": False, "comment": "no answer, will retry at 15:00", "phone": "+15551234567"})
+
+
+BulkAction = Literal["start", "hold", "resume", "resolve", "reopen", "close"]
+
+
+class BulkBody(BaseModel):
+    ticket_ids: list[str] = Field(min_length=1, max_length=100)
+    action: BulkAction
+    reason: str | None = Field(None, max_length=2000)
+    problem: str = Field("", max_length=MAX_TEXT)
+    solution: str = Field("", max_length=MAX_TEXT)
+    model_config = _examples({"ticket_ids": ["T-1", "T-2"], "action": "hold", "reason": "waiting for the client"})
+
+
+class BulkItem(BaseModel):
+    ticket_id: str
+    outcome: Literal["done", "rejected", "pending", "not_found"]
+    command_id: str | None = None
+    status: str | None = Field(None, description="The ticket's status afterwards (done)")
+    reason: str | None = None
+    code: str | None = None
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItem]
+
+
+class AvailabilityBody(BaseModel):
+    availability: Availability
+    model_config = _examples({"availability": "lunch"})
+
+
+class AgentView(BaseModel):
+    id: str
+    name: str
+    availability: Availability
+    line_ids: list[str]
+    group_ids: list[str]
+    team_ids: list[str]
+    roles: list[str]
+
+
+class AgentPage(BaseModel):
+    items: list[AgentView]
+
+
+class PortalTicketBody(BaseModel):
+    subject: str = Field(min_length=1, max_length=1000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    model_config = _examples({"subject": "Invoice question", "text": "Why was I charged twice in March?"})
+
+
+class ApiKeyBody(BaseModel):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    role: UserRole = UserRole.specialist
+    line_ids: list[str] = Field(default_factory=list, max_length=100)
+    group_ids: list[str] = Field(default_factory=list, max_length=100)
+    team_ids: list[str] = Field(default_factory=list, max_length=100)
+    client_id: str | None = None
+    expires_at: datetime | None = None
+    model_config = _examples({"name": "crm-sync", "role": "administrator"})
+
+
+class ApiKeyInfo(BaseModel):
+    key_id: str
+    name: str
+    role: UserRole
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None = None
+    revoked: bool = False
+
+
+class ApiKeyCreated(ApiKeyInfo):
+    api_key: str = Field(description="Shown once; only its hash is stored")

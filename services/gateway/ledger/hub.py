@@ -1,0 +1,147 @@
+"""One reader of ``tickets.events`` per gateway process, feeding action waiters and live streams.
+
+No consumer group: every gateway replica must see every event (a waiter may sit on any
+replica), so it assigns all partitions itself and starts at the end. It is positioned
+before the process reports ready, so a command sent afterwards cannot slip past.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from shared.contracts.envelope import Envelope
+from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.kafka import _client_kwargs, ensure_topics
+from shared.runtime.settings import CommonSettings
+from shared.runtime.tasks import cancel
+
+from ..access.principal import Principal
+from ..access.scope import visible
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    principal: Principal
+    queue: asyncio.Queue[Envelope | None]
+    ticket_id: str | None = None
+    types: frozenset[str] = field(default_factory=frozenset)
+    dropped: bool = False
+
+    def wants(self, env: Envelope) -> bool:
+        return (self.ticket_id is None or env.ticket_id == self.ticket_id) and (
+            not self.types or env.type in self.types)
+
+
+TicketLoader = Callable[[str], Awaitable[dict[str, Any] | None]]
+
+
+class EventHub:
+    def __init__(self, settings: CommonSettings, load_ticket: TicketLoader, buffer: int = 1000) -> None:
+        self.settings, self.load_ticket, self.buffer = settings, load_ticket, buffer
+        self._waiters: dict[str, asyncio.Future[Envelope]] = {}
+        self._subscribers: set[Subscriber] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.seen = 0
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings, [TICKETS_COMMANDS, TICKETS_EVENTS, TICKETS_COMMANDS.dead_letter,
+                                            TICKETS_EVENTS.dead_letter])
+        topic = TICKETS_EVENTS.full(self.settings.topic_prefix)
+        consumer = AIOKafkaConsumer(**_client_kwargs(self.settings), group_id=None, enable_auto_commit=False,
+                                    auto_offset_reset="latest", client_id="frontline-gateway-hub")
+        await consumer.start()
+        parts = consumer.partitions_for_topic(topic) or set(range(TICKETS_EVENTS.partitions))
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        for tp in tps:  # resolve the end offsets now, not lazily at the first fetch
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(), name="gateway-event-hub")
+
+    async def stop(self) -> None:
+        await cancel(self._task)
+        self._task = None
+        for sub in list(self._subscribers):
+            self._close(sub)
+        if self._consumer:
+            await self._consumer.stop()
+            self._consumer = None
+
+    def is_running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    # ---- action waiters ----
+
+    def expect(self, command_id: str) -> asyncio.Future[Envelope]:
+        fut: asyncio.Future[Envelope] = asyncio.get_running_loop().create_future()
+        self._waiters[command_id] = fut
+        return fut
+
+    def forget(self, command_id: str) -> None:
+        self._waiters.pop(command_id, None)
+
+    # ---- live streams ----
+
+    def subscribe(self, principal: Principal, ticket_id: str | None = None,
+                  types: frozenset[str] = frozenset()) -> Subscriber:
+        sub = Subscriber(principal, asyncio.Queue(self.buffer), ticket_id, types)
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+
+    def _close(self, sub: Subscriber) -> None:
+        self._subscribers.discard(sub)
+        sub.dropped = True
+        with contextlib.suppress(asyncio.QueueFull):
+            sub.queue.put_nowait(None)
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+            except KafkaError as exc:
+                log.warning("event hub fetch failed", extra={"error": repr(exc)})
+                await asyncio.sleep(1)
+                continue
+            for records in batches.values():
+                for record in records:
+                    try:
+                        env = Envelope.from_bytes(record.value or b"")
+                    except ValueError:
+                        continue  # the ledger's dead-letter handling is not ours to repeat
+                    self.seen += 1
+                    await self.dispatch(env)
+
+    async def dispatch(self, env: Envelope) -> None:
+        if env.causation_id and (fut := self._waiters.get(env.causation_id)) is not None and not fut.done():
+            fut.set_result(env)
+        subs = [s for s in self._subscribers if s.wants(env)]
+        if not subs:
+            return
+        try:
+            doc = await self.load_ticket(env.ticket_id)
+        except Exception:  # a database hiccup must not kill the hub; the stream just misses this event
+            log.exception("cannot load ticket for live update")
+            return
+        for sub in subs:
+            if doc is None or not visible(sub.principal, doc):
+                continue
+            try:
+                sub.queue.put_nowait(env)
+            except asyncio.QueueFull:
+                self._close(sub)  # a reader that cannot keep up is disconnected, not allowed to grow memory

@@ -1,0 +1,323 @@
+"""One page of a ticket query as several index-bounded queries, merged in Python.
+
+The embedded database uses an index only for plain equalities plus at most one range
+(docs/embedded-database.md). The queues' filters, the role scope and the keyset cursor are
+``$or``/``$in`` trees, so :func:`branches` rewrites the conjunction into its disjunctive normal form: one
+branch per combination of values, each a set of equalities and at most one range. Each branch is asked
+for, sorted by the page's sort key and bounded by the cursor, at most ``limit + 1`` documents; the sorted
+streams are merged, deduplicated by ``_id`` and cut to the page. The result, its order and the cursor are
+those of the single query (MongoDB's order: the sort key, then ``_id``), and MongoDB serves the same
+branches from the same indexes.
+
+A filter this module does not understand is run as the one query it was (:class:`Unsupported`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
+# Fields that never hold arrays: two different equalities on one of them cannot both hold.
+SCALAR_FIELDS = frozenset({"_id", "status", "line", "group_id", "service_team_id", "assignee_id", "client.client_id",
+                           "channel", "parent_id", "last_message_from", "unidentified", "flags.sla_breached",
+                           "flags.long_ignored", "flags.lost", "flags.sla_at_risk", "number"})
+MAX_BRANCHES = 512
+CONCURRENCY = 8
+
+Cond = tuple[str, Any]  # ("eq", value) | ("range", {op: value})
+Branch = dict[str, list[Cond]]
+Find = Callable[[dict[str, Any], list[tuple[str, int]], int | None], Awaitable[list[dict[str, Any]]]]
+
+
+class Unsupported(Exception):
+    """The filter has a shape the splitter does not handle; run it as it is."""
+
+
+def _is_plain(value: Any) -> bool:
+    return not (isinstance(value, dict) and any(str(k).startswith("$") for k in value))
+
+
+def _alternatives(field: str, value: Any, split_in: bool) -> list[Branch]:
+    if _is_plain(value):
+        return [{field: [("eq", value)]}]
+    ops = set(value)
+    if ops == {"$in"}:
+        values = value["$in"]
+        if not isinstance(values, list) or not all(_is_plain(v) and not isinstance(v, list) for v in values):
+            raise Unsupported(field)
+        unique = list(dict.fromkeys(_hashable(v) for v in values))
+        if not split_in and unique:
+            return [{field: [("in", tuple(unique))]}]
+        return [{field: [("eq", v)]} for v in unique]
+    if ops == {"$eq"} and _is_plain(value["$eq"]):
+        return [{field: [("eq", value["$eq"])]}]
+    if ops <= RANGE_OPS and all(_is_plain(v) and v is not None for v in value.values()):
+        return [{field: [("range", dict(value))]}]
+    raise Unsupported(field)
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, dict):
+        raise Unsupported("document value in $in")
+    return v
+
+
+def _conjoin(a: Branch, b: Branch) -> Branch:
+    out = {k: list(v) for k, v in a.items()}
+    for field, conds in b.items():
+        mine = out.setdefault(field, [])
+        for c in conds:
+            if c not in mine:
+                mine.append(c)
+    return out
+
+
+def branches(query: dict[str, Any], split_in: bool = True) -> list[Branch]:
+    """Disjunctive normal form of ``query``: a list of conjunctions, each field → its conditions.
+
+    ``split_in=False`` keeps each ``$in`` as one condition (``("in", values)``); :func:`split_ins` splits later.
+    """
+    result: list[Branch] = [{}]
+    for key, value in query.items():
+        if key == "$or":
+            if not isinstance(value, list):
+                raise Unsupported(key)
+            alts = [b for sub in value for b in branches(sub, split_in)]
+        elif key == "$and":
+            if not isinstance(value, list):
+                raise Unsupported(key)
+            alts = [{}]
+            for sub in value:
+                alts = [_conjoin(x, y) for x in alts for y in branches(sub, split_in)]
+                _check_size(alts)
+        elif key.startswith("$"):
+            raise Unsupported(key)
+        else:
+            alts = _alternatives(key, value, split_in)
+        result = [_conjoin(x, y) for x in result for y in alts]
+        _check_size(result)
+    return [b for b in result if _satisfiable(b)]
+
+
+def split_ins(b: Branch) -> list[Branch]:
+    """``b`` with each ``("in", values)`` condition split into one branch per value."""
+    out: list[Branch] = [{}]
+    for field, conds in b.items():
+        alts = [{field: [c]} if c[0] != "in" else None for c in conds]
+        for c, alt in zip(conds, alts, strict=True):
+            if alt is not None:
+                out = [_conjoin(x, alt) for x in out]
+            else:
+                out = [_conjoin(x, {field: [("eq", v)]}) for x in out for v in c[1]]
+        _check_size(out)
+    return [x for x in out if _satisfiable(x)]
+
+
+def _check_size(bs: list[Branch]) -> None:
+    if len(bs) > MAX_BRANCHES:
+        raise Unsupported("too many branches")
+
+
+def _satisfiable(b: Branch) -> bool:
+    for field, conds in b.items():
+        eqs = [v for kind, v in conds if kind == "eq"]
+        if field in SCALAR_FIELDS:
+            if len({repr(v) for v in eqs}) > 1:
+                return False
+            if eqs and any(kind == "in" and eqs[0] not in v for kind, v in conds):
+                return False
+    return True
+
+
+def _implies(q: Branch, s: Branch) -> bool:
+    """Every condition of ``s`` is one of ``q``'s: ``q`` alone selects no more than ``q`` and ``s``."""
+    return all(c in q.get(f, []) for f, conds in s.items() for c in conds)
+
+
+def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Branch]:
+    """The branches to ask the database for: the conjunction of ``base`` (queue, filters) and the role ``scope``.
+
+    A base branch inside the scope (one of the scope's branches is among its conditions: my offers, my
+    tickets) is split on its ``$in`` values and runs on the queue's own compound index. Otherwise it is
+    asked once per scope branch, the scope's equalities first (a user's or a team's tickets; the embedded
+    database bounds the query by the first field it has an index for) and its ``$in`` kept whole.
+    """
+    result: list[Branch] = [{}]
+    for part in base:
+        if part:
+            result = [_conjoin(x, y) for x in result for y in branches(part, split_in=False)]
+            _check_size(result)
+    result = [b for b in result if _satisfiable(b)]
+    alts = branches(scope) if scope else None
+    out: list[Branch] = []
+    for q in result:
+        if alts is None or any(_implies(q, s) for s in alts):
+            out.extend(split_ins(q))
+        else:
+            out.extend(b for s in alts if _satisfiable(b := _conjoin(s, q)))
+        _check_size(out)
+    unique: dict[str, Branch] = {}
+    for b in out:
+        unique.setdefault(repr(sorted((f, sorted(map(repr, c))) for f, c in b.items())), b)
+    return list(unique.values())
+
+
+# --- one branch → database queries -------------------------------------------------------------------------
+
+def _values(doc: Any, path: list[str]) -> list[Any]:
+    if not path:
+        return [doc]
+    if isinstance(doc, list):
+        return [v for item in doc for v in _values(item, path)]
+    if not isinstance(doc, dict) or path[0] not in doc:
+        return []
+    value = doc[path[0]]
+    out = _values(value, path[1:])
+    if not path[1:] and isinstance(value, list):
+        out = [value, *value]
+    return out
+
+
+def _eq_holds(doc: dict[str, Any], field: str, value: Any) -> bool:
+    vals = _values(doc, field.split("."))
+    if value is None:
+        return not vals or None in vals
+    return value in vals
+
+
+def _key(doc: dict[str, Any], field: str) -> tuple[Any, ...]:
+    v = doc.get(field)
+    return (0,) if v is None else (1, v)
+
+
+def _after(value: Any, last_id: str, direction: int) -> Callable[[dict[str, Any], str], bool]:
+    def test(doc: dict[str, Any], field: str) -> bool:
+        v = doc.get(field)
+        if v is None:
+            return False
+        if direction > 0:
+            return v > value or (v == value and doc["_id"] > last_id)
+        return v < value or (v == value and doc["_id"] < last_id)
+    return test
+
+
+def _in_range(value: Any, ops: dict[str, Any]) -> bool:
+    checks = {"$gt": lambda b: value > b, "$gte": lambda b: value >= b,
+              "$lt": lambda b: value < b, "$lte": lambda b: value <= b}
+    return all(checks[op](bound) for op, bound in ops.items())
+
+
+def _tighten(ops: dict[str, Any], value: Any, direction: int) -> dict[str, Any]:
+    """``ops`` (a range on the sort field) and the cursor's strict bound ``> value`` (or ``< value``)."""
+    out = dict(ops)
+    bounds = ("$gt", "$gte") if direction > 0 else ("$lt", "$lte")
+    stricter = [op for op in bounds if op in out and (out[op] > value if direction > 0 else out[op] < value)]
+    if stricter:
+        return out
+    for op in bounds:
+        out.pop(op, None)
+    out[bounds[0]] = value
+    return out
+
+
+class BranchQuery:
+    """The database queries for one branch, and the Python-side checks their answers still need."""
+
+    def __init__(self, branch: Branch, field: str, direction: int, cursor: tuple[Any, str] | None,
+                 limit: int) -> None:
+        self.field, self.direction, self.cursor, self.limit = field, direction, cursor, limit
+        eqs: dict[str, Any] = {}  # equalities and whole $in, in the branch's order
+        self.residual: list[tuple[str, Any]] = []  # further equalities on array fields
+        ranges: list[tuple[str, dict[str, Any]]] = []
+        for f, conds in branch.items():
+            ins = [v for kind, v in conds if kind == "in"]
+            plain = [v for kind, v in conds if kind == "eq"]
+            if ins and (plain or len(ins) > 1):
+                if f not in SCALAR_FIELDS:
+                    raise Unsupported("$in with another condition on an array field")
+                if not plain:  # several $in on one scalar field: their intersection
+                    common = [v for v in ins[0] if all(v in other for other in ins[1:])]
+                    conds = [("in", tuple(common))] if common else []
+                    if not common:
+                        raise Unsupported("empty $in intersection")  # _satisfiable keeps none; be safe
+                else:  # the equality decides (_satisfiable dropped branches where it is outside the $in)
+                    conds = [c for c in conds if c[0] != "in"]
+            for kind, v in conds:
+                if kind == "eq":
+                    if f in eqs:
+                        self.residual.append((f, v))
+                    else:
+                        eqs[f] = v
+                elif kind == "in":
+                    eqs[f] = {"$in": list(v)}
+                else:
+                    ranges.append((f, v))
+        if len(ranges) > 1 or any(f in eqs for f, _ in ranges):
+            raise Unsupported("several conditions on one field")
+        self.eqs, self.range = eqs, (ranges[0] if ranges else None)
+
+    def queries(self) -> list[tuple[dict[str, Any], int | None, bool]]:
+        """(filter, limit or None for all, whether Python applies the cursor) for each database query."""
+        field, direction, limit = self.field, self.direction, self.limit + 1
+        if self.residual:
+            limit_or_all: int | None = None
+        else:
+            limit_or_all = limit
+        base = dict(self.eqs)
+        if self.cursor is None:
+            if self.range:
+                base[self.range[0]] = self.range[1]
+            return [(base, limit_or_all, False)]
+        value, _last = self.cursor
+        if field in self.eqs:
+            # the sort key is pinned (or null): all of the branch, the cursor applied here
+            if self.range:
+                base[self.range[0]] = self.range[1]
+            return [(base, None, True)]
+        if self.range and self.range[0] != field:
+            # the branch's one range is on another field: the database bounds by it, Python by the cursor
+            base[self.range[0]] = self.range[1]
+            return [(base, None, True)]
+        own = self.range[1] if self.range else {}
+        out = [({**base, field: _tighten(own, value, direction)}, limit_or_all, False)]
+        if _in_range(value, own):
+            # ties on the sort key past the cursor's _id: equalities only, filtered by _id here
+            out.append(({**base, field: value}, None, True))
+        return out
+
+    def accept(self, doc: dict[str, Any]) -> bool:
+        return all(_eq_holds(doc, f, v) for f, v in self.residual)
+
+
+async def find_page(find: Find, parts: list[dict[str, Any]], field: str, direction: int,
+                    cursor: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit + 1`` documents matching all of ``parts``, ordered by ``field`` then ``_id``, after ``cursor``.
+
+    ``parts`` is the base filters, then the role scope last (``{}``: everything).
+
+    Raises :class:`Unsupported` (before any query) when a part cannot be split.
+    """
+    if cursor is not None and cursor[0] is None:
+        raise Unsupported("cursor on a null sort value")
+    plan = plan_branches(parts[:-1], parts[-1])
+    bqs = [BranchQuery(b, field, direction, cursor, limit) for b in plan]
+    sort = [(field, direction), ("_id", direction)]
+    after = _after(*cursor, direction) if cursor else None
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def run(bq: BranchQuery, query: dict[str, Any], n: int | None, check_cursor: bool) -> list[dict[str, Any]]:
+        async with gate:
+            docs = await find(query, sort, n)
+        return [d for d in docs if bq.accept(d) and (not check_cursor or after is None or after(d, field))]
+
+    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()]
+    results = await asyncio.gather(*jobs)
+    seen: dict[str, dict[str, Any]] = {}
+    for doc in itertools.chain.from_iterable(results):
+        seen.setdefault(doc["_id"], doc)
+    ordered = sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)
+    return ordered[:limit + 1]
+

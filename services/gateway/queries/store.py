@@ -1,0 +1,135 @@
+"""MongoDB reads (the ledger's tickets, other services' published read models) and the gateway's own writes.
+
+The gateway writes only its API keys, directory entries (through DirectoryStore) and agent
+availability; ticket state is the ledger's alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.errors import PyMongoError
+
+from shared.contracts.collections import GATEWAY_API_KEYS, LEDGER_COMMANDS, SLA_CLOCKS, TICKETS
+from shared.directory import DirectoryStore
+from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceTeam
+from shared.runtime.mongo import database, mongo_client
+
+from ..settings import GatewaySettings
+
+NO_HISTORY = {"history": 0, "processed_commands": 0}
+ONLY_HISTORY = {"history": 1}
+
+log = logging.getLogger(__name__)
+
+
+def _flagged(field: str) -> IndexModel:
+    # Not partial: the embedded database would scan for {flag: true, status: s} (docs/embedded-database.md).
+    return IndexModel([(field, ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)])
+
+
+# The work queues' query shapes (see queues.py and plan.py): each branch is equalities on a queue field and
+# one status, then one range (the sort key's cursor bound, or the queue's own range). The ledger owns the
+# collection; these are the gateway's read indexes on it, created at start, one at a time.
+TICKET_INDEXES = [
+    IndexModel([("offered_to", ASCENDING), ("status", ASCENDING), ("updated_at", ASCENDING)]),
+    IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)]),
+    IndexModel([("status", ASCENDING), ("last_message_from", ASCENDING), ("last_client_message_at", ASCENDING)]),
+    IndexModel([("status", ASCENDING), ("deadline", ASCENDING)]),
+    _flagged("flags.sla_breached"),
+    _flagged("flags.sla_at_risk"),
+    _flagged("flags.long_ignored"),
+    _flagged("flags.lost"),
+    _flagged("unidentified"),
+    IndexModel([("line", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
+    IndexModel([("status", ASCENDING), ("parent_id", ASCENDING)]),
+    # a specialist's scope branches lead with the scope's field: participants is the one the ledger has no index on
+    IndexModel([("participants.user_id", ASCENDING), ("status", ASCENDING)]),
+]
+
+INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES}
+
+
+class Reads:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.client = mongo_client(settings)
+        self.db = database(self.client, settings)
+        self.tickets = self.db[TICKETS]
+        self.agents = DirectoryStore(self.db, AGENTS)
+        self.teams = DirectoryStore(self.db, TEAMS)
+        self.lines = DirectoryStore(self.db, LINES)
+
+    async def start(self) -> None:
+        await self.client.admin.command("ping")
+        for coll, models in INDEXES.items():
+            # One by one: big batches dropped the embedded database's connection (docs/embedded-database.md).
+            for model in models:
+                try:
+                    await self.db[coll].create_indexes([model])
+                except PyMongoError as exc:  # queries stay correct without it, only slower
+                    log.warning("could not create index %s on %s: %r", model.document.get("name"), coll, exc)
+
+    async def stop(self) -> None:
+        await self.client.close()
+
+    async def ticket(self, ticket_id: str, history: bool = False) -> dict[str, Any] | None:
+        projection = {"processed_commands": 0} if history else NO_HISTORY
+        return await self.tickets.find_one({"_id": ticket_id}, projection)
+
+    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None) -> list[dict[str, Any]]:
+        """Tickets without their history; ``limit`` None for all that match."""
+        cursor = self.tickets.find(query, NO_HISTORY).sort(sort).limit(limit or 0)
+        return [d async for d in cursor]
+
+    async def noop_commands(self, command_ids: list[str]) -> set[str]:
+        """Commands the ledger recorded as producing nothing (``ledger_commands`` with no events)."""
+        cursor = self.db[LEDGER_COMMANDS].find({"_id": {"$in": command_ids}, "events": []}, {"_id": 1})
+        return {d["_id"] async for d in cursor}
+
+    async def sla_clock(self, ticket_id: str) -> dict[str, Any] | None:
+        return await self.db[SLA_CLOCKS].find_one({"_id": ticket_id})
+
+    async def agent(self, agent_id: str) -> Agent | None:
+        return await self.agents.get(agent_id)
+
+    async def member_of(self, agent_id: str) -> list[str]:
+        """Teams whose directory entry lists this agent (routing offers them their tickets: team_member_ids)."""
+        return sorted(team.id for team in await self.teams.list({"members.agent_id": agent_id}, limit=1000))
+
+    async def team_agent_ids(self, team_ids: list[str]) -> list[str]:
+        """Members of these service teams: by the team directory and by the agents' own team lists."""
+        if not team_ids:
+            return []
+        ids: set[str] = set()
+        for team in await self.teams.list({"_id": {"$in": team_ids}}, limit=len(team_ids)):
+            ids.update(m.agent_id for m in team.members)
+        for agent in await self.agents.list({"team_ids": {"$in": team_ids}}, limit=5000):
+            ids.add(agent.id)
+        return sorted(ids)
+
+    async def list_agents(self, ids: list[str] | None, limit: int) -> list[Agent]:
+        query = {"_id": {"$in": ids}} if ids is not None else {}
+        return await self.agents.list(query, limit=limit)
+
+    async def all_lines(self) -> list[Line]:
+        return await self.lines.list(limit=1000)
+
+    async def team(self, team_id: str) -> ServiceTeam | None:
+        return await self.teams.get(team_id)
+
+    async def api_key(self, key_hash: str) -> dict[str, Any] | None:
+        return await self.db[GATEWAY_API_KEYS].find_one({"_id": key_hash})
+
+    async def save_api_key(self, doc: dict[str, Any]) -> None:
+        await self.db[GATEWAY_API_KEYS].insert_one(doc)
+
+    async def list_api_keys(self, limit: int) -> list[dict[str, Any]]:
+        return [d async for d in self.db[GATEWAY_API_KEYS].find({}, {"_id": 0}).sort("created_at", -1).limit(limit)]
+
+    async def revoke_api_key(self, key_id: str) -> bool:
+        res = await self.db[GATEWAY_API_KEYS].update_one({"key_id": key_id, "revoked": {"$ne": True}},
+                                                 {"$set": {"revoked": True}})
+        return bool(res.modified_count)
