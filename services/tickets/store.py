@@ -9,14 +9,11 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
 
 from .handlers import PROCESSED_KEEP, ConcurrentWrite
-
-TICKETS = "tickets"
-LEDGER_COMMANDS = "ledger_commands"
-COUNTERS = "counters"
 
 INDEXES = {
     TICKETS: [
