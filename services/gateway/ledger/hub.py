@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.runtime.kafka import _client_kwargs, ensure_topics
+from shared.runtime.pipeline import Outcome, RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
 from shared.runtime.tasks import cancel
 
@@ -111,6 +112,8 @@ class EventHub:
 
     async def _run(self) -> None:
         assert self._consumer is not None
+        pipeline = RecordPipeline(Envelope.from_bytes, self.dispatch, _skip, max_bytes=self.settings.max_message_bytes,
+                                  retries=0, service="gateway", topic=TICKETS_EVENTS.name, group="gateway-hub")
         while True:
             try:
                 batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
@@ -120,12 +123,10 @@ class EventHub:
                 continue
             for records in batches.values():
                 for record in records:
-                    try:
-                        env = Envelope.from_bytes(record.value or b"")
-                    except ValueError:
-                        continue  # the ledger's dead-letter handling is not ours to repeat
-                    self.seen += 1
-                    await self.dispatch(env)
+                    raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,
+                                       record.headers)
+                    if await pipeline.process(raw) is Outcome.handled:
+                        self.seen += 1
 
     async def dispatch(self, env: Envelope) -> None:
         if env.causation_id and (fut := self._waiters.get(env.causation_id)) is not None and not fut.done():
@@ -145,3 +146,8 @@ class EventHub:
                 sub.queue.put_nowait(env)
             except asyncio.QueueFull:
                 self._close(sub)  # a reader that cannot keep up is disconnected, not allowed to grow memory
+
+
+async def _skip(record: RawRecord, reason: str) -> None:
+    """The hub parks nothing: every replica reads every record, and dead letters are the ledger consumers' job."""
+    log.debug("event hub skipped a record", extra={"offset": record.offset, "reason": reason[:200]})

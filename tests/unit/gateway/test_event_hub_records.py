@@ -1,0 +1,86 @@
+"""The gateway's event hub reads tickets.events through the shared record pipeline: a record it cannot use (oversize,
+undecodable, or one whose dispatch fails) is skipped, never dispatched, and never stops the hub. A fake consumer
+stands in for the broker."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from services.gateway.ledger.hub import EventHub
+from shared.contracts.envelope import Envelope
+from shared.runtime.settings import CommonSettings
+
+LIMIT = 4096
+
+
+def record(offset: int, value: bytes) -> SimpleNamespace:
+    return SimpleNamespace(topic="tickets.events", partition=0, offset=offset, key=b"T-1", value=value, headers=[])
+
+
+def event(cause: str, **payload: Any) -> bytes:
+    return Envelope(type="NoteAdded", ticket_id="T-1", occurred_at=datetime(2026, 3, 2, tzinfo=UTC),
+                    causation_id=cause, payload=payload).to_bytes()
+
+
+class FakeConsumer:
+    """Hands out one batch, then nothing."""
+
+    def __init__(self, records: list[SimpleNamespace]) -> None:
+        self.batches = [{("tickets.events", 0): records}]
+
+    async def getmany(self, **_: Any) -> dict[Any, list[SimpleNamespace]]:
+        if self.batches:
+            return self.batches.pop(0)
+        await asyncio.sleep(0.01)
+        return {}
+
+
+async def test_records_the_hub_cannot_use_are_skipped_and_the_next_one_is_dispatched() -> None:
+    async def no_ticket(ticket_id: str) -> None:
+        return None
+
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket)
+    oversize, after = hub.expect("cmd-oversize"), hub.expect("cmd-after")
+    hub._consumer = FakeConsumer([  # type: ignore[assignment]
+        record(1, event("cmd-oversize", text="x" * LIMIT)),
+        record(2, b"{not an envelope"),
+        record(3, event("cmd-after")),
+    ])
+    task = asyncio.create_task(hub._run())
+    try:
+        env = await asyncio.wait_for(after, timeout=10)
+        assert env.causation_id == "cmd-after"
+        assert not oversize.done(), "an oversize record is not dispatched"
+        assert hub.seen == 1 and not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
+    async def no_ticket(ticket_id: str) -> None:
+        return None
+
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket)
+    seen: list[str | None] = []
+    dispatch = hub.dispatch
+
+    async def flaky(env: Envelope) -> None:
+        if env.causation_id == "cmd-breaks":
+            raise RuntimeError("a subscriber broke")
+        seen.append(env.causation_id)
+        await dispatch(env)
+
+    hub.dispatch = flaky  # type: ignore[method-assign]
+    after = hub.expect("cmd-after")
+    hub._consumer = FakeConsumer([record(1, event("cmd-breaks")), record(2, event("cmd-after"))])  # type: ignore[assignment]
+    task = asyncio.create_task(hub._run())
+    try:
+        await asyncio.wait_for(after, timeout=10)
+        assert seen == ["cmd-after"] and not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
