@@ -11,7 +11,6 @@ events of ``shared/contracts/schemas/<area>.py`` travel on ``<area>.events``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from shared.contracts.envelope import Envelope, Message, registry
 from shared.contracts.schemas.inbound import INBOUND_SCHEMA_VERSION, InboundMessage
 from shared.contracts.topics import ALL_TOPICS, TopicSpec, all_topics_with_dead_letters
 from shared.runtime.command_auth import PRODUCER_HEADER, SIGNATURE_HEADER
+from tools.docs import generated_file_cli
 from tools.k8s import BOOTSTRAP, CONSUMER_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,21 +194,7 @@ def render() -> str:
 
 
 def cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="frontline asyncapi", description="Generate docs/asyncapi.yaml")
-    parser.add_argument("--check", action="store_true", help="fail if docs/asyncapi.yaml is out of date")
-    parser.add_argument("--output", type=Path, default=ROOT / OUTPUT)
-    args = parser.parse_args(argv)
-    text = render()
-    current = args.output.read_text() if args.output.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"out of date: {args.output} (run `frontline asyncapi`)", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.write_text(text)
-        print(f"wrote {args.output}")
-    return 0
+    return generated_file_cli(argv, command="asyncapi", output=ROOT / OUTPUT, render=render)
 
 
 if __name__ == "__main__":

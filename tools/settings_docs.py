@@ -10,12 +10,10 @@ test) catches drift.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import inspect
 import json
 import re
-import sys
 import typing
 from functools import cache
 from pathlib import Path
@@ -27,6 +25,7 @@ from pydantic_settings import BaseSettings
 
 from shared.runtime.settings import CommonSettings, ServiceSettings
 from tools.cli import SERVICES
+from tools.docs import generated_file_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_OUTPUT = Path("docs/configuration.md")
@@ -157,18 +156,5 @@ def configuration_reference() -> str:
 
 
 def config_cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="frontline config-docs", description="Generate docs/configuration.md")
-    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
-    parser.add_argument("--output", type=Path, default=ROOT / CONFIG_OUTPUT)
-    args = parser.parse_args(argv)
-    text = configuration_reference()
-    current = args.output.read_text() if args.output.exists() else ""
-    if args.check:
-        if current != text:
-            print(f"out of date: {args.output} (run `frontline config-docs`)", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        args.output.write_text(text)
-        print(f"wrote {args.output}")
-    return 0
+    return generated_file_cli(argv, command="config-docs", output=ROOT / CONFIG_OUTPUT,
+                              render=configuration_reference)
