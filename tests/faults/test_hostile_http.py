@@ -14,16 +14,13 @@ import base64
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
 import jwt
 import pytest_asyncio
 import schemathesis
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from integration.gateway.gateway_support import stack
 from schemathesis.checks import not_a_server_error
@@ -40,7 +37,7 @@ from services.tickets.settings import TicketsSettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from tests.support.desk import Desk
-from tests.support.testing import eventually, make_settings, running
+from tests.support.testing import make_settings, running, serving
 from tools.infra import free_port
 
 LIMIT = 8_000
@@ -48,19 +45,6 @@ PROBLEM = "application/problem+json"
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """The app on a real port (its lifespan is run by the caller)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started, message="uvicorn started")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -73,7 +57,7 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[tuple[Desk, str]]:
                                 client=ClientRef(client_id="C-2", service_team_id="B"))),
             ("TN", t.OpenTicket(channel=Channel.web, line="second", subject="secret N")),
         ])
-        async with serve(s.app) as url:
+        async with serving(s.app) as url:
             yield s, url
 
 
@@ -82,7 +66,7 @@ async def intake(infra: dict[str, str]) -> AsyncIterator[tuple[IntakeSettings, s
     env = {**infra, "FRONTLINE_TOPIC_PREFIX": f"hostile{free_port()}.", "MONGODB_DB": f"hostile{free_port()}"}
     cfg = make_settings(IntakeSettings, env, max_body_bytes=LIMIT, max_attachment_bytes=LIMIT)
     async with running(tickets_app(make_settings(TicketsSettings, env))), running(app := intake_app(cfg)), \
-            serve(app) as url:
+            serving(app) as url:
         yield cfg, url
 
 

@@ -8,7 +8,6 @@ has a quota, and a message that could not be processed is a 4xx problem before a
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -18,7 +17,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from integration.intake.intake_support import IntakeDesk, stack
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,8 +26,7 @@ from starlette.routing import Route
 from services.intake.app import create_app
 from services.intake.settings import IntakeSettings
 from shared.contracts.topics import INBOUND_MESSAGES
-from tests.support.testing import Tap, eventually, make_settings
-from tools.infra import free_port
+from tests.support.testing import Tap, eventually, make_settings, serving
 
 CHAT_SECRET = "chat-integration-secret-0123456789"
 CRM_KEY = "crm-api-key-0123456789abcdef"
@@ -112,18 +109,6 @@ async def test_unconfigured_doors_refuse_in_production(env: dict[str, str]) -> N
             problem(await http.post("/api/v1/attachments", files={"file": ("a.txt", b"abc")}), 503)
 
 
-@asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started, timeout=30, message="the CAPTCHA stand-in started")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @asynccontextmanager
@@ -136,7 +121,7 @@ async def captcha_server() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
         seen.append(form)
         return JSONResponse({"success": form.get("secret") == "captcha-secret" and form.get("response") == "human"})
 
-    async with serve(Starlette(routes=[Route("/verify", verify, methods=["POST"])])) as url:
+    async with serving(Starlette(routes=[Route("/verify", verify, methods=["POST"])])) as url:
         yield url + "/verify", seen
 
 

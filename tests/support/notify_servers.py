@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from starlette.routing import Route
 
 from services.notify.sms import signature
 from services.notify.sms_text import segments
+from tests.support.testing import serving
 from tools.infra import free_port
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -160,20 +160,8 @@ async def _report(p: Providers, url: str, sid: str, form: dict[str, str], final:
 @contextlib.asynccontextmanager
 async def serve_http(app: Any, port: int) -> AsyncIterator[None]:
     """Run an ASGI app (and its lifespan) on a real port inside the test's event loop."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False,
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(400):
-        if server.started or task.done():
-            break
-        await asyncio.sleep(0.025)
-    if task.done():
-        task.result()
-    try:
+    async with serving(app, lifespan="on", port=port):
         yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 

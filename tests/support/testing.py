@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -152,3 +152,25 @@ class Tap:
                    timeout: float = 15.0) -> list[Envelope]:
         return await eventually(lambda: (found := self.of(ticket_id, type)) and len(found) >= count and found,
                                 timeout, message=f"{count}× {type} on {ticket_id}")
+
+
+@asynccontextmanager
+async def serving(app: Any, *, lifespan: Literal["on", "off"] = "off", port: int | None = None,
+                  ) -> AsyncIterator[str]:
+    """``app`` on a loopback port of its own (its lifespan run here only with ``lifespan="on"``); yields its URL."""
+    import uvicorn
+
+    from tools.ports import free_port
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan, log_config=None,
+                                           access_log=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: server.started or task.done(), timeout=30, message="uvicorn started")
+        if task.done():
+            task.result()  # it could not start: say why
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

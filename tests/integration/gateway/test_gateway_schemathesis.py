@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import schemathesis
-import uvicorn
 from gateway_support import stack
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
@@ -23,8 +20,7 @@ from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
-from tests.support.testing import eventually, isolated_env, make_settings
-from tools.infra import free_port
+from tests.support.testing import isolated_env, make_settings, serving
 
 SKIP = {("GET", "/api/v1/stream")}  # a live stream stays open by design; covered by test_gateway_access
 EXAMPLES = 6
@@ -62,19 +58,6 @@ def _fuzz(base_url: str, schema_doc: dict[str, Any], headers: dict[str, str]) ->
     return failures
 
 
-@asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """``app`` on a loopback port of its own (lifespan run by whoever built it); yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_config=None,
-                                           access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: server.started, message="uvicorn started")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_no_server_errors(infra: dict[str, str]) -> None:
