@@ -128,8 +128,8 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
         loading = await eventually(lambda: up.line(r"loading the demo desk in the background \(pid (\d+)"),
                                    timeout=60, interval=0.5, message="`--demo` to start the demo loader")
         demo_log = tmp_path / "var" / "log" / "demo.log"
-        await eventually(lambda: demo_log.exists() and demo_log.stat().st_size > 0, timeout=120, interval=0.5,
-                         message="the demo loader to report progress")
+        started_on = f"loading the demo desk through {gateway}"
+        await eventually(lambda: demo_log.exists() and started_on in demo_log.read_text(), timeout=120, interval=0.5, message="the demo loader to start on this desk's gateway")
 
         started = descendants(up.proc.pid)
         sockets = {pid: listening_sockets(pid) for pid in started}

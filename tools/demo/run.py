@@ -99,6 +99,7 @@ def cli(argv: list[str]) -> int:
         print("frontline demo: refused: FRONTLINE_ENVIRONMENT=production (demo people and tickets would go into a "
               "real desk)", file=sys.stderr)
         return 2
+    print(f"frontline demo: loading the demo desk through {args.gateway}", flush=True)
     try:
         result = asyncio.run(run(Urls(args.gateway.rstrip("/"), args.intake.rstrip("/"), args.notify.rstrip("/"))))
     except (DemoError, httpx.HTTPError) as exc:
