@@ -129,7 +129,8 @@ async def test_up_listens_on_loopback_only_and_stops_when_its_broker_dies(tmp_pa
                                    timeout=60, interval=0.5, message="`--demo` to start the demo loader")
         demo_log = tmp_path / "var" / "log" / "demo.log"
         started_on = f"loading the demo desk through {gateway}"
-        await eventually(lambda: demo_log.exists() and started_on in demo_log.read_text(), timeout=120, interval=0.5, message="the demo loader to start on this desk's gateway")
+        await eventually(lambda: demo_log.exists() and started_on in demo_log.read_text(), timeout=120,
+                         interval=0.5, message="the demo loader to start on this desk's gateway")
 
         started = descendants(up.proc.pid)
         sockets = {pid: listening_sockets(pid) for pid in started}
