@@ -18,16 +18,11 @@ from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import GatewaySettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
+from tests.support.attacks import TEMPLATE_ESCAPES
 from tests.support.testing import make_settings
 
 PAYLOADS = [
-    "{{ cycler.__init__.__globals__.os.getpid() }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ self._TemplateReference__context }}",
-    "{{ lipsum.__globals__['os'].popen('id').read() }}",
-    "{{ config }}",
-    "{{ request }}",
-    "{% for x in ().__class__.__base__.__subclasses__() %}{{ x }}{% endfor %}",
+    *TEMPLATE_ESCAPES,
     "{{ [].append(1) }}",
     "{{ {}.update(a=1) }}",
     "{{ range(10**9)|list }}",

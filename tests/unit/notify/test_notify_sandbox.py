@@ -18,6 +18,7 @@ from services.notify.templates import (
     template_names,
 )
 from shared.directory.notify import TemplateOverride
+from tests.support.attacks import TEMPLATE_ESCAPES
 
 
 def override(text: str, name: str = "reply") -> TemplateOverride:
@@ -52,13 +53,7 @@ def test_render_passes_only_the_declared_variables() -> None:
 
 
 @pytest.mark.parametrize("payload", [
-    "{{ cycler.__init__.__globals__.os.getpid() }}",
-    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
-    "{{ self._TemplateReference__context }}",
-    "{{ lipsum.__globals__['os'].popen('id').read() }}",
-    "{{ config }}",
-    "{{ request }}",
-    "{% for x in ().__class__.__base__.__subclasses__() %}{{ x }}{% endfor %}",
+    *TEMPLATE_ESCAPES,
     "{{ namespace }}{{ joiner }}{{ cycler }}{{ lipsum }}",
     "{{ dict.__init__ }}",
     "{{ text.__class__ }}",
