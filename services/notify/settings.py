@@ -18,6 +18,9 @@ class NotifySettings(ServiceSettings):
 
     # A channel without a provider (missing_providers) sends nothing off this machine: development keeps its
     # messages in sink_dir, the local mail catcher's store, which lists them; production is not ready.
+    channels: list[Channel] = Field(
+        ["email", "sms", "chat"], description="Channels this desk sends on (JSON list). A channel left out needs no "
+        "provider; its notifications fail at once, and the author of a reply is told")
     sink_dir: str = Field(str(DEFAULT_DIR), description="Development: where e-mail, SMS and chat without a provider "
                                                     "are kept (the mail catcher lists them)")
 
@@ -63,6 +66,10 @@ class NotifySettings(ServiceSettings):
     def _env(self, field: str) -> str:
         return f"{self.model_config.get('env_prefix', '')}{field}".upper()
 
+    @property
+    def channels_off(self) -> list[Channel]:
+        return [c for c in ("email", "sms", "chat") if c not in self.channels]
+
     def missing_providers(self) -> dict[Channel, list[str]]:
         """Per channel without a provider, the settings (env names) it lacks; empty when every channel has one."""
         sms_sender = self.sms_from or self.sms_messaging_service_sid
@@ -72,4 +79,4 @@ class NotifySettings(ServiceSettings):
             + ([] if sms_sender else [f"{self._env('sms_from')} or {self._env('sms_messaging_service_sid')}"]),
             "chat": [] if self.chat_webhook_url else [self._env("chat_webhook_url")],
         }
-        return {channel: names for channel, names in missing.items() if names}
+        return {channel: names for channel, names in missing.items() if names and channel in self.channels}

@@ -80,6 +80,19 @@ class Unconfigured:
         return None
 
 
+class SwitchedOff:
+    """A channel this desk does not use (not in NOTIFY_CHANNELS): nothing is sent, the delivery fails at once."""
+
+    def __init__(self, channel: str) -> None:
+        self.reason = f"the {channel} channel is off on this desk (NOTIFY_CHANNELS)"
+
+    async def send(self, d: Mapping[str, Any]) -> str:
+        raise permanent(self.reason)
+
+    async def close(self) -> None:
+        return None
+
+
 def senders(settings: NotifySettings, now: Callable[[], datetime]) -> dict[str, Callable[[], Sender]]:
     """A factory per channel, for the dispatcher's workers."""
     providers: dict[str, Callable[[], Sender]] = {
@@ -95,4 +108,6 @@ def senders(settings: NotifySettings, now: Callable[[], datetime]) -> dict[str, 
             log.warning("no %s provider configured: %s messages are kept in %s (development)",
                         channel, channel, settings.sink_dir)
             providers[channel] = partial(LocalSink, channel, settings)
+    for channel in settings.channels_off:
+        providers[channel] = partial(SwitchedOff, channel)
     return providers

@@ -101,3 +101,18 @@ async def test_production_without_providers_sends_nowhere_and_names_what_is_miss
         await senders["sms"]().send(delivery("sms", "+79161234567"))
     assert not exc.value.permanent and "NOTIFY_SMS_ACCOUNT_SID" in str(exc.value)  # kept until configured
     assert MailStore(tmp_path).messages() == [] and lookups == []
+
+
+async def test_a_channel_the_desk_does_not_use_needs_no_provider_and_fails_at_once(tmp_path: Path,
+                                                                                  lookups: list[str]) -> None:
+    """A production desk with e-mail only is ready; a notification for a switched-off channel is never sent."""
+    s = NotifySettings(sink_dir=str(tmp_path), environment="production", command_key="k" * 32,
+                       smtp_host="smtp.desk.test", channels=["email"])
+    assert s.missing_providers() == {}
+    senders = factories(s)
+    assert isinstance(senders["email"](), SmtpSender)
+    for channel, address in (("sms", "+79161234567"), ("chat", "chat-1")):
+        with pytest.raises(SendError) as exc:
+            await senders[channel]().send(delivery(channel, address))
+        assert exc.value.permanent and "NOTIFY_CHANNELS" in str(exc.value), exc.value
+    assert MailStore(tmp_path).messages() == [] and lookups == []
