@@ -70,6 +70,12 @@ async def test_each_recipient_rule_picks_exactly_the_right_people(env: dict[str,
                           sender=Sender(email="client2@client.test"), received_at=NOW)), tb, cause="cmd-b2"),
                       ev(opened("T2", air, 3), tc),  # whole-team flag
                       ev(opened("T3", Classification(topic="hotel"), 4), td))  # nobody in T3 handles hotel
+
+        def opened_mails() -> set[str]:
+            return {m["X-Frontline-Ticket"] for m in smtp.sink.messages if _template(m["Subject"]) == "ticket_opened"}
+
+        # the other services' events follow the ledger's, as they do on a desk: notify has its view of each ticket
+        await eventually(lambda: opened_mails() >= {ta, tb, tc, td}, timeout=60, message="the opened tickets' mails")
         await publish(bus, SLA_EVENTS, ev(sla.EscalationStepFired(ladder_id="L", step=2, action="notify",
                                                                   user_ids=["head1"], roles=["group_lead"],
                                                                   reason="24 h"), ta))
