@@ -5,11 +5,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.runtime.settings import ServiceSettings
-
-# Development signing key: `frontline token` and a fresh `make up` share it. Production sets GATEWAY_JWT_SECRET
-# (or only trusts OIDC tokens through GATEWAY_JWKS_URL).
-DEV_JWT_SECRET = "frontline-development-signing-key-change-me-in-production"
+from shared.runtime.settings import DEV_JWT_SECRET, ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):

@@ -12,6 +12,10 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Development signing key of the gateway's tokens: `frontline token`, a fresh `make up` and the console's development
+# sign-in share it. Production sets GATEWAY_JWT_SECRET (or only trusts OIDC tokens through GATEWAY_JWKS_URL).
+DEV_JWT_SECRET = "frontline-development-signing-key-change-me-in-production"
+
 
 def env(*names: str) -> AliasChoices:
     return AliasChoices(*names)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from shared.contracts.tokens import mint_token
 from shared.runtime.settings import CommonSettings
 from tools.demo.desk import AGENTS
 
@@ -49,12 +50,11 @@ class DemoApi:
     def __init__(self, http: httpx.AsyncClient, urls: Urls) -> None:
         import importlib
 
-        auth = importlib.import_module("services.gateway.access.auth")  # the code behind `frontline token`
-        settings = importlib.import_module("services.gateway.settings").GatewaySettings()
+        settings = importlib.import_module("services.gateway.settings").GatewaySettings()  # `frontline token`'s key
         self.http, self.urls = http, urls
-        self.headers = {ADMIN: {"Authorization": f"Bearer {auth.mint_token(settings, ADMIN, 'administrator')}"}}
+        self.headers = {ADMIN: {"Authorization": f"Bearer {mint_token(settings, ADMIN, 'administrator')}"}}
         for agent in AGENTS:
-            token = auth.mint_token(settings, agent["id"], name=agent["name"], **token_args(agent))
+            token = mint_token(settings, agent["id"], name=agent["name"], **token_args(agent))
             self.headers[agent["id"]] = {"Authorization": f"Bearer {token}"}
         service_token = CommonSettings().service_token
         self.service = {"Authorization": f"Bearer {service_token.get_secret_value()}"} if service_token else {}

@@ -10,13 +10,13 @@ import argparse
 import hashlib
 import secrets
 import sys
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import jwt
 
-from shared.runtime.clock import Clock, SystemClock
+from shared.contracts.tokens import mint_token  # the claim layout lives there; `frontline token` mints here
+from shared.runtime.clock import Clock
 
 from ..settings import GatewaySettings
 from .jwks import JwksCache, JwksError
@@ -28,27 +28,6 @@ API_KEY_PREFIX = "flk_"
 
 class AuthError(Exception):
     """401: the credentials are missing, malformed, expired or not ours."""
-
-
-def mint_token(settings: GatewaySettings, user: str, role: UserRole | str, *, clock: Clock | None = None,
-               lines: Sequence[str] = (), groups: Sequence[str] = (), teams: Sequence[str] = (),
-               client_id: str | None = None, name: str | None = None, ttl_seconds: int | None = None,
-               extra: dict[str, Any] | None = None) -> str:
-    """A signed HS256 token with our claim layout (dev CLI, tests, trusted internal issuers)."""
-    now = int((clock or SystemClock()).now().timestamp())
-    claims: dict[str, Any] = {"sub": user, "role": str(role), "iss": settings.jwt_issuer, "iat": now,
-                              "exp": now + (ttl_seconds or settings.token_ttl_seconds)}
-    if settings.jwt_audience:
-        claims["aud"] = settings.jwt_audience
-    for key, value in (("lines", list(lines)), ("groups", list(groups)), ("teams", list(teams))):
-        if value:
-            claims[key] = value
-    if client_id:
-        claims["client_id"] = client_id
-    if name:
-        claims["name"] = name
-    claims.update(extra or {})
-    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
 def hash_api_key(raw: str) -> str:
