@@ -49,6 +49,10 @@ class Stack:
             self.env.setdefault("FEEDBACK_PUBLIC_BASE_URL", f"http://127.0.0.1:{ports['feedback']}")
         if "notify" in ports:  # the gateway reads people's feeds and previews through notify's API
             self.env.setdefault("GATEWAY_NOTIFY_URL", f"http://127.0.0.1:{ports['notify']}")
+        if "console" in ports:  # the console's links point at itself; it reads everything through the gateway
+            self.env.setdefault("CONSOLE_PUBLIC_URL", f"http://127.0.0.1:{ports['console']}")
+            if "gateway" in ports:
+                self.env.setdefault("CONSOLE_GATEWAY_URL", f"http://127.0.0.1:{ports['gateway']}")
         self.procs: dict[str, ServiceProcess] = {
             name: ServiceProcess(name, self.env, self.log_dir, port=port) for name, port in ports.items()}
 
