@@ -15,6 +15,10 @@ records of the same size on the same broker; the pipeline is reported as a fract
 Routing's claim timeout is set to an hour so no auto-assignment (a later step, not this path)
 runs during the measurement.
 
+Across the saturation phase it also reads what each ticket cost (``bench.measure``): database commands per
+ticket by service and command (``db_ops_per_ticket``, from each service's ``frontline_db_commands_total``) and
+CPU milliseconds per ticket by process, the broker and the database included (``cpu_ms_per_ticket``).
+
     python -m bench.pipeline --messages 2000 [--rate 20] [--sustain-seconds 30]
 """
 
@@ -31,6 +35,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.common import infra, summary_ms, write_result
+from bench.measure import Usage, infra_pids, merge_latest
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS, TopicSpec
@@ -170,14 +175,17 @@ async def ceiling(settings: CommonSettings, n: int) -> dict[str, Any]:
             "produce_plus_consume_per_s": round(n / (produced + consumed), 1)}
 
 
-async def measure(settings: CommonSettings, n: int, rate: float | None, sustain_seconds: float) -> dict[str, Any]:
+async def measure(settings: CommonSettings, n: int, rate: float | None, sustain_seconds: float,
+                  usage: Usage) -> dict[str, Any]:
     tail = Tail(settings)
     await tail.start()
     try:
         base = f"r{int(time.time())}"
         # a few tickets first: connections, caches and the first group fetches are not measured
         warm = await phase(settings, tail, f"{base}w", 20, None, 120)
+        before = usage.mark()
         saturation = await phase(settings, tail, f"{base}s", n, None, 120 + n / 2)
+        saturation["cost_per_ticket"] = usage.per(before, usage.mark(), max(saturation["completed"], 1))
         sustained_rate = rate or max(round(0.7 * (saturation["throughput_per_s"] or 1.0), 1), 1.0)
         count = max(int(sustained_rate * sustain_seconds), 1)
         sustained = await phase(settings, tail, f"{base}p", count, sustained_rate, 120 + sustain_seconds * 3)
@@ -205,7 +213,9 @@ def main() -> None:
         try:
             for p in procs:
                 p.wait_ready()
-            result = asyncio.run(measure(settings, args.messages, args.rate, args.sustain_seconds))
+            usage = Usage({**{p.name: p.proc.pid for p in procs if p.proc}, **infra_pids(env)},
+                          {p.name: p.metrics_url for p in procs})
+            result = asyncio.run(measure(settings, args.messages, args.rate, args.sustain_seconds, usage))
             raw = asyncio.run(ceiling(settings, args.messages))
         finally:
             for p in procs:
@@ -215,11 +225,18 @@ def main() -> None:
         rate = result[name]["throughput_per_s"]
         if rate:
             result[name]["share_of_ceiling"] = round(rate / raw["produce_plus_consume_per_s"], 4)
+    cost = result["saturation"]["cost_per_ticket"]
+    result["saturation_throughput_per_s"] = result["saturation"]["throughput_per_s"]
+    result["db_ops_per_ticket"] = cost["db_ops"]  # open → offered, every service's commands summed
+    result["db_ops_per_ticket_by_service"] = cost["db_ops_by_service"]
+    result["cpu_ms_per_ticket"] = cost["cpu_ms"]  # every process, the broker and the database included
+    result["cpu_ms_per_ticket_by_process"] = cost["cpu_ms_by_process"]
     result["services"] = SERVICES
     result["measured_until"] = WANT
     result["consumer_fetch_max_wait_ms"] = settings.kafka_fetch_max_wait_ms
     result["routing_claim_timeout_seconds"] = 3600
     write_result("pipeline", result)
+    merge_latest("pipeline", result)
     if not (result["saturation"]["all_completed"] and result["sustained"]["all_completed"]):
         raise SystemExit("not every message reached TicketOffered before the timeout (see 'completed')")
 

@@ -1,4 +1,4 @@
-"""MongoDB adapters: routing's ticket projection and briefly cached directory snapshots.
+"""MongoDB adapters: routing's ticket projection and briefly cached directory snapshots (one per process).
 
 Besides its own directories routing reads intake's classification tree and urgency rules
 (read-only) for the lines and catalogue services they name.
@@ -7,7 +7,6 @@ Besides its own directories routing reads intake's classification tree and urgen
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +20,7 @@ from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.line_chain import LEGACY_CHOICE_LINES, choice_lines
 from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
+from shared.runtime.cached import Cached
 
 from .projection import TicketView
 
@@ -82,7 +82,7 @@ class ProjectionStore:
 
 
 class StaffReader:
-    """Reads the routing directories; caches the snapshot for ``ttl`` seconds of process time."""
+    """Reads the routing directories; one snapshot per ``ttl`` seconds of process time for the whole process."""
 
     def __init__(self, db: AsyncDatabase, ttl: float) -> None:
         self.ttl = ttl
@@ -90,15 +90,18 @@ class StaffReader:
         self.groups, self.services, self.lines = (DirectoryStore(db, GROUPS), DirectoryStore(db, SERVICES),
                                                   DirectoryStore(db, LINES))
         self.topics, self.urgency = DirectoryStore(db, TOPICS), DirectoryStore(db, URGENCY_RULES)
-        self._cached: Staff | None = None
-        self._at = 0.0
-        self._triage: tuple[list[Topic], list[UrgencyRule]] | None = None
-        self._triage_at = 0.0
+        self._staff: Cached[Staff] = Cached(self._read_staff, ttl)
+        self._triage: Cached[tuple[list[Topic], list[UrgencyRule]]] = Cached(self._read_triage, ttl)
         self._told_legacy = False
 
     async def snapshot(self) -> Staff:
-        if self._cached is not None and time.monotonic() - self._at < self.ttl:
-            return self._cached
+        return await self._staff.get()
+
+    async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
+        """Intake's classification tree and urgency rules, cached like the snapshot."""
+        return await self._triage.get()
+
+    async def _read_staff(self) -> Staff:
         limit = 100_000
         staff = Staff(
             agents={a.id: a for a in await self.agents.list(limit=limit)},
@@ -107,18 +110,12 @@ class StaffReader:
             services={s.id: s for s in await self.services.list(limit=limit)},
             lines={ln.id: ln for ln in await self.lines.list(limit=limit)},
         )
-        self._cached, self._at = staff, time.monotonic()
         if not self._told_legacy and not choice_lines(staff.lines.values()):
             self._told_legacy = True
             log.warning("no line names a client choice: routing uses the legacy map %s until one does "
                         "(docs/lines.md)", dict(LEGACY_CHOICE_LINES))
         return staff
 
-    async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
-        """Intake's classification tree and urgency rules, cached like the snapshot."""
-        if self._triage is not None and time.monotonic() - self._triage_at < self.ttl:
-            return self._triage
+    async def _read_triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
         limit = 100_000
-        self._triage = (await self.topics.list(limit=limit), await self.urgency.list(limit=limit))
-        self._triage_at = time.monotonic()
-        return self._triage
+        return await self.topics.list(limit=limit), await self.urgency.list(limit=limit)
