@@ -14,6 +14,7 @@ SERVICES: dict[str, int] = {
     "notify": 8005,
     "feedback": 8006,
     "gateway": 8000,
+    "console": 8007,
 }
 
 

@@ -1,0 +1,1 @@
+"""One module per area; each that defines ``router`` is included by ``services/console/app.py``."""

@@ -1,0 +1,82 @@
+"""The agent's workspace: the home redirect, the queue pages, their live parts and the SSE relay."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from shared.runtime.problems import ProblemError
+
+from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
+from ..pages import render
+from ..queues import QUEUES, counts, rows
+from ..session import CurrentSession, MaybeSession
+
+router = APIRouter()
+PAGE_SIZE = 100
+
+
+@router.get("/", include_in_schema=False)
+async def home(session: MaybeSession) -> RedirectResponse:
+    return RedirectResponse(session.home if session else "/sign-in", status_code=303)
+
+
+async def queue_counts(api: Api) -> dict[str, int]:
+    """Counts from the gateway's ``GET /queues``; while it has none to give (or refuses), the nav shows none."""
+    try:
+        return counts(await api.get("/queues"))
+    except GatewayUnauthorized:
+        raise
+    except GatewayProblem:
+        return {}
+
+
+def _queue(queue: str) -> str:
+    if queue not in QUEUES:
+        raise ProblemError(404, "Not Found", f"there is no queue {queue!r}")
+    return queue
+
+
+@router.get("/queues/counts", response_class=HTMLResponse)
+async def counts_partial(request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
+    return render(request, session, "workspace/counts.html", counts=await queue_counts(api), queues=QUEUES,
+                  current=request.query_params.get("current"))
+
+
+@router.get("/queues/{queue}", response_class=HTMLResponse)
+async def queue_page(queue: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
+    _queue(queue)
+    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE})
+    return render(request, session, "workspace/queue.html", queue=queue, queues=QUEUES, current=queue,
+                  rows=rows(page, queue, session.user_id), counts=await queue_counts(api))
+
+
+@router.get("/queues/{queue}/rows", response_class=HTMLResponse)
+async def queue_rows(queue: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
+    _queue(queue)
+    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE})
+    return render(request, session, "workspace/rows.html", queue=queue, rows=rows(page, queue, session.user_id))
+
+
+@router.get("/live")
+async def live(api: UserApi) -> StreamingResponse:
+    """The gateway's event stream for this user, passed through (heartbeats too); closed when the browser goes.
+
+    The ``event:`` lines are dropped, so every ticket event reaches the browser's one ``onmessage`` (EventSource has
+    no catch-all for named events); the type is still in each event's data.
+    """
+    upstream = await api.raw("GET", "/stream", timeout=httpx.Timeout(10.0, read=None))
+
+    async def relay() -> AsyncIterator[str]:
+        try:
+            async for line in upstream.aiter_lines():
+                if not line.startswith("event:"):
+                    yield line + "\n"
+        finally:
+            await upstream.aclose()
+
+    return StreamingResponse(relay(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
