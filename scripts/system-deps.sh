@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the test suite uses: dovecot (a real IMAP server for the e-mail channel).
+# Debian packages the test suite uses: dovecot (a real IMAP server for the e-mail channel) and chromium (the
+# console's browser journeys drive it with Playwright, which never downloads a browser of its own).
 set -u
 need=()
 command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: cannot install ${need[*]} (not root or no apt-get); tests needing them will skip" >&2
