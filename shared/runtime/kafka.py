@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +21,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyEx
 import shared.contracts.schemas  # noqa: F401  (registers every message model)
 from shared.contracts.envelope import Envelope, Message, RegistryError, registry
 from shared.contracts.topics import TopicSpec, all_topics_with_dead_letters
+from shared.runtime.catchup import read_to_end
 from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
 from shared.runtime.health import watch
@@ -352,7 +352,7 @@ class Consumer(Generic[T]):
                 self._progressed()
         except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
             log.warning("commit failed", extra={"error": repr(exc)})
-        for tp, offset in mine.items():
+        for tp, offset in mine.items():  # the fetch's high watermark: right on Tansu too (shared/runtime/catchup.py)
             hw = consumer.highwater(tp)
             if hw is not None:
                 CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(max(hw - offset, 0))
@@ -377,23 +377,19 @@ async def read_dead_letters(settings: CommonSettings, spec: TopicSpec, *, timeou
     dead = spec.dead_letter
     topic = dead.full(settings.topic_prefix)
     consumer = AIOKafkaConsumer(**_client_kwargs(settings), enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
+                                auto_offset_reset="earliest", group_id=None, isolation_level="read_committed")
     await consumer.start()
+    out: list[dict[str, Any]] = []
+
+    def keep(r: ConsumerRecord) -> None:
+        headers = {k: v.decode(errors="replace") for k, v in (r.headers or [])}
+        out.append({"key": r.key, "value": r.value, "headers": headers, "offset": r.offset})
+
     try:
         tps = [TopicPartition(topic, p) for p in range(dead.partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        out: list[dict[str, Any]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                break
-            for recs in (await consumer.getmany(timeout_ms=200)).values():
-                for r in recs:
-                    headers = {k: v.decode(errors="replace") for k, v in (r.headers or [])}
-                    out.append({"key": r.key, "value": r.value, "headers": headers, "offset": r.offset})
+        await read_to_end(consumer, tps, timeout=timeout, keep=keep, read_committed=True)
         return out
     finally:
         await consumer.stop()

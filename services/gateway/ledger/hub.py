@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.runtime.catchup import seek_past_history
 from shared.runtime.kafka import _client_kwargs, ensure_topics
 from shared.runtime.pipeline import Outcome, RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
@@ -65,9 +66,7 @@ class EventHub:
         parts = consumer.partitions_for_topic(topic) or set(range(TICKETS_EVENTS.partitions))
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        for tp in tps:  # resolve the end offsets now, not lazily at the first fetch
-            await consumer.position(tp)
+        await seek_past_history(consumer, tps)  # now, not lazily at the first fetch; never inside the last batch
         self._consumer = consumer
         self._task = asyncio.create_task(self._run(), name="gateway-event-hub")
 
