@@ -108,12 +108,16 @@ class Broker:
         for proc in self.processes:
             proc.wait()
 
-    def stop(self) -> None:
-        """SIGTERM the broker, then its storage; a temporary data dir is removed."""
+    def terminate(self) -> None:
+        """SIGTERM the broker, then its storage (a clean shutdown); the data dir stays."""
         for proc in (self.proc, self.storage):
             if proc is not None and proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
                 _reap(proc)
+
+    def stop(self) -> None:
+        """Terminate, and remove a temporary data dir."""
+        self.terminate()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

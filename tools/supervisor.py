@@ -3,7 +3,8 @@
 A port that answers proves nothing: every port is checked free before anything starts (a taken one fails,
 naming the variable that moves it), and a component counts as started only when the process we started holds
 its listener. The broker and database are watched like the services: when one dies, everything stops with a
-non-zero exit rather than keep running on nothing (the embedded broker is memory-only; a new one would be empty).
+non-zero exit rather than keep running on nothing (the broker's storage process, where its kind has one, counts
+as the broker: ``EmbeddedInfra.exited`` reports either).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools import brokers
 from tools.infra import EmbeddedInfra
 from tools.ports import PortInUse
 from tools.up_report import Progress, address_table, infra_rows, service_rows
@@ -78,9 +80,8 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             env.setdefault("GATEWAY_NOTIFY_URL", services["notify"].url)
         embedded = not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI"))
         if embedded:
-            say("starting the embedded broker (Tansu) and database (SecantusDB)")
-            infra = EmbeddedInfra(data_dir=var, log_dir=var / "log", kafka_port=kafka_port,
-                                  mongo_port=mongo_port).start()
+            say(f"starting the embedded broker ({brokers.configured_kind(env)}) and database (SecantusDB)")
+            infra = EmbeddedInfra.for_make_up(var, env, kafka_port, mongo_port)
             env.update(infra.env)
             assert infra.broker is not None and infra.database is not None
             say(f"broker ready on {infra.host}:{infra.kafka_port} (pid {infra.broker.pid})")
