@@ -38,6 +38,14 @@ PROCESSED = "processed_commands"
 NUMBER_BLOCK = 20
 
 
+def changed(before: Ticket, after: Ticket) -> dict[str, Any]:
+    """The fields to write: those that differ, and those the stored document lacked (``before`` took their default
+    when read). Writing every field made the database rewrite each index entry on every command."""
+    old, new = before.to_doc(), after.to_doc()
+    stored = before.model_fields_set
+    return {k: v for k, v in new.items() if k != "_id" and (k not in stored or old[k] != v)}
+
+
 class LedgerStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
@@ -89,11 +97,9 @@ class LedgerStore:
             except DuplicateKeyError as exc:
                 raise ConcurrentWrite(f"ticket {after.id} created concurrently") from exc
             return
-        state = after.to_doc()
-        state.pop("_id")
         result = await self.tickets.update_one(
             {"_id": after.id, "version": before.version},
-            {"$set": state, "$push": {"history": {"$each": history},
+            {"$set": changed(before, after), "$push": {"history": {"$each": history},
                                       PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}},
         )
         if result.matched_count != 1:
