@@ -20,6 +20,7 @@ from shared.contracts.topics import (
     ALL_TOPICS,
     FEEDBACK_EVENTS,
     INBOUND_MESSAGES,
+    PORTAL_EVENTS,
     ROUTING_EVENTS,
     SLA_EVENTS,
     TICKETS_COMMANDS,
@@ -48,7 +49,7 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
     "routing": ((TICKETS_EVENTS, "routing"),),
     "sla": ((TICKETS_EVENTS, "frontline-sla"),),
     "notify": ((TICKETS_EVENTS, "notify-tickets"), (ROUTING_EVENTS, "notify-routing"),
-               (SLA_EVENTS, "notify-sla"), (FEEDBACK_EVENTS, "notify-feedback")),
+               (SLA_EVENTS, "notify-sla"), (FEEDBACK_EVENTS, "notify-feedback"), (PORTAL_EVENTS, "notify-portal")),
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
 }

@@ -20,9 +20,11 @@ from .access.cursors import CursorCodec, cursor_key
 from .access.jwks import JwksCache
 from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
 from .api.deps import Context
+from .api.portal_sign_in import router as sign_in_links
 from .clients.notify import NotifyApi
 from .ledger.commands import Commander
 from .ledger.hub import EventHub
+from .queries.sign_in_links import SignInLinks
 from .queries.store import Reads
 from .settings import DEV_JWT_SECRET, GatewaySettings
 
@@ -68,6 +70,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(notifications.router(settings.max_page_size))
     app.include_router(deliveries.router(settings.max_page_size))
     app.include_router(catalogue.router(settings.max_page_size))
+    app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda _path: settings.max_body_bytes)
     return app

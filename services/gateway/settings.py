@@ -41,6 +41,17 @@ class GatewaySettings(ServiceSettings):
     # Notify's internal API (people's in-app feed, template previews); called with FRONTLINE_SERVICE_TOKEN.
     notify_url: str = Field("http://127.0.0.1:8005", description="Notify's internal HTTP API")
     notify_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to notify may take")
+    # Client portal sign-in by e-mailed link (api/portal_sign_in.py)
+    portal_url: str = Field("http://127.0.0.1:8007", description="The console's public URL: sign-in links point "
+                            "to {portal_url}/portal/link?token=…")
+    sign_in_link_ttl_seconds: int = Field(15 * 60, gt=0, le=3600, description="How long a sign-in link works (at "
+                                          "most the hour portal.events keeps it)")
+    sign_in_links_per_address: int = Field(5, gt=0, description="Sign-in links one address may ask for per hour")
+    sign_in_links_per_ip: int = Field(20, gt=0, description="Sign-in links one caller (IP) may ask for per hour")
+    portal_token_ttl_seconds: int = Field(8 * 3600, gt=0, description="Lifetime of the token a sign-in link yields "
+                                          "(at most GATEWAY_MAX_TOKEN_LIFETIME_SECONDS)")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Proxies (CIDRs, JSON list) whose "
+                                       "X-Forwarded-For names the caller, for the per-caller limit")
     # Live updates
     sse_heartbeat_seconds: float = Field(
         15.0, description="Live updates: a comment line this often keeps proxies from closing the stream")

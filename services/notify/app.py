@@ -1,10 +1,10 @@
-"""Wiring of notify: four consumers that plan and enqueue, per-channel delivery workers, the HTTP API."""
+"""Wiring of notify: five consumers that plan and enqueue, per-channel delivery workers, the HTTP API."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from shared.contracts.topics import FEEDBACK_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
+from shared.contracts.topics import FEEDBACK_EVENTS, PORTAL_EVENTS, ROUTING_EVENTS, SLA_EVENTS, TICKETS_EVENTS
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES
 from shared.runtime.clock import Clock, default_clock
@@ -17,6 +17,7 @@ from .api import router, webhook_router
 from .dispatcher import Dispatcher
 from .handlers import NotifyHandler
 from .settings import NotifySettings
+from .sign_in_mail import SignInMailer
 from .sinks import not_ready_because, senders
 from .store import INDEXES, DirectoryCache, NotifyStore
 
@@ -29,7 +30,9 @@ class NotifyService:
         self.db = database(self.client, settings)
         self.store = NotifyStore(self.db)
         self.directories = DirectoryCache(self.db, settings.directory_cache_seconds)
-        self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, senders(settings, clock.now))
+        factories = senders(settings, clock.now)
+        self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, factories)
+        self.sign_in = SignInMailer(factories["email"], self.directories, clock, settings)
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
         self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
@@ -37,6 +40,7 @@ class NotifyService:
             Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
             Consumer(self.bus, SLA_EVENTS, "notify-sla", self.handler.on_event),
             Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),
+            Consumer(self.bus, PORTAL_EVENTS, "notify-portal", self.sign_in.on_link),
         ]
 
     def components(self) -> list[Component]:

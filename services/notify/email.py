@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import aiosmtplib
@@ -60,7 +60,10 @@ def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime)
         msg["Reply-To"] = settings.mail_reply_to
     msg["Subject"] = d["subject"]
     msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = outbound_message_id(d["ticket_id"], d["_id"], settings.mail_domain)
+    # A mail about no ticket (a portal sign-in link) gets a Message-ID nothing threads back to.
+    ticket_id = d.get("ticket_id")
+    msg["Message-ID"] = outbound_message_id(ticket_id, d["_id"], settings.mail_domain) if ticket_id \
+        else make_msgid(domain=settings.mail_domain)
     in_reply_to = thread_id(d.get("in_reply_to"))
     if in_reply_to:
         refs = [r for r in map(thread_id, d.get("references") or []) if r] or [in_reply_to]
@@ -69,7 +72,8 @@ def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime)
     if d.get("automatic", True):
         msg["Auto-Submitted"] = "auto-generated"
         msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Frontline-Ticket"] = d["ticket_id"]
+    if ticket_id:
+        msg["X-Frontline-Ticket"] = ticket_id
     msg["X-Frontline-Notification"] = d["_id"]
     msg["Content-Language"] = d.get("language") or "ru"
     msg.set_content(d["text"])

@@ -5,7 +5,7 @@ Templates (shipped or written by administrators) see only these variables, plus 
 
 | templates | variables |
 |---|---|
-| every one | ``ticket_id number subject ticket_url client_name agent_name service_type`` |
+| every one about a ticket | ``ticket_id number subject ticket_url client_name agent_name service_type`` |
 | to staff: ticket_opened, client_message, ticket_assigned, lead_alert, escalation, sla_warning, sla_breached, deadline_reminder, fraud_alert, delivery_failed | ``recipient_name reason`` |
 | ticket_opened, client_message, reply | ``text`` |
 | ticket_assigned | ``mode`` |
@@ -16,6 +16,7 @@ Templates (shipped or written by administrators) see only these variables, plus 
 | deadline_reminder | ``deadline remaining_minutes`` |
 | fraud_alert | ``survey_id suspect_name`` |
 | delivery_failed | ``failed_template channel address error`` |
+| sign_in_link (a portal sign-in link, no ticket: only these) | ``client_name link_url expires_minutes`` |
 """  # noqa: E501  (a table reads better unwrapped)
 
 from __future__ import annotations
@@ -56,6 +57,9 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "channel": ("the channel it failed on", "email"),
     "address": ("the address it was sent to", "anna@client.example"),
     "error": ("why it cannot be delivered", "invalid e-mail address 'anna@client'"),
+    "link_url": ("the portal sign-in link (secret: it signs the contact in once)",
+                 "https://desk.example/portal/link?token=sample"),
+    "expires_minutes": ("how many minutes the sign-in link works", 15),
 }
 
 TICKET = ("ticket_id", "number", "subject", "ticket_url", "client_name", "agent_name", "service_type")
@@ -76,6 +80,7 @@ CONTEXT: dict[str, frozenset[str]] = {name: frozenset(names) for name, names in 
     "survey": (*TICKET, "survey_id", "problem", "solution", "links"),
     "fraud_alert": (*STAFF, "survey_id", "suspect_name"),
     "delivery_failed": (*STAFF, "failed_template", "channel", "address", "error"),
+    "sign_in_link": ("client_name", "link_url", "expires_minutes"),
 }.items()}
 
 _SAMPLE_OVERRIDES: dict[str, dict[str, Any]] = {

@@ -61,6 +61,10 @@ FEEDBACK_SURVEYS = declare("feedback_surveys", "feedback", "CSAT surveys, answer
 FEEDBACK_TIMERS = declare("feedback_timers", "feedback", "Survey auto-completion timers")
 
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
+GATEWAY_SIGN_IN_LINKS = declare("gateway_sign_in_links", "gateway",
+                                "Portal sign-in links: the token's hash, contact, expiry, when used")
+GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
+                                   "Recent sign-in link requests (address hash, caller), for the rate limits")
 
 
 # ---- the published field shapes readers rely on -------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from shared.contracts.command_owners import COMMAND_PRODUCERS
 
 DAY_MS = 24 * 60 * 60 * 1000
+HOUR_MS = 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,17 @@ NOTIFY_EVENTS = TopicSpec(
     "Delivery outcomes of notifications.",
     producers=("notify",), consumers=("gateway",),
 )
+# Its records carry portal sign-in links (secret until used or expired, at most an hour): only the gateway
+# writes, only notify reads, and an hour's retention keeps no live link on the broker for long.
+PORTAL_EVENTS = TopicSpec(
+    "portal.events", 3, "sign-in link id",
+    "Portal sign-in links for notify to mail to a client's contact.",
+    producers=("gateway",), consumers=("notify",), retention_ms=HOUR_MS,
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, ROUTING_EVENTS, SLA_EVENTS, FEEDBACK_EVENTS, NOTIFY_EVENTS,
+    PORTAL_EVENTS,
 )
 
 
