@@ -7,6 +7,13 @@
 - ``console_desk``: the desk of real processes with the console and the demo data (browser_desk.py), one per module.
 - every context a test opens is closed after it; a failed test first gets a screenshot of each open page in its
   own folder.
+
+A journey, in short (test_console_smoke.py is one)::
+
+    page = await new_page(browser, DESKTOP, base_url=console_desk.console)
+    await sign_in(page, "anna")
+    await expect(page.get_by_role("link", name="#1")).to_be_visible()
+    await shot(page, request, "offers")
 """
 
 from __future__ import annotations
