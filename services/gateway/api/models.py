@@ -12,6 +12,8 @@ from shared.contracts.ticket import Ticket
 from shared.directory.routing import Availability
 
 from ..access.principal import UserRole
+from ..queries.queues import Queue
+from ..queries.sla_view import SlaView
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -45,7 +47,7 @@ class TicketView(Ticket):
     model_config = ConfigDict(json_schema_extra={"examples": [TICKET_EXAMPLE]})
 
     history: list[dict[str, Any]] | None = None
-    sla: dict[str, Any] | None = Field(None, description="The SLA service's clock for this ticket, if any")
+    sla: SlaView | None = Field(None, description="Staff only: the SLA service's clock for this ticket, if any")
     survey: PortalSurvey | None = Field(None, description="One ticket only (never in lists): its survey")
 
 
@@ -202,3 +204,14 @@ class ApiKeyInfo(BaseModel):
 
 class ApiKeyCreated(ApiKeyInfo):
     api_key: str = Field(description="Shown once; only its hash is stored")
+
+
+class QueueCounts(BaseModel):
+    """Per work queue, how many tickets ``GET /queues/{queue}`` lists for this agent (same filter, same scope)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "ann", "counts": {
+        "offers": 2, "mine": 5, "needs_reply": 3, "time_limit": 0, "overdue": 1, "at_risk": 1, "long_ignored": 0,
+        "lost": 0, "unidentified": 4, "development": 0}}]})
+
+    agent_id: str = Field(description="Whose offers and tickets `offers` and `mine` count")
+    counts: dict[Queue, int]

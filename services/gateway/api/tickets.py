@@ -1,5 +1,7 @@
 """Reading tickets: one ticket, the scoped list, and the work queues."""
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -10,6 +12,7 @@ from shared.runtime.problems import ProblemError, problem_responses
 
 from ..access.principal import STAFF, Principal, UserRole
 from ..access.scope import and_all, may_act_for, ticket_scope, visible
+from ..queries.counts import count_tickets
 from ..queries.plan import Unsupported, find_page
 from ..queries.portal_survey import ticket_survey
 from ..queries.queues import (
@@ -22,11 +25,14 @@ from ..queries.queues import (
     queue_filter,
     sort_spec,
 )
+from ..queries.sla_view import sla_view
 from .deps import Context, Ctx, CurrentPrincipal, forbidden
-from .models import TicketPage, TicketView
+from .models import QueueCounts, TicketPage, TicketView
 
 CLIENT_HIDDEN = {"NoteAdded", "CommandRejected", "NotificationRecorded"}
 READ_ERRORS = problem_responses(401, 403, 404, 422)
+AgentId = Annotated[str | None, Query(description="Leads: another agent of their team (offers, mine)")]
+Window = Annotated[int | None, Query(ge=1, le=60 * 24 * 30, description="time_limit: how far ahead to look")]
 
 
 def view(doc: dict[str, Any], p: Principal, sla: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,7 +41,7 @@ def view(doc: dict[str, Any], p: Principal, sla: dict[str, Any] | None = None) -
     if "history" in out and p.role == UserRole.client:  # internal notes stay internal
         out["history"] = [h for h in out["history"] if h.get("type") not in CLIENT_HIDDEN]
     if sla is not None:
-        out["sla"] = {k: v for k, v in sla.items() if k != "_id"}
+        out["sla"] = sla_view(sla).model_dump()
     return out
 
 
@@ -100,25 +106,41 @@ def router(max_page: int) -> APIRouter:
                    "unidentified, development")
     async def get_queue(
         queue: Queue, p: CurrentPrincipal, ctx: Ctx,
-        agent_id: Annotated[str | None, Query(description="Leads: another agent of their team (offers, mine)")] = None,
-        window_minutes: Annotated[int | None, Query(ge=1, le=60 * 24 * 30,
-                                                    description="time_limit: how far ahead to look")] = None,
+        agent_id: AgentId = None, window_minutes: Window = None,
         status: TicketStatus | None = None, line: str | None = None, group_id: str | None = None,
         service_team_id: str | None = None, assignee_id: str | None = None, client_id: str | None = None,
         channel: Channel | None = None,
         sort: SortField | None = None, order: Order = None, cursor: str | None = None, limit: Limit = 50,
     ) -> dict[str, Any]:
-        if p.role not in STAFF:
-            raise forbidden("work queues are for staff")
-        me = agent_id or p.user_id
-        if not may_act_for(p, me):
-            raise forbidden(f"{me} is not an agent of your teams")
-        window = timedelta(minutes=window_minutes or ctx.settings.time_limit_window_minutes)
-        base = and_all(queue_filter(queue, me, ctx.clock.now(), window),
+        base = and_all(queue_base(ctx, p, agent_id, window_minutes)(queue),
                        _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel, None))
         return await page(ctx, p, base, queue, sort, order or None, cursor, limit)
 
+    @r.get("/queues", response_model=QueueCounts, tags=["queues"], responses=problem_responses(401, 403, 422),
+           summary="How many tickets each work queue holds for you (or, for leads, an agent of your teams)")
+    async def queue_counts(p: CurrentPrincipal, ctx: Ctx, agent_id: AgentId = None,
+                           window_minutes: Window = None) -> QueueCounts:
+        """Each count is the length of the matching `GET /queues/{queue}` without filters: same queue filter,
+        same scope."""
+        of = queue_base(ctx, p, agent_id, window_minutes)
+        scope = ticket_scope(p)
+        found = await asyncio.gather(*(count_tickets(ctx.reads.tickets, [of(q), scope]) for q in Queue))
+        return QueueCounts(agent_id=agent_id or p.user_id, counts=dict(zip(Queue, found, strict=True)))
+
     return r
+
+
+def queue_base(ctx: Context, p: Principal, agent_id: str | None,
+               window_minutes: int | None) -> Callable[[Queue], dict[str, Any]]:
+    """Whose queues a staff member may look at, and each queue's filter for them (pages and counts alike)."""
+    if p.role not in STAFF:
+        raise forbidden("work queues are for staff")
+    me = agent_id or p.user_id
+    if not may_act_for(p, me):
+        raise forbidden(f"{me} is not an agent of your teams")
+    window = timedelta(minutes=window_minutes or ctx.settings.time_limit_window_minutes)
+    now = ctx.clock.now()
+    return lambda queue: queue_filter(queue, me, now, window)
 
 
 def _filters(status: TicketStatus | None, line: str | None, group_id: str | None, team: str | None,
