@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.brokers import DEFAULT, ExtraBrokers, extra_brokers, kinds_for, listed
 from tests.support.testing import infra_env, isolated_env
 
 
@@ -15,7 +16,40 @@ def infra() -> Iterator[dict[str, str]]:
         yield env
 
 
+@pytest.fixture(scope="session")
+def other_brokers() -> Iterator[ExtraBrokers]:
+    yield from extra_brokers()
+
+
 @pytest.fixture
-def env(infra: dict[str, str]) -> dict[str, str]:
+def broker(request: pytest.FixtureRequest) -> str:
+    """The broker a test runs on: the session's, or another for the Kafka layer's second run (support/brokers.py)."""
+    return str(getattr(request, "param", DEFAULT))
+
+
+@pytest.fixture
+def env(infra: dict[str, str], broker: str, request: pytest.FixtureRequest) -> dict[str, str]:
     """Connection settings plus a per-test topic prefix and database."""
-    return {**infra, **isolated_env()}
+    other = {} if broker == DEFAULT else request.getfixturevalue("other_brokers").env(broker)
+    return {**infra, **other, **isolated_env()}
+
+
+def _module(config: pytest.Config, path: object) -> str:
+    return str(path).removeprefix(str(config.rootpath) + "/")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kafka_layer: the Kafka layer's and pipelines' tests (also run on noida-db)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker" in metafunc.fixturenames:
+        kinds = kinds_for(_module(metafunc.config, metafunc.definition.path), metafunc.definition.originalname)
+        if kinds != [DEFAULT]:
+            metafunc.parametrize("broker", kinds, indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if listed(_module(config, item.path), getattr(item, "originalname", item.name)):
+            item.add_marker(pytest.mark.kafka_layer)

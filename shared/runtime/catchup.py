@@ -50,11 +50,19 @@ async def read_to_end(consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition],
 
 async def seek_past_history(consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition], *,
                             timeout: float = 30.0) -> bool:
-    """Position a reader that wants only what comes next after every record already there. ``seek_to_end`` is
-    at or before the end on either broker, so at most one batch is read (and dropped) from there."""
+    """Position a reader that wants only what comes next after every record already there: from ``seek_to_end``
+    (at or before the end on either broker; Tansu's S3 engine answers 1) to the end a fetch reports, without
+    reading the records in between. False (and positions left as they are) if no fetch answered in time."""
     await consumer.seek_to_end(*tps)
-    done = await read_to_end(consumer, tps, timeout=timeout)
-    if not done:
-        log.warning("could not find the partitions' ends in time: older records may be read",
-                    extra={"seconds": timeout})
-    return done
+    since_ms = int(time.time() * 1000)
+    deadline = time.monotonic() + timeout
+    while any(_fetched_end(consumer, tp, since_ms, False) is None for tp in tps):
+        if time.monotonic() >= deadline:
+            log.warning("no fetch answered in time: older records may be read", extra={"seconds": timeout})
+            return False
+        await consumer.getmany(*tps, timeout_ms=200)  # records from before the end: not wanted
+    for tp in tps:
+        end = _fetched_end(consumer, tp, since_ms, False)
+        if end is not None and end > await consumer.position(tp):
+            consumer.seek(tp, end)
+    return True
