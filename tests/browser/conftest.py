@@ -4,7 +4,9 @@
   is missing every test here skips, saying which.
 - ``axe_core``: axe-core's script from the npm registry (installed once under var/npm); skips when npm cannot
   reach the registry.
-- ``console_desk``: the desk of real processes with the console and the demo data (browser_desk.py), one per module.
+- ``console_desk``: the desk of real processes with the console and the demo data (browser_desk.py), one for the
+  whole session (starting it and loading the demo costs ~90 s): journeys share it, so each journey opens its own
+  tickets and creates its own lines or agents, and never counts on a fresh desk.
 - every context a test opens is closed after it; a failed test first gets a screenshot of each open page in its
   own folder.
 
@@ -48,10 +50,7 @@ async def axe_core() -> str:
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="module")
-async def console_desk(browser: Any, infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory,
-                       request: pytest.FixtureRequest) -> AsyncIterator[ConsoleDesk]:
-    log_dir = tmp_path_factory.mktemp(f"{request.module.__name__}-desk") / "logs"
+XX
     async with running_console_desk({**infra, **isolated_env()}, log_dir) as desk:
         yield desk
 
