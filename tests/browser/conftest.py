@@ -50,7 +50,10 @@ async def axe_core() -> str:
         pytest.skip(str(e))
 
 
-XX
+@pytest.fixture(scope="session")
+async def console_desk(browser: Any, infra: dict[str, str],
+                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConsoleDesk]:
+    log_dir = tmp_path_factory.mktemp("console-desk") / "logs"
     async with running_console_desk({**infra, **isolated_env()}, log_dir) as desk:
         yield desk
 
