@@ -19,6 +19,8 @@ from .access.auth import Authenticator
 from .access.cursors import CursorCodec, cursor_key
 from .access.jwks import JwksCache
 from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
+from .api.board import router as board_routes
+from .api.client_card import router as client_card_routes
 from .api.deps import Context
 from .api.portal_sign_in import router as sign_in_links
 from .clients.notify import NotifyApi
@@ -62,6 +64,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
                       title="Frontline gateway", description=DESCRIPTION)
     app.state.ctx = ctx
     app.include_router(tickets.router(settings.max_page_size))
+    app.include_router(client_card_routes())
+    app.include_router(board_routes())
     app.include_router(actions.router())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))

@@ -215,3 +215,16 @@ class QueueCounts(BaseModel):
 
     agent_id: str = Field(description="Whose offers and tickets `offers` and `mine` count")
     counts: dict[Queue, int]
+
+
+class TicketSummary(BaseModel):
+    """A ticket in a short list (client card, team board): enough to show a row and open it."""
+
+    id: str
+    number: int
+    subject: str | None = None
+    status: str
+    assignee_id: str | None = None
+    deadline: datetime | None = Field(None, description="The client's deadline, if any")
+    created_at: datetime
+    updated_at: datetime
