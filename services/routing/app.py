@@ -13,7 +13,7 @@ from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, service_app
-from shared.runtime.timer_loop import OwnedPartitions, TimerLoop
+from shared.runtime.timer_loop import IDLE_MAX_SECONDS, OwnedPartitions, TimerLoop
 from shared.runtime.timers import TimerStore
 
 from .domain import Policy
@@ -40,7 +40,7 @@ class RoutingService:
 
     def __init__(self, settings: RoutingSettings, clock: Clock) -> None:
         self.settings, self.clock = settings, clock
-        self.bus = KafkaBus(settings, "routing")
+        self.bus = KafkaBus(settings, "routing", transactional=True)  # consume -> publish (KAFKA_TRANSACTIONS)
         self.client = mongo_client(settings)
         db = database(self.client, settings)
         self.db = db
@@ -53,7 +53,7 @@ class RoutingService:
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
                                  on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
-                              owned=self.owned)
+                              owned=self.owned, idle_max=IDLE_MAX_SECONDS)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""

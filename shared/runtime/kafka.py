@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -31,6 +32,7 @@ from shared.runtime.pipeline import RawRecord, RecordPipeline, Verify
 from shared.runtime.settings import CommonSettings
 from shared.runtime.tasks import cancel
 from shared.runtime.tracing import Tracing
+from shared.runtime.transactions import TRANSACTION_TIMEOUT_MS, Transactions, run_batches, transactional_id
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -74,9 +76,11 @@ async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec] | N
 class KafkaBus:
     """One producer per process; publishing awaits the broker's acknowledgement."""
 
-    def __init__(self, settings: CommonSettings, service: str) -> None:
+    def __init__(self, settings: CommonSettings, service: str, *, transactional: bool = False) -> None:
         self.settings = settings
         self.service = service
+        # a consume -> publish service's opt-in, effective where the broker has transactions (KAFKA_TRANSACTIONS)
+        self.transactions = Transactions() if transactional and settings.kafka_transactions else None
         self.tracing = Tracing(service, settings.tracing)
         self.signer = signer_for(settings, service)  # commands carry their producer's signature
         self._producer: AIOKafkaProducer | None = None
@@ -86,7 +90,9 @@ class KafkaBus:
             **_client_kwargs(self.settings),
             client_id=f"frontline-{self.service}",
             acks="all",
-            enable_idempotence=self.settings.kafka_idempotence,
+            enable_idempotence=self.settings.kafka_idempotence or self.transactions is not None,
+            transactional_id=transactional_id(self.settings, self.service) if self.transactions else None,
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
             max_request_size=max(self.settings.max_message_bytes * 2, 1_048_576),
             linger_ms=1,
         )
@@ -106,28 +112,33 @@ class KafkaBus:
     def topic(self, spec: TopicSpec) -> str:
         return spec.full(self.settings.topic_prefix)
 
+    def _sending(self) -> AbstractAsyncContextManager[None]:
+        return self.transactions.sending(self.producer) if self.transactions else nullcontext()
+
     async def publish(self, spec: TopicSpec, env: Envelope) -> None:
         await self.publish_many(spec, [env])
 
     async def publish_many(self, spec: TopicSpec, envs: Sequence[Envelope]) -> None:
         topic = self.topic(spec)
-        futures = []
-        for e in envs:
-            value = e.to_bytes()
-            headers = [("type", e.type.encode())]
-            if self.signer is not None and "command" in spec.kinds:
-                headers += self.signer.headers(e, value)
-            with self.tracing.produce(topic, headers, e.ticket_id, e.type):
-                futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=value,
-                                                        headers=headers))
-        await asyncio.gather(*futures)
+        async with self._sending():
+            futures = []
+            for e in envs:
+                value = e.to_bytes()
+                headers = [("type", e.type.encode())]
+                if self.signer is not None and "command" in spec.kinds:
+                    headers += self.signer.headers(e, value)
+                with self.tracing.produce(topic, headers, e.ticket_id, e.type):
+                    futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=value,
+                                                            headers=headers))
+            await asyncio.gather(*futures)
         MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes,
                           headers: list[tuple[str, bytes]] | None = None) -> None:
         headers = list(headers or [])
-        with self.tracing.produce(topic, headers):
-            await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
+        async with self._sending():
+            with self.tracing.produce(topic, headers):
+                await self.producer.send_and_wait(topic, key=key, value=value, headers=headers)
 
     async def dead_letter(self, spec: TopicSpec, record: RawRecord, reason: str, group: str) -> None:
         """Park a record with the reason; the original bytes are kept untouched for replay. A record too large to
@@ -236,6 +247,8 @@ class Consumer(Generic[T]):
             heartbeat_interval_ms=self.bus.settings.kafka_heartbeat_interval_ms,
             fetch_max_wait_ms=self.bus.settings.kafka_fetch_max_wait_ms,
             max_partition_fetch_bytes=max(self.bus.settings.max_message_bytes * 2, 1_048_576),
+            # where anyone publishes in transactions, an aborted one's records are not for us
+            isolation_level="read_committed" if self.bus.settings.kafka_transactions else "read_uncommitted",
         )
         self._consumer.subscribe([self.bus.topic(self.spec)], listener=_Listener(self.on_assigned, self.on_revoked))
         await self._consumer.start()
@@ -297,6 +310,9 @@ class Consumer(Generic[T]):
         itself: its next records are fetched once its task is done, and its offset committed after them."""
         assert self._consumer is not None
         consumer = self._consumer
+        if self.bus.transactions is not None:
+            await run_batches(consumer, self.bus.transactions, self.bus.producer, self.group_id, self.max_records,
+                              self._partition, lambda offsets: self._committed(consumer, offsets))
         work: dict[TopicPartition, asyncio.Task[int]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         try:
@@ -349,10 +365,14 @@ class Consumer(Generic[T]):
         try:
             if mine:
                 await consumer.commit(mine)
-                self._progressed()
+                self._committed(consumer, mine)
         except KafkaError as exc:  # rebalance in flight: records come again, handlers dedupe
             log.warning("commit failed", extra={"error": repr(exc)})
-        for tp, offset in mine.items():  # the fetch's high watermark: right on Tansu too (shared/runtime/catchup.py)
+
+    def _committed(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Offsets committed (none: caught up, nothing to commit): progress, and the lag behind each partition."""
+        self._progressed()
+        for tp, offset in offsets.items():  # the fetch's high watermark: right on Tansu too (shared/runtime/catchup.py)
             hw = consumer.highwater(tp)
             if hw is not None:
                 CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(max(hw - offset, 0))

@@ -29,6 +29,10 @@ class CommonSettings(BaseSettings):
         description="Kafka brokers, host:port[,host:port]")
     # Off for the embedded Tansu broker, which answers idempotent producers with UnknownError.
     kafka_idempotence: bool = Field(True, validation_alias=env("KAFKA_IDEMPOTENCE", "kafka_idempotence"))
+    # Consume -> publish services (routing) publish and commit their offsets in one Kafka transaction, so a crash
+    # between the two leaves nothing visible to read_committed readers. Needs a broker with transactions (Kafka,
+    # noida-db; not Tansu); off, idempotent handlers still make redelivery harmless.
+    kafka_transactions: bool = Field(False, validation_alias=env("KAFKA_TRANSACTIONS", "kafka_transactions"))
     kafka_security_protocol: str = Field(
         "PLAINTEXT", validation_alias=env("KAFKA_SECURITY_PROTOCOL", "kafka_security_protocol"),
         description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL")
