@@ -28,6 +28,10 @@ KINDS = ("tansu-memory", "tansu-s3", "noida")
 DEFAULT_KIND = "tansu-s3"  # the one kind that kept every acknowledged record across kill -9 (bench/brokers.py)
 # Brokers that implement idempotent (and transactional) producers; Tansu answers InitProducerId with UnknownError.
 IDEMPOTENT_KINDS = frozenset({"noida"})
+# What `make up` prints beside the broker's address.
+NOTES = {"tansu-memory": "embedded Tansu, memory-only (FRONTLINE_BROKER)",
+         "tansu-s3": "embedded Tansu on SeaweedFS, keeps what it acknowledged; data in var/broker",
+         "noida": "embedded noida-db; data in var/broker"}
 BUCKET = "tansu"
 # Local-only S3 credentials: SeaweedFS without an IAM config accepts any signature on loopback.
 _S3_KEYS = {"AWS_ACCESS_KEY_ID": "frontline", "AWS_SECRET_ACCESS_KEY": "frontline", "AWS_DEFAULT_REGION": "us-east-1",

@@ -6,6 +6,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tools import brokers
+
 
 @dataclass
 class Progress:
@@ -41,5 +43,5 @@ def infra_rows(env: dict[str, str], embedded: bool, data_dir: str) -> list[tuple
     broker, database = env.get("KAFKA_BOOTSTRAP_SERVERS", ""), env.get("MONGODB_URI", "")
     if not embedded:
         return [("broker", broker, "given by KAFKA_BOOTSTRAP_SERVERS"), ("database", database, "given by MONGODB_URI")]
-    return [("broker", broker, "embedded Tansu, memory-only"),
+    return [("broker", broker, brokers.NOTES[brokers.configured_kind(env)]),
             ("database", database.split("/?")[0], f"embedded SecantusDB, data in {data_dir}")]
