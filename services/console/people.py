@@ -54,7 +54,8 @@ ADMIN = Person(key="admin", user_id=ADMIN_ID, name="Administrator", role="admini
 async def desk_people(api: Api) -> list[Person]:
     """Everyone the page offers, staff first; from the gateway only, so it shows what the desk really has."""
     agents = (await api.get("/agents", params={"limit": LIST_LIMIT})).get("items", [])
-    contacts = (await api.get("/admin/directories/contacts", params={"limit": LIST_LIMIT})).get("items", [])
+    entries = (await api.get("/admin/directories/contacts", params={"limit": LIST_LIMIT})).get("items", [])
+    contacts = [e["data"] for e in entries if isinstance(e, dict) and isinstance(e.get("data"), dict)]
     return ([ADMIN] + [agent_person(a) for a in agents if a.get("id")]
             + [contact_person(c) for c in contacts if c.get("id") and c.get("client_id")])
 

@@ -12,7 +12,7 @@ from shared.runtime.secrets import StartupSecretError
 ME = {"user_id": "ann", "role": "specialist", "name": "Ann"}
 AGENTS = {"items": [{"id": "ann", "name": "Ann", "roles": ["specialist"], "line_ids": ["first"], "group_ids": [],
                      "team_ids": ["A"], "availability": "online"}]}
-CONTACTS = {"items": [{"id": "P-1", "client_id": "C-1", "name": "Petra"}]}
+CONTACTS = {"items": [{"key": "P-1", "version": 1, "data": {"id": "P-1", "client_id": "C-1", "name": "Petra"}}]}
 PAGE = {"items": [], "limit": 100}
 GATEWAY = {"GET /api/v1/me": ME, "GET /api/v1/agents": AGENTS, "GET /api/v1/admin/directories/contacts": CONTACTS,
            "GET /api/v1/queues/offers": PAGE}
