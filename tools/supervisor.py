@@ -78,6 +78,12 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             env.setdefault("FEEDBACK_PUBLIC_BASE_URL", services["feedback"].url)
         if "notify" in services:  # the gateway reads people's feeds and previews through notify's API
             env.setdefault("GATEWAY_NOTIFY_URL", services["notify"].url)
+        if "console" in services:  # the web console calls the gateway's API; `make up` is the one place its
+            # development sign-in is switched on (a one-machine desk of demo people)
+            env.setdefault("CONSOLE_DEV_SIGN_IN", "true")
+            env.setdefault("CONSOLE_PUBLIC_URL", services["console"].url)
+            if "gateway" in services:
+                env.setdefault("CONSOLE_GATEWAY_URL", services["gateway"].url)
         embedded = not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI"))
         if embedded:
             say(f"starting the embedded broker ({brokers.configured_kind(env)}) and database (SecantusDB)")

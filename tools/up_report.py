@@ -30,6 +30,8 @@ def address_table(rows: Sequence[tuple[str, str, str]]) -> str:
 def service_rows(urls: dict[str, str]) -> list[tuple[str, str, str]]:
     """The doors a newcomer uses, for the services that run (``urls``: service → base URL)."""
     rows: list[tuple[str, str, str]] = []
+    if "console" in urls:
+        rows.append(("console", urls["console"], "the web console: sign in as a demo agent"))
     if "gateway" in urls:
         rows.append(("gateway", urls["gateway"], f"API docs: {urls['gateway']}/docs"))
     if "intake" in urls:
