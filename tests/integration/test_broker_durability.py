@@ -86,3 +86,16 @@ async def test_acknowledged_records_and_offsets_survive_kill_9_of_the_make_up_br
         assert resumed == list(range(COMMITTED, RECORDS))
     finally:
         await asyncio.to_thread(infra.stop)
+
+
+def test_a_dead_storage_process_counts_as_a_dead_broker(tmp_path: Path) -> None:
+    """``make up`` stops everything when the broker dies; its storage process dying is the broker dying."""
+    infra = EmbeddedInfra.for_make_up(tmp_path / "var", {})
+    try:
+        assert infra.broker_handle is not None and infra.broker_handle.storage is not None
+        assert infra.exited() == []
+        infra.broker_handle.storage.kill()
+        infra.broker_handle.storage.wait()
+        assert [d for d in infra.exited() if d.startswith("embedded broker storage")]
+    finally:
+        infra.stop()
