@@ -16,7 +16,8 @@ def topics_table() -> str:
     rows = ["| topic | key | partitions | retention | producers | consumers | what |",
             "|---|---|---|---|---|---|---|"]
     for s in ALL_TOPICS:
-        rows.append(f"| `{s.name}` | {s.key} | {s.partitions} | {s.retention_ms // DAY_MS} d | "
+        retention = f"{s.retention_ms // DAY_MS} d" if s.retention_ms >= DAY_MS else f"{s.retention_ms // 3_600_000} h"
+        rows.append(f"| `{s.name}` | {s.key} | {s.partitions} | {retention} | "
                     f"{', '.join(s.producers)} | {', '.join(s.consumers)} | {s.description} |")
     rows.append("| `<topic>.dlq` | as the source | 1 | 30 d | the source's consumers | operators | "
                 "Dead letters: original bytes, reason and source in headers. |")
