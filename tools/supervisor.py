@@ -82,6 +82,7 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             # development sign-in is switched on (a one-machine desk of demo people)
             env.setdefault("CONSOLE_DEV_SIGN_IN", "true")
             env.setdefault("CONSOLE_PUBLIC_URL", services["console"].url)
+            env.setdefault("GATEWAY_PORTAL_URL", services["console"].url)  # where mailed sign-in links point
             if "gateway" in services:
                 env.setdefault("CONSOLE_GATEWAY_URL", services["gateway"].url)
         embedded = not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI"))
