@@ -19,6 +19,7 @@ from .access.auth import Authenticator
 from .access.cursors import CursorCodec, cursor_key
 from .access.jwks import JwksCache
 from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
+from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
@@ -67,6 +68,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(client_card_routes())
     app.include_router(board_routes())
     app.include_router(actions.router())
+    app.include_router(attachment_routes())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))
     app.include_router(directories.router(settings.max_page_size))
@@ -76,8 +78,15 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(catalogue.router(settings.max_page_size))
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     _document_problems(app)
-    app.add_middleware(BodyLimit, limit=lambda _path: settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=lambda path: body_limit(settings, path))
     return app
+
+
+def body_limit(settings: GatewaySettings, path: str) -> int:
+    """An upload may be larger than any other body (multipart framing around the file included)."""
+    if path.rstrip("/").endswith("/attachments"):
+        return settings.attachment_max_bytes + 64 * 1024
+    return settings.max_body_bytes
 
 
 def _document_problems(app: FastAPI) -> None:

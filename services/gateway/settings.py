@@ -7,6 +7,12 @@ from pydantic_settings import SettingsConfigDict
 
 from shared.runtime.settings import DEV_JWT_SECRET, ServiceSettings
 
+OFFICE_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
+DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+                            *OFFICE_TYPES.values())
+
 
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
@@ -35,6 +41,13 @@ class GatewaySettings(ServiceSettings):
     # Actions: how long an HTTP call waits for the ledger's answer before returning 202.
     action_wait_seconds: float = 5.0
     bulk_max_tickets: int = Field(100, description="Most tickets one bulk action may name")
+    # Files people attach to replies, notes and portal messages (api/attachments.py)
+    attachment_max_bytes: int = Field(10_000_000, gt=0, description="Largest file one upload may carry")
+    attachment_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ATTACHMENT_TYPES),
+        description="Kinds of file accepted (JSON list), each proved by the bytes, never by the name: "
+                    "image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain (any UTF-8 text), "
+                    "the Office formats docx/xlsx/pptx (by their media types); application/zip may be added")
     # Queues
     time_limit_window_minutes: int = Field(
         120, description="The time_limit queue shows client deadlines this far ahead")

@@ -173,12 +173,12 @@ def _reply(ticket: Ticket, cmd: tickets.ReplyToClient, now: datetime, rules: Led
         events.append(tickets.WorkStarted(agent_id=cmd.agent_id))
     channel = ticket.channel if ticket.channel not in (Channel.system, Channel.agent) else Channel.email
     events.append(tickets.ReplySent(agent_id=cmd.agent_id, text=cmd.text, channel=channel,
-                                    first_response=ticket.first_response_at is None))
+                                    first_response=ticket.first_response_at is None, attachments=cmd.attachments))
     return events
 
 
 def _note(ticket: Ticket, cmd: tickets.AddNote, now: datetime, rules: LedgerRules) -> list[Message]:
-    return [tickets.NoteAdded(author_id=cmd.author_id, text=cmd.text)]
+    return [tickets.NoteAdded(author_id=cmd.author_id, text=cmd.text, attachments=cmd.attachments)]
 
 
 def _hold(ticket: Ticket, cmd: tickets.PutOnHold, now: datetime, rules: LedgerRules) -> list[Message]:

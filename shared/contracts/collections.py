@@ -42,7 +42,8 @@ COUNTERS = declare("counters", "tickets", "Ticket numbers")
 INTAKE_MESSAGES = declare("intake_messages", "intake", "Inbound messages, deduplicated by channel + external id")
 INTAKE_CONVERSATIONS = declare("intake_conversations", "intake", "Conversation → ticket map")
 INTAKE_TICKET_KEYS = declare("intake_ticket_keys", "intake", "One open ticket per conversation key")
-INTAKE_ATTACHMENTS = declare("intake_attachments", "intake", "GridFS bucket of uploaded attachments")
+INTAKE_ATTACHMENTS = declare("intake_attachments", "intake", "GridFS bucket of uploaded attachments",
+                             readers=("gateway",))
 
 ROUTING_TICKETS = declare("routing_tickets", "routing", "Routing's view of each ticket")
 ROUTING_TIMERS = declare("routing_timers", "routing", "Auto-assignment and retry timers")
@@ -61,6 +62,8 @@ FEEDBACK_SURVEYS = declare("feedback_surveys", "feedback", "CSAT surveys, answer
 FEEDBACK_TIMERS = declare("feedback_timers", "feedback", "Survey auto-completion timers")
 
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
+GATEWAY_ATTACHMENTS = declare("gateway_attachments", "gateway",
+                              "GridFS bucket of files people upload through the API (replies, notes, the portal)")
 GATEWAY_SIGN_IN_LINKS = declare("gateway_sign_in_links", "gateway",
                                 "Portal sign-in links: the token's hash, contact, expiry, when used")
 GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
@@ -68,6 +71,10 @@ GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
 
 
 # ---- the published field shapes readers rely on -------------------------------------------------------------
+
+# intake_attachments: the gateway serves a file a ticket's history names, by its GridFS id, with these (its filename and
+# metadata.content_type; the bytes).
+ATTACHMENT_FIELDS = ("_id", "filename", "length", "metadata.content_type")
 
 # notify_deliveries: the administrators' failed-deliveries list reads these.
 DeliveryChannel = Literal["email", "sms", "chat", "in_app"]

@@ -20,6 +20,7 @@ from shared.runtime.problems import ProblemError, problem_responses
 from ..access.principal import LEADS, STAFF, Principal
 from ..access.scope import may_act_for, visible
 from ..ledger.commands import Outcome, command_id
+from .attachments import sent_files
 from .client_link import directory_client, link_command
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .models import (
@@ -31,11 +32,11 @@ from .models import (
     ClassifyBody,
     EscalateBody,
     LinkClientBody,
+    MessageBody,
     ReasonBody,
     ReassignBody,
     ResolveBody,
     SubTicketBody,
-    TextBody,
     TicketView,
 )
 from .tickets import load_visible, view
@@ -95,16 +96,20 @@ def router() -> APIRouter:
             return tickets.StartWork(agent_id=p.user_id)
         return await run_action(ctx, p, ticket_id, None, key, "start", b)
 
-    @r.post("/{ticket_id}/reply", summary="Reply to the client", **ok)
-    async def reply(ticket_id: str, body: TextBody, p: CurrentPrincipal, ctx: Ctx, key: IdempotencyKey = None) -> Any:
-        async def b(p: Principal, d: dict[str, Any], body: TextBody, cid: str) -> Message:
-            return tickets.ReplyToClient(agent_id=p.user_id, text=body.text)
+    @r.post("/{ticket_id}/reply", summary="Reply to the client (with files you uploaded to the ticket)", **ok)
+    async def reply(ticket_id: str, body: MessageBody, p: CurrentPrincipal, ctx: Ctx,
+                    key: IdempotencyKey = None) -> Any:
+        async def b(p: Principal, d: dict[str, Any], body: MessageBody, cid: str) -> Message:
+            files = await sent_files(ctx, p, ticket_id, body.attachment_ids)
+            return tickets.ReplyToClient(agent_id=p.user_id, text=body.text, attachments=files)
         return await run_action(ctx, p, ticket_id, body, key, "reply", b)
 
-    @r.post("/{ticket_id}/notes", summary="Internal note (never shown to the client)", **ok)
-    async def note(ticket_id: str, body: TextBody, p: CurrentPrincipal, ctx: Ctx, key: IdempotencyKey = None) -> Any:
-        async def b(p: Principal, d: dict[str, Any], body: TextBody, cid: str) -> Message:
-            return tickets.AddNote(author_id=p.user_id, text=body.text)
+    @r.post("/{ticket_id}/notes", summary="Internal note (never shown to the client, nor are its files)", **ok)
+    async def note(ticket_id: str, body: MessageBody, p: CurrentPrincipal, ctx: Ctx,
+                   key: IdempotencyKey = None) -> Any:
+        async def b(p: Principal, d: dict[str, Any], body: MessageBody, cid: str) -> Message:
+            files = await sent_files(ctx, p, ticket_id, body.attachment_ids)
+            return tickets.AddNote(author_id=p.user_id, text=body.text, attachments=files)
         return await run_action(ctx, p, ticket_id, body, key, "note", b)
 
     @r.post("/{ticket_id}/hold", summary="Put on hold: waiting for the customer", **ok)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, TicketType
+from shared.contracts.schemas.tickets import MAX_ATTACHMENTS
 from shared.contracts.ticket import Ticket
 from shared.directory.routing import Availability
 
@@ -73,6 +74,18 @@ class Accepted(BaseModel):
 class TextBody(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     model_config = _examples({"text": "We have restarted your router remotely; please check now."})
+
+
+AttachmentIds = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(
+    default_factory=list, max_length=MAX_ATTACHMENTS,
+    description="Files you uploaded to this ticket (`POST /api/v1/tickets/{ticket_id}/attachments`), by id")]
+
+
+class MessageBody(TextBody):
+    """A reply, a note or a portal message, with the files it carries."""
+
+    attachment_ids: AttachmentIds
+    model_config = _examples({"text": "The corrected invoice is attached.", "attachment_ids": ["9f2c…"]})
 
 
 class ReasonBody(BaseModel):
@@ -178,6 +191,7 @@ class AgentPage(BaseModel):
 class PortalTicketBody(BaseModel):
     subject: str = Field(min_length=1, max_length=1000)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    attachment_ids: AttachmentIds
     model_config = _examples({"subject": "Invoice question", "text": "Why was I charged twice in March?"})
 
 

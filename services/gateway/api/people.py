@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from shared.contracts.schemas import tickets
-from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
+from shared.contracts.schemas.common import Attachment, Channel, ClientRef, InboundContent, Sender
 from shared.directory import VersionConflict
 from shared.directory.routing import Availability
 from shared.runtime.ids import new_id
@@ -18,6 +18,7 @@ from ..access.principal import LEADS, STAFF, Principal, UserRole
 from ..access.scope import may_act_for
 from ..ledger.commands import command_id
 from .actions import ACTION_RESPONSES, respond
+from .attachments import sent_files
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .models import (
     AgentPage,
@@ -26,8 +27,8 @@ from .models import (
     ApiKeyCreated,
     ApiKeyInfo,
     AvailabilityBody,
+    MessageBody,
     PortalTicketBody,
-    TextBody,
     TicketView,
 )
 from .tickets import load_visible
@@ -75,21 +76,23 @@ def router(max_page: int) -> APIRouter:
         client_id = _client(p)
         cid = command_id(p, key, "portal-open")
         ticket_id = f"P-{cid[:12]}"
+        files = await sent_files(ctx, p, ticket_id, body.attachment_ids)
         msg = tickets.ReceiveMessage(channel=Channel.web, subject=body.subject, sender=Sender(name=p.name),
                                      client=ClientRef(client_id=client_id),
-                                     content=_content(cid, body.subject, body.text, p, ctx.clock.now()))
+                                     content=_content(cid, body.subject, body.text, p, ctx.clock.now(), files))
         return await respond(ctx, p, await ctx.commander.send(p, ticket_id, msg, cid))
 
     @r.post("/portal/tickets/{ticket_id}/messages", response_model=TicketView, tags=["portal"],
             responses=ACTION_RESPONSES, summary="Clients: write on one of their tickets")
-    async def portal_message(ticket_id: str, body: TextBody, p: CurrentPrincipal, ctx: Ctx,
+    async def portal_message(ticket_id: str, body: MessageBody, p: CurrentPrincipal, ctx: Ctx,
                              key: IdempotencyKey = None) -> Any:
         client_id = _client(p)
         await load_visible(ctx, p, ticket_id)
         cid = command_id(p, key, ticket_id, "portal-message")
+        files = await sent_files(ctx, p, ticket_id, body.attachment_ids)
         msg = tickets.ReceiveMessage(channel=Channel.web, sender=Sender(name=p.name),
                                      client=ClientRef(client_id=client_id),
-                                     content=_content(cid, None, body.text, p, ctx.clock.now()))
+                                     content=_content(cid, None, body.text, p, ctx.clock.now(), files))
         return await respond(ctx, p, await ctx.commander.send(p, ticket_id, msg, cid))
 
     @r.post("/admin/api-keys", response_model=ApiKeyCreated, status_code=201, tags=["admin"],
@@ -144,9 +147,10 @@ def _client(p: Principal) -> str:
     return p.client_id
 
 
-def _content(cid: str, subject: str | None, text: str, p: Principal, at: datetime) -> InboundContent:
+def _content(cid: str, subject: str | None, text: str, p: Principal, at: datetime,
+             files: list[Attachment]) -> InboundContent:
     return InboundContent(message_id=cid, channel=Channel.web, external_id=f"portal:{cid}", subject=subject,
-                          text=text, sender=Sender(name=p.name), received_at=at)
+                          text=text, sender=Sender(name=p.name), received_at=at, attachments=files)
 
 
 def _agent_view(a: Any) -> AgentView:

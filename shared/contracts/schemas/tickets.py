@@ -11,6 +11,7 @@ from shared.contracts.envelope import Message, message
 from shared.contracts.language import Language, detect_language
 from shared.contracts.schemas.common import (
     MAX_TEXT,
+    Attachment,
     Channel,
     Classification,
     ClientRef,
@@ -24,6 +25,8 @@ from shared.contracts.schemas.common import (
 from shared.contracts.schemas.feedback import SurveyAnswer
 
 AssignMode = Literal["claim", "auto", "lead", "night_shift", "team_lead", "reassign"]
+# Files one reply or note carries (each stored once, named here by its id, as a client message's are).
+MAX_ATTACHMENTS = 20
 # What intake did not take on trust in a message; each becomes a flag agents see on the ticket.
 ReviewFlag = Literal["unverified_thread", "lookalike_sender"]
 
@@ -101,12 +104,16 @@ class StartWork(Message):
 class ReplyToClient(Message):
     agent_id: str
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                          description="Files sent with it (absent on older records)")
 
 
 @message("AddNote", kind="command")
 class AddNote(Message):
     author_id: str
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                          description="Internal files, never the client's (absent on older records)")
 
 
 @message("PutOnHold", kind="command")
@@ -295,12 +302,16 @@ class ReplySent(Message):
     text: str
     channel: Channel
     first_response: bool = False
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                          description="Files sent with it (absent on older records)")
 
 
 @message("NoteAdded")
 class NoteAdded(Message):
     author_id: str
     text: str
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS,
+                                          description="Internal files, never the client's (absent on older records)")
 
 
 @message("TicketPutOnHold")
