@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from pydantic import SecretStr
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from shared.runtime.peers import client_address as client_address  # the doors' caller, behind trusted proxies
 
 
 class BadCredentials(Exception):
@@ -44,19 +43,3 @@ def signature_owner(secrets: Mapping[str, SecretStr], stamp: str, signature: str
     if found is None:
         raise BadCredentials("the signature does not match")
     return found
-
-
-def client_address(peer: str, forwarded_for: str, proxies: Sequence[Network]) -> str:
-    """The direct peer, or, behind trusted proxies, the nearest X-Forwarded-For hop none of them is."""
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-    while hops and _trusted(peer, proxies):
-        peer = hops.pop()
-    return peer
-
-
-def _trusted(address: str, proxies: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in net for net in proxies)
