@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from tools.infra import EmbeddedInfra
+from tools.ports import listening_sockets
 
 RECORDS, COMMITTED = 10_000, 3_000
 TOPIC, GROUP = "durability", "durability-readers"
@@ -88,11 +89,14 @@ async def test_acknowledged_records_and_offsets_survive_kill_9_of_the_make_up_br
         await asyncio.to_thread(infra.stop)
 
 
-def test_a_dead_storage_process_counts_as_a_dead_broker(tmp_path: Path) -> None:
-    """``make up`` stops everything when the broker dies; its storage process dying is the broker dying."""
+def test_the_storage_process_listens_on_loopback_only_and_its_death_counts_as_the_broker_dying(tmp_path: Path) -> None:
+    """The S3 store has no credentials of its own: only this machine may reach it. ``make up`` stops everything
+    when the broker dies; its storage process dying is the broker dying."""
     infra = EmbeddedInfra.for_make_up(tmp_path / "var", {})
     try:
         assert infra.broker_handle is not None and infra.broker_handle.storage is not None
+        listening = listening_sockets(infra.broker_handle.storage.pid)
+        assert len(listening) >= 8 and {host for host, _ in listening} == {"127.0.0.1"}, listening
         assert infra.exited() == []
         infra.broker_handle.storage.kill()
         infra.broker_handle.storage.wait()
