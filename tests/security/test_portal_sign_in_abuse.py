@@ -78,6 +78,9 @@ async def test_requests_are_rate_limited_per_address_and_per_caller(desk: Desk) 
     others = [await ask(desk, f"someone{i}@c9.example", ip="192.0.2.77") for i in range(PER_IP + 1)]
     assert [a.status_code for a in others] == [202] * PER_IP + [429]
     assert others[-1].json()["status"] == 429
+    # a caller naming someone else in X-Forwarded-For is still himself: no proxy of ours is in front of him
+    spoofed = await ask(desk, "someone-else@c9.example", ip="192.0.2.77", headers={"X-Forwarded-For": "192.0.2.200"})
+    assert spoofed.status_code == 429
 
 
 async def test_a_token_from_a_link_cannot_act_as_staff(desk: Desk) -> None:

@@ -66,13 +66,15 @@ def token_in(mail: Kept) -> str:
     return parse_qs(urlsplit(links[0]).query)["token"][0]
 
 
-async def ask(d: Desk, email: str, language: str | None = None, ip: str | None = None) -> httpx.Response:
+async def ask(d: Desk, email: str, language: str | None = None, ip: str | None = None,
+              headers: dict[str, str] | None = None) -> httpx.Response:
+    """Ask for a link as the caller at ``ip`` (default: the test client's loopback address)."""
     body = {"email": email, **({"language": language} if language else {})}
     if ip is None:
-        return await d.http.post("/api/v1/portal/sign-in-links", json=body)
+        return await d.http.post("/api/v1/portal/sign-in-links", json=body, headers=headers)
     transport = httpx.ASGITransport(app=d.app, client=(ip, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://gw", timeout=60) as http:
-        return await http.post("/api/v1/portal/sign-in-links", json=body)
+        return await http.post("/api/v1/portal/sign-in-links", json=body, headers=headers)
 
 
 async def redeem(d: Desk, token: Any) -> httpx.Response:
