@@ -38,12 +38,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
+    from tools import brokers
     from tools.infra import EmbeddedInfra
     from tools.ports import PortInUse
 
-    try:
+    try:  # the broker kind `make up` runs (FRONTLINE_BROKER, default the durable one)
         infra = EmbeddedInfra(data_dir=Path(args.data) if args.data else None, kafka_port=args.kafka_port,
-                              mongo_port=args.mongo_port).start()
+                              mongo_port=args.mongo_port, broker_kind=brokers.configured_kind()).start()
     except (PortInUse, RuntimeError, TimeoutError) as exc:
         print(f"frontline infra: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("service", choices=sorted(SERVICES))
     p.set_defaults(fn=cmd_run)
     p = sub.add_parser("infra", help="start the embedded broker and database and print their addresses")
-    p.add_argument("--data", help="keep the database here (default: a temp dir)")
+    p.add_argument("--data", help="keep the database and the broker here (default: a temp dir)")
     p.add_argument("--kafka-port", type=int, default=_port_default(KAFKA_PORT_VAR))
     p.add_argument("--mongo-port", type=int, default=_port_default(MONGO_PORT_VAR))
     p.set_defaults(fn=cmd_infra)
