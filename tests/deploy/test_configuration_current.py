@@ -35,7 +35,8 @@ def test_check_fails_on_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_every_service_and_every_variable_is_listed() -> None:
     text = docs.configuration_reference()
     classes = docs.settings_classes()
-    assert set(classes) == {"every service", "feedback", "gateway", "intake", "notify", "routing", "sla", "tickets"}
+    assert set(classes) == {"every service", "console", "feedback", "gateway", "intake", "notify", "routing", "sla",
+                            "tickets"}
     for reader, cls in classes.items():
         assert f"## {reader}" in text
         for name in docs.own_fields(cls):
