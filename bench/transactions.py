@@ -16,6 +16,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.common import write_result
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_EVENTS
 from shared.runtime.kafka import Consumer, KafkaBus, _client_kwargs, ensure_topics
@@ -91,6 +92,8 @@ def main() -> None:
     print(f"{args.broker}, {args.records} records, consume -> publish -> commit (group join included):")
     print(f"  at least once  {plain:8.0f} records/s")
     print(f"  transactional  {txn:8.0f} records/s  ({txn / plain:.0%} of at least once)")
+    write_result("transactions", {"broker": args.broker, "records": args.records, "at_least_once_rec_s": round(plain),
+                                  "transactional_rec_s": round(txn), "share": round(txn / plain, 3)})
 
 
 if __name__ == "__main__":
