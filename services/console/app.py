@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
+from shared.runtime.bodylimit import BodyLimit
 from shared.runtime.secrets import StartupSecretError, require_secret
 from shared.runtime.service import service_app
 
@@ -19,6 +20,7 @@ from .gateway import GatewayClient
 from .pages import STATIC
 from .session import Sessions
 from .settings import DEV_SESSION_SEED, ConsoleSettings
+from .uploads import body_limit
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
@@ -61,6 +63,7 @@ def create_app(settings: ConsoleSettings | None = None, transport: httpx.AsyncBa
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    app.add_middleware(BodyLimit, limit=body_limit)  # a form, or a reply with its files, has a size
     install_error_pages(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in route_modules():

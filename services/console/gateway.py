@@ -17,9 +17,10 @@ class GatewayProblem(Exception):
     """A non-2xx answer of the gateway, from its RFC 9457 body; ``errors`` are its ``{loc, msg, ...}`` items."""
 
     def __init__(self, status: int, title: str, detail: str | None = None,
-                 errors: list[dict[str, Any]] | None = None) -> None:
+                 errors: list[dict[str, Any]] | None = None, code: str | None = None) -> None:
         super().__init__(f"{status} {title}: {detail or ''}")
         self.status, self.title, self.detail, self.errors = status, title, detail, errors or []
+        self.code = code  # the ledger's rejection code (409 urn:frontline:command-rejected), for words per code
 
     def field_errors(self) -> dict[str, str]:
         """Field name (the last string of each ``loc``) → message, to show each next to its field."""
@@ -50,7 +51,8 @@ def problem_of(resp: httpx.Response) -> GatewayProblem:
     errors = body.get("errors") if isinstance(body.get("errors"), list) else None
     cls = GatewayUnauthorized if resp.status_code == 401 else GatewayProblem
     return cls(resp.status_code, str(body.get("title") or resp.reason_phrase or "Error"),
-               str(body["detail"]) if body.get("detail") else None, errors)
+               str(body["detail"]) if body.get("detail") else None, errors,
+               str(body["code"]) if isinstance(body.get("code"), str) else None)
 
 
 class GatewayClient:

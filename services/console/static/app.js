@@ -85,9 +85,22 @@
       })
       .catch(function () { /* the next event tries again */ });
   }
-  function refreshAll() { document.querySelectorAll("[data-live-src]").forEach(refresh); }
+  // A part with data-live-ticket="<id>" is re-fetched only for events of that ticket (the ticket page).
+  var touched = {};
+  function refreshAll(all) {
+    var seen = touched; touched = {};
+    document.querySelectorAll("[data-live-src]").forEach(function (el) {
+      var only = el.getAttribute("data-live-ticket");
+      if (all === true || !only || seen[only] || seen["*"]) refresh(el);
+    });
+  }
   var timer = null;
-  function schedule() { clearTimeout(timer); timer = setTimeout(refreshAll, 150); }
+  function schedule(e) {
+    var id = "*";
+    try { id = JSON.parse(e.data).ticket_id || "*"; } catch (err) { /* not an envelope: refresh every part */ }
+    touched[id] = true;
+    clearTimeout(timer); timer = setTimeout(refreshAll, 150);
+  }
   document.querySelectorAll("[data-live-load]").forEach(refresh);
   if (document.querySelector("[data-live-src]") && window.EventSource) {
     var source = new EventSource("/live");
@@ -107,7 +120,7 @@
         if (!resp.ok) { return resp.text().then(function (html) { showError(form, html); }); }
         var target = form.getAttribute("data-target");
         var el = target ? document.querySelector(target) : null;
-        if (el && el.hasAttribute("data-live-src")) { refresh(el); } else { refreshAll(); }
+        if (el && el.hasAttribute("data-live-src")) { refresh(el); } else { refreshAll(true); }
       })
       .catch(function () { form.submit(); });
   }
