@@ -12,7 +12,7 @@ from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.secrets import require_secret
 from shared.runtime.service import Component, Hooks, Periodic, service_app
-from shared.runtime.timer_loop import OwnedPartitions, TimerLoop
+from shared.runtime.timer_loop import IDLE_MAX_SECONDS, OwnedPartitions, TimerLoop
 
 from .answers import AnswerService
 from .domain import Policy
@@ -47,7 +47,7 @@ class FeedbackService:
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "feedback-ticket-events", self.handler,
                                  on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
         self.loop = TimerLoop(self.store.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
-                              owned=self.owned)
+                              owned=self.owned, idle_max=IDLE_MAX_SECONDS)
         # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)
         self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
 

@@ -4,6 +4,11 @@ Two modes. One by one (``fire``): each timer is marked fired right after its eff
 raises NotYet stays due. Batch (``fire_many``): a tick's due timers, up to ``batch``, go to the owner together,
 which returns the ids it is done with; they are marked fired in one write. Either way a timer is marked only
 after its effect, so a crash re-fires it (same envelope ids) and never skips it.
+
+Between ticks the loop polls every ``interval``, or, given ``idle_max``, rests until the earliest pending timer
+(at most ``idle_max``; a timer its store schedules sooner wakes it), so an idle desk does not query ten times a
+second. ``idle_max`` bounds how late it notices what it is not told of: a timer written by another process, a
+rebalance, a test clock moved by hand.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.runtime.clock import Clock
@@ -18,6 +24,9 @@ from shared.runtime.tasks import cancel
 from shared.runtime.timers import NotYet, Timer, TimerStore
 
 log = logging.getLogger(__name__)
+# How late a resting loop may notice a timer it was not told of (written by another process, a rebalance, a
+# test clock moved by hand): for owners that schedule every timer through their own TimerStore.
+IDLE_MAX_SECONDS = 1.0
 Fire = Callable[[Timer], Awaitable[None]]
 FireMany = Callable[[Sequence[Timer]], Awaitable[list[str]]]
 
@@ -53,7 +62,8 @@ class TimerLoop:
 
     def __init__(self, store: TimerStore, clock: Clock, fire: Fire | None = None, *,
                  fire_many: FireMany | None = None, batch: int = 500, interval: float = 0.1,
-                 owned: Callable[[], set[int] | None] | None = None, drain_seconds: float = 10.0) -> None:
+                 owned: Callable[[], set[int] | None] | None = None, drain_seconds: float = 10.0,
+                 idle_max: float | None = None) -> None:
         if (fire is None) == (fire_many is None):
             raise TypeError("give either fire (one by one) or fire_many (batch mode)")
         self.store, self.clock, self.interval, self.batch = store, clock, interval, batch
@@ -64,7 +74,13 @@ class TimerLoop:
         self.stopping = False
         self._task: asyncio.Task[None] | None = None
         self._full = False
+        self._unfired = False  # the last tick left due timers (NotYet): look again after ``interval``
         self.fired = 0
+        self.idle_max = idle_max
+        self._woken = asyncio.Event()
+        self._resting_until: datetime | None = None  # clock time the loop will look again, while it rests
+        if idle_max is not None:
+            store.on_schedule(self._scheduled)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="timers")
@@ -100,11 +116,13 @@ class TimerLoop:
             if owned is not None and not owned:
                 return 0
             due = await self.store.due(self.clock.now(), owned, self.batch)
+            self._unfired = False
             if not due:
                 return 0
             fired = await (self._each(due) if self.fire_many is None else self._together(due, self.fire_many))
             self.fired += fired
             self._full = len(due) >= self.batch
+            self._unfired = fired < len(due)
             return fired
 
     async def _each(self, due: list[Timer]) -> int:
@@ -134,7 +152,33 @@ class TimerLoop:
                 log.exception("timer tick failed")
                 fired = 0
             if not self._more_due(fired):
-                await asyncio.sleep(self.interval)
+                await self._rest()
+
+    async def _rest(self) -> None:
+        if self.idle_max is None or self._unfired:
+            await asyncio.sleep(self.interval)
+            return
+        now = self.clock.now()
+        self._woken.clear()
+        self._resting_until = datetime.max.replace(tzinfo=UTC)  # a timer scheduled during the look-ahead wakes it
+        try:
+            upcoming = await self.store.next_due(now)
+        except Exception:
+            log.exception("timer look-ahead failed")
+            upcoming = None
+        wait = self.idle_max if upcoming is None else (upcoming - now).total_seconds()
+        wait = min(max(wait, self.interval), self.idle_max)
+        self._resting_until = now + timedelta(seconds=wait)
+        try:
+            await asyncio.wait_for(self._woken.wait(), wait)
+        except TimeoutError:
+            pass
+        finally:
+            self._resting_until = None
+
+    def _scheduled(self, due_at: datetime) -> None:
+        if self._resting_until is not None and due_at < self._resting_until:
+            self._woken.set()
 
     def _more_due(self, fired: int) -> bool:
         """Whether to tick again at once. One by one: something fired, so more may be due. Batch: only while a

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -95,6 +95,15 @@ def _timer(d: dict[str, Any]) -> Timer:
 class TimerStore:
     def __init__(self, collection: AsyncCollection, partitions: int) -> None:
         self.col, self.partitions = collection, partitions
+        self._listeners: list[Callable[[datetime], None]] = []
+
+    def on_schedule(self, listener: Callable[[datetime], None]) -> None:
+        """Call ``listener(due_at)`` after each timer this store schedules (a resting loop wakes for a sooner one)."""
+        self._listeners.append(listener)
+
+    def _scheduled(self, due_at: datetime) -> None:
+        for listener in self._listeners:
+            listener(due_at)
 
     async def ensure_indexes(self) -> None:
         await self.col.create_indexes(TIMER_INDEXES)
@@ -110,8 +119,10 @@ class TimerStore:
                 upsert=True)
         except DuplicateKeyError:
             pass  # already fired
+        self._scheduled(as_utc(due_at))
 
     async def schedule_many(self, timers: Iterable[Timer]) -> None:
+        timers = list(timers)
         ops = [UpdateOne({"_id": tm.id, "fired": {"$ne": True}},
                          {"$setOnInsert": {"fired": False},
                           "$set": {"ticket_id": tm.ticket_id, "due_at": as_utc(tm.due_at), "kind": tm.kind,
@@ -120,6 +131,7 @@ class TimerStore:
         if ops:
             with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
                 await self.col.bulk_write(ops, ordered=False)
+            self._scheduled(min(as_utc(tm.due_at) for tm in timers))
 
     async def cancel(self, timer_id: str) -> None:
         await self.col.delete_one({"_id": timer_id, "fired": False})
@@ -151,6 +163,12 @@ class TimerStore:
             found += [_timer(d) async for d in cursor]
         found.sort(key=lambda tm: tm.due_at)
         return found[:limit]
+
+    async def next_due(self, after: datetime) -> datetime | None:
+        """When the earliest pending timer due after ``after`` is due (any partition; None: none pending)."""
+        doc = await self.col.find_one({"fired": False, "due_at": {"$gt": after}}, {"due_at": 1},
+                                      sort=[("due_at", ASCENDING)])
+        return as_utc(doc["due_at"]) if doc else None
 
     async def mark_fired(self, timer_id: str, at: datetime) -> None:
         await self.col.update_one({"_id": timer_id}, {"$set": {"fired": True, "fired_at": at}})
