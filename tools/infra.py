@@ -144,7 +144,8 @@ class EmbeddedInfra:
     def _spawn_database(self) -> subprocess.Popen[bytes]:
         assert self.storage is not None
         return self._spawn([*secantus_command(), "--host", self.host, "--port", str(self.mongo_port),
-                            "--storage-path", str(self.storage)], "database")
+                            "--storage-path", str(self.storage),
+                            "--standalone"], "database")  # no replica set: no oplog to write (nothing watches)
 
     def stop(self) -> None:
         if self.gate is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -15,18 +15,12 @@ from shared.contracts.ticket import Ticket
 
 from .handlers import PROCESSED_KEEP, ConcurrentWrite
 
+# Only what a write or a lookup by key needs: on the embedded database every index is rewritten on every update
+# of a ticket. The gateway creates the indexes its queues and reports read (services/gateway/queries/store.py).
 INDEXES = {
     TICKETS: [
-        IndexModel([("number", ASCENDING)], unique=True),
-        IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)]),
-        IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("offered_to", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("line", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("service_team_id", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("client.client_id", ASCENDING), ("status", ASCENDING)]),
-        IndexModel([("email_message_ids", ASCENDING)]),
-        IndexModel([("parent_id", ASCENDING)]),
-        IndexModel([("created_at", DESCENDING)]),
+        IndexModel([("number", ASCENDING)], unique=True),  # one ticket per number; intake finds one by its number
+        IndexModel([("email_message_ids", ASCENDING)]),  # intake threads a reply to its ticket
     ],
     LEDGER_COMMANDS: [IndexModel([("ticket_id", ASCENDING)])],
 }

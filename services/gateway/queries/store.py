@@ -45,8 +45,14 @@ TICKET_INDEXES = [
     _flagged("unidentified"),
     IndexModel([("line", ASCENDING), ("status", ASCENDING), ("created_at", ASCENDING)]),
     IndexModel([("status", ASCENDING), ("parent_id", ASCENDING)]),
-    # a specialist's scope branches lead with the scope's field: participants is the one the ledger has no index on
+    # a specialist's scope branches lead with the scope's field (participants, team, client)
     IndexModel([("participants.user_id", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("service_team_id", ASCENDING), ("status", ASCENDING)]),
+    IndexModel([("client.client_id", ASCENDING), ("status", ASCENDING)]),
+    # the ticket list and reports: newest first, by status and last change, a parent's sub-tickets
+    IndexModel([("created_at", DESCENDING)]),
+    IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)]),
+    IndexModel([("parent_id", ASCENDING)]),
 ]
 
 INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES}
