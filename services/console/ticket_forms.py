@@ -13,7 +13,7 @@ from shared.contracts.schemas.common import TicketType
 
 Form = Mapping[str, Any]
 Built = tuple[dict[str, Any] | None, dict[str, str]]
-REQUIRED = "form.required"
+REQUIRED = "ticket.form.required"
 TICKET_TYPES = tuple(t.value for t in TicketType)
 
 
@@ -45,7 +45,7 @@ def _classify(form: Form) -> Built:
         return None, {"topic": REQUIRED}
     ticket_type = _text(form, "ticket_type")
     if ticket_type is not None and ticket_type not in TICKET_TYPES:
-        return None, {"ticket_type": "form.choose"}
+        return None, {"ticket_type": "ticket.form.choose"}
     return {"classification": parts, "ticket_type": ticket_type, "urgency": _text(form, "urgency")}, {}
 
 
@@ -73,7 +73,7 @@ def _link(form: Form) -> Built:
 def _callback(form: Form) -> Built:
     answered = form.get("answered")
     if answered not in ("yes", "no"):
-        return None, {"answered": "form.choose"}
+        return None, {"answered": "ticket.form.choose"}
     return {"answered": answered == "yes", "comment": _text(form, "comment"), "phone": _text(form, "phone")}, {}
 
 

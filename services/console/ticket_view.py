@@ -79,7 +79,7 @@ def thread(ticket_id: str, history: list[dict[str, Any]]) -> list[Item]:
 
 
 def event_label(kind: str, lang: str) -> str:
-    key = f"event.{kind}"
+    key = f"ticket.event.{kind}"
     return t(key, lang) if key in CATALOGUE else kind
 
 
@@ -123,8 +123,8 @@ def refusal(exc: GatewayProblem, lang: str) -> str:
     if isinstance(exc, GatewayUnavailable) or exc.status >= 500:
         return t("error.unavailable", lang)
     if exc.code in REFUSALS:
-        return t(f"reject.{exc.code}", lang, detail=exc.detail or "")
-    return t("reject.other", lang, detail=exc.detail or exc.title)
+        return t(f"ticket.reject.{exc.code}", lang, detail=exc.detail or "")
+    return t("ticket.reject.other", lang, detail=exc.detail or exc.title)
 
 
 @dataclass(frozen=True)

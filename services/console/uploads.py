@@ -30,7 +30,7 @@ def chosen_files(values: list[Any]) -> list[UploadFile]:
 async def upload(api: Api, ticket_id: str, files: list[UploadFile]) -> tuple[list[str], dict[str, str]]:
     """Upload each file to the ticket; the ids, or the first refusal in the gateway's words under ``files``."""
     if len(files) > MAX_FILES:
-        return [], {"files": "form.too_many_files"}
+        return [], {"files": "ticket.form.too_many_files"}
     ids: list[str] = []
     for f in files:
         data = await f.read(FILE_BYTES + 1)

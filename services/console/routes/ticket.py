@@ -131,7 +131,7 @@ async def act(ticket_id: str, action: str, request: Request, session: CsrfForm, 
         if exc.status not in SHOWN_REFUSALS:
             raise
         lang = lang_of(request, session)
-        words = t("form.check", lang) if errors else refusal(exc, lang)
+        words = t("ticket.form.check", lang) if errors else refusal(exc, lang)
         if fetch:
             return render(request, session, "ticket/refusal.html", status_code=exc.status, message=words)
         values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}

@@ -88,9 +88,9 @@ def test_sla_rows_count_down_while_running_and_freeze_while_paused() -> None:
 
 
 def test_the_forms_build_the_gateways_bodies_and_say_which_field_is_missing() -> None:
-    assert build("resolve", {"problem": " ", "solution": "fixed"}) == (None, {"problem": "form.required"})
+    assert build("resolve", {"problem": " ", "solution": "fixed"}) == (None, {"problem": "ticket.form.required"})
     assert build("resolve", {"problem": "down", "solution": "fixed"}) == ({"problem": "down", "solution": "fixed"}, {})
-    assert build("reply", {"text": ""})[1] == {"text": "form.required"}
+    assert build("reply", {"text": ""})[1] == {"text": "ticket.form.required"}
     assert build("hold", {"reason": ""}) == ({"reason": None}, {})
     assert build("callback", {"answered": "yes", "comment": "ok"})[0] == {"answered": True, "comment": "ok",
                                                                            "phone": None}
