@@ -139,8 +139,8 @@ async def _save(request: Request, session: Session, api: Api, name: str, key: st
                          banner=t("error.invalid", lang, detail=banner) if banner else t("admin.invalid", lang),
                          status_code=422)
         if exc.status == 409:
-            words = t("admin.conflict", lang) if key else t("admin.exists", lang)
-            return _form(request, session, d, shown, key=key, version=version, banner=words, status_code=409)
+            said = t("admin.conflict", lang) if key else t("admin.exists", lang)
+            return _form(request, session, d, shown, key=key, version=version, banner=said, status_code=409)
         raise
     return RedirectResponse(f"/admin/directories/{quote(name, safe='')}?saved={quote(target, safe='')}",
                             status_code=303)
