@@ -53,10 +53,15 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
 }
+# Reach the desk only through the gateway's HTTP API with each user's token: no Kafka user, no MongoDB URI, no
+# service token, so such a pod holds nothing that acts on the desk by itself.
+GATEWAY_CLIENTS = ("console",)
+# Keys a pod must be given one by one (a missing key stops the pod; envFrom alone would start it without).
+REQUIRED_SECRET_KEYS: dict[str, tuple[str, ...]] = {"console": ("CONSOLE_SESSION_SECRET",)}
 # Scaled by KEDA on consumer-group lag; the gateway scales on CPU (HPA); SLA keeps a fixed count
 # (at most the partitions of tickets.events: a timer fires only in the replica owning its partition).
 KEDA_SERVICES = ("intake", "tickets", "routing", "notify", "feedback")
-HTTP_FACING = ("gateway", "intake", "feedback")  # take outside traffic through the Ingress
+HTTP_FACING = ("gateway", "intake", "feedback", "console")  # take outside traffic through the Ingress
 # Each service reads its keys (FRONTLINE_COMMAND_KEY, the ledger's TICKETS_COMMAND_KEYS, GATEWAY_JWT_SECRET, ...)
 # from the Secret frontline-<service>-secrets, which must exist: a missing Secret stops the pod instead of
 # starting it on defaults.
@@ -102,10 +107,11 @@ def acls_by_user() -> dict[str, list[dict[str, Any]]]:
     """Write where a principal produces, Read where it consumes, Describe on every topic (services list them)."""
     topics = all_topics_with_dead_letters()
     ops: dict[str, dict[str, set[str]]] = {}
-    for name in [*SERVICES, *EXTERNAL_USERS]:
+    kafka_services = [svc for svc in SERVICES if svc not in GATEWAY_CLIENTS]
+    for name in [*kafka_services, *EXTERNAL_USERS]:
         ops[user_name(name)] = {}
     for t in topics:
-        for svc in SERVICES:
+        for svc in kafka_services:
             ops[user_name(svc)].setdefault(t.name, set()).add("Describe")
         for p in t.producers:
             ops[user_name(p)].setdefault(t.name, set()).update({"Describe", "Write"})
@@ -150,15 +156,23 @@ def _probe(path: str, period: int, failures: int, delay: int = 0) -> dict[str, A
     return probe
 
 
+def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def desk_env(svc: str) -> list[dict[str, Any]]:
+    """The broker and database credentials and the service token; none for a pod that only calls the gateway."""
+    if svc in GATEWAY_CLIENTS:
+        return []
+    return [{"name": "KAFKA_SASL_USERNAME", "value": user_name(svc)},
+            _secret_env("KAFKA_SASL_PASSWORD", user_name(svc), "password"),
+            _secret_env("MONGODB_URI", "frontline-mongodb-uri", "connectionString.standard"),
+            _secret_env("FRONTLINE_SERVICE_TOKEN", SERVICE_TOKEN_SECRET, "token")]
+
+
 def deployment(svc: str, port: int) -> dict[str, Any]:
-    env = [
-        {"name": "KAFKA_SASL_USERNAME", "value": user_name(svc)},
-        {"name": "KAFKA_SASL_PASSWORD", "valueFrom": {"secretKeyRef": {"name": user_name(svc), "key": "password"}}},
-        {"name": "MONGODB_URI", "valueFrom": {"secretKeyRef": {"name": "frontline-mongodb-uri",
-                                                               "key": "connectionString.standard"}}},
-        {"name": "FRONTLINE_SERVICE_TOKEN", "valueFrom": {"secretKeyRef": {"name": SERVICE_TOKEN_SECRET,
-                                                                           "key": "token"}}},
-    ]
+    env = [*desk_env(svc),
+           *(_secret_env(key, f"frontline-{svc}-secrets", key) for key in REQUIRED_SECRET_KEYS.get(svc, ()))]
     env_from = [{"configMapRef": {"name": "frontline-common"}}, {"configMapRef": {"name": f"frontline-{svc}"}},
                 {"secretRef": {"name": f"frontline-{svc}-secrets"}}]
     container = {
@@ -220,6 +234,8 @@ def service_env(svc: str, port: int) -> str:
     env = f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n{p}_METRICS_PORT={METRICS_PORT}\n"
     if svc == "gateway":  # people's feeds and template previews come from notify's internal API (its Service)
         env += f"GATEWAY_NOTIFY_URL=http://frontline-notify:{SERVICES['notify']}\n"
+    if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)
+        env += f"CONSOLE_GATEWAY_URL=http://frontline-gateway:{SERVICES['gateway']}\n"
     return env
 
 

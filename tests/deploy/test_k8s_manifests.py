@@ -125,8 +125,11 @@ def test_every_service_runs_hardened_with_probes_config_and_secrets(rendered: tu
         assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
         assert any(v["name"] == "tmp" and "emptyDir" in v for v in pod["volumes"])
         env = {e["name"]: e for e in c["env"]}
-        assert env["MONGODB_URI"]["valueFrom"]["secretKeyRef"]["name"] == uri_secret
-        assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == k8s.user_name(svc)
+        if svc in k8s.GATEWAY_CLIENTS:  # tests/deploy/test_console_manifests.py: no desk credentials at all
+            assert not {"MONGODB_URI", "KAFKA_SASL_PASSWORD"} & env.keys()
+        else:
+            assert env["MONGODB_URI"]["valueFrom"]["secretKeyRef"]["name"] == uri_secret
+            assert env["KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == k8s.user_name(svc)
         refs = [next(iter(e.values()))["name"] for e in c["envFrom"]]
         own = next(r for r in refs if r.startswith(f"frontline-{svc}-") and not r.endswith("-secrets"))
         assert configmaps[f"frontline-{svc}"]["metadata"]["name"] == own
@@ -145,11 +148,12 @@ def pod_labels(dep: dict[str, Any]) -> dict[str, str]:
     return dep["spec"]["template"]["metadata"]["labels"]
 
 
-def test_only_gateway_intake_and_feedback_take_outside_traffic(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+def test_only_gateway_intake_feedback_and_console_take_outside_traffic(
+        rendered: tuple[str, list[dict[str, Any]]]) -> None:
     _, docs = rendered
     (ingress,) = of_kind(docs, "Ingress").values()
     backends = {p["backend"]["service"]["name"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
-    assert backends == {"frontline-gateway", "frontline-intake", "frontline-feedback"}
+    assert backends == {"frontline-gateway", "frontline-intake", "frontline-feedback", "frontline-console"}
     policies = of_kind(docs, "NetworkPolicy")
     from_outside: set[str] = set()
     for pol in policies.values():
@@ -160,7 +164,7 @@ def test_only_gateway_intake_and_feedback_take_outside_traffic(rendered: tuple[s
                 if ns == "ingress-nginx":
                     sel = pol["spec"]["podSelector"]["matchExpressions"]
                     from_outside |= set(next(e["values"] for e in sel if e["key"] == "app.kubernetes.io/component"))
-    assert from_outside == set(k8s.HTTP_FACING) == {"gateway", "intake", "feedback"}
+    assert from_outside == set(k8s.HTTP_FACING) == {"gateway", "intake", "feedback", "console"}
     selected = policies["frontline-default-deny"]["spec"]["podSelector"]["matchLabels"]
     for dep in of_kind(docs, "Deployment").values():
         assert selected.items() <= pod_labels(dep).items(), "every service pod is under the default-deny policy"
@@ -169,9 +173,9 @@ def test_only_gateway_intake_and_feedback_take_outside_traffic(rendered: tuple[s
 def test_autoscaling(rendered: tuple[str, list[dict[str, Any]]]) -> None:
     overlay, docs = rendered
     hpas = of_kind(docs, "HorizontalPodAutoscaler")
-    assert [h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()] == ["frontline-gateway"]
-    (hpa,) = hpas.values()
-    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+    assert sorted(h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()) == ["frontline-console",
+                                                                                   "frontline-gateway"]
+    assert all(hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu" for hpa in hpas.values())
     scaled = of_kind(docs, "ScaledObject")
     assert {so["spec"]["scaleTargetRef"]["name"] for so in scaled.values()} == {
         f"frontline-{s}" for s in ("intake", "tickets", "routing", "notify", "feedback")}
@@ -221,8 +225,9 @@ def test_kafka_cluster_topics_and_users(rendered: tuple[str, list[dict[str, Any]
         return {op for acl in users[user]["spec"]["authorization"]["acls"]
                 if acl["resource"]["type"] == kind and acl["resource"]["name"] == name for op in acl["operations"]}
 
+    assert not {k8s.user_name(svc) for svc in k8s.GATEWAY_CLIENTS} & users.keys()
     for t in all_topics_with_dead_letters():
-        for svc in SERVICES:
+        for svc in (s for s in SERVICES if s not in k8s.GATEWAY_CLIENTS):
             ops = allowed(k8s.user_name(svc), "topic", t.name)
             assert "Describe" in ops
             assert ("Write" in ops) == (svc in t.producers), (svc, t.name)
@@ -276,6 +281,9 @@ def _code_groups(svc: str) -> set[tuple[str, str]] | None:
 def test_consumer_groups_match_the_services_code(svc: str) -> None:
     """KEDA triggers, ACLs and AsyncAPI use k8s.CONSUMER_GROUPS; it must name the groups the code joins."""
     found = _code_groups(svc)
+    if svc in k8s.GATEWAY_CLIENTS:
+        assert found is None and svc not in k8s.CONSUMER_GROUPS, f"{svc} reaches the desk only through the gateway"
+        return
     table = {(spec.name, group) for spec, group in k8s.CONSUMER_GROUPS[svc]}
     if found is None:
         if svc == "gateway":
@@ -309,6 +317,9 @@ def test_prod_overlay_runs_production_and_every_secret_it_names_is_required() ->
             assert ref is None or "optional" not in ref, f"{name}: optional Secret key {e['name']}"
         env = {e["name"]: e for e in c.get("env", [])}
         assert env.get("FRONTLINE_ENVIRONMENT", {}).get("value", "production") == "production", name
+        if name.removeprefix("frontline-") in k8s.GATEWAY_CLIENTS:
+            assert "FRONTLINE_SERVICE_TOKEN" not in env, f"{name} calls only the gateway's public API"
+            continue
         token = env["FRONTLINE_SERVICE_TOKEN"]["valueFrom"]["secretKeyRef"]
         assert token["name"] == k8s.SERVICE_TOKEN_SECRET and "optional" not in token
     deployments = of_kind(docs, "Deployment")
