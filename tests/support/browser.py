@@ -78,6 +78,13 @@ async def new_page(browser: Browser, width: int = DESKTOP, *, base_url: str | No
     return await context.new_page()
 
 
+def csp_refusals(page: Page) -> list[str]:
+    """Every Content-Security-Policy refusal the page logs from now on (a journey asserts the list stays empty)."""
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    return refused
+
+
 async def sign_in(page: Page, user_id: str, next_url: str | None = None) -> None:
     """Sign in through the development sign-in page as a person would: the row headed by the person's name and
     ``(user_id)``, its sign-in button; then wait until the console has left the sign-in pages."""
