@@ -5,6 +5,7 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.runtime.clamd import ScanSettings
 from shared.runtime.settings import DEV_JWT_SECRET, ServiceSettings
 
 OFFICE_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -14,7 +15,7 @@ DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp"
                             *OFFICE_TYPES.values())
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, ScanSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8000
@@ -54,6 +55,9 @@ class GatewaySettings(ServiceSettings):
     # Notify's internal API (people's in-app feed, template previews); called with FRONTLINE_SERVICE_TOKEN.
     notify_url: str = Field("http://127.0.0.1:8005", description="Notify's internal HTTP API")
     notify_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to notify may take")
+    # The search service's internal API (GET /api/v1/search); called with FRONTLINE_SERVICE_TOKEN.
+    search_url: str = Field("http://127.0.0.1:8009", description="The search service's internal HTTP API")
+    search_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to the search service may take")
     # Client portal sign-in by e-mailed link (api/portal_sign_in.py)
     portal_url: str = Field("http://127.0.0.1:8007", description="The console's public URL: sign-in links point "
                             "to {portal_url}/portal/link?token=…")

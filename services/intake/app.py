@@ -22,6 +22,7 @@ from .domain import message_id
 from .doors import Doors
 from .handlers import INDEXES, InboundHandler, InvalidInbound, Pipeline, TicketEventsHandler
 from .imap import MailPoller
+from .scans import IntakeScans
 from .settings import IntakeSettings
 from .store import IntakeStore
 from .webhooks import router
@@ -36,7 +37,8 @@ class IntakeService:
         self.bus = KafkaBus(settings, "intake")
         self.client = mongo_client(settings)
         self.db = database(self.client, settings)
-        self.store = IntakeStore(self.db, settings.directory_cache_seconds)
+        self.scans = IntakeScans(self.db, self.bus, clock, settings)
+        self.store = IntakeStore(self.db, settings.directory_cache_seconds, self.scans.new_scan)
         self.pipeline = Pipeline(self.store, self.bus, clock, domain=settings.mail_domain,
                                  region=settings.default_region, rule=settings.ticket_rule,
                                  reopen_window=timedelta(seconds=settings.reopen_window_seconds))
@@ -49,7 +51,7 @@ class IntakeService:
         """In start order; they stop in reverse."""
         prepare = Hooks(self._say_closed_doors, lambda: ensure_topics(self.settings),
                         lambda: ensure_indexes(self.db, INDEXES), stop=self.client.close)
-        return [prepare, self.bus, Together(self.inbound, self.events), *self.pollers]
+        return [prepare, self.bus, self.scans, Together(self.inbound, self.events), *self.pollers]
 
     async def _say_closed_doors(self) -> None:
         if closed := self.doors.unconfigured():
@@ -57,7 +59,7 @@ class IntakeService:
                         else "open to loopback callers only", ", ".join(closed))
 
     def ready(self) -> bool:
-        return self.inbound.is_running() and self.events.is_running()
+        return self.inbound.is_running() and self.events.is_running() and self.scans.running()
 
     async def accept(self, msg: InboundMessage) -> str:
         """Check size, directories and the sender's quota, then publish to the main door; the id is stable per

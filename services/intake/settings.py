@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.runtime.clamd import ScanSettings
 from shared.runtime.settings import ServiceSettings
 
 
@@ -23,7 +24,7 @@ class Mailbox(BaseModel):
     verify_tls: bool = True
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(ServiceSettings, ScanSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", populate_by_name=True)
 
     http_port: int = 8001

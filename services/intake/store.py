@@ -73,9 +73,15 @@ class Cached(Generic[T]):
         return self._value
 
 
+def clean_at_once() -> dict[str, Any]:
+    return {"status": "clean", "by": "none"}
+
+
 class IntakeStore:
-    def __init__(self, db: AsyncDatabase, cache_seconds: float = 5.0) -> None:
-        self.db = db
+    def __init__(self, db: AsyncDatabase, cache_seconds: float = 5.0,
+                 new_scan: Callable[[], dict[str, Any]] = clean_at_once) -> None:
+        """``new_scan``: the scan state a new file starts in (``scans.py``)."""
+        self.db, self.new_scan = db, new_scan
         self.messages = db[MESSAGES]
         self.conversations = db[CONVERSATIONS]
         self.ticket_keys = db[TICKET_KEYS]
@@ -255,13 +261,13 @@ class IntakeStore:
     # ---- attachments (GridFS) ------------------------------------------------------------------
 
     async def save_attachment(self, file_id: str, filename: str, content_type: str, data: bytes) -> Attachment:
-        """Deterministic ids: the same mail fetched twice stores its files once."""
+        """Deterministic ids: the same mail fetched twice stores its files once (and scans them once)."""
         existing = await self.attachment(file_id)
         if existing is not None:
             return existing
         try:
             await self.bucket.upload_from_stream_with_id(
-                file_id, filename, data, metadata={"content_type": content_type})
+                file_id, filename, data, metadata={"content_type": content_type, "scan": self.new_scan()})
         except DuplicateKeyError:
             pass
         return Attachment(id=file_id, filename=filename, content_type=content_type, size=len(data))

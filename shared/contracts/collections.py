@@ -34,7 +34,7 @@ def declare(name: str, owner: str, description: str, readers: tuple[str, ...] = 
 
 # The ledger's: ticket state and full history (the read model is shared/contracts/ticket.py).
 TICKETS = declare("tickets", "tickets", "Ticket state and full event history",
-                  readers=("intake", "feedback", "gateway"))
+                  readers=("intake", "feedback", "gateway", "search"))
 LEDGER_COMMANDS = declare("ledger_commands", "tickets", "Rejections and no-op commands, by command id",
                           readers=("gateway",))
 COUNTERS = declare("counters", "tickets", "Ticket numbers")
@@ -61,9 +61,14 @@ FEEDBACK_SURVEYS = declare("feedback_surveys", "feedback", "CSAT surveys, answer
                            readers=("gateway",))
 FEEDBACK_TIMERS = declare("feedback_timers", "feedback", "Survey auto-completion timers")
 
+SEARCH_TICKETS = declare("search_tickets", "search",
+                         "Per ticket: what the search index holds (texts, scope fields) and the event ids applied")
+SEARCH_META = declare("search_meta", "search", "The search index's watermark: changes older than it are indexed")
+
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
 GATEWAY_ATTACHMENTS = declare("gateway_attachments", "gateway",
-                              "GridFS bucket of files people upload through the API (replies, notes, the portal)")
+                              "GridFS bucket of files people upload through the API (replies, notes, the portal)",
+                              readers=("notify",))
 GATEWAY_SIGN_IN_LINKS = declare("gateway_sign_in_links", "gateway",
                                 "Portal sign-in links: the token's hash, contact, expiry, when used")
 GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
@@ -73,8 +78,11 @@ GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
 # ---- the published field shapes readers rely on -------------------------------------------------------------
 
 # intake_attachments: the gateway serves a file a ticket's history names, by its GridFS id, with these (its filename and
-# metadata.content_type; the bytes).
-ATTACHMENT_FIELDS = ("_id", "filename", "length", "metadata.content_type")
+# metadata.content_type; the bytes), only once metadata.scan.status is clean (shared/runtime/file_scan.py).
+# gateway_attachments: notify mails a reply's files with these, and metadata.ticket_id must be the reply's ticket.
+ATTACHMENT_FIELDS = ("_id", "filename", "length", "metadata.content_type", "metadata.scan.status",
+                     "metadata.scan.signature")
+UPLOAD_FIELDS = (*ATTACHMENT_FIELDS, "metadata.ticket_id")
 
 # notify_deliveries: the administrators' failed-deliveries list reads these.
 DeliveryChannel = Literal["email", "sms", "chat", "in_app"]
@@ -84,3 +92,5 @@ DELIVERY_FIELDS = ("ticket_id", "channel", "recipient", "address", "template", "
 # feedback_surveys: the portal's survey state and link, the CSAT and fraud reports read these.
 SURVEY_FIELDS = ("ticket_id", "ticket_number", "survey_id", "status", "expires_at", "url", "resolved_at", "answer",
                  "answered_at", "agent_id", "group_id", "line", "service_team_id", "created_by", "fraud")
+# tickets: the search service rebuilds its index from each ticket's history (the envelopes the ledger published).
+HISTORY_FIELDS = ("_id", "history")

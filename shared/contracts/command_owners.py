@@ -9,8 +9,8 @@ sending a new command type declares it here, or the ledger refuses it.
 from __future__ import annotations
 
 COMMANDS_BY_PRODUCER: dict[str, frozenset[str]] = {
-    # Client messages from every channel open or continue a ticket.
-    "intake": frozenset({"ReceiveMessage"}),
+    # Client messages from every channel open or continue a ticket; a file it quarantined, flagged on its ticket.
+    "intake": frozenset({"ReceiveMessage", "SetFlag"}),
     # Offers and automatic assignment; flags such as "nobody available".
     "routing": frozenset({"OfferTicket", "AssignTicket", "SetFlag"}),
     # Breach flags and the participants an escalation step adds.
@@ -19,11 +19,11 @@ COMMANDS_BY_PRODUCER: dict[str, frozenset[str]] = {
     "notify": frozenset({"RecordNotification"}),
     # Ratings, the client's comment as a note, and completion after the survey.
     "feedback": frozenset({"RecordRating", "AddNote", "CompleteTicket"}),
-    # People's actions through the API (agents, leads, clients writing on the portal).
+    # People's actions through the API (agents, leads, clients writing on the portal); a quarantined upload's flag.
     "gateway": frozenset({
         "ReceiveMessage", "ClaimTicket", "AssignTicket", "StartWork", "ReplyToClient", "AddNote", "PutOnHold",
         "ResumeWork", "ClassifyTicket", "EscalateLine", "OpenSubTicket", "ResolveTicket", "CloseTicket",
-        "ReopenTicket", "LinkClient", "LogCallback",
+        "ReopenTicket", "LinkClient", "LogCallback", "SetFlag",
     }),
     # The ledger's own follow-ups: it opens a sub-ticket and reports a child's status to its parent.
     "tickets": frozenset({"OpenTicket", "UpdateChildStatus"}),
