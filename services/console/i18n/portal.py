@@ -2,6 +2,8 @@
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "portal.title": ("My requests", "Мои обращения"),
+    "portal.staff_only": ("The portal is for clients; staff work in the queues.",
+                          "Портал — для клиентов; сотрудники работают в очередях."),
     "portal.signin.title": ("Sign in to the client portal", "Вход в портал клиента"),
     "portal.signin.intro": ("Enter your e-mail address: we will mail you a link that signs you in.",
                             "Введите адрес электронной почты: мы пришлём ссылку для входа."),

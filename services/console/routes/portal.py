@@ -15,7 +15,8 @@ from starlette.datastructures import UploadFile
 from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, UserApi
-from ..pages import render
+from ..i18n import t
+from ..pages import lang_of, render
 from ..portal_view import conversation, may_write, requests, short_date, survey
 from ..session import CsrfForm, CurrentSession, Session
 from ..ticket_view import safe_id
@@ -26,9 +27,9 @@ LIST_LIMIT = 100
 PASSED_HEADERS = ("content-type", "content-disposition", "content-length")
 
 
-def _client(session: Session) -> Session:
+def _client(request: Request, session: Session) -> Session:
     if session.role != "client":
-        raise ProblemError(403, "Forbidden", "the portal is for clients; staff work in the queues")
+        raise ProblemError(403, "Forbidden", t("portal.staff_only", lang_of(request, session)))
     return session
 
 
@@ -74,7 +75,7 @@ def _required(fields: dict[str, str], *names: str) -> dict[str, str]:
 
 @router.get("/portal", response_class=HTMLResponse)
 async def index(request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
-    _client(session)
+    _client(request, session)
     open_rows, finished = requests(await api.get("/tickets", params={"limit": LIST_LIMIT}))
     return render(request, session, "portal/index.html", open_rows=open_rows, finished=finished,
                   short_date=short_date)
@@ -82,14 +83,14 @@ async def index(request: Request, session: CurrentSession, api: UserApi) -> HTML
 
 @router.get("/portal/new", response_class=HTMLResponse)
 async def new_page(request: Request, session: CurrentSession) -> HTMLResponse:
-    _client(session)
+    _client(request, session)
     return render(request, session, "portal/new.html", fields={}, errors={}, key=secrets.token_urlsafe(16),
                   max_files=MAX_FILES)
 
 
 @router.post("/portal/new", response_class=HTMLResponse)
 async def open_request(request: Request, session: CsrfForm, api: UserApi) -> Response:
-    _client(session)
+    _client(request, session)
     fields, files = await _form(request)
     key = fields.get("key") or secrets.token_urlsafe(16)
     errors = _required(fields, "subject", "text")
@@ -128,14 +129,14 @@ async def _ticket_page(request: Request, session: Session, api: Api, ticket_id: 
 
 @router.get("/portal/tickets/{ticket_id}", response_class=HTMLResponse)
 async def ticket_page(ticket_id: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
-    _client(session)
+    _client(request, session)
     return await _ticket_page(request, session, api, _ticket_id(ticket_id),
                               sent=bool(request.query_params.get("sent")))
 
 
 @router.post("/portal/tickets/{ticket_id}/messages", response_class=HTMLResponse)
 async def write(ticket_id: str, request: Request, session: CsrfForm, api: UserApi) -> Response:
-    _client(session)
+    _client(request, session)
     _ticket_id(ticket_id)
     fields, files = await _form(request)
     key = fields.get("key") or secrets.token_urlsafe(16)
@@ -157,9 +158,10 @@ async def write(ticket_id: str, request: Request, session: CsrfForm, api: UserAp
 
 
 @router.get("/portal/tickets/{ticket_id}/attachments/{file_id}")
-async def download(ticket_id: str, file_id: str, session: CurrentSession, api: UserApi) -> StreamingResponse:
+async def download(ticket_id: str, file_id: str, request: Request, session: CurrentSession,
+                   api: UserApi) -> StreamingResponse:
     """The gateway's download passed through as it is: always an attachment, nosniff, sandboxed."""
-    _client(session)
+    _client(request, session)
     if not safe_id(file_id):
         raise ProblemError(404, "Not Found", f"no file {file_id!r}")
     upstream = await api.raw("GET", f"/tickets/{_ticket_id(ticket_id)}/attachments/{file_id}")

@@ -119,7 +119,7 @@ def test_the_list_puts_open_requests_first_and_staff_are_sent_away() -> None:
             page.index("Still open") < page.index("Finished requests") < page.index("Old one")
         signed_in(c, "specialist", "ann")
         refused = c.get("/portal", headers=HTML)
-    assert refused.status_code == 403 and "the portal is for clients" in refused.text
+    assert refused.status_code == 403 and "The portal is for clients" in refused.text
     assert len(gateway.sent("GET", "/tickets")) == 1  # the staff session never reached the gateway
 
 
