@@ -7,6 +7,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from shared.contracts.topics import TICKETS_COMMANDS
+from shared.directory import DirectoryStore
+from shared.directory.custom_fields import CUSTOM_FIELDS
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
@@ -26,7 +28,8 @@ class TicketsService:
         self.client = mongo_client(settings)
         self.store = LedgerStore(database(self.client, settings))
         self.handler = LedgerHandler(self.store, self.bus, clock,
-                                     LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)))
+                                     LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),
+                                     DirectoryStore(self.store.db, CUSTOM_FIELDS).list)
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
                                  verify=producer_check(settings))
 

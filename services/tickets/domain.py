@@ -25,6 +25,7 @@ from shared.contracts.schemas.common import (
 from shared.contracts.schemas.tickets import StatusChange
 from shared.contracts.ticket import Ticket
 from shared.contracts.ticket_rules import reopen_window_open, reopened_status
+from shared.directory.custom_fields import CustomField, check_values, missing_required
 
 S = TicketStatus
 
@@ -32,6 +33,8 @@ S = TicketStatus
 @dataclass(frozen=True)
 class LedgerRules:
     reopen_window: timedelta = timedelta(minutes=5)
+    # The custom-fields directory as the handler read it for this command (only commands that check fields).
+    custom_fields: tuple[CustomField, ...] = ()
 
 
 class Rejected(Exception):
@@ -316,6 +319,44 @@ _HANDLERS: dict[type[Message], Callable[[Ticket, Any, datetime, LedgerRules], li
     tickets.RecordRating: _rate, tickets.LogCallback: _callback, tickets.SetDeadline: _deadline,
     tickets.RecordNotification: _notification,
 }
+
+
+def _change_tags(ticket: Ticket, cmd: tickets.ChangeTags, now: datetime, rules: LedgerRules) -> list[Message]:
+    both = sorted(set(cmd.add) & set(cmd.remove))
+    if both:
+        raise Rejected(f"a tag cannot be added and removed at once: {', '.join(both)}", "tag_conflict")
+    added = [t for t in dict.fromkeys(cmd.add) if t not in ticket.tags]
+    removed = [t for t in dict.fromkeys(cmd.remove) if t in ticket.tags]
+    if len(ticket.tags) + len(added) - len(removed) > tickets.MAX_TAGS_PER_TICKET:
+        raise Rejected(f"a ticket carries at most {tickets.MAX_TAGS_PER_TICKET} tags; it has {len(ticket.tags)}",
+                       "too_many_tags")
+    return [tickets.TagsChanged(added=added, removed=removed, by=cmd.by)] if added or removed else []
+
+
+def _set_fields(ticket: Ticket, cmd: tickets.SetCustomFields, now: datetime, rules: LedgerRules) -> list[Message]:
+    _need(ticket, ACTIVE_STATUSES | {S.resolved}, "set custom fields on")
+    stored, problems = check_values(rules.custom_fields, cmd.values, level="ticket",
+                                    ticket_type=ticket.ticket_type.value)
+    if problems:
+        raise Rejected("; ".join(problems), "invalid_custom_field")
+    changed = {k: v for k, v in stored.items() if ticket.custom_fields.get(k) != v}
+    return [tickets.CustomFieldsSet(values=changed, set_by=cmd.set_by)] if changed else []
+
+
+def _resolve_with_fields(ticket: Ticket, cmd: tickets.ResolveTicket, now: datetime,
+                         rules: LedgerRules) -> list[Message]:
+    """Resolving also needs every required custom field that applies to the ticket's type."""
+    missing = missing_required(rules.custom_fields, ticket.ticket_type.value, ticket.custom_fields)
+    if missing and ticket.status in WORKING_STATUSES:
+        raise Rejected(f"resolving needs the custom fields {', '.join(missing)}", "custom_fields_required")
+    return _resolve(ticket, cmd, now, rules)
+
+
+# Tags and custom fields; resolving is checked against the required fields first.
+_HANDLERS |= {tickets.ChangeTags: _change_tags, tickets.SetCustomFields: _set_fields,
+              tickets.ResolveTicket: _resolve_with_fields}
+# The commands whose decision reads the custom-fields directory (the handler loads it for them only).
+READS_CUSTOM_FIELDS: frozenset[type[Message]] = frozenset({tickets.SetCustomFields, tickets.ResolveTicket})
 COMMANDS: frozenset[type[Message]] = frozenset([*_HANDLERS, tickets.OpenTicket, tickets.ReceiveMessage])
 
 

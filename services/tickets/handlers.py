@@ -10,18 +10,21 @@ a rebalance loses instead of overwriting.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from shared.contracts.envelope import Envelope, Message, caused_id, envelope_for, registry
 from shared.contracts.schemas import tickets
 from shared.contracts.ticket import Ticket, evolve
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
+from shared.directory.custom_fields import CustomField
 from shared.runtime.clock import Clock
 from shared.runtime.kafka import Poison
 from shared.runtime.logging import correlation_id_var, ticket_id_var
 from shared.runtime.ports import Bus
 
-from .domain import COMMANDS, LedgerRules, Rejected, decide, follow_ups
+from .domain import COMMANDS, READS_CUSTOM_FIELDS, LedgerRules, Rejected, decide, follow_ups
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +52,20 @@ class LedgerStorage(Protocol):
     async def record_command(self, command: Envelope, events: list[Envelope]) -> None: ...
 
 
+FieldDefinitions = Callable[[], Awaitable[Sequence[CustomField]]]
+
+
+async def _no_fields() -> Sequence[CustomField]:
+    return ()
+
+
 class LedgerHandler:
-    def __init__(self, store: LedgerStorage, bus: Bus, clock: Clock, rules: LedgerRules) -> None:
+    """``custom_fields`` reads the custom-fields directory (read-only) for the commands that check values."""
+
+    def __init__(self, store: LedgerStorage, bus: Bus, clock: Clock, rules: LedgerRules,
+                 custom_fields: FieldDefinitions = _no_fields) -> None:
         self.store, self.bus, self.clock, self.rules = store, bus, clock, rules
+        self.custom_fields = custom_fields
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, cmd = delivery
@@ -83,8 +97,11 @@ class LedgerHandler:
         number = 0
         if ticket is None and isinstance(cmd, (tickets.OpenTicket, tickets.ReceiveMessage)):
             number = await self.store.next_number()
+        rules = self.rules
+        if type(cmd) in READS_CUSTOM_FIELDS and ticket is not None:
+            rules = replace(rules, custom_fields=tuple(await self.custom_fields()))
         try:
-            messages = decide(ticket, cmd, now, next_number=number, rules=self.rules)
+            messages = decide(ticket, cmd, now, next_number=number, rules=rules)
         except Rejected as rej:
             rejected = envelope_for(
                 tickets.CommandRejected(command_id=env.id, command_type=env.type, reason=rej.reason, code=rej.code),

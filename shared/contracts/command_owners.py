@@ -24,6 +24,8 @@ COMMANDS_BY_PRODUCER: dict[str, frozenset[str]] = {
         "ReceiveMessage", "ClaimTicket", "AssignTicket", "StartWork", "ReplyToClient", "AddNote", "PutOnHold",
         "ResumeWork", "ClassifyTicket", "EscalateLine", "OpenSubTicket", "ResolveTicket", "CloseTicket",
         "ReopenTicket", "LinkClient", "LogCallback", "SetFlag",
+        # Tags and custom field values agents set (issue 22).
+        "ChangeTags", "SetCustomFields",
     }),
     # The ledger's own follow-ups: it opens a sub-ticket and reports a child's status to its parent.
     "tickets": frozenset({"OpenTicket", "UpdateChildStatus"}),

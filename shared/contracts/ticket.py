@@ -110,6 +110,9 @@ class Ticket(BaseModel):
     completed_at: datetime | None = None
     closed_at: datetime | None = None
     reopened_count: int = 0
+    tags: list[str] = Field(default_factory=list, description="Tags in the order they were added (TagsChanged)")
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="Ticket-level custom field values by "
+                                          "field id, as the ledger stored them (CustomFieldsSet)")
 
     def to_doc(self) -> dict[str, Any]:
         doc = self.model_dump(mode="python")
@@ -227,6 +230,15 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
             ticket.rating = Rating(survey_id=ev.survey_id, answer=ev.answer, comment=ev.comment, at=at)
         case tickets.DeadlineSet():
             ticket.deadline = ev.deadline
+        case tickets.TagsChanged():
+            kept = [t for t in ticket.tags if t not in ev.removed]
+            ticket.tags = kept + [t for t in ev.added if t not in kept]
+        case tickets.CustomFieldsSet():
+            for name, value in ev.values.items():
+                if value is None:
+                    ticket.custom_fields.pop(name, None)
+                else:
+                    ticket.custom_fields[name] = value
         case (tickets.NoteAdded() | tickets.CallbackLogged() | tickets.NotificationRecorded()
               | tickets.CommandRejected()):
             pass

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictFloat, StrictInt, StrictStr, StringConstraints, model_validator
 
 from shared.contracts.envelope import Message, message
 from shared.contracts.language import Language, detect_language
@@ -450,3 +450,48 @@ class CommandRejected(Message):
     command_type: str
     reason: str
     code: str = "rejected"
+
+
+# ---- tags and custom fields (issue 22) ----------------------------------------------------------
+
+# A tag: letters or digits first, then letters, digits and - _ . : / # +; stored lower-case. No markup, spaces
+# or control characters ever reach a ticket, so a tag is safe as text anywhere it is shown.
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50,
+                                       pattern=r"^[^\W_][\w\-.:/#+]*$")]
+MAX_TAGS_PER_TICKET = 20
+# A custom field's id is a path segment of ``custom_fields.<id>`` in MongoDB queries: no dots, no dollars.
+FIELD_ID = r"^[a-z][a-z0-9_]{0,63}$"
+FieldId = Annotated[str, StringConstraints(pattern=FIELD_ID)]
+FieldValue = StrictStr | StrictInt | StrictFloat | list[Annotated[StrictStr, Field(max_length=200)]] | None
+MAX_FIELDS_PER_COMMAND = 50
+
+
+@message("ChangeTags", kind="command")
+class ChangeTags(Message):
+    """Add and remove tags; adding a tag the ticket has (or removing one it lacks) changes nothing."""
+
+    add: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS_PER_TICKET)
+    remove: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS_PER_TICKET)
+    by: str
+
+
+@message("TagsChanged")
+class TagsChanged(Message):
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    by: str
+
+
+@message("SetCustomFields", kind="command")
+class SetCustomFields(Message):
+    """Ticket-level custom field values (None clears one); the ledger checks them against the custom-fields
+    directory (``shared.directory.custom_fields``) and refuses the whole command, in words, if one does not fit."""
+
+    values: dict[FieldId, FieldValue] = Field(min_length=1, max_length=MAX_FIELDS_PER_COMMAND)
+    set_by: str
+
+
+@message("CustomFieldsSet")
+class CustomFieldsSet(Message):
+    values: dict[str, FieldValue] = Field(description="As stored (dates YYYY-MM-DD); null: the field was cleared")
+    set_by: str
