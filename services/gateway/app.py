@@ -24,7 +24,10 @@ from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
 from .api.portal_sign_in import router as sign_in_links
+from .api.search import router as search_routes
+from .api.tags_fields import router as tags_fields_routes
 from .clients.notify import NotifyApi
+from .clients.search import SearchApi
 from .ledger.commands import Commander
 from .ledger.hub import EventHub
 from .queries.sign_in_links import SignInLinks
@@ -45,8 +48,10 @@ Every error is an RFC 9457 problem (`application/problem+json`).
 
 
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
-               jwks: JwksCache | None = None, notify: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """``notify`` reaches notify's API some other way than over ``notify_url`` (tests: its app in process)."""
+               jwks: JwksCache | None = None, notify: httpx.AsyncBaseTransport | None = None,
+               search: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """``notify`` and ``search`` reach those services' APIs some other way than over their URLs (tests: their
+    apps in process)."""
     settings = settings or GatewaySettings()
     if require_secret(settings, "GATEWAY_JWT_SECRET", settings.jwt_secret, DEV_JWT_SECRET,
                       required=not settings.jwks_url) is None:
@@ -58,17 +63,20 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     bus = KafkaBus(settings, "gateway")
     hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
     notify_api = NotifyApi(settings, notify)
+    search_api = SearchApi(settings, search)
     ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), hub=hub,
                   commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
                   cursors=cursors, notify=notify_api)
-    app = service_app("gateway", lambda: [reads, bus, hub, notify_api], ready=hub.is_running,
+    app = service_app("gateway", lambda: [reads, bus, hub, notify_api, search_api], ready=hub.is_running,
                       title="Frontline gateway", description=DESCRIPTION)
     app.state.ctx = ctx
+    app.state.search = search_api
     app.include_router(tickets.router(settings.max_page_size))
     app.include_router(client_card_routes())
     app.include_router(board_routes())
     app.include_router(actions.router())
     app.include_router(attachment_routes())
+    app.include_router(tags_fields_routes())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))
     app.include_router(directories.router(settings.max_page_size))
@@ -76,6 +84,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(notifications.router(settings.max_page_size))
     app.include_router(deliveries.router(settings.max_page_size))
     app.include_router(catalogue.router(settings.max_page_size))
+    app.include_router(search_routes())
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda path: body_limit(settings, path))

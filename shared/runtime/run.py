@@ -15,6 +15,7 @@ SERVICES: dict[str, int] = {
     "feedback": 8006,
     "gateway": 8000,
     "console": 8007,
+    "search": 8009,
 }
 
 

@@ -1,0 +1,67 @@
+"""The search service's internal API as the gateway calls it: the query, the filters and the caller's scope.
+
+The scope sent is the gateway's own ticket filter for the caller, and the hits that come back are checked again
+against MongoDB with the same filter (``api/search.py``), so neither a search bug nor a stale index can show a
+ticket the caller may not open. The search service refusing the query (422) passes through; it failing or being
+away is a 502/503 problem, never a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from shared.contracts.search_api import SearchRequest, SearchResponse
+from shared.runtime.problems import ProblemError
+
+from ..settings import GatewaySettings
+
+UNAVAILABLE = {"Retry-After": "5"}
+
+
+class SearchApi:
+    def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings, self.transport = settings, transport
+        self.http = self._client()
+
+    def _client(self) -> httpx.AsyncClient:
+        token = self.settings.service_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        return httpx.AsyncClient(base_url=self.settings.search_url.rstrip("/") + "/api/v1", headers=headers,
+                                 transport=self.transport, timeout=self.settings.search_timeout_seconds)
+
+    async def start(self) -> None:
+        if self.http.is_closed:  # started again after a stop
+            self.http = self._client()
+
+    async def stop(self) -> None:
+        await self.http.aclose()
+
+    async def search(self, request: SearchRequest) -> SearchResponse:
+        try:
+            resp = await self.http.post("/search", json=request.model_dump(mode="json"))
+        except httpx.HTTPError as exc:
+            raise ProblemError(503, "Search unavailable", f"the search service could not be reached "
+                               f"({type(exc).__name__})", headers=UNAVAILABLE) from exc
+        body = _object(resp) if resp.status_code == 422 else {}
+        if resp.status_code == 422 and body.get("title") != "Invalid scope":  # the scope is ours: not his fault
+            raise ProblemError(422, str(body.get("title") or "Invalid query"), body.get("detail"),
+                               errors=body.get("errors"))
+        if resp.status_code == 503:
+            raise ProblemError(503, "Search unavailable", "the search service is not ready", headers=UNAVAILABLE)
+        if not resp.is_success:
+            raise ProblemError(502, "Bad Gateway", f"the search service answered {resp.status_code}")
+        try:
+            return SearchResponse.model_validate(_object(resp))
+        except ValidationError as exc:
+            raise ProblemError(502, "Bad Gateway", "the search service answered an unexpected body") from exc
+
+
+def _object(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

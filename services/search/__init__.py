@@ -1,0 +1,1 @@
+"""Search: a full-text index of tickets (issue 22)."""

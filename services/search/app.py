@@ -1,0 +1,59 @@
+"""Wiring of search: one consumer group on ``tickets.events``, the indexer's rounds, the internal API."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.clock import Clock, default_clock
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
+from shared.runtime.service import Component, Hooks, Periodic, service_app
+
+from .api import router
+from .engine import SearchIndex, make_index
+from .handlers import SearchHandler
+from .indexer import Indexer
+from .settings import SearchSettings
+from .store import INDEXES, PeopleReader, SearchStore
+
+GROUP = "search"
+PEOPLE_CACHE_SECONDS = 60.0  # directory changes reach the index by the poll, which drops their cached words
+
+
+class SearchService:
+    def __init__(self, settings: SearchSettings, clock: Clock, engine: SearchIndex | None = None) -> None:
+        self.settings, self.clock = settings, clock
+        self.bus = KafkaBus(settings, "search")  # it publishes nothing; dead letters only
+        self.client = mongo_client(settings)
+        self.db = database(self.client, settings)
+        self.store = SearchStore(self.db)
+        self.engine = engine or make_index(settings)
+        self.indexer = Indexer(self.store, PeopleReader(self.db, PEOPLE_CACHE_SECONDS), self.engine, clock,
+                               settings.index_batch)
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, GROUP, SearchHandler(self.store, self.indexer, clock))
+
+    def components(self) -> list[Component]:
+        """In start order; they stop in reverse (the last round runs before the engine closes)."""
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+                        stop=self.client.close)
+        engine = Hooks(self.engine.start, stop=self.engine.stop)
+        last_round = Hooks(stop=self.indexer.round)
+        rounds = Periodic("search-index", self.settings.index_interval_seconds, self.indexer.round)
+        directory = Periodic("search-directory", self.settings.directory_poll_seconds, self.indexer.directory_changes)
+        return [prepare, engine, last_round, self.bus, rounds, directory, self.consumer]
+
+    def ready(self) -> bool:
+        return self.consumer.is_running()
+
+
+def create_app(settings: SearchSettings | None = None, clock: Clock | None = None,
+               engine: SearchIndex | None = None) -> FastAPI:
+    settings = settings or SearchSettings()
+    service = SearchService(settings, clock or default_clock(), engine)
+    app = service_app("search", service.components, ready=service.ready,
+                      description="Search: a full-text index of tickets, kept from tickets.events; asked by the "
+                                  "gateway with each caller's scope.")
+    app.state.service = service
+    app.include_router(router(settings, service.engine, service.indexer))
+    return app

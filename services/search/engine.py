@@ -1,0 +1,54 @@
+"""The one small interface every search engine sits behind, and the choice between them (``SEARCH_ENGINE``).
+
+On one machine an embedded, persistent tantivy index under ``var/search``; in production OpenSearch. The service
+code above this interface is the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.contracts.search_api import SearchResponse
+
+from .domain import IndexDoc
+from .filters import Filter
+from .settings import SearchSettings
+
+
+@dataclass(frozen=True)
+class Query:
+    words: list[str]  # from text.words: never parsed by an engine's query language
+    filter: Filter  # scope AND the request's filters
+    notes: bool  # match and highlight internal notes (staff)
+    limit: int
+
+
+class SearchIndex(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        """Add or replace these tickets; searchable and durable when it returns."""
+
+    async def delete(self, ticket_ids: Sequence[str]) -> None: ...
+
+    async def search(self, query: Query) -> SearchResponse: ...
+
+    async def count(self) -> int:
+        """Tickets in the index."""
+
+    async def clear(self) -> None:
+        """Remove every ticket (before a rebuild)."""
+
+
+def make_index(settings: SearchSettings) -> SearchIndex:
+    if settings.engine == "opensearch":
+        from .opensearch_index import OpenSearchIndex
+
+        return OpenSearchIndex(settings)
+    from .tantivy_index import TantivyIndex
+
+    return TantivyIndex(settings.index_dir, settings.writer_heap_bytes)

@@ -1,0 +1,192 @@
+"""The embedded engine: a tantivy index on disk (``SEARCH_INDEX_DIR``), one writer per process.
+
+Texts go through one analyzer that stems Russian and then English (each stemmer leaves the other alphabet alone),
+so "подключения" finds "подключение" and "connections" finds "connection" in one field. Numbers, e-mails and
+phones are kept whole in ``ids`` and matched by prefix; longer words also match with one typo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import tantivy as tv
+
+from shared.contracts.search_api import Highlight, SearchHit, SearchResponse
+
+from .domain import IndexDoc
+from .engine import Query
+from .filters import AllOf, AnyOf, Filter, Range, Term
+from .text import char_ranges, id_prefix, mark
+
+ANALYZER = "ru_en"
+TEXTS = ("subject", "text", "people")  # public texts; "notes" for staff only
+KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id", "assignee_id", "participants",
+            "client_id", "tags")
+FUZZY_MIN = 5  # words this long also match with one typo
+SNIPPET_CHARS = 200
+
+
+def analyzer() -> tv.TextAnalyzer:
+    return (tv.TextAnalyzerBuilder(tv.Tokenizer.simple()).filter(tv.Filter.remove_long(60))
+            .filter(tv.Filter.lowercase()).filter(tv.Filter.stemmer("russian")).filter(tv.Filter.stemmer("english"))
+            .build())
+
+
+def schema() -> tv.Schema:
+    b = tv.SchemaBuilder()
+    for name in KEYWORDS:
+        b.add_text_field(name, stored=name == "ticket_id", tokenizer_name="raw")
+    for name in (*TEXTS, "notes"):
+        b.add_text_field(name, stored=True, tokenizer_name=ANALYZER)
+    b.add_integer_field("number", stored=True, indexed=True, fast=True)
+    for name in ("created_at", "updated_at"):
+        b.add_integer_field(name, indexed=True, fast=True)
+    return b.build()
+
+
+def _any(clauses: list[tv.Query]) -> tv.Query:
+    if not clauses:
+        return tv.Query.empty_query()
+    return clauses[0] if len(clauses) == 1 else tv.Query.boolean_query([(tv.Occur.Should, c) for c in clauses])
+
+
+def _all(clauses: list[tv.Query]) -> tv.Query:
+    if not clauses:
+        return tv.Query.all_query()
+    return clauses[0] if len(clauses) == 1 else tv.Query.boolean_query([(tv.Occur.Must, c) for c in clauses])
+
+
+class TantivyIndex:
+    def __init__(self, path: str | None, heap_bytes: int = 50_000_000) -> None:
+        """``path`` None: in memory (unit tests and the benchmark's comparisons)."""
+        self.path, self.heap = path, heap_bytes
+        self.schema, self.analyzer = schema(), analyzer()
+        self._index: tv.Index | None = None
+        self._writer: Any = None
+        self._lock = asyncio.Lock()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._open)
+
+    def _open(self) -> None:
+        if self.path:
+            Path(self.path).mkdir(parents=True, exist_ok=True)
+        self._index = tv.Index(self.schema, path=self.path, reuse=True)
+        self._index.register_tokenizer(ANALYZER, self.analyzer)
+        self._writer = self._index.writer(self.heap, 1)
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            async with self._lock:
+                await asyncio.to_thread(self._writer.wait_merging_threads)
+        self._writer = self._index = None
+
+    @property
+    def index(self) -> tv.Index:
+        if self._index is None:
+            raise RuntimeError("search index not started")
+        return self._index
+
+    def _document(self, d: IndexDoc) -> tv.Document:
+        doc = tv.Document(ticket_id=d.ticket_id, number=d.number, subject=d.subject, text=d.text, notes=d.notes,
+                          people=d.people, status=d.status, line=d.line, group_id=d.group_id,
+                          service_team_id=d.service_team_id, assignee_id=d.assignee_id, client_id=d.client_id,
+                          created_at=int(d.created_at.timestamp()), updated_at=int(d.updated_at.timestamp()))
+        for name in ("ids", "participants", "tags"):
+            for value in getattr(d, name):
+                doc.add_text(name, value)
+        return doc
+
+    async def _write(self, change: Any) -> None:
+        def run() -> None:
+            change(self._writer)
+            self._writer.commit()
+            self.index.reload()
+
+        async with self._lock:
+            await asyncio.to_thread(run)
+
+    async def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        built = [(d.ticket_id, self._document(d)) for d in docs]
+
+        def change(w: Any) -> None:
+            for ticket_id, doc in built:
+                w.delete_documents_by_term("ticket_id", ticket_id)
+                w.add_document(doc)
+
+        await self._write(change)
+
+    async def delete(self, ticket_ids: Sequence[str]) -> None:
+        await self._write(lambda w: [w.delete_documents_by_term("ticket_id", t) for t in ticket_ids])
+
+    async def clear(self) -> None:
+        await self._write(lambda w: w.delete_all_documents())
+
+    async def count(self) -> int:
+        return int(self.index.searcher().num_docs)
+
+    async def search(self, query: Query) -> SearchResponse:
+        return await asyncio.to_thread(self._search, query)
+
+    # ---- queries ----
+
+    def _text_fields(self, notes: bool) -> tuple[str, ...]:
+        return (*TEXTS, "notes") if notes else TEXTS
+
+    def _word(self, word: str, notes: bool) -> tv.Query:
+        """One query word: all its stems in some text field (one typo allowed in long ones), or a number, e-mail or
+        phone it starts."""
+        per_term = []
+        for term in self.analyzer.analyze(word):
+            options = [tv.Query.term_query(self.schema, f, term) for f in self._text_fields(notes)]
+            if len(term) >= FUZZY_MIN:
+                options += [tv.Query.boost_query(tv.Query.fuzzy_term_query(self.schema, f, term, distance=1), 0.5)
+                            for f in self._text_fields(notes)]
+            per_term.append(_any(options))
+        options = [_all(per_term)] if per_term else []
+        if prefix := id_prefix(word):
+            options.append(tv.Query.boost_query(
+                tv.Query.fuzzy_term_query(self.schema, "ids", prefix, distance=0, prefix=True), 2.0))
+        return _any(options)
+
+    def _filter(self, f: Filter) -> tv.Query:
+        match f:
+            case Term(field=field, values=values):
+                return _any([tv.Query.term_query(self.schema, field, v) for v in values])
+            case Range(field=field, lower=lower, upper=upper):
+                return tv.Query.range_query(self.schema, field, tv.FieldType.Integer,
+                                            int(lower.timestamp()) if lower else None,
+                                            int(upper.timestamp()) if upper else None)
+            case AllOf(parts=parts):
+                return _all([self._filter(p) for p in parts])
+            case AnyOf(parts=parts):
+                return _any([self._filter(p) for p in parts])
+        raise TypeError(f"unknown filter {f!r}")
+
+    def _search(self, query: Query) -> SearchResponse:
+        text = _all([self._word(w, query.notes) for w in query.words])
+        full = tv.Query.boolean_query([(tv.Occur.Must, text),
+                                       (tv.Occur.Must, tv.Query.const_score_query(self._filter(query.filter), 0.0))])
+        searcher = self.index.searcher()
+        result = searcher.search(full, query.limit, count=True)
+        snippets = {}
+        for field in self._text_fields(query.notes):
+            gen = tv.SnippetGenerator.create(searcher, text, self.schema, field)
+            gen.set_max_num_chars(SNIPPET_CHARS)
+            snippets[field] = gen
+        hits = []
+        for score, address in result.hits:
+            doc = searcher.doc(address)
+            highlights = []
+            for field, gen in snippets.items():
+                snippet = gen.snippet_from_doc(doc)
+                ranges = [(r.start, r.end) for r in snippet.highlighted()]
+                if ranges:
+                    fragment = snippet.fragment()
+                    highlights.append(Highlight(field=field, html=mark(fragment, char_ranges(fragment, ranges))))
+            hits.append(SearchHit(ticket_id=doc["ticket_id"][0], number=doc["number"][0], score=float(score),
+                                  highlights=highlights))
+        return SearchResponse(total=int(getattr(result, "count", 0) or 0), hits=hits)  # not in the stubs
