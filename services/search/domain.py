@@ -29,7 +29,6 @@ class SearchState(BaseModel):
     messages: list[str] = Field(default_factory=list)
     replies: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
     seen: list[str] = Field(default_factory=list)
 
     @property
@@ -55,7 +54,7 @@ class IndexDoc(BaseModel):
     subject: str
     text: str  # client messages and agents' replies
     notes: str  # internal notes: matched and highlighted for staff only
-    people: str  # names of the client, its contact and the sender
+    people: str  # names of the client, its contact and the sender; tags and custom field values
     ids: list[str]  # number, e-mails, phones, contract numbers: matched by prefix
     status: str
     line: str
@@ -116,6 +115,14 @@ def _phones(phones: Iterable[str]) -> list[str]:
     return out
 
 
+def _values(fields: dict[str, Any]) -> list[str]:
+    """Custom field values as words (a multi-select's each)."""
+    out: list[str] = []
+    for value in fields.values():
+        out += [str(v) for v in value] if isinstance(value, list) else [str(value)] if value is not None else []
+    return out
+
+
 def index_doc(state: SearchState, people: People) -> IndexDoc:
     t = state.ticket
     client = t.client
@@ -127,8 +134,9 @@ def index_doc(state: SearchState, people: People) -> IndexDoc:
     return IndexDoc(
         ticket_id=t.id, number=t.number, version=t.version, subject=t.subject or "",
         text="\n\n".join([*state.messages, *state.replies]), notes="\n\n".join(state.notes),
-        people="\n".join(dict.fromkeys([*names, *emails, *contracts])), ids=sorted(set(ids)),
+        people="\n".join(dict.fromkeys([*names, *emails, *contracts, *t.tags, *_values(t.custom_fields)])),
+        ids=sorted(set(ids)),
         status=t.status.value, line=t.line or NONE, group_id=t.group_id or NONE,
         service_team_id=t.service_team_id or NONE, assignee_id=t.assignee_id or NONE,
         participants=[p.user_id for p in t.participants], client_id=client.client_id if client else NONE,
-        tags=list(state.tags), created_at=t.created_at, updated_at=t.updated_at)
+        tags=list(t.tags), created_at=t.created_at, updated_at=t.updated_at)
