@@ -28,7 +28,8 @@ def test_texts_are_kept_by_kind_and_notes_stay_apart() -> None:
     state = apply(None, *opened())
     content = InboundContent(message_id="m2", channel=Channel.email, external_id="<m2@x>", subject="Re: Нет связи",
                              text="Всё ещё нет", sender=Sender(), received_at=NOW)
-    for e in (ev(t.MessageReceived(content=content)), ev(t.ReplySent(text="Проверяем", agent_id="ann", channel=Channel.email)),
+    for e in (ev(t.MessageReceived(content=content)),
+              ev(t.ReplySent(text="Проверяем", agent_id="ann", channel=Channel.email)),
               ev(t.NoteAdded(text="секрет", author_id="ann"))):
         state = apply(state, *e)
     assert state is not None
