@@ -53,6 +53,7 @@ class Stack:
             self.env.setdefault("CONSOLE_PUBLIC_URL", f"http://127.0.0.1:{ports['console']}")
             if "gateway" in ports:
                 self.env.setdefault("CONSOLE_GATEWAY_URL", f"http://127.0.0.1:{ports['gateway']}")
+                self.env.setdefault("GATEWAY_PORTAL_URL", self.env["CONSOLE_PUBLIC_URL"])  # mailed sign-in links
         self.procs: dict[str, ServiceProcess] = {
             name: ServiceProcess(name, self.env, self.log_dir, port=port) for name, port in ports.items()}
 

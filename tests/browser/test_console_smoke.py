@@ -10,7 +10,18 @@ from typing import Any
 import httpx
 from browser_desk import ConsoleDesk
 
-from tests.support.browser import DESKTOP, PHONE, axe, expect, explain, new_page, scroll_width, shot, sign_in
+from tests.support.browser import (
+    DESKTOP,
+    PHONE,
+    axe,
+    csp_refusals,
+    expect,
+    explain,
+    new_page,
+    scroll_width,
+    shot,
+    sign_in,
+)
 from tools.demo.desk import AGENTS
 
 
@@ -34,8 +45,7 @@ async def test_a_specialist_signs_in_and_sees_his_offers_on_an_accessible_page_t
     who, offered = await a_specialist_with_offers(console_desk)
 
     page = await new_page(browser, DESKTOP, base_url=console_desk.console)
-    refused: list[str] = []
-    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    refused = csp_refusals(page)
     await sign_in(page, who)
     await expect(page).to_have_url(re.compile(r"/queues/offers$"))
     await expect(page.get_by_role("main").locator("[data-row]").first).to_be_visible()
