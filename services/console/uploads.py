@@ -16,8 +16,10 @@ FORM_BYTES = 1_000_000  # any other form: texts of up to 100,000 characters, som
 
 
 def body_limit(path: str) -> int:
-    """Largest request body the console takes on ``path``: a reply or a note may carry files."""
-    if path.startswith("/tickets/") and path.rstrip("/").endswith(("/reply", "/note")):
+    """Largest request body the console takes on ``path``: a reply, a note or a client's request or message may
+    carry files."""
+    if path.startswith("/tickets/") and path.rstrip("/").endswith(("/reply", "/note")) or path == "/portal/new" \
+            or path.startswith("/portal/tickets/") and path.rstrip("/").endswith("/messages"):
         return MAX_FILES * FILE_BYTES + FORM_BYTES
     return FORM_BYTES
 

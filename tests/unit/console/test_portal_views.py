@@ -197,3 +197,21 @@ def test_the_link_page_only_shows_a_button_and_the_post_redeems() -> None:
     assert "fl_session=" in done.headers.get("set-cookie", "")
     assert json.loads(gateway.sent("POST", "/portal/sign-in-links/redeem")[0].content) == {"token": LINK_TOKEN}
     assert gateway.sent("GET", "/me")[0].headers["authorization"] == "Bearer client-token"
+
+
+def test_a_new_request_and_a_message_may_carry_files_larger_than_a_plain_form() -> None:
+    stored = {"id": "f1", "filename": "scan.pdf", "size": 1_500_000}
+    c, gateway = portal({"POST /api/v1/portal/attachments": stored, "POST /api/v1/tickets/T-1/attachments": stored,
+                         "POST /api/v1/portal/tickets": {"command_id": "c", "ticket_id": "P-1", "status": "pending"},
+                         "POST /api/v1/portal/tickets/T-1/messages": TICKET})
+    scan = ("scan.pdf", b"%PDF-" + b"0" * 1_500_000, "application/pdf")
+    with c:
+        csrf = signed_in(c, "client", "P-1", client_id="C-1")
+        opened = c.post("/portal/new", data={"csrf_token": csrf, "subject": "Scan", "text": "see the scan"},
+                        files={"files": scan}, follow_redirects=False)
+        wrote = c.post("/portal/tickets/T-1/messages", data={"csrf_token": csrf, "text": "another scan"},
+                       files={"files": scan}, follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/portal/tickets/P-1?pending=1"
+    assert wrote.status_code == 303
+    assert len(gateway.sent("POST", "/portal/attachments")) == 1
+    assert len(gateway.sent("POST", "/tickets/T-1/attachments")) == 1
