@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     result = measure(args.seconds, args.settle, args.skip)
     write_result("idle", result)
-    merge_latest("idle", result)
+    merge_latest("idle")
 
 
 if __name__ == "__main__":

@@ -92,9 +92,11 @@ class Usage:
                 "db_ops": round(sum(s["total"] for s in by_service.values()), 2), "db_ops_by_service": by_service}
 
 
-def merge_latest(name: str, data: dict[str, Any]) -> None:
-    """Put one benchmark's result into latest.json, keeping the others' figures."""
+def merge_latest(name: str, data: dict[str, Any] | None = None) -> None:
+    """Put one benchmark's result (``data``, or ``results/<name>.json`` as ``write_result`` wrote it, with its time
+    and machine) into latest.json, keeping the other benchmarks' figures."""
     latest = RESULTS / "latest.json"
     merged = json.loads(latest.read_text()) if latest.exists() else {"results": {}}
-    merged.setdefault("results", {})[name] = data
+    merged.setdefault("results", {})[name] = data if data is not None else json.loads(
+        (RESULTS / f"{name}.json").read_text())
     latest.write_text(json.dumps(merged, indent=2, default=str))

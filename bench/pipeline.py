@@ -236,7 +236,7 @@ def main() -> None:
     result["consumer_fetch_max_wait_ms"] = settings.kafka_fetch_max_wait_ms
     result["routing_claim_timeout_seconds"] = 3600
     write_result("pipeline", result)
-    merge_latest("pipeline", result)
+    merge_latest("pipeline")
     if not (result["saturation"]["all_completed"] and result["sustained"]["all_completed"]):
         raise SystemExit("not every message reached TicketOffered before the timeout (see 'completed')")
 
