@@ -17,6 +17,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                "Запрошено слишком много ссылок для входа. Повторите через {minutes} мин."),
     "portal.signin.bad_email": ("Enter an e-mail address such as name@example.com.",
                                 "Введите адрес вида name@example.com."),
+    "portal.signin.client": ("Clients: sign in with a link mailed to you", "Клиентам: вход по ссылке из письма"),
     "portal.signin.staff": ("Support staff sign in here", "Вход для сотрудников поддержки"),
     "portal.signin.other": ("Sign in with your organisation's account", "Войти через учётную запись организации"),
     "portal.link.title": ("Sign in", "Вход"),
