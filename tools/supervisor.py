@@ -83,6 +83,7 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             env.setdefault("CONSOLE_DEV_SIGN_IN", "true")
             env.setdefault("CONSOLE_PUBLIC_URL", services["console"].url)
             env.setdefault("GATEWAY_PORTAL_URL", services["console"].url)  # where mailed sign-in links point
+            env.setdefault("NOTIFY_PORTAL_URL", services["console"].url)  # an SMS/chat reply's files are there
             if "gateway" in services:
                 env.setdefault("CONSOLE_GATEWAY_URL", services["gateway"].url)
         embedded = not (env.get("KAFKA_BOOTSTRAP_SERVERS") and env.get("MONGODB_URI"))

@@ -14,6 +14,7 @@ from shared.runtime.secrets import require_service_token
 from shared.runtime.service import Component, Hooks, Together, service_app
 
 from .api import router, webhook_router
+from .attachments import ReplyFiles
 from .dispatcher import Dispatcher
 from .handlers import NotifyHandler
 from .settings import NotifySettings
@@ -30,7 +31,7 @@ class NotifyService:
         self.db = database(self.client, settings)
         self.store = NotifyStore(self.db)
         self.directories = DirectoryCache(self.db, settings.directory_cache_seconds)
-        factories = senders(settings, clock.now)
+        factories = senders(settings, clock.now, ReplyFiles(self.db, settings.mail_attachments_max_bytes))
         self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, factories)
         self.sign_in = SignInMailer(factories["email"], self.directories, clock, settings)
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)

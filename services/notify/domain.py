@@ -57,6 +57,7 @@ class Intent:
     not_before: datetime | None = None  # quiet hours
     buttons: tuple[Mapping[str, str], ...] = ()  # chat only: ``{"label", "url"}`` the platform shows as buttons
     author: str | None = None  # the agent who wrote it, told in-app if it can never be delivered
+    attachments: tuple[Mapping[str, Any], ...] = ()  # a reply's files (``attachments.py``)
 
 
 def notification_id(dedupe_key: str, recipient: str, channel: str) -> str:
@@ -191,7 +192,8 @@ def in_language(url: str, lang: str, page_language: str) -> str:
 
 def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] | None, *,
                   language: str | None = None, in_reply_to: str | None = None,
-                  buttons: Sequence[Mapping[str, str]] = (), author: str | None = None) -> list[Intent]:
+                  buttons: Sequence[Mapping[str, str]] = (), author: str | None = None,
+                  attachments: Sequence[Mapping[str, Any]] = ()) -> list[Intent]:
     view = p.view
     if view is None or route is None or view.parent_id:  # a sub-ticket is internal: the parent speaks to the client
         return []
@@ -213,7 +215,8 @@ def client_intent(p: PlanInput, notice: Notice, route: tuple[ChannelName, str] |
                    template=notice.template, language=lang, context=ctx, audience="client",
                    automatic=notice.automatic, in_reply_to=thread_to if channel == "email" else None,
                    references=refs if channel == "email" else (), not_before=wait,
-                   buttons=tuple(buttons) if channel == "chat" else (), author=author)]
+                   buttons=tuple(buttons) if channel == "chat" else (), author=author,
+                   attachments=tuple(attachments))]
 
 
 # ---- the plan per event ------------------------------------------------------------------------
@@ -265,7 +268,7 @@ def plan(p: PlanInput) -> list[Intent]:
     if isinstance(msg, tickets.ReplySent):
         route = client_route(p.view, msg.channel.value) if p.view else None
         return client_intent(p, Notice("reply", {**base, "text": msg.text}, key, automatic=False), route,
-                             author=msg.agent_id)
+                             author=msg.agent_id, attachments=[a.model_dump() for a in msg.attachments])
     if isinstance(msg, tickets.TicketResolved):
         route = client_route(p.view, msg.channel.value) if p.view else None
         ctx_r = {**base, "problem": msg.problem, "solution": msg.solution}

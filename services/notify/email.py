@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
+from typing import Any, Protocol
 
 import aiosmtplib
 from pydantic import TypeAdapter, ValidationError
@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared.contracts.mail import outbound_message_id
 from shared.contracts.schemas.inbound import MessageId
 
+from .attachments import MailFile
 from .domain import valid_email
 from .errors import SendError, permanent, transient
 from .settings import NotifySettings
@@ -51,8 +52,15 @@ def thread_id(msg_id: object) -> str | None:
         return None
 
 
-def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime) -> EmailMessage:
-    """The MIME message for one delivery document (pure)."""
+class FileSource(Protocol):
+    """Where a delivery's files come from (``attachments.ReplyFiles``)."""
+
+    async def load(self, d: Mapping[str, Any]) -> list[MailFile]: ...
+
+
+def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime,
+                  files: Sequence[MailFile] = ()) -> EmailMessage:
+    """The MIME message for one delivery document and its files, each a part to download, never inline (pure)."""
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = d["address"]
@@ -79,7 +87,20 @@ def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime)
     msg.set_content(d["text"])
     if d.get("html"):
         msg.add_alternative(d["html"], subtype="html")
+    for f in files:
+        maintype, _, subtype = f.content_type.partition("/")
+        msg.add_attachment(f.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                           filename=f.filename, disposition="attachment")
     return msg
+
+
+async def attached_files(source: FileSource | None, d: Mapping[str, Any]) -> list[MailFile]:
+    """The delivery's files; a mail that names files must never go without them."""
+    if not d.get("attachments"):
+        return []
+    if source is None:
+        raise permanent("this sender cannot attach files: the reply was not sent")
+    return await source.load(d)
 
 
 def classify(exc: BaseException) -> SendError:
@@ -98,8 +119,8 @@ def classify(exc: BaseException) -> SendError:
 class SmtpSender:
     """One persistent SMTP session per worker, reopened after any failure."""
 
-    def __init__(self, settings: NotifySettings, now: Any) -> None:
-        self.settings, self.now = settings, now
+    def __init__(self, settings: NotifySettings, now: Any, files: FileSource | None = None) -> None:
+        self.settings, self.now, self.files = settings, now, files
         self._client: aiosmtplib.SMTP | None = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -113,8 +134,9 @@ class SmtpSender:
     async def send(self, d: Mapping[str, Any]) -> str:
         if not valid_email(d.get("address")):
             raise permanent(f"invalid e-mail address {d.get('address')!r}")
+        attached = await attached_files(self.files, d)
         try:
-            message = build_message(d, self.settings, self.now())
+            message = build_message(d, self.settings, self.now(), attached)
         except (ValueError, TypeError, KeyError) as exc:  # e.g. a header value with CR/LF: no retry will fix it
             raise permanent(f"cannot build the message: {exc}"[:500]) from exc
         try:

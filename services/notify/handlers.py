@@ -19,6 +19,7 @@ from shared.runtime.clock import Clock
 from shared.runtime.kafka import Poison
 from shared.runtime.logging import ticket_id_var
 
+from .attachments import file_lines, with_file_lines
 from .domain import Intent, PlanInput, plan
 from .failures import failure_notice
 from .ordering import after_resolution, follow_up, resolution_queued, ticket_event_seq
@@ -124,7 +125,7 @@ class NotifyHandler:
                               "subject": rendered.subject, "text": rendered.text, "reason": i.context.get("reason"),
                               "created_at": now, "read": False})
             else:
-                deliveries.append(delivery_doc(i, rendered, now, seq, held_for))
+                deliveries.append(delivery_doc(i, rendered, now, seq, held_for, self.s.portal_base))
         await self.store.add_inbox(inbox)
         added = await self.store.add_deliveries(deliveries)
         self.planned += added
@@ -149,13 +150,17 @@ class NotifyHandler:
         return cache[key]
 
 
-def delivery_doc(i: Intent, r: Rendered, now: Any, seq: int | None = None,
-                 held_for: str | None = None) -> dict[str, Any]:
-    """``seq`` orders one person's notices about the ticket; ``held_for``: no seq until that event is folded."""
+def delivery_doc(i: Intent, r: Rendered, now: Any, seq: int | None = None, held_for: str | None = None,
+                 portal_url: str | None = None) -> dict[str, Any]:
+    """``seq`` orders one person's notices about the ticket; ``held_for``: no seq until that event is folded.
+    A reply's files go with an e-mail; any other channel names each with the portal's page of the ticket."""
     hold = {"status": "held", "held_for": held_for} if held_for else {}
+    files = [dict(a) for a in i.attachments] if i.channel == "email" else []
+    text = r.text if i.channel == "email" else \
+        with_file_lines(r.text, i.channel, file_lines(i.attachments, i.ticket_id, portal_url, i.language))
     return {"_id": i.notification_id, "event_id": i.event_id, "ticket_id": i.ticket_id, "recipient": i.recipient,
             "channel": i.channel, "address": i.address, "template": i.template, "language": i.language,
-            "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": r.text, "html": r.html,
+            "audience": i.audience, "automatic": i.automatic, "subject": r.subject, "text": text, "html": r.html,
             "in_reply_to": i.in_reply_to, "references": list(i.references), "status": "pending", "attempts": 0,
             "next_attempt_at": i.not_before or now, "created_at": now, "deferred_until": i.not_before,
-            "buttons": [dict(b) for b in i.buttons], "author": i.author, "seq": seq, **hold}
+            "buttons": [dict(b) for b in i.buttons], "author": i.author, "seq": seq, "attachments": files, **hold}

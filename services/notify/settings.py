@@ -13,6 +13,11 @@ class NotifySettings(ServiceSettings):
     http_port: int = 8005
     default_language: str = Field("ru", description="ru or en, for people whose language is not known")
     console_url: str | None = None  # e.g. https://desk.example: staff notices link to {console_url}/tickets/{id}
+    portal_url: str | None = Field(None, description="The client portal's public URL (the console's): an SMS or chat "
+                                   "reply names each file with {portal_url}/portal/tickets/{id}; unset: console_url")
+    mail_attachments_max_bytes: int = Field(
+        25_000_000, gt=0, description="Most bytes of files one mail may carry (read into memory to send); a reply "
+        "with more fails, and its author is told")
     directory_cache_seconds: float = Field(
         5.0, description="How stale staff, preference and template directories may be")
 
@@ -65,6 +70,10 @@ class NotifySettings(ServiceSettings):
 
     def _env(self, field: str) -> str:
         return f"{self.model_config.get('env_prefix', '')}{field}".upper()
+
+    @property
+    def portal_base(self) -> str | None:
+        return self.portal_url or self.console_url
 
     @property
     def channels_off(self) -> list[Channel]:

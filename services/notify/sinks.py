@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from shared.runtime.mailstore import Channel, MailStore
 from .chat import ChatWebhook
 from .dispatcher import Sender
 from .domain import valid_email
-from .email import SmtpSender
+from .email import FileSource, SmtpSender, attached_files, build_message
 from .errors import permanent, transient
 from .settings import NotifySettings
 from .sms import TwilioSms
@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 class LocalSink:
     """Development stand-in for a channel's provider: the message is kept on disk, never sent."""
 
-    def __init__(self, channel: Channel, settings: NotifySettings) -> None:
-        self.channel, self.s = channel, settings
+    def __init__(self, channel: Channel, settings: NotifySettings, files: FileSource | None = None,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.channel, self.s, self.files, self.now = channel, settings, files, now
         self.store = MailStore(Path(settings.sink_dir))
 
     def address(self, d: Mapping[str, Any]) -> str:
@@ -48,6 +49,10 @@ class LocalSink:
 
     async def send(self, d: Mapping[str, Any]) -> str:
         to = self.address(d)
+        if self.channel == "email" and d.get("attachments"):  # kept whole, with its files, as the provider gets it
+            raw = bytes(build_message(d, self.s, (self.now or _utcnow)(), await attached_files(self.files, d)))
+            kept = await asyncio.to_thread(self.store.add_email, raw, self.s.mail_from, [to])
+            return f"kept locally: {kept.id}"
         text = fit(d["text"], self.s.sms_max_segments) if self.channel == "sms" else d["text"]
         subject = str(d.get("subject") or "") if self.channel == "email" else ""
         sender = self.s.mail_from if self.channel == "email" else "frontline notify"
@@ -93,10 +98,15 @@ class SwitchedOff:
         return None
 
 
-def senders(settings: NotifySettings, now: Callable[[], datetime]) -> dict[str, Callable[[], Sender]]:
-    """A factory per channel, for the dispatcher's workers."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def senders(settings: NotifySettings, now: Callable[[], datetime],
+            files: FileSource | None = None) -> dict[str, Callable[[], Sender]]:
+    """A factory per channel, for the dispatcher's workers; ``files``: where e-mail reads a reply's files."""
     providers: dict[str, Callable[[], Sender]] = {
-        "email": lambda: SmtpSender(settings, now),
+        "email": lambda: SmtpSender(settings, now, files),
         "sms": lambda: TwilioSms(settings),
         "chat": lambda: ChatWebhook(settings),
     }
@@ -107,7 +117,7 @@ def senders(settings: NotifySettings, now: Callable[[], datetime]) -> dict[str, 
         else:
             log.warning("no %s provider configured: %s messages are kept in %s (development)",
                         channel, channel, settings.sink_dir)
-            providers[channel] = partial(LocalSink, channel, settings)
+            providers[channel] = partial(LocalSink, channel, settings, files, now)
     for channel in settings.channels_off:
         providers[channel] = partial(SwitchedOff, channel)
     return providers
