@@ -25,6 +25,7 @@ from shared.directory.routing import (
     ServiceNode,
     Staff,
     catalogue_chain,
+    field_group,
     is_available,
     team_member_ids,
 )
@@ -136,7 +137,7 @@ def service_type(view: TicketView, staff: Staff, policy: Policy) -> str | None:
 
 
 def pick_line(*, ticket: str | None, urgency: str | None, requested: str | None, classification: str | None,
-              catalogue: str | None, default: str) -> str:
+              catalogue: str | None, default: str, fields: str | None = None) -> str:
     """The support line: the first of these that is set.
 
     1. ``ticket`` -- the line the ticket already has (opened on it, e.g. a development
@@ -146,12 +147,14 @@ def pick_line(*, ticket: str | None, urgency: str | None, requested: str | None,
        engineers whatever button the client pressed, losing no time in first line;
     3. ``requested`` -- the line serving the client's own choice (technical, plain, not technical;
        the lines directory says which): the client knows what kind of help they want;
+    3a. ``fields`` -- the line of the group whose custom field conditions the ticket meets
+       (product = X → group Y): an administrator's explicit rule, more specific than the subject;
     4. ``classification`` -- the line the topic / type / subtopic names: the desk's default
        for the subject when the client did not choose;
     5. ``catalogue`` -- the line of the catalogue group of the ticket's service;
     6. ``default`` -- the configured default (first line).
     """
-    return next((ln for ln in (ticket, urgency, requested, classification, catalogue) if ln), default)
+    return next((ln for ln in (ticket, urgency, requested, fields, classification, catalogue) if ln), default)
 
 
 def target_line(view: TicketView, staff: Staff, policy: Policy) -> str:
@@ -159,9 +162,10 @@ def target_line(view: TicketView, staff: Staff, policy: Policy) -> str:
     requested = line_for_choice(staff.lines.values(), view.requested_line.value) if view.requested_line else None
     catalogue = next((staff.groups[gid].line_id for gid in catalogue_groups(view, staff, policy)
                       if gid in staff.groups), None)
+    by_fields = field_group(staff.groups, view.custom_fields)
     return pick_line(ticket=view.line, urgency=urgency_line(policy.urgency_rules, view.urgency),
                      requested=requested, classification=node_routing(policy.topics, view.classification).line,
-                     catalogue=catalogue, default=policy.default_line)
+                     catalogue=catalogue, default=policy.default_line, fields=by_fields.line_id if by_fields else None)
 
 
 def target_group(view: TicketView, line: str, staff: Staff, policy: Policy) -> str | None:
@@ -172,6 +176,9 @@ def target_group(view: TicketView, line: str, staff: Staff, policy: Policy) -> s
 
     if view.group_id and fits(view.group_id):
         return view.group_id
+    by_fields = field_group(staff.groups, view.custom_fields)
+    if by_fields is not None and by_fields.line_id == line:
+        return by_fields.id
     return next((gid for gid in catalogue_groups(view, staff, policy) if gid in staff.groups and fits(gid)), None)
 
 

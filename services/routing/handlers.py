@@ -120,7 +120,7 @@ class RoutingHandler:
         elif isinstance(msg, tickets.TicketReopened):
             actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason="reopened",
                             loads=await self._loads())
-        elif isinstance(msg, tickets.TicketClassified) and before is not None:
+        elif isinstance(msg, tickets.TicketClassified | tickets.CustomFieldsSet) and before is not None:
             # ``before`` is None for a redelivery the saved view already has: its effect was published then
             actions = reclassified(before, view, await self.staff.snapshot(), await self._policy(), now,
                                    loads=await self._loads())

@@ -37,6 +37,7 @@ class TicketView(BaseModel):
     offered_to: list[str] = Field(default_factory=list)
     offer_round: int = 0
     parent_id: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="For groups' field conditions")
     flags: dict[str, bool] = Field(default_factory=dict)
     updated_at: datetime | None = None
     # Ids of the last events applied: a redelivered event is not applied twice.
@@ -59,7 +60,7 @@ TRACKED: tuple[type[Message], ...] = (
     tickets.TicketOpened, tickets.TicketOffered, tickets.TicketAssigned, tickets.WorkStarted,
     tickets.TicketPutOnHold, tickets.TicketResumed, tickets.TicketClassified, tickets.TicketEscalated,
     tickets.FlagChanged, tickets.TicketResolved, tickets.TicketCompleted, tickets.TicketClosed,
-    tickets.TicketReopened, tickets.ClientLinked, tickets.MessageReceived,
+    tickets.TicketReopened, tickets.ClientLinked, tickets.MessageReceived, tickets.CustomFieldsSet,
 )
 
 
@@ -97,5 +98,11 @@ def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | N
             view.flags[ev.flag] = ev.value
         case tickets.ClientLinked():
             view.service_team_id = ev.client.service_team_id or view.service_team_id
+        case tickets.CustomFieldsSet():
+            for name, value in ev.values.items():
+                if value is None:
+                    view.custom_fields.pop(name, None)
+                else:
+                    view.custom_fields[name] = value
     view.applied = [*view.applied, env.id][-APPLIED_KEEP:]
     return view

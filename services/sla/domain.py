@@ -30,7 +30,8 @@ PAUSABLE = ("first_response", "resolution")
 
 def facts_of(clock: SlaClock) -> Facts:
     return Facts(client_id=clock.client_id, contract_id=clock.contract_id, category=clock.category,
-                 service_id=clock.service_id, priority=clock.priority, ticket_type=clock.ticket_type)
+                 service_id=clock.service_id, priority=clock.priority, ticket_type=clock.ticket_type,
+                 custom_fields=clock.custom_fields)
 
 
 # ---- targets ------------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ CLOCK_EVENTS: tuple[type[Message], ...] = (
     tickets.TicketOpened, tickets.ReplySent, tickets.TicketAssigned, tickets.WorkStarted, tickets.TicketPutOnHold,
     tickets.TicketResumed, tickets.TicketResolved, tickets.TicketReopened, tickets.TicketCompleted,
     tickets.TicketClosed, tickets.TicketOffered, tickets.TicketEscalated, tickets.TicketClassified,
-    tickets.ClientLinked, tickets.DeadlineSet,
+    tickets.ClientLinked, tickets.DeadlineSet, tickets.CustomFieldsSet,
 )
 
 
@@ -214,6 +215,10 @@ def _apply(clock: SlaClock, msg: Message, at: datetime, catalog: Catalog) -> Non
     elif isinstance(msg, tickets.ClientLinked):
         clock.client_id, clock.contract_id = msg.client.client_id, msg.client.contract_id
         clock.category = msg.client.category
+        _retarget(clock, at, catalog)
+    elif isinstance(msg, tickets.CustomFieldsSet):
+        clock.custom_fields = {**clock.custom_fields, **msg.values}
+        clock.custom_fields = {k: v for k, v in clock.custom_fields.items() if v is not None}
         _retarget(clock, at, catalog)
     elif isinstance(msg, tickets.DeadlineSet):
         if msg.deadline != clock.deadline:

@@ -57,6 +57,7 @@ class SlaClock(BaseModel):
     ticket_type: str | None = None
     priority: str | None = None
     group_id: str | None = None
+    custom_fields: dict[str, Any] = Field(default_factory=dict, description="For policies' field conditions")
     opened_at: datetime
     status: str = "new"
     paused: bool = False

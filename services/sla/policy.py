@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
+from shared.directory.custom_fields import conditions_hold
 from shared.directory.sla import SlaNorm, SlaPolicy, Targets
+
+Score = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -16,27 +20,29 @@ class Facts:
     service_id: str | None = None
     priority: str | None = None
     ticket_type: str | None = None
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _score(policy: SlaPolicy, facts: Facts) -> tuple[int, int, int] | None:
+def _score(policy: SlaPolicy, facts: Facts) -> Score | None:
     """None if a non-empty selector does not match; else how specifically it matched (compared in order)."""
     checks = (
         (policy.contract_ids or policy.client_ids,
          (facts.contract_id in policy.contract_ids) or (facts.client_id in policy.client_ids)),
         (policy.categories, facts.category in policy.categories),
         (policy.service_ids, facts.service_id in policy.service_ids),
+        (policy.when_fields, conditions_hold(policy.when_fields, facts.custom_fields)),
     )
     score = []
     for selector, matched in checks:
         if selector and not matched:
             return None
         score.append(1 if selector else 0)
-    return score[0], score[1], score[2]
+    return score[0], score[1], score[2], score[3]
 
 
 def choose_policy(policies: Iterable[SlaPolicy], facts: Facts, default: SlaPolicy) -> SlaPolicy:
     """The most specific matching active policy; ties go to the lowest id so the choice is stable."""
-    best: tuple[tuple[int, int, int], str, SlaPolicy] | None = None
+    best: tuple[Score, str, SlaPolicy] | None = None
     for policy in policies:
         if not policy.active:
             continue

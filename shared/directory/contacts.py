@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.contracts.schemas.tickets import MAX_FIELDS_PER_COMMAND, FieldId, FieldValue
 from shared.directory import register
 
 
@@ -32,6 +33,9 @@ class Client(BaseModel):
     category: str | None = Field(None, description="ClientCategory id")
     service_team_id: str | None = Field(None, description="Routing ServiceTeam attached to the client")
     active: bool = True
+    custom_fields: dict[FieldId, FieldValue] = Field(default_factory=dict, max_length=MAX_FIELDS_PER_COMMAND,
+                                                     description="Client-level custom field values (checked "
+                                                                 "against the custom-fields directory on write)")
 
 
 class Contract(BaseModel):

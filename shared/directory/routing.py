@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.directory import register
+from shared.directory.custom_fields import FieldCondition, conditions_hold
 
 
 class Availability(StrEnum):
@@ -72,6 +73,10 @@ class Group(BaseModel):
     line_id: str
     name: dict[str, str] = Field(default_factory=dict)
     lead_ids: list[str] = Field(default_factory=list)
+    when_fields: list[FieldCondition] = Field(
+        default_factory=list, max_length=20, description="Custom field conditions (all must hold, e.g. product = "
+        "tv): a ticket matching them is routed to this group and its line, unless a person or an urgency rule "
+        "already placed it (services/routing/domain.py: pick_line)")
 
 
 class ServiceNode(BaseModel):
@@ -263,3 +268,9 @@ def narrow_catalogue(services: Mapping[str, ServiceNode], service_id: str | None
                       key=lambda n: n.id)
     picked = sub_service_id or service_id
     return CatalogueChoice(sub_services=children, group_ids=allowed_groups(services, picked) if picked else [])
+
+
+def field_group(groups: Mapping[str, Group], values: Mapping[str, Any]) -> Group | None:
+    """The group whose custom field conditions the ticket's values meet: the most conditions, then the lowest id."""
+    matching = [g for g in groups.values() if conditions_hold(g.when_fields, values)]
+    return min(matching, key=lambda g: (-len(g.when_fields), g.id), default=None)

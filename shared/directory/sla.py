@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.directory import register
+from shared.directory.custom_fields import FieldCondition
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 HHMM_END = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
@@ -114,6 +115,9 @@ class SlaPolicy(BaseModel):
     contract_ids: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list, description="Premium / Business / Standard …")
     service_ids: list[str] = Field(default_factory=list)
+    when_fields: list[FieldCondition] = Field(default_factory=list, max_length=20,
+                                              description="Custom field conditions, all must hold (e.g. product = "
+                                                          "tv); weighed after client, category and service")
     calendar_id: str = "24x7"
     ladder_id: str = "default"
     targets: Targets = Field(default_factory=Targets)

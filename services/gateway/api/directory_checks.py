@@ -14,6 +14,8 @@ from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.directory import Directory, DirectoryStore
+from shared.directory.contacts import CLIENTS
+from shared.directory.custom_fields import CUSTOM_FIELDS, check_values
 from shared.directory.line_chain import line_problems
 from shared.directory.routing import LINES
 from shared.runtime.problems import ProblemError
@@ -31,8 +33,21 @@ def _added(check: Check, before: Mapping[str, Any], after: Mapping[str, Any]) ->
     return [p for p in check(after) if p not in old]
 
 
+async def _client_fields(db: AsyncDatabase, item: BaseModel) -> None:
+    """A client's custom field values must fit their client-level definitions, as the ledger checks a ticket's."""
+    values = getattr(item, "custom_fields", None) or {}
+    if not values:
+        return
+    definitions = await DirectoryStore(db, CUSTOM_FIELDS).list(limit=10_000)
+    _, problems = check_values(definitions, values, level="client")
+    if problems:
+        raise ProblemError(422, "Invalid custom field values", "; ".join(problems), code="invalid_custom_field")
+
+
 async def check_put(db: AsyncDatabase, d: Directory[Any], key: str, item: BaseModel) -> None:
     """422 problem naming what writing ``item`` at ``key`` would break."""
+    if d.name == CLIENTS.name:
+        await _client_fields(db, item)
     check = CHECKS.get(d.name)
     if check is None:
         return

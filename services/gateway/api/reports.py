@@ -10,7 +10,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import ValidationError
 
+from shared.contracts.schemas.tickets import FIELD_ID
 from shared.runtime.problems import ProblemError, problem_responses
 
 from ..access.principal import LEADS, STAFF, Principal
@@ -35,10 +37,13 @@ EXTRAS: dict[str, tuple[Any, Any]] = {
                           reports.DEFAULT_SLOW_SECONDS),
     "granularity": (Annotated[Granularity | None, Query(description="Rows per local day, ISO week, month or year "
                                                                     "(in `tz`); omitted: the whole period")], None),
+    "field": (Annotated[str, Query(pattern=FIELD_ID, description="The custom field to group by")], P.empty),
     "limit": (Annotated[int, Query(ge=1, le=reports_feedback.MAX_FRAUD_ROWS, description="At most this many rows")],
               reports_feedback.DEFAULT_FRAUD_ROWS),
 }
 ALL_REPORTS = {**reports.REPORTS, **reports_feedback.REPORTS}
+FILTER_LISTS = ("lines", "group_ids", "service_team_ids", "client_ids", "client_categories", "channels", "tags",
+                "fields")
 LIST = Annotated[list[str] | None, Query(max_length=200)]
 
 
@@ -49,7 +54,7 @@ def _common_params() -> list[inspect.Parameter]:
         P("period_start", P.KEYWORD_ONLY, annotation=Annotated[datetime, Query(description="Inclusive")]),
         P("period_end", P.KEYWORD_ONLY, annotation=Annotated[datetime, Query(description="Exclusive")]),
         *[P(name, P.KEYWORD_ONLY, annotation=LIST, default=None)
-          for name in ("lines", "group_ids", "service_team_ids", "client_ids", "client_categories", "channels")],
+          for name in FILTER_LISTS],
         P("include_subtickets", P.KEYWORD_ONLY, annotation=bool, default=False),
         P("format", P.KEYWORD_ONLY, annotation=Fmt, default="json"),
         P("lang", P.KEYWORD_ONLY, annotation=Literal["en", "ru"], default="en"),
@@ -70,8 +75,10 @@ def _route(name: str, fn: Any) -> tuple[Any, Any]:
             outside = [a for a in kw["agent_ids"] if a not in p.team_agent_ids and a != p.user_id]
             if outside:
                 raise ProblemError(403, "Forbidden", f"not agents of your teams: {', '.join(outside)}")
-        filters = ReportFilters(**{k: kw.pop(k) for k in ("lines", "group_ids", "service_team_ids", "client_ids",
-                                                          "client_categories", "channels", "include_subtickets")})
+        try:
+            filters = ReportFilters(**{k: kw.pop(k) for k in (*FILTER_LISTS, "include_subtickets")})
+        except ValidationError as exc:
+            raise ProblemError(422, "Invalid report filter", "; ".join(e["msg"] for e in exc.errors())) from None
         fmt, lang = kw.pop("format"), kw.pop("lang")
         report = await fn(ctx.reads.db, filters=filters, scope=ticket_scope(p) or None, **kw)
         if fmt == "json":

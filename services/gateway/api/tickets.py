@@ -32,6 +32,7 @@ from .models import QueueCounts, TicketPage, TicketView
 CLIENT_HIDDEN = {"NoteAdded", "CommandRejected", "NotificationRecorded"}
 READ_ERRORS = problem_responses(401, 403, 404, 422)
 AgentId = Annotated[str | None, Query(description="Leads: another agent of their team (offers, mine)")]
+TagFilter = Annotated[str | None, Query(max_length=50, description="Only tickets carrying this tag")]
 Window = Annotated[int | None, Query(ge=1, le=60 * 24 * 30, description="time_limit: how far ahead to look")]
 
 
@@ -94,11 +95,11 @@ def router(max_page: int) -> APIRouter:
         p: CurrentPrincipal, ctx: Ctx,
         status: TicketStatus | None = None, line: str | None = None, group_id: str | None = None,
         service_team_id: str | None = None, assignee_id: str | None = None, client_id: str | None = None,
-        channel: Channel | None = None, parent_id: str | None = None,
+        channel: Channel | None = None, parent_id: str | None = None, tag: TagFilter = None,
         sort: SortField | None = None, order: Order = None, cursor: str | None = None, limit: Limit = 50,
     ) -> dict[str, Any]:
         return await page(ctx, p, _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel,
-                                           parent_id), None, sort, order or None, cursor, limit)
+                                           parent_id, tag), None, sort, order or None, cursor, limit)
 
     @r.get("/queues/{queue}", response_model=TicketPage, tags=["queues"],
            responses=READ_ERRORS | problem_responses(400),
@@ -109,11 +110,11 @@ def router(max_page: int) -> APIRouter:
         agent_id: AgentId = None, window_minutes: Window = None,
         status: TicketStatus | None = None, line: str | None = None, group_id: str | None = None,
         service_team_id: str | None = None, assignee_id: str | None = None, client_id: str | None = None,
-        channel: Channel | None = None,
+        channel: Channel | None = None, tag: TagFilter = None,
         sort: SortField | None = None, order: Order = None, cursor: str | None = None, limit: Limit = 50,
     ) -> dict[str, Any]:
         base = and_all(queue_base(ctx, p, agent_id, window_minutes)(queue),
-                       _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel, None))
+                       _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel, None, tag))
         return await page(ctx, p, base, queue, sort, order or None, cursor, limit)
 
     @r.get("/queues", response_model=QueueCounts, tags=["queues"], responses=problem_responses(401, 403, 422),
@@ -145,9 +146,10 @@ def queue_base(ctx: Context, p: Principal, agent_id: str | None,
 
 def _filters(status: TicketStatus | None, line: str | None, group_id: str | None, team: str | None,
              assignee: str | None, client_id: str | None, channel: Channel | None, parent_id: str | None,
-             ) -> dict[str, Any]:
+             tag: str | None = None) -> dict[str, Any]:
     pairs = {"status": status.value if status else None, "line": line, "group_id": group_id,
              "service_team_id": team, "assignee_id": assignee, "client.client_id": client_id,
-             "channel": channel.value if channel else None, "parent_id": parent_id}
+             "channel": channel.value if channel else None, "parent_id": parent_id,
+             "tags": tag.strip().lower() if tag else None}  # tags are stored lower-case
     return {k: v for k, v in pairs.items() if v is not None}
 

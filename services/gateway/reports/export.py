@@ -48,6 +48,7 @@ HEADERS_RU: dict[str, str] = {
     "resolved_by": "Кто решил", "lead_ids": "Руководители", "line": "Линия", "group_id": "Группа поддержки",
     "alerts": "Сигналов", "ticket_ids": "Обращения", "last_at": "Последний сигнал (UTC)", "limit": "Предел строк",
     "truncated": "Список обрезан", "total_alerts": "Всего сигналов",
+    "tag": "Метка", "tagged": "Обращений с метками", "field": "Поле", "value": "Значение поля",
 }
 LIST_SEPARATOR = ", "
 HISTORY_SHEET = {"en": "history", "ru": "история"}

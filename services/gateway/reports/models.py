@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from .feedback_models import FraudAgentRow, FraudAlertRow, Granularity
+from .ticket_filters import field_match
 
 SlaTarget = Literal["first_response", "take_into_work", "resolution"]
 SlaDimension = Literal["overall", "service", "product", "category"]
@@ -25,7 +26,16 @@ class ReportFilters(BaseModel):
     client_ids: list[str] | None = None
     client_categories: list[str] | None = None
     channels: list[str] | None = None
+    tags: list[str] | None = Field(None, description="Only tickets carrying any of these tags")
+    fields: list[str] | None = Field(None, description="Custom field values as id=value: values of one field are "
+                                                       "alternatives, different fields must all hold")
     include_subtickets: bool = Field(False, description="Count development sub-tickets (parent_id set) too")
+
+    @field_validator("fields")
+    @classmethod
+    def _field_pairs(cls, value: list[str] | None) -> list[str] | None:
+        field_match(value)  # refuses a malformed pair in words
+        return value
 
 
 class Report(BaseModel):

@@ -29,6 +29,7 @@ from .models import (
     TrendRow,
     WorkloadRow,
 )
+from .ticket_filters import field_match, tag_match
 
 Pipeline = list[dict[str, Any]]
 
@@ -70,6 +71,7 @@ def filter_match(filters: ReportFilters | None) -> dict[str, Any]:
                           ("channel", f.channels)):
         if values is not None:
             match[field] = {"$in": list(values)}
+    match |= tag_match(f.tags) | field_match(f.fields)
     if not f.include_subtickets:
         match["parent_id"] = None
     return match

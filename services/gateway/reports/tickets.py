@@ -20,6 +20,7 @@ from shared.contracts.collections import TICKETS
 from shared.runtime.problems import ProblemError
 
 from . import pipelines as rp
+from . import tags_fields as tf
 from .export import history_rows
 from .models import (
     CategoryGroupBy,
@@ -139,6 +140,22 @@ async def channels(db: AsyncDatabase, *, period_start: datetime, period_end: dat
     return ChannelReport(period_start=period_start, period_end=period_end, total=total, rows=rows)
 
 
+async def tags(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
+               filters: ReportFilters | None = None, scope: Scope = None) -> tf.TagsReport:
+    """Tickets opened in the period per tag they carry, with how many are still open."""
+    check_period(period_start, period_end)
+    tagged, rows = tf.tag_rows(await _rows(db, tf.tags_pipeline(period_start, period_end, filters), scope))
+    return tf.TagsReport(period_start=period_start, period_end=period_end, tagged=tagged, rows=rows)
+
+
+async def custom_fields(db: AsyncDatabase, *, period_start: datetime, period_end: datetime, field: str,
+                        filters: ReportFilters | None = None, scope: Scope = None) -> tf.CustomFieldReport:
+    """Tickets opened in the period per value of one custom field (a multiselect: under each of its values)."""
+    check_period(period_start, period_end)
+    total, rows = tf.field_rows(await _rows(db, tf.field_pipeline(period_start, period_end, field, filters), scope))
+    return tf.CustomFieldReport(period_start=period_start, period_end=period_end, field=field, total=total, rows=rows)
+
+
 # Name → function, for one generic endpoint: GET /api/v1/reports/{name}. Each takes (db, *, period_start,
 # period_end, filters) plus its own keywords (see the functions) and returns a Report subclass.
 REPORTS: dict[str, Callable[..., Awaitable[Report]]] = {
@@ -149,6 +166,8 @@ REPORTS: dict[str, Callable[..., Awaitable[Report]]] = {
     "first-response": first_response,
     "long-ignored": long_ignored,
     "channels": channels,
+    "tags": tags,
+    "custom-fields": custom_fields,
 }
 
 
