@@ -1,5 +1,6 @@
 """Who a sender is, and who may continue a ticket (no I/O).
 
+The keys themselves (e-mail, phone) are ``shared/directory/identity.py``'s, shared with the contacts importer.
 An e-mail address identifies by its key: the domain as DNS resolves it (IDNA, UTS #46) and the local part with
 ASCII letters lower-cased and every other character kept as sent. Case-folding or NFKC on the local part would
 make ``ﬁ``, the Kelvin sign, ``ſ`` or ``ß`` equal to plain letters, i.e. different mailboxes equal; that
@@ -8,32 +9,13 @@ folding only builds the skeleton used to find the known contact a look-alike imi
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-import idna
-import phonenumbers
-
 from shared.contracts.schemas.common import ClientRef, Sender
-
-_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def email_key(value: str | None) -> str | None:
-    """The address as the mail system delivers to it; None when it is not an address at all."""
-    if not value:
-        return None
-    local, at, domain = value.strip().strip("<>").rpartition("@")
-    if not at or not local:
-        return None
-    try:
-        domain = domain.lower() if domain.isascii() else idna.encode(domain, uts46=True).decode("ascii")
-    except idna.IDNAError:
-        return None
-    key = "".join(c.lower() if c.isascii() else c for c in local) + "@" + domain
-    return key if _ADDRESS.match(key) and ".." not in domain else None
+from shared.directory.identity import email_key as email_key
+from shared.directory.identity import normalise_phone as normalise_phone
 
 
 def lookalike_probe(key: str) -> str | None:
@@ -41,19 +23,6 @@ def lookalike_probe(key: str) -> str | None:
     look-alike); None for an address that imitates nobody."""
     skeleton = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", key).casefold())
     return skeleton if skeleton != key else None
-
-
-def normalise_phone(value: str | None, region: str = "RU") -> str | None:
-    """E.164, or None when the number cannot be a phone number."""
-    if not value or not value.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(value.strip(), region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalise_sender(sender: Sender, region: str) -> Sender:

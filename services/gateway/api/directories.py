@@ -22,6 +22,7 @@ from shared.runtime.problems import ProblemError, problem_responses
 from ..access.principal import UserRole
 from .deps import Ctx, CurrentPrincipal, require
 from .directory_checks import check_delete, check_put
+from .directory_import import router as import_routes
 
 log = logging.getLogger(__name__)
 ADMIN = frozenset({UserRole.administrator})
@@ -187,6 +188,7 @@ def router(max_page: int) -> APIRouter:
         _add_directory(r, d, max_page)
         for former in FORMER_NAMES.get(d.name, ()):
             _add_redirects(r, d, former)
+    r.include_router(import_routes())
     return r
 
 
