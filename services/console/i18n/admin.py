@@ -55,6 +55,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.preview_saved": ("As it is sent now (sample data)", "Как отправляется сейчас (пример данных)"),
     "admin.preview_html": ("HTML body", "HTML-текст"),
     "admin.import": ("Import clients, contracts and contacts", "Импорт клиентов, договоров и контактов"),
+    "admin.import_hint": ("A CSV file with a header row (client_id, client_name, category, service_team_id, "
+                          "contract_number, product, contact_id, contact_name, emails, phones, chat_ids; lists "
+                          "separated by “;”) or JSON. Bad rows are listed; the rest are imported; importing the same "
+                          "file again changes nothing.",
+                          "Файл CSV со строкой заголовков (client_id, client_name, category, service_team_id, "
+                          "contract_number, product, contact_id, contact_name, emails, phones, chat_ids; списки через "
+                          "«;») или JSON. Ошибочные строки будут перечислены, остальные импортированы; повторный "
+                          "импорт того же файла ничего не меняет."),
+    "admin.import_file": ("File to import (CSV or JSON)", "Файл для импорта (CSV или JSON)"),
+    "admin.import_send": ("Import", "Импортировать"),
+    "admin.import_no_file": ("Choose a file first.", "Сначала выберите файл."),
+    "admin.import_refused": ("The desk could not import the file: {detail}",
+                             "Служба не смогла импортировать файл: {detail}"),
+    "admin.import_done": ("{imported} of {rows} rows imported", "Импортировано строк: {imported} из {rows}"),
+    "admin.import_counts": ("{created} created, {updated} updated, {unchanged} unchanged",
+                            "создано {created}, изменено {updated}, без изменений {unchanged}"),
+    "admin.import_failed": ("Rows not imported: {n}", "Не импортировано строк: {n}"),
+    "admin.import_row": ("Row", "Строка"),
+    "admin.import_reason": ("Why", "Причина"),
     **{f"dir.{name}": pair for name, pair in {
         "agents": ("Agents and shifts", "Агенты и смены"),
         "business-calendars": ("Business calendars", "Производственные календари"),

@@ -8,9 +8,12 @@ import re
 
 import httpx
 from console_fakes import HTML, console, signed_in
+from fastapi.testclient import TestClient
 from starlette.datastructures import FormData
 
 from services.console.admin_forms import errors_by_field, form_fields, form_values, read_form
+from services.console.app import create_app
+from services.console.settings import ConsoleSettings
 from shared.directory.routing import AGENTS, LINES
 from shared.directory.sla import POLICIES as SLA_POLICIES
 
@@ -135,3 +138,26 @@ def test_a_version_conflict_is_said_in_words() -> None:
         answer = c.post("/admin/directories/lines/entries/first", headers=HTML,
                         data={"csrf_token": csrf, "version": "3", "f.id": "first", "f.order": "1"})
         assert answer.status_code == 409 and "Someone else saved this entry" in answer.text
+
+
+def test_the_import_form_sends_the_file_to_the_gateway_and_shows_each_refused_row() -> None:
+    sent: list[bytes] = []
+    report = {"rows": 3, "imported": 2, "failed": 1,
+              "errors": [{"row": "line 4", "reason": "client_id is required"}],
+              "counts": {"clients": {"created": 1, "updated": 0, "unchanged": 0}}}
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        assert f"{request.method} {request.url.path}" == "POST /api/v1/admin/import/contacts"
+        sent.append(request.read())
+        return httpx.Response(200, json=report)
+
+    with TestClient(create_app(ConsoleSettings(), transport=httpx.MockTransport(gateway))) as c:
+        csrf = signed_in(c, "administrator", "root")
+        page = c.get("/admin/import", headers=HTML)
+        assert page.status_code == 200 and re.search(r'<label for="import-file">', page.text)
+        answer = c.post("/admin/import", headers=HTML, data={"csrf_token": csrf},
+                        files={"file": ("clients.csv", b"client_id,client_name\nc1,One\n", "text/csv")})
+    assert answer.status_code == 200, answer.text
+    assert b'filename="clients.csv"' in sent[0] and b"c1,One" in sent[0]
+    assert "line 4" in answer.text and "client_id is required" in answer.text
+    assert re.search(r"2 of 3 rows imported", answer.text)
