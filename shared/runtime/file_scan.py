@@ -17,6 +17,7 @@ from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contracts.flag_owners import QUARANTINE_FLAG
 from shared.contracts.schemas import tickets
 from shared.runtime.clamd import Clamd, ScannerUnavailable
 from shared.runtime.ids import derived_id
@@ -43,7 +44,7 @@ def initial_scan(clamd: Clamd | None, now: datetime) -> dict[str, Any]:
 
 def quarantine_flag(file_id: str, filename: str, signature: str) -> tuple[tickets.SetFlag, str]:
     """The ledger command that marks an infected file in its ticket's history, and its id (one per file)."""
-    return (tickets.SetFlag(flag=f"attachment_quarantined:{file_id}", value=True,
+    return (tickets.SetFlag(flag=f"{QUARANTINE_FLAG}{file_id}", value=True,
                             reason=f"{filename[:200]}: {signature}"), derived_id("quarantine", file_id))
 
 
