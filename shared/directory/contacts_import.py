@@ -83,27 +83,35 @@ def read_rows(text: str, fmt: str) -> list[tuple[str, dict[str, Any]]]:
                 for row in reader]
     data = json.loads(text)
     if isinstance(data, dict) and "clients" in data:
-        out: list[tuple[str, dict[str, Any]]] = []
-        for i, c in enumerate(data["clients"], start=1):
-            base = {"client_id": c.get("id"), "client_name": c.get("name"), "category": c.get("category"),
-                    "service_team_id": c.get("service_team_id")}
-            contracts = [x if isinstance(x, dict) else {"number": x} for x in c.get("contracts", [])]
-            for j, k in enumerate(contracts, start=1):
-                out.append((f"client {i} contract {j}", {**base, "contract_number": k.get("number"),
-                                                           "product": k.get("product")}))
-            for j, p in enumerate(c.get("contacts", []), start=1):
-                out.append((f"client {i} contact {j}", {
-                    **base, "contact_id": p.get("id"), "contact_name": p.get("name"), "emails": p.get("emails"),
-                    "phones": p.get("phones"), "chat_ids": p.get("chat_ids"),
-                    "contract_number": p.get("contract_number")}))
-            if not contracts and not c.get("contacts"):
-                out.append((f"client {i}", base))
-        return out
+        try:
+            return _client_rows(data["clients"])
+        except (TypeError, AttributeError):
+            raise ValueError("\"clients\" must be a list of objects, their contracts and contacts lists") from None
     if isinstance(data, dict) and "rows" in data:
         data = data["rows"]
     if not isinstance(data, list):
         raise ValueError("JSON must be a list of rows, {\"rows\": [...]} or {\"clients\": [...]}")
     return [(f"item {i}", row if isinstance(row, dict) else {}) for i, row in enumerate(data, start=1)]
+
+
+def _client_rows(clients: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Rows of the nested JSON form: one per contract and contact of each client (the client alone if neither)."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i, c in enumerate(clients, start=1):
+        base = {"client_id": c.get("id"), "client_name": c.get("name"), "category": c.get("category"),
+                "service_team_id": c.get("service_team_id")}
+        contracts = [x if isinstance(x, dict) else {"number": x} for x in c.get("contracts", [])]
+        for j, k in enumerate(contracts, start=1):
+            out.append((f"client {i} contract {j}", {**base, "contract_number": k.get("number"),
+                                                       "product": k.get("product")}))
+        for j, p in enumerate(c.get("contacts", []), start=1):
+            out.append((f"client {i} contact {j}", {
+                **base, "contact_id": p.get("id"), "contact_name": p.get("name"), "emails": p.get("emails"),
+                "phones": p.get("phones"), "chat_ids": p.get("chat_ids"),
+                "contract_number": p.get("contract_number")}))
+        if not contracts and not c.get("contacts"):
+            out.append((f"client {i}", base))
+    return out
 
 
 def validate_row(raw: dict[str, Any], region: str) -> tuple[ImportRow | None, list[str]]:

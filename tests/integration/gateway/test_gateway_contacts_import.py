@@ -56,7 +56,8 @@ async def test_only_administrators_import_and_an_unreadable_file_is_a_problem(gw
         assert resp.status_code == 403, (role, resp.text)
     admin = gw.token("root", "administrator")
     for body in (_file("", "empty.csv"), {"file": ("bin.csv", b"\xff\xfe\x00bad", "text/csv")},
-                 _file("{not json", "rows.json")):
+                 _file("{not json", "rows.json"), _file('{"clients": 5}', "rows.json"),
+                 _file('{"clients": [{"contacts": 7}]}', "rows.json"), _file('"text"', "rows.json")):
         resp = await gw.http.post(URL, files=body, headers=admin)
         assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json")
     assert (await gw.http.post(URL, headers=admin)).status_code == 422
