@@ -26,6 +26,7 @@ EXTRA_COMMANDS: dict[str, str] = {
     "token": "services.gateway.access.auth:cli",
     "config-docs": "tools.settings_docs:config_cli",
     "demo": "tools.demo.run:cli",
+    "search": "services.search.cli:cli",
 }
 
 

@@ -52,6 +52,7 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
                (SLA_EVENTS, "notify-sla"), (FEEDBACK_EVENTS, "notify-feedback"), (PORTAL_EVENTS, "notify-portal")),
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
+    "search": ((TICKETS_EVENTS, "search"),),
 }
 # Reach the desk only through the gateway's HTTP API with each user's token: no Kafka user, no MongoDB URI, no
 # service token, so such a pod holds nothing that acts on the desk by itself.
@@ -234,6 +235,9 @@ def service_env(svc: str, port: int) -> str:
     env = f"{HEADER}{p}_HTTP_HOST=0.0.0.0\n{p}_HTTP_PORT={port}\n{p}_METRICS_PORT={METRICS_PORT}\n"
     if svc == "gateway":  # people's feeds and template previews come from notify's internal API (its Service)
         env += f"GATEWAY_NOTIFY_URL=http://frontline-notify:{SERVICES['notify']}\n"
+        env += f"GATEWAY_SEARCH_URL=http://frontline-search:{SERVICES['search']}\n"  # full-text search
+    if svc == "search":  # replicas share one index: OpenSearch, a cluster the operator provides (docs/operations.md)
+        env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=http://opensearch:9200\n"
     if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)
         env += f"CONSOLE_GATEWAY_URL=http://frontline-gateway:{SERVICES['gateway']}\n"
     return env

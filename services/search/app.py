@@ -17,7 +17,6 @@ from .indexer import Indexer
 from .settings import SearchSettings
 from .store import INDEXES, PeopleReader, SearchStore
 
-GROUP = "search"
 PEOPLE_CACHE_SECONDS = 60.0  # directory changes reach the index by the poll, which drops their cached words
 
 
@@ -31,7 +30,7 @@ class SearchService:
         self.engine = engine or make_index(settings)
         self.indexer = Indexer(self.store, PeopleReader(self.db, PEOPLE_CACHE_SECONDS), self.engine, clock,
                                settings.index_batch)
-        self.consumer = Consumer(self.bus, TICKETS_EVENTS, GROUP, SearchHandler(self.store, self.indexer, clock))
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "search", SearchHandler(self.store, self.indexer, clock))
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse (the last round runs before the engine closes)."""

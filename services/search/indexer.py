@@ -53,7 +53,8 @@ class Indexer:
         async with self._lock:
             started = self.clock.now()
             if not self._caught_up:
-                mark = await self.store.watermark()
+                # an empty index (a new or lost disk) takes every stored state, not only the recent ones
+                mark = await self.store.watermark() if await self.engine.count() else None
                 async for page in self.store.written_since(mark - MARGIN if mark else None, self.batch):
                     await self.write(page)
                 self._caught_up = True

@@ -25,5 +25,5 @@ class SearchSettings(ServiceSettings):
                                "at most about this long plus one commit)")
     index_batch: int = Field(500, ge=1, le=10_000, description="Tickets written to the index per round")
     directory_poll_seconds: float = Field(
-        5.0, gt=0, description="How often the contacts directory is checked for changed entries (their tickets are "
+        30.0, gt=0, description="How often the contacts directory is checked for changed entries (their tickets are "
                                "indexed again with the new names, e-mails and phones)")

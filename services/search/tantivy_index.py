@@ -59,6 +59,15 @@ def _all(clauses: list[tv.Query]) -> tv.Query:
     return clauses[0] if len(clauses) == 1 else tv.Query.boolean_query([(tv.Occur.Must, c) for c in clauses])
 
 
+async def _finished(work: asyncio.Future[None]) -> None:
+    """Await a thread's work; cancelled, still hold the caller's lock until the thread is done (it cannot stop)."""
+    try:
+        await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await work
+        raise
+
+
 class TantivyIndex:
     def __init__(self, path: str | None, heap_bytes: int = 50_000_000) -> None:
         """``path`` None: in memory (unit tests and the benchmark's comparisons)."""
@@ -81,7 +90,7 @@ class TantivyIndex:
     async def stop(self) -> None:
         if self._writer is not None:
             async with self._lock:
-                await asyncio.to_thread(self._writer.wait_merging_threads)
+                await _finished(asyncio.ensure_future(asyncio.to_thread(self._writer.wait_merging_threads)))
         self._writer = self._index = None
 
     @property
@@ -107,7 +116,7 @@ class TantivyIndex:
             self.index.reload()
 
         async with self._lock:
-            await asyncio.to_thread(run)
+            await _finished(asyncio.ensure_future(asyncio.to_thread(run)))
 
     async def upsert(self, docs: Sequence[IndexDoc]) -> None:
         built = [(d.ticket_id, self._document(d)) for d in docs]

@@ -57,7 +57,7 @@ TICKETS_COMMANDS = TopicSpec(
 TICKETS_EVENTS = TopicSpec(
     "tickets.events", 12, "ticket id",
     "Facts the ledger recorded, including CommandRejected.",
-    producers=("tickets",), consumers=("intake", "routing", "sla", "notify", "feedback", "gateway"),
+    producers=("tickets",), consumers=("intake", "routing", "sla", "notify", "feedback", "gateway", "search"),
     retention_ms=30 * DAY_MS,
 )
 ROUTING_EVENTS = TopicSpec(

@@ -33,6 +33,7 @@ async def test_tickets_are_found_by_stems_prefixes_and_filters_seconds_after_the
         await desk.send("T-en", opening("All connections dropped in the office", subject="Network down",
                                         client=ACME, email="bob@acme.example"))
         await eventually(lambda: desk.found("подключение"), timeout=WAIT, message="the Russian ticket indexed")
+        await eventually(lambda: desk.found("connection"), timeout=WAIT, message="the English ticket indexed")
         took = time.monotonic() - started
         assert took < WAIT, took
 
@@ -52,6 +53,9 @@ async def test_tickets_are_found_by_stems_prefixes_and_filters_seconds_after_the
         assert await eventually(lambda: desk.found("перезвонить"), timeout=WAIT) == {"T-ru"}
         assert await desk.found("перезвонить", notes=False) == set()
 
+        await desk.send("T-en", t.ChangeTags(add=["vip"], by="ann"))
+        assert await eventually(lambda: desk.found("office", tag="vip"), timeout=WAIT) == {"T-en"}
+        assert await desk.found("подключение", tag="vip") == set()
         assert await desk.found("office", client_id="C-7") == {"T-en"}
         assert await desk.found("office", client_id="C-42") == set()
         assert await desk.found("connection", status=["new"]) == {"T-en"}
