@@ -16,6 +16,7 @@ from shared.runtime.service import Component, Hooks, service_app
 
 from .domain import LedgerRules
 from .handlers import LedgerHandler
+from .history import history_reader
 from .producer_check import producer_check
 from .settings import TicketsSettings
 from .store import INDEXES, LedgerStore
@@ -29,7 +30,7 @@ class TicketsService:
         self.store = LedgerStore(database(self.client, settings))
         self.handler = LedgerHandler(self.store, self.bus, clock,
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),
-                                     DirectoryStore(self.store.db, CUSTOM_FIELDS).list)
+                                     DirectoryStore(self.store.db, CUSTOM_FIELDS).list, history_reader(self.store.db))
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
                                  verify=producer_check(settings))
 

@@ -27,6 +27,8 @@ from shared.contracts.ticket import Ticket
 from shared.contracts.ticket_rules import reopen_window_open, reopened_status
 from shared.directory.custom_fields import CustomField, check_values, missing_required
 
+from .moves import Entry, already_split, client_messages, collect, movable_ids, move_follow_ups
+
 S = TicketStatus
 
 
@@ -35,6 +37,9 @@ class LedgerRules:
     reopen_window: timedelta = timedelta(minutes=5)
     # The custom-fields directory as the handler read it for this command (only commands that check fields).
     custom_fields: tuple[CustomField, ...] = ()
+    # Merge and split: the other ticket of a merge and this ticket's history, as the handler read them.
+    merge_target: Ticket | None = None
+    history: tuple[Entry, ...] = ()
 
 
 class Rejected(Exception):
@@ -71,6 +76,8 @@ def decide(
             raise Rejected(f"ticket {ticket.id} already exists", "exists")
         return [_opened("", cmd, next_number)]
     if isinstance(cmd, tickets.ReceiveMessage):
+        if ticket is not None and ticket.merged_into:
+            return _forward(ticket, cmd)
         return _receive(ticket, cmd, now, next_number, rules)
     if ticket is None:
         raise Rejected("no such ticket", "not_found")
@@ -378,4 +385,104 @@ def follow_ups(ticket: Ticket, events: list[Message]) -> list[tuple[str, Message
     status_changed = any(isinstance(ev, (tickets.TicketOpened, StatusChange)) for ev in events)
     if ticket.parent_id and status_changed:
         out.append((ticket.parent_id, tickets.UpdateChildStatus(child_id=ticket.id, status=ticket.status.value)))
+    out += [f for ev in events if isinstance(ev, tickets.MessageForwarded) for f in move_follow_ups(ticket, ev, ())]
     return out
+
+
+# ---- merge and split (issue 22) ------------------------------------------------------------------
+
+
+def _same_client(a: Ticket, b: Ticket) -> bool:
+    """Only two identified tickets of one client are the same client's: an unidentified one needs a lead's word."""
+    return a.client is not None and b.client is not None and a.client.client_id == b.client.client_id
+
+
+def _merge(ticket: Ticket, cmd: tickets.MergeTicket, now: datetime, rules: LedgerRules) -> list[Message]:
+    if ticket.merged_into:
+        if ticket.merged_into == cmd.target_id:
+            return []
+        raise Rejected(f"this ticket is already merged into {ticket.merged_into}", "already_merged")
+    if cmd.target_id == ticket.id:
+        raise Rejected("a ticket cannot be merged into itself", "same_ticket")
+    _need(ticket, ACTIVE_STATUSES, "merge")
+    target = rules.merge_target
+    if target is None or target.id != cmd.target_id:
+        raise Rejected(f"no ticket {cmd.target_id} to merge into", "not_found")
+    if target.merged_into:
+        raise Rejected(f"ticket #{target.number} is itself merged into {target.merged_into}; merge into that one",
+                       "target_merged")
+    if target.status in FINISHED_STATUSES:
+        raise Rejected(f"ticket #{target.number} is {target.status.value}; reopen it before merging into it",
+                       "target_finished")
+    related = {ticket.parent_id, *(c.id for c in ticket.children)}
+    if target.id in related or target.parent_id == ticket.id:
+        raise Rejected("a development sub-ticket and its parent cannot be merged", "sub_ticket_pair")
+    if not _same_client(ticket, target) and not cmd.cross_client_confirmed_by:
+        raise Rejected(f"tickets #{ticket.number} and #{target.number} are not of the same client; only a team "
+                       "lead may confirm merging them", "cross_client")
+    ids = movable_ids(rules.history)
+    moved = collect(rules.history, ids)
+    if moved.count > tickets.MAX_MOVED_ENTRIES or moved.chars > tickets.MAX_MOVED_CHARS:
+        raise Rejected(f"ticket #{ticket.number} has too much history to merge ({moved.count} entries, "
+                       f"{moved.chars} characters)", "too_large")
+    return [tickets.TicketMerged(
+        target_id=target.id, target_number=target.number, merged_by=cmd.merged_by, reason=cmd.reason,
+        cross_client_confirmed_by=None if _same_client(ticket, target) else cmd.cross_client_confirmed_by,
+        moved_event_ids=ids, participants=[tickets.MovedParticipant(user_id=p.user_id, role=p.role)
+                                           for p in ticket.participants],
+        moved_messages=len(moved.messages), moved_replies=len(moved.replies), moved_notes=len(moved.notes))]
+
+
+def _split(ticket: Ticket, cmd: tickets.SplitTicket, now: datetime, rules: LedgerRules) -> list[Message]:
+    if cmd.new_ticket_id in ticket.split_into:
+        return []
+    _need(ticket, ACTIVE_STATUSES, "split")
+    contents = client_messages(rules.history)
+    unknown = [m for m in cmd.message_ids if m not in contents]
+    if unknown:
+        raise Rejected(f"not client messages of this ticket: {', '.join(unknown)}", "unknown_messages")
+    gone = already_split(rules.history)
+    taken = [m for m in cmd.message_ids if m in gone]
+    if taken:
+        raise Rejected(f"already split into {gone[taken[0]]}: {', '.join(taken)}", "already_split")
+    chosen = set(cmd.message_ids)
+    ordered = [m for m in contents if m in chosen]
+    if sum(len(contents[m].text) for m in ordered) > tickets.MAX_MOVED_CHARS:
+        raise Rejected("the selected messages are too long to split off together", "too_large")
+    subject = (cmd.subject or "").strip() or f"Split from #{ticket.number}: {ticket.subject or ''}".strip()
+    return [tickets.TicketSplit(new_ticket_id=cmd.new_ticket_id, message_ids=ordered, subject=subject[:1000],
+                                split_by=cmd.split_by)]
+
+
+def _take_over(ticket: Ticket, cmd: tickets.TakeOverEntries, now: datetime, rules: LedgerRules) -> list[Message]:
+    """Always recorded (a refusal here would lose what the other ticket already gave up); once per source."""
+    done = cmd.from_ticket_id in ticket.merged_from if cmd.kind == "merge" else ticket.split_from is not None
+    if done:
+        return []
+    return [tickets.TicketAbsorbed(kind=cmd.kind, from_ticket_id=cmd.from_ticket_id, from_number=cmd.from_number,
+                                   by=cmd.by, reason=cmd.reason, messages=cmd.messages, replies=cmd.replies,
+                                   participants=cmd.participants),
+            *(tickets.NoteAdded(author_id=n.author_id, text=n.text, attachments=n.attachments) for n in cmd.notes)]
+
+
+def _forward(ticket: Ticket, cmd: tickets.ReceiveMessage) -> list[Message]:
+    """A client message to a merged ticket goes on to the ticket it was merged into, never reopening this one."""
+    key = f"{cmd.content.channel.value}:{cmd.content.external_id}"
+    if key in ticket.external_ids or ticket.merged_into is None:
+        return []
+    return [tickets.MessageForwarded(content=cmd.content, to_ticket_id=ticket.merged_into)]
+
+
+def _reopen_unless_merged(ticket: Ticket, cmd: tickets.ReopenTicket, now: datetime,
+                          rules: LedgerRules) -> list[Message]:
+    if ticket.merged_into:
+        raise Rejected(f"this ticket was merged into {ticket.merged_into}; work on that one", "merged")
+    return _reopen(ticket, cmd, now, rules)
+
+
+_HANDLERS |= {tickets.MergeTicket: _merge, tickets.SplitTicket: _split, tickets.TakeOverEntries: _take_over,
+              tickets.ReopenTicket: _reopen_unless_merged}
+# Merge reads the target ticket; merge and split read this ticket's history (the handler loads both for them only).
+_MOVES: frozenset[type[Message]] = frozenset([tickets.MergeTicket, tickets.SplitTicket, tickets.TakeOverEntries])
+READS_HISTORY: frozenset[type[Message]] = _MOVES - {tickets.TakeOverEntries}
+COMMANDS = COMMANDS | _MOVES

@@ -24,7 +24,8 @@ from shared.runtime.kafka import Poison
 from shared.runtime.logging import correlation_id_var, ticket_id_var
 from shared.runtime.ports import Bus
 
-from .domain import COMMANDS, READS_CUSTOM_FIELDS, LedgerRules, Rejected, decide, follow_ups
+from .domain import COMMANDS, READS_CUSTOM_FIELDS, READS_HISTORY, LedgerRules, Rejected, decide, follow_ups
+from .moves import Entry, move_follow_ups, needs_history
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +54,26 @@ class LedgerStorage(Protocol):
 
 
 FieldDefinitions = Callable[[], Awaitable[Sequence[CustomField]]]
+# A ticket's stored history (merge and split read it; ``history.py`` on MongoDB).
+HistoryReader = Callable[[str], Awaitable[list[dict[str, Any]]]]
 
 
 async def _no_fields() -> Sequence[CustomField]:
     return ()
 
 
+async def _no_history(ticket_id: str) -> list[dict[str, Any]]:
+    return []
+
+
 class LedgerHandler:
     """``custom_fields`` reads the custom-fields directory (read-only) for the commands that check values."""
 
     def __init__(self, store: LedgerStorage, bus: Bus, clock: Clock, rules: LedgerRules,
-                 custom_fields: FieldDefinitions = _no_fields) -> None:
+                 custom_fields: FieldDefinitions = _no_fields, history: HistoryReader = _no_history) -> None:
         self.store, self.bus, self.clock, self.rules = store, bus, clock, rules
         self.custom_fields = custom_fields
+        self.history = history
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, cmd = delivery
@@ -100,6 +108,8 @@ class LedgerHandler:
         rules = self.rules
         if type(cmd) in READS_CUSTOM_FIELDS and ticket is not None:
             rules = replace(rules, custom_fields=tuple(await self.custom_fields()))
+        if type(cmd) in READS_HISTORY and ticket is not None:
+            rules = await self._with_history(rules, ticket, cmd)
         try:
             messages = decide(ticket, cmd, now, next_number=number, rules=rules)
         except Rejected as rej:
@@ -126,8 +136,27 @@ class LedgerHandler:
         await self._publish(envelopes)
         await self._send_follow_ups(after, messages, envelopes[-1])
 
+    async def _with_history(self, rules: LedgerRules, ticket: Ticket, cmd: Message) -> LedgerRules:
+        """Merge and split decide on this ticket's history; a merge also on the target as it stands now."""
+        target = None
+        if isinstance(cmd, tickets.MergeTicket) and cmd.target_id != ticket.id:
+            target, _ = await self.store.load(cmd.target_id)
+        return replace(rules, merge_target=target, history=tuple(await self._entries(ticket.id)))
+
+    async def _entries(self, ticket_id: str) -> list[Entry]:
+        out = []
+        for raw in await self.history(ticket_id):
+            env = Envelope.model_validate(raw)
+            if env.type != tickets.CommandRejected.TYPE:
+                out.append(Entry(env.id, env.occurred_at, registry.parse(env)))
+        return out
+
     async def _send_follow_ups(self, ticket: Ticket, messages: list[Message], cause: Envelope) -> None:
-        for i, (target, command) in enumerate(follow_ups(ticket, messages)):
+        outgoing = follow_ups(ticket, messages)
+        if needs_history(messages):  # what a merge or split moves is read back from the history, the same each time
+            history = await self._entries(ticket.id)
+            outgoing += [f for m in messages for f in move_follow_ups(ticket, m, history)]
+        for i, (target, command) in enumerate(outgoing):
             await self.bus.publish(TICKETS_COMMANDS, envelope_for(
                 command, target, occurred_at=cause.occurred_at, cause=cause, id=caused_id(cause, "follow-up", i)))
 

@@ -26,9 +26,12 @@ COMMANDS_BY_PRODUCER: dict[str, frozenset[str]] = {
         "ReopenTicket", "LinkClient", "LogCallback", "SetFlag",
         # Tags and custom field values agents set (issue 22).
         "ChangeTags", "SetCustomFields",
+        # Merging duplicates and splitting messages off (issue 22).
+        "MergeTicket", "SplitTicket",
     }),
-    # The ledger's own follow-ups: it opens a sub-ticket and reports a child's status to its parent.
-    "tickets": frozenset({"OpenTicket", "UpdateChildStatus"}),
+    # The ledger's own follow-ups: it opens a sub-ticket and reports a child's status to its parent; it carries a
+    # merge's or split's entries to the other ticket and passes a merged ticket's client message on to its target.
+    "tickets": frozenset({"OpenTicket", "UpdateChildStatus", "TakeOverEntries", "ReceiveMessage"}),
 }
 
 COMMAND_PRODUCERS: tuple[str, ...] = tuple(COMMANDS_BY_PRODUCER)

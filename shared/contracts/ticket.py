@@ -113,6 +113,10 @@ class Ticket(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Tags in the order they were added (TagsChanged)")
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="Ticket-level custom field values by "
                                           "field id, as the ledger stored them (CustomFieldsSet)")
+    merged_into: str | None = Field(None, description="Closed as merged into this ticket (TicketMerged)")
+    merged_from: list[str] = Field(default_factory=list, description="Tickets merged into this one (TicketAbsorbed)")
+    split_from: str | None = Field(None, description="The ticket this one was split from (TicketAbsorbed)")
+    split_into: list[str] = Field(default_factory=list, description="Tickets split from this one (TicketSplit)")
 
     def to_doc(self) -> dict[str, Any]:
         doc = self.model_dump(mode="python")
@@ -242,6 +246,36 @@ def evolve(ticket: Ticket | None, env: Envelope, ev: Message) -> Ticket:
         case (tickets.NoteAdded() | tickets.CallbackLogged() | tickets.NotificationRecorded()
               | tickets.CommandRejected()):
             pass
+        case tickets.TicketMerged() | tickets.TicketSplit() | tickets.TicketAbsorbed() | tickets.MessageForwarded():
+            _merge_or_split(ticket, ev, at)
         case _:
             raise ValueError(f"ledger does not know how to apply {env.type}")
     return ticket
+
+
+def _merge_or_split(ticket: Ticket, ev: Message, at: datetime) -> None:
+    """Merge and split (issue 22): the links both ways, and on the receiving ticket what the moved messages bring."""
+    match ev:
+        case tickets.TicketMerged():
+            ticket.merged_into, ticket.closed_at = ev.target_id, at
+        case tickets.TicketSplit():
+            ticket.split_into.append(ev.new_ticket_id)
+        case tickets.MessageForwarded():
+            ticket.external_ids.append(f"{ev.content.channel.value}:{ev.content.external_id}")
+        case tickets.TicketAbsorbed():
+            if ev.kind == "merge":
+                ticket.merged_from.append(ev.from_ticket_id)
+            else:
+                ticket.split_from = ev.from_ticket_id
+            for c in ev.messages:
+                key = f"{c.channel.value}:{c.external_id}"
+                if key not in ticket.external_ids:
+                    ticket.external_ids.append(key)
+                if c.email_message_id and c.email_message_id not in ticket.email_message_ids:
+                    ticket.email_message_ids.append(c.email_message_id)
+                if c.conversation_id and c.conversation_id not in ticket.conversation_ids:
+                    ticket.conversation_ids.append(c.conversation_id)
+            ticket.message_count += len(ev.messages) + len(ev.replies)
+            known = {(p.user_id, p.role) for p in ticket.participants}
+            ticket.participants += [Participant(user_id=p.user_id, role=p.role) for p in ev.participants
+                                    if (p.user_id, p.role) not in known]

@@ -495,3 +495,125 @@ class SetCustomFields(Message):
 class CustomFieldsSet(Message):
     values: dict[str, FieldValue] = Field(description="As stored (dates YYYY-MM-DD); null: the field was cleared")
     set_by: str
+
+
+# ---- merge and split (issue 22) -----------------------------------------------------------------
+
+# What one move may carry: the follow-up command holds every moved entry, and a record must fit the broker.
+MAX_MOVED_ENTRIES = 200
+MAX_MOVED_CHARS = 400_000
+MAX_SPLIT_MESSAGES = 50
+
+
+class MovedReply(Strict):
+    """An agent's reply as the source's history recorded it (ReplySent)."""
+
+    event_id: str
+    at: datetime
+    agent_id: str
+    text: str = Field(max_length=MAX_TEXT)
+    channel: Channel
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+
+class MovedNote(Strict):
+    """An internal note as the source's history recorded it (NoteAdded); the target records it as a NoteAdded."""
+
+    event_id: str
+    at: datetime
+    author_id: str
+    text: str = Field(max_length=MAX_TEXT)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+
+
+class MovedParticipant(Strict):
+    user_id: str
+    role: str
+
+
+@message("MergeTicket", kind="command")
+class MergeTicket(Message):
+    """Merge this ticket (the source) into ``target_id``: sent to the source's partition. The ledger reads the target
+    to decide, closes the source as merged and sends the moved entries to the target (``TakeOverEntries``)."""
+
+    target_id: str = Field(min_length=1, max_length=200)
+    merged_by: str
+    reason: str | None = Field(None, max_length=2000)
+    cross_client_confirmed_by: str | None = Field(None, description="The lead who confirmed a merge across clients "
+                                                  "(required when the two tickets' clients differ)")
+
+
+@message("SplitTicket", kind="command")
+class SplitTicket(Message):
+    """The selected client messages of this ticket become a new ticket ``new_ticket_id`` with a link back."""
+
+    new_ticket_id: str = Field(min_length=1, max_length=200)
+    message_ids: list[str] = Field(min_length=1, max_length=MAX_SPLIT_MESSAGES)
+    subject: str | None = Field(None, max_length=1000)
+    split_by: str
+
+
+@message("TakeOverEntries", kind="command")
+class TakeOverEntries(Message):
+    """The ledger's own follow-up to the target of a merge or the new ticket of a split: record what moved."""
+
+    kind: Literal["merge", "split"]
+    from_ticket_id: str
+    from_number: int
+    by: str
+    reason: str | None = None
+    messages: list[InboundContent] = Field(default_factory=list, max_length=MAX_MOVED_ENTRIES)
+    replies: list[MovedReply] = Field(default_factory=list, max_length=MAX_MOVED_ENTRIES)
+    notes: list[MovedNote] = Field(default_factory=list, max_length=MAX_MOVED_ENTRIES)
+    participants: list[MovedParticipant] = Field(default_factory=list, max_length=MAX_MOVED_ENTRIES)
+
+
+@message("TicketMerged")
+class TicketMerged(StatusChange):
+    """On the source: closed as merged into ``target_id``; its entries now also live on the target."""
+
+    AFTER = (TicketStatus.closed,)
+    target_id: str
+    target_number: int
+    merged_by: str
+    reason: str | None = None
+    cross_client_confirmed_by: str | None = None
+    moved_event_ids: list[str] = Field(default_factory=list, description="The source's history entries that move "
+                                       "(client messages, replies, notes, entries it had absorbed)")
+    participants: list[MovedParticipant] = Field(default_factory=list)
+    moved_messages: int = 0
+    moved_replies: int = 0
+    moved_notes: int = 0
+
+
+@message("TicketSplit")
+class TicketSplit(Message):
+    """On the original: these client messages became the new ticket ``new_ticket_id``."""
+
+    new_ticket_id: str
+    message_ids: list[str]
+    subject: str | None = None
+    split_by: str
+
+
+@message("TicketAbsorbed")
+class TicketAbsorbed(Message):
+    """On the target of a merge (or a split's new ticket): what came from ``from_ticket_id``. The client's messages
+    and the agents' replies are here; moved internal notes follow as NoteAdded events of the same command."""
+
+    kind: Literal["merge", "split"]
+    from_ticket_id: str
+    from_number: int
+    by: str
+    reason: str | None = None
+    messages: list[InboundContent] = Field(default_factory=list)
+    replies: list[MovedReply] = Field(default_factory=list)
+    participants: list[MovedParticipant] = Field(default_factory=list)
+
+
+@message("MessageForwarded")
+class MessageForwarded(Message):
+    """On a merged source: a client message that reached it after the merge, passed on to the target."""
+
+    content: InboundContent
+    to_ticket_id: str
