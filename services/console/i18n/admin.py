@@ -45,7 +45,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.none": ("(none)", "(нет)"),
     "admin.templates": ("Notification templates", "Шаблоны уведомлений"),
     "admin.template": ("Template", "Шаблон"),
-    "admin.template_lang": ("{name} ({lang})", "{name} ({lang})"),
+    "admin.template_lang": ("{name} ({language})", "{name} ({language})"),
     "admin.overridden": ("Reworded in", "Изменён для"),
     "admin.shipped": ("The shipped wording is used: saving here overrides it.",
                       "Используется поставляемый текст: сохранение здесь заменит его."),

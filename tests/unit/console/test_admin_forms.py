@@ -161,3 +161,23 @@ def test_the_import_form_sends_the_file_to_the_gateway_and_shows_each_refused_ro
     assert b'filename="clients.csv"' in sent[0] and b"c1,One" in sent[0]
     assert "line 4" in answer.text and "client_id is required" in answer.text
     assert re.search(r"2 of 3 rows imported", answer.text)
+
+
+def test_a_template_is_edited_beside_its_preview_and_a_bad_draft_is_refused_next_to_its_field() -> None:
+    preview = {"name": "survey", "language": "en", "subject": "How did we do on #2077?", "text": "Rate us", "html": ""}
+    bad = httpx.Response(422, json={"title": "Invalid template", "status": 422, "errors": [
+        {"loc": ["body", "draft", "subject"], "msg": "unknown variable 'nope'", "type": "template"}]})
+    routes = {"GET /api/v1/templates": {"items": [{"name": "survey", "overridden": ["ru"]}], "languages": ["en", "ru"]},
+              "GET /api/v1/templates/survey/preview": preview, "POST /api/v1/templates/survey/preview": bad}
+    with console(routes) as c:
+        csrf = signed_in(c, "administrator", "root")
+        listing = c.get("/admin/templates", headers=HTML)
+        assert listing.status_code == 200 and 'href="/admin/templates/survey/en"' in listing.text
+        page = c.get("/admin/templates/survey/en", headers=HTML)  # no override yet: the shipped wording is used
+        assert page.status_code == 200 and "How did we do on #2077?" in page.text and "shipped wording" in page.text
+        draft = c.post("/admin/templates/survey/en", headers=HTML, data={
+            "csrf_token": csrf, "action": "preview", "subject": "{{ nope }}", "text": "Rate us"})
+        assert draft.status_code == 422
+        assert re.search(r'id="tpl-subject-error"[^>]*>[^<]*unknown variable', draft.text)
+        assert "{{ nope }}" in draft.text  # the draft stays in the form
+        assert c.get("/admin/templates/../etc/en", headers=HTML).status_code == 404
