@@ -130,7 +130,7 @@ CLOCK_EVENTS: tuple[type[Message], ...] = (
     tickets.TicketOpened, tickets.ReplySent, tickets.TicketAssigned, tickets.WorkStarted, tickets.TicketPutOnHold,
     tickets.TicketResumed, tickets.TicketResolved, tickets.TicketReopened, tickets.TicketCompleted,
     tickets.TicketClosed, tickets.TicketOffered, tickets.TicketEscalated, tickets.TicketClassified,
-    tickets.ClientLinked, tickets.DeadlineSet, tickets.CustomFieldsSet,
+    tickets.ClientLinked, tickets.DeadlineSet, tickets.CustomFieldsSet, tickets.TicketMerged,
 )
 
 
@@ -198,7 +198,7 @@ def _apply(clock: SlaClock, msg: Message, at: datetime, catalog: Catalog) -> Non
         if res is not None and res.met_at is not None:
             res.met_at, res.met = None, None
             resume_target(res, at, cal, clock.warning_share)
-    elif isinstance(msg, (tickets.TicketCompleted, tickets.TicketClosed)):
+    elif isinstance(msg, (tickets.TicketCompleted, tickets.TicketClosed, tickets.TicketMerged)):  # merged: closed
         for tc in tg.values():
             stop_target(tc, at, cal)
     elif isinstance(msg, (tickets.TicketOffered, tickets.TicketEscalated)):
