@@ -269,6 +269,9 @@ def plan(p: PlanInput) -> list[Intent]:
         route = client_route(p.view, msg.channel.value) if p.view else None
         return client_intent(p, Notice("reply", {**base, "text": msg.text}, key, automatic=False), route,
                              author=msg.agent_id, attachments=[a.model_dump() for a in msg.attachments])
+    if isinstance(msg, tickets.TicketAbsorbed) and msg.kind == "merge":  # once, on the target: the source is silent
+        notice = Notice("ticket_merged", {**base, "merged_number": msg.from_number}, key)
+        return client_intent(p, notice, client_route(p.view) if p.view else None)
     if isinstance(msg, tickets.TicketResolved):
         route = client_route(p.view, msg.channel.value) if p.view else None
         ctx_r = {**base, "problem": msg.problem, "solution": msg.solution}

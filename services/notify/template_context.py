@@ -10,6 +10,7 @@ Templates (shipped or written by administrators) see only these variables, plus 
 | ticket_opened, client_message, reply | ``text`` |
 | ticket_assigned | ``mode`` |
 | ticket_resolved, survey | ``problem solution`` (survey also ``survey_id links``) |
+| ticket_merged (to the client, on the ticket another was merged into) | ``merged_number`` |
 | lead_alert | ``alert_reason detail assignee_name`` |
 | escalation | ``step escalation_reason action`` |
 | sla_warning, sla_breached | ``target due_at`` |
@@ -38,6 +39,7 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "mode": ("how the ticket was assigned: auto, manual, claim", "auto"),
     "problem": ("the problem as resolved", "No connection"),
     "solution": ("the solution", "Port restarted"),
+    "merged_number": ("the number of the client's request merged into this one", 1041),
     "alert_reason": ("routing's alert reason", "assignee_unavailable"),
     "detail": ("routing's detail, may be empty", None),
     "assignee_name": ("the assignee concerned by the alert", "Ivan"),
@@ -72,6 +74,7 @@ CONTEXT: dict[str, frozenset[str]] = {name: frozenset(names) for name, names in 
     "ticket_taken": TICKET,
     "reply": (*TICKET, "text"),
     "ticket_resolved": (*TICKET, "problem", "solution"),
+    "ticket_merged": (*TICKET, "merged_number"),
     "lead_alert": (*STAFF, "alert_reason", "detail", "assignee_name"),
     "escalation": (*STAFF, "step", "escalation_reason", "action"),
     "sla_warning": (*STAFF, "target", "due_at"),
