@@ -49,6 +49,9 @@ class Stack:
             self.env.setdefault("FEEDBACK_PUBLIC_BASE_URL", f"http://127.0.0.1:{ports['feedback']}")
         if "notify" in ports:  # the gateway reads people's feeds and previews through notify's API
             self.env.setdefault("GATEWAY_NOTIFY_URL", f"http://127.0.0.1:{ports['notify']}")
+        if "search" in ports:  # the gateway's full-text search; each stack's embedded index in its own folder
+            self.env.setdefault("GATEWAY_SEARCH_URL", f"http://127.0.0.1:{ports['search']}")
+            self.env.setdefault("SEARCH_INDEX_DIR", str(self.log_dir / "search-index"))
         if "console" in ports:  # the console's links point at itself; it reads everything through the gateway
             self.env.setdefault("CONSOLE_PUBLIC_URL", f"http://127.0.0.1:{ports['console']}")
             if "gateway" in ports:

@@ -78,6 +78,9 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             env.setdefault("FEEDBACK_PUBLIC_BASE_URL", services["feedback"].url)
         if "notify" in services:  # the gateway reads people's feeds and previews through notify's API
             env.setdefault("GATEWAY_NOTIFY_URL", services["notify"].url)
+        if "search" in services:  # the gateway's full-text search; the embedded index kept under var/
+            env.setdefault("GATEWAY_SEARCH_URL", services["search"].url)
+            env.setdefault("SEARCH_INDEX_DIR", str(var / "search"))
         if "console" in services:  # the web console calls the gateway's API; `make up` is the one place its
             # development sign-in is switched on (a one-machine desk of demo people)
             env.setdefault("CONSOLE_DEV_SIGN_IN", "true")

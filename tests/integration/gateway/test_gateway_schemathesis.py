@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import schemathesis
@@ -18,6 +19,8 @@ from schemathesis.specs.openapi.checks import (
 
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
+from services.search.app import create_app as search_app
+from services.search.settings import SearchSettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from tests.support.testing import isolated_env, make_settings, serving
@@ -60,10 +63,12 @@ def _fuzz(base_url: str, schema_doc: dict[str, Any], headers: dict[str, str]) ->
 
 
 
-async def test_no_server_errors(infra: dict[str, str]) -> None:
-    # notify's API answers the gateway's feed and preview routes, as in a running desk
+async def test_no_server_errors(infra: dict[str, str], tmp_path: Path) -> None:
+    # notify's API answers the gateway's feed and preview routes, the search service its searches, as in a running desk
+    search = search_app(make_settings(SearchSettings, {**infra, **isolated_env()}, index_dir=str(tmp_path / "index")))
     async with serving(notify_app(make_settings(NotifySettings, {**infra, **isolated_env()}))) as notify_url, \
-            stack(infra, action_wait_seconds=0.5, notify_url=notify_url) as s:
+            serving(search, lifespan="on") as search_url, \
+            stack(infra, action_wait_seconds=0.5, notify_url=notify_url, search_url=search_url) as s:
         await s.seed([("T-1", t.OpenTicket(channel=Channel.web, client=ClientRef(client_id="C-1")))])
         async with serving(s.app) as url:
             failures = await asyncio.to_thread(_fuzz, url, s.app.openapi(), s.token("root", "administrator"))
