@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from shared.runtime.bodylimit import BodyLimit
+from shared.runtime.clamd import scanner_status
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import KafkaBus
 from shared.runtime.secrets import require_secret
@@ -23,6 +24,7 @@ from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
+from .api.merge_split import router as merge_split_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
 from .api.tags_fields import router as tags_fields_routes
@@ -67,8 +69,9 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), hub=hub,
                   commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
                   cursors=cursors, notify=notify_api)
+    scanning = scanner_status(settings, settings.production)
     app = service_app("gateway", lambda: [reads, bus, hub, notify_api, search_api], ready=hub.is_running,
-                      title="Frontline gateway", description=DESCRIPTION)
+                      details=lambda: scanning, title="Frontline gateway", description=DESCRIPTION)
     app.state.ctx = ctx
     app.state.search = search_api
     app.include_router(tickets.router(settings.max_page_size))
@@ -77,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(actions.router())
     app.include_router(attachment_routes())
     app.include_router(tags_fields_routes())
+    app.include_router(merge_split_routes())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))
     app.include_router(directories.router(settings.max_page_size))

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS
 from shared.runtime.bodylimit import BodyLimit
+from shared.runtime.clamd import scanner_status
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
@@ -93,7 +94,8 @@ def body_limit(settings: IntakeSettings) -> Callable[[str], int]:
 def create_app(settings: IntakeSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     service = IntakeService(settings, clock or default_clock())
-    app = service_app("intake", service.components, ready=service.ready,
+    scanning = scanner_status(settings, settings.production)
+    app = service_app("intake", service.components, ready=service.ready, details=lambda: scanning,
                       description="Channel adapters: every client message in (webhooks, e-mail, other systems).")
     app.state.service = service
     app.include_router(router(service))

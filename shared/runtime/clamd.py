@@ -10,12 +10,14 @@ caller keeps the file pending, never calls it clean. The ``clamd`` package on Py
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 MAX_REPLY = 4096
 
@@ -95,3 +97,15 @@ class Clamd:
 def scanner(settings: ScanSettings) -> Clamd | None:
     url = settings.attachment_scan_url
     return Clamd(url, settings.attachment_scan_timeout) if url else None
+
+
+def scanner_status(settings: ScanSettings, production: bool) -> dict[str, str]:
+    """What ``/readyz`` says about malware scanning. Production without a scanner still starts and is ready (files are
+    clean at once, docs/operations.md "Malware scanning"), but says so once, at start, in the log."""
+    if settings.attachment_scan_url:
+        return {"scanner": "clamd"}
+    if production:
+        variable = f"{settings.model_config.get('env_prefix', '')}ATTACHMENT_SCAN_URL"
+        log.warning("no malware scanner configured (%s is unset): files are not scanned and are served and sent "
+                    "as they came", variable)
+    return {"scanner": "not configured"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -94,6 +94,7 @@ def service_app(
     *,
     ready: Callable[[], bool] | None = None,
     not_ready_because: Callable[[], list[str]] | None = None,
+    details: Callable[[], Mapping[str, str]] | None = None,
     title: str | None = None,
     description: str = "",
     version: str = "0.1.0",
@@ -103,6 +104,7 @@ def service_app(
 
     ``not_ready_because`` names what keeps a running service from taking traffic (say, settings it lacks): it
     fails ``/readyz`` with those reasons and leaves ``/healthz`` alone, since a restart would not fix them.
+    ``details`` are facts ``/readyz`` states without failing (say, "scanner": "not configured").
     """
     started: list[Component] = []
     liveness = Liveness()
@@ -150,8 +152,10 @@ def service_app(
         problems = liveness.problems() + (not_ready_because() if not_ready_because else [])
         ok = bool(app.state.started) and (ready() if ready else True) and not problems
         status = "ready" if ok else "failing" if problems else "starting"
-        return JSONResponse({"status": status, "service": name, "problems": problems},
-                            status_code=200 if ok else 503)
+        body: dict[str, Any] = {"status": status, "service": name, "problems": problems}
+        if details is not None:
+            body["details"] = dict(details())
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return app
 
