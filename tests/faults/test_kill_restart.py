@@ -21,8 +21,10 @@ from tools.stack import ALL
 from .checks import verify
 from .desk import Plan, running_desk
 
-VICTIMS = ("intake", "tickets", "routing", "sla", "notify", "feedback", "gateway")
-assert set(VICTIMS) == set(ALL)
+# Every service is killed once with tickets in flight, except those that keep no state of their own (the console
+# only relays the gateway): a service added later is a victim without anyone remembering to list it.
+BYSTANDERS = ("console",)
+VICTIMS = tuple(name for name in ALL if name not in BYSTANDERS)
 
 
 async def run(env: dict[str, str], tmp_path: Path, n: int, victims: tuple[str, ...] = VICTIMS,
