@@ -28,7 +28,8 @@ class SlaService:
         self.handler = SlaHandler(self.store, self.directory, self.bus, clock)
         self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
                                   commit_interval=settings.commit_interval_seconds,
-                                  buffer_maxsize=settings.stream_buffer_maxsize)
+                                  buffer_maxsize=settings.stream_buffer_maxsize,
+                                  group_instance_id=settings.group_instance_id)
         self.timers = TimerLoop(self.store.timers, clock, fire_many=self.handler.fire_many, batch=settings.timer_batch,
                                 interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions)
         self.stream.on_revoke.append(self.timers.quiesce)

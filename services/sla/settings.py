@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.runtime.settings import ServiceSettings
@@ -28,3 +28,12 @@ class SlaSettings(ServiceSettings):
         100_000, gt=0, description="Records faust may buffer per stream before pausing a partition's fetch (a "
         "backlog stays in memory up to this; see services/sla/stream.py for why it is large)")
     consumer_group: str = Field("frontline-sla", description="Kafka consumer group of the SLA processor")
+    group_instance_id: str | None = Field(
+        None, description="Static group membership (Kafka KIP-345): a worker restarted with the same id takes its "
+        "partitions back without waiting for its old session to expire. One per replica (e.g. the pod name), never "
+        "two running at once; a replica gone for good keeps its partitions until its session expires. Empty: dynamic")
+
+    @field_validator("group_instance_id")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None

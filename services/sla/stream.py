@@ -30,7 +30,7 @@ Handler = Callable[[Envelope, Message], Awaitable[None]]
 
 
 def faust_config(settings: CommonSettings, app_id: str, commit_interval: float,
-                 buffer_maxsize: int = 4096) -> dict[str, Any]:
+                 buffer_maxsize: int = 4096, group_instance_id: str | None = None) -> dict[str, Any]:
     """Our shared Kafka settings in faust's terms (group timings, security, no web server, no leader topic)."""
     conf: dict[str, Any] = {
         "broker": [f"kafka://{host.strip()}" for host in settings.kafka_bootstrap_servers.split(",")],
@@ -42,6 +42,7 @@ def faust_config(settings: CommonSettings, app_id: str, commit_interval: float,
         "broker_session_timeout": settings.kafka_session_timeout_ms / 1000,
         "broker_heartbeat_interval": settings.kafka_heartbeat_interval_ms / 1000,
         "broker_commit_interval": commit_interval,
+        "consumer_group_instance_id": group_instance_id,
         # Faust's producer enables idempotence only for exactly_once; Tansu refuses idempotent producers,
         # so exactly-once (transactions) is requested only where the broker supports idempotence.
         "processing_guarantee": "at_least_once",
@@ -81,10 +82,12 @@ class FaustStream:
 
     def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
                  group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None,
-                 drain_seconds: float = 10.0, buffer_maxsize: int = 4096) -> None:
+                 drain_seconds: float = 10.0, buffer_maxsize: int = 4096,
+                 group_instance_id: str | None = None) -> None:
         self.settings, self.bus, self.handler = settings, bus, handler
         self.app_id = f"{settings.topic_prefix}{group}"
         self.commit_interval, self.buffer_maxsize = commit_interval, buffer_maxsize
+        self.group_instance_id = group_instance_id
         self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
         self.pipeline = RecordPipeline(
             decode_envelope, self._deliver, self._park, max_bytes=settings.max_message_bytes,
@@ -100,7 +103,7 @@ class FaustStream:
 
     def build(self) -> faust.App:
         app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval,
-                                                       self.buffer_maxsize))
+                                                       self.buffer_maxsize, self.group_instance_id))
         topic = app.topic(self.topic_name, key_serializer="raw", value_serializer="raw",
                           partitions=TICKETS_EVENTS.partitions, internal=False)
 
