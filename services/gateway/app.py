@@ -24,6 +24,7 @@ from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
+from .api.merge_split import router as merge_split_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
 from .api.tags_fields import router as tags_fields_routes
@@ -79,6 +80,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(actions.router())
     app.include_router(attachment_routes())
     app.include_router(tags_fields_routes())
+    app.include_router(merge_split_routes())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))
     app.include_router(directories.router(settings.max_page_size))

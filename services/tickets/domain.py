@@ -24,7 +24,7 @@ from shared.contracts.schemas.common import (
 )
 from shared.contracts.schemas.tickets import StatusChange
 from shared.contracts.ticket import Ticket
-from shared.contracts.ticket_rules import reopen_window_open, reopened_status
+from shared.contracts.ticket_rules import reopen_window_open, reopened_status, same_client
 from shared.directory.custom_fields import CustomField, check_values, missing_required
 
 from .moves import Entry, already_split, client_messages, collect, movable_ids, move_follow_ups
@@ -393,8 +393,7 @@ def follow_ups(ticket: Ticket, events: list[Message]) -> list[tuple[str, Message
 
 
 def _same_client(a: Ticket, b: Ticket) -> bool:
-    """Only two identified tickets of one client are the same client's: an unidentified one needs a lead's word."""
-    return a.client is not None and b.client is not None and a.client.client_id == b.client.client_id
+    return same_client(a.client.client_id if a.client else None, b.client.client_id if b.client else None)
 
 
 def _merge(ticket: Ticket, cmd: tickets.MergeTicket, now: datetime, rules: LedgerRules) -> list[Message]:

@@ -44,3 +44,9 @@ def status_after(ev: Message, assignee_id: str | None) -> TicketStatus | None:
     if isinstance(ev, TicketReopened):
         return reopened_status(assignee_id)
     raise ValueError(f"{ev.TYPE} carries no status after it")  # unreachable: a one-outcome event fills it in
+
+
+def same_client(a: str | None, b: str | None) -> bool:
+    """Are two tickets (by their client ids) the same client's, so that merging them needs nobody's confirmation?
+    Only two identified tickets of one client are: an unidentified one may be anybody's."""
+    return a is not None and a == b

@@ -133,10 +133,11 @@ def router() -> APIRouter:
         doc = await load_visible(ctx, p, ticket_id, history=True)
         hidden = CLIENT_HIDDEN if p.role == UserRole.client else frozenset()
         found = named_file(doc.get("history") or [], file_id, hidden)
-        state = await files(ctx).state(ticket_id, file_id, ctx.clock.now()) if found else None
+        moved = [*(doc.get("merged_from") or []), *([doc["split_from"]] if doc.get("split_from") else [])]
+        state = await files(ctx).state(ticket_id, file_id, ctx.clock.now(), moved) if found else None
         if state is not None:
             await refuse_unclean(ctx, state[1])
-        data = await files(ctx).content(ticket_id, file_id) if state else None
+        data = await files(ctx).content(ticket_id, file_id, moved) if state else None
         if found is None or data is None:
             raise ProblemError(404, "Not Found", f"no file {file_id} on ticket {ticket_id}")
         return Response(data, media_type=served_type(found.content_type), headers={

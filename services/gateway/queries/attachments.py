@@ -4,7 +4,7 @@ gateway scans its own uploads, intake its files: ``shared/runtime/file_scan.py``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Collection, Iterable, Set
 from datetime import datetime
 from typing import Any
 
@@ -21,17 +21,21 @@ from shared.runtime.ids import new_id
 # Where each event type of the history keeps its files (the shape intake's inbound files already have).
 CLIENT_FILES = "MessageReceived"  # payload.content.attachments
 AGENT_FILES = frozenset({"ReplySent", "NoteAdded"})  # payload.attachments
+MOVED_FILES = "TicketAbsorbed"  # payload.messages[].attachments, payload.replies[].attachments (merge and split)
 
 
 def named_file(history: Iterable[dict[str, Any]], file_id: str, hidden: Set[str] = frozenset()) -> Attachment | None:
     """The file as the ticket's history records it, from an event not of a ``hidden`` type; None if none names it."""
     for entry in history:
         kind = entry.get("type")
-        if kind in hidden or (kind != CLIENT_FILES and kind not in AGENT_FILES):
+        if kind in hidden or (kind != CLIENT_FILES and kind != MOVED_FILES and kind not in AGENT_FILES):
             continue
         payload = entry.get("payload") or {}
         files = (payload.get("content") or {}).get("attachments") if kind == CLIENT_FILES else payload.get(
             "attachments")
+        if kind == MOVED_FILES:
+            files = [f for m in (payload.get("messages") or []) + (payload.get("replies") or [])
+                     if isinstance(m, dict) for f in m.get("attachments") or []]
         for raw in files or []:
             if isinstance(raw, dict) and raw.get("id") == file_id:
                 return Attachment.model_validate(raw)
@@ -77,21 +81,25 @@ class TicketFiles:
                                                                                "application/octet-stream"))
                 for i in wanted]
 
-    async def state(self, ticket_id: str, file_id: str, at: datetime) -> tuple[ScanStatus, dict[str, Any]] | None:
-        """The scan state of a file of this ticket and its GridFS entry: an upload of this very ticket (scanned now
-        if still pending), else a file intake stored from a channel (intake scans those); None: neither."""
+    async def state(self, ticket_id: str, file_id: str, at: datetime,
+                    moved_from: Collection[str] = ()) -> tuple[ScanStatus, dict[str, Any]] | None:
+        """The scan state of a file of this ticket and its GridFS entry: an upload of this very ticket (or of a ticket
+        merged or split into it, ``moved_from``; scanned now if still pending), else a file intake stored from a
+        channel (intake scans those); None: neither."""
         own = await self.files.find_one({"_id": file_id}, {"_id": 1, "metadata": 1, "filename": 1})
         if own is not None:
-            if (own.get("metadata") or {}).get("ticket_id") != ticket_id:
+            if (own.get("metadata") or {}).get("ticket_id") not in {ticket_id, *moved_from}:
                 return None  # another ticket's upload, whatever a history says
             own = await self.scans.scan(file_id, at) or own
             return scan_status(own.get("metadata")), own
         theirs = await self.intake_files.find_one({"_id": file_id}, {"_id": 1, "metadata": 1, "filename": 1})
         return (scan_status(theirs.get("metadata")), theirs) if theirs is not None else None
 
-    async def content(self, ticket_id: str, file_id: str) -> bytes | None:
-        """The bytes: an upload of this very ticket, else a file intake stored from a channel."""
-        if await self.files.find_one({"_id": file_id, "metadata.ticket_id": ticket_id}, {"_id": 1}) is not None:
+    async def content(self, ticket_id: str, file_id: str, moved_from: Collection[str] = ()) -> bytes | None:
+        """The bytes: an upload of this very ticket (or of one merged or split into it), else a file intake stored
+        from a channel."""
+        owners = [ticket_id, *moved_from]
+        if await self.files.find_one({"_id": file_id, "metadata.ticket_id": {"$in": owners}}, {"_id": 1}) is not None:
             return await _read(self.own, file_id)
         if await self.files.find_one({"_id": file_id}, {"_id": 1}) is not None:
             return None  # another ticket's upload, whatever a history says

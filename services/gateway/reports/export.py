@@ -214,7 +214,30 @@ def summarize(event_type: str, p: dict[str, Any]) -> str:
             return _with(f"call-back by {p.get('agent_id')}, {answered}", p.get("comment"))
         case "CommandRejected":
             return _with(f"{p.get('command_type')} rejected ({p.get('code')})", p.get("reason"))
+        case "TicketMerged" | "TicketAbsorbed" | "TicketSplit" | "MessageForwarded":
+            return _moved(event_type, p)
     return _generic(p)
+
+
+def _moved(event_type: str, p: dict[str, Any]) -> str:
+    """Merge and split, on both tickets."""
+    match event_type:
+        case "TicketMerged":
+            confirmed = p.get("cross_client_confirmed_by")
+            across = f", across clients confirmed by {confirmed}" if confirmed else ""
+            return _with(f"merged into #{p.get('target_number')} ({p.get('target_id')}) by {p.get('merged_by')}"
+                         f"{across}: {p.get('moved_messages', 0)} messages, {p.get('moved_replies', 0)} replies, "
+                         f"{p.get('moved_notes', 0)} notes moved", p.get("reason"))
+        case "TicketAbsorbed":
+            verb = "merged into this ticket" if p.get("kind") == "merge" else "split off into this ticket"
+            moved = len(p.get("messages") or []) + len(p.get("replies") or [])
+            return _with(f"#{p.get('from_number')} ({p.get('from_ticket_id')}) {verb} by {p.get('by')}: "
+                         f"{moved} messages", p.get("reason"))
+        case "TicketSplit":
+            return _with(f"{len(p.get('message_ids') or [])} messages split off into {p.get('new_ticket_id')} by "
+                         f"{p.get('split_by')}", p.get("subject"))
+    c = p.get("content") or {}
+    return _with(f"{c.get('channel')} message passed on to {p.get('to_ticket_id')} (merged)", c.get("text"))
 
 
 def history_rows(history: Sequence[dict[str, Any]]) -> list[HistoryRow]:
