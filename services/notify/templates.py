@@ -4,7 +4,7 @@ Each ``templates/<lang>/<name>.j2`` defines ``subject`` and ``text`` blocks (and
 ``html``; ``_base.j2`` derives it from ``text``). The HTML part is rendered with autoescape on,
 so client- or agent-written text cannot inject markup into mail. Subject and plain text are
 not HTML: rendering them with HTML escaping would show clients ``&lt;`` instead of ``<``.
-Administrators write templates too, so every one renders in the sandbox (``sandbox.py``) and sees
+Administrators write templates too, so every one renders in the sandbox (``shared/runtime/sandbox.py``) and sees
 only its documented variables (``template_context.py``).
 """
 
@@ -20,8 +20,8 @@ from jinja2 import FileSystemLoader, Template, TemplateNotFound
 from shared.contracts.notify_api import DraftOverride, PreviewOut
 from shared.directory.notify import TemplateOverride, template_key
 from shared.runtime.problems import ProblemError
+from shared.runtime.sandbox import TemplateSandbox
 
-from .sandbox import TemplateSandbox
 from .template_context import CONTEXT, SAMPLES, unknown_variables
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"

@@ -7,7 +7,6 @@ import time
 import pytest
 from jinja2 import meta
 
-from services.notify.sandbox import MAX_SEQUENCE, TemplateSandbox
 from services.notify.template_context import CONTEXT, SAMPLES, TICKET, VARIABLES, unknown_variables
 from services.notify.templates import (
     TEMPLATE_DIR,
@@ -18,6 +17,7 @@ from services.notify.templates import (
     template_names,
 )
 from shared.directory.notify import TemplateOverride
+from shared.runtime.sandbox import MAX_SEQUENCE, TemplateSandbox
 from tests.support.attacks import TEMPLATE_ESCAPES
 
 

@@ -1,4 +1,5 @@
-"""The Jinja2 sandbox every template is rendered in: administrators write templates, so none may run code.
+"""The Jinja2 sandbox every template is rendered in: administrators (notify's templates) and agents (the gateway's
+macros) write templates, so none may run code.
 
 ``ImmutableSandboxedEnvironment`` refuses private and internal attributes (``__class__``, ``__globals__``,
 ``_TemplateReference__context``), calls of unsafe callables and in-place changes of lists, dicts and sets;
