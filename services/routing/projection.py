@@ -61,6 +61,7 @@ TRACKED: tuple[type[Message], ...] = (
     tickets.TicketPutOnHold, tickets.TicketResumed, tickets.TicketClassified, tickets.TicketEscalated,
     tickets.FlagChanged, tickets.TicketResolved, tickets.TicketCompleted, tickets.TicketClosed,
     tickets.TicketReopened, tickets.ClientLinked, tickets.MessageReceived, tickets.CustomFieldsSet,
+    tickets.TicketMerged,  # closed as merged: its timers go, as a closed ticket's do
 )
 
 
