@@ -1,8 +1,6 @@
 """The embedded engine: a tantivy index on disk (``SEARCH_INDEX_DIR``), one writer per process.
 
-Texts go through one analyzer that stems Russian and then English (each stemmer leaves the other alphabet alone),
-so "подключения" finds "подключение" and "connections" finds "connection" in one field. Numbers, e-mails and
-phones are kept whole in ``ids`` and matched by prefix; longer words also match with one typo.
+Its schema, analyzer and query building are in ``tantivy_query.py``.
 """
 
 from __future__ import annotations
@@ -18,45 +16,8 @@ from shared.contracts.search_api import Highlight, SearchHit, SearchResponse
 
 from .domain import IndexDoc
 from .engine import Query
-from .filters import AllOf, AnyOf, Filter, Range, Term
-from .text import char_ranges, id_prefix, mark
-
-ANALYZER = "ru_en"
-TEXTS = ("subject", "text", "people")  # public texts; "notes" for staff only
-KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id", "assignee_id", "participants",
-            "client_id", "tags")
-FUZZY_MIN = 5  # words this long also match with one typo
-SNIPPET_CHARS = 200
-
-
-def analyzer() -> tv.TextAnalyzer:
-    return (tv.TextAnalyzerBuilder(tv.Tokenizer.simple()).filter(tv.Filter.remove_long(60))
-            .filter(tv.Filter.lowercase()).filter(tv.Filter.stemmer("russian")).filter(tv.Filter.stemmer("english"))
-            .build())
-
-
-def schema() -> tv.Schema:
-    b = tv.SchemaBuilder()
-    for name in KEYWORDS:
-        b.add_text_field(name, stored=name == "ticket_id", tokenizer_name="raw")
-    for name in (*TEXTS, "notes"):
-        b.add_text_field(name, stored=True, tokenizer_name=ANALYZER)
-    b.add_integer_field("number", stored=True, indexed=True, fast=True)
-    for name in ("created_at", "updated_at"):
-        b.add_integer_field(name, indexed=True, fast=True)
-    return b.build()
-
-
-def _any(clauses: list[tv.Query]) -> tv.Query:
-    if not clauses:
-        return tv.Query.empty_query()
-    return clauses[0] if len(clauses) == 1 else tv.Query.boolean_query([(tv.Occur.Should, c) for c in clauses])
-
-
-def _all(clauses: list[tv.Query]) -> tv.Query:
-    if not clauses:
-        return tv.Query.all_query()
-    return clauses[0] if len(clauses) == 1 else tv.Query.boolean_query([(tv.Occur.Must, c) for c in clauses])
+from .tantivy_query import ANALYZER, SNIPPET_CHARS, all_of, analyzer, filter_query, schema, text_fields, word_query
+from .text import char_ranges, mark
 
 
 async def _finished(work: asyncio.Future[None]) -> None:
@@ -140,49 +101,14 @@ class TantivyIndex:
     async def search(self, query: Query) -> SearchResponse:
         return await asyncio.to_thread(self._search, query)
 
-    # ---- queries ----
-
-    def _text_fields(self, notes: bool) -> tuple[str, ...]:
-        return (*TEXTS, "notes") if notes else TEXTS
-
-    def _word(self, word: str, notes: bool) -> tv.Query:
-        """One query word: all its stems in some text field (one typo allowed in long ones), or a number, e-mail or
-        phone it starts."""
-        per_term = []
-        for term in self.analyzer.analyze(word):
-            options = [tv.Query.term_query(self.schema, f, term) for f in self._text_fields(notes)]
-            if len(term) >= FUZZY_MIN:
-                options += [tv.Query.boost_query(tv.Query.fuzzy_term_query(self.schema, f, term, distance=1), 0.5)
-                            for f in self._text_fields(notes)]
-            per_term.append(_any(options))
-        options = [_all(per_term)] if per_term else []
-        if prefix := id_prefix(word):
-            options.append(tv.Query.boost_query(
-                tv.Query.fuzzy_term_query(self.schema, "ids", prefix, distance=0, prefix=True), 2.0))
-        return _any(options)
-
-    def _filter(self, f: Filter) -> tv.Query:
-        match f:
-            case Term(field=field, values=values):
-                return _any([tv.Query.term_query(self.schema, field, v) for v in values])
-            case Range(field=field, lower=lower, upper=upper):
-                return tv.Query.range_query(self.schema, field, tv.FieldType.Integer,
-                                            int(lower.timestamp()) if lower else None,
-                                            int(upper.timestamp()) if upper else None)
-            case AllOf(parts=parts):
-                return _all([self._filter(p) for p in parts])
-            case AnyOf(parts=parts):
-                return _any([self._filter(p) for p in parts])
-        raise TypeError(f"unknown filter {f!r}")
-
     def _search(self, query: Query) -> SearchResponse:
-        text = _all([self._word(w, query.notes) for w in query.words])
-        full = tv.Query.boolean_query([(tv.Occur.Must, text),
-                                       (tv.Occur.Must, tv.Query.const_score_query(self._filter(query.filter), 0.0))])
+        text = all_of([word_query(self.schema, self.analyzer, w, query.notes) for w in query.words])
+        scope = tv.Query.const_score_query(filter_query(self.schema, query.filter), 0.0)  # filters do not rank
+        full = tv.Query.boolean_query([(tv.Occur.Must, text), (tv.Occur.Must, scope)])
         searcher = self.index.searcher()
         result = searcher.search(full, query.limit, count=True)
         snippets = {}
-        for field in self._text_fields(query.notes):
+        for field in text_fields(query.notes):
             gen = tv.SnippetGenerator.create(searcher, text, self.schema, field)
             gen.set_max_num_chars(SNIPPET_CHARS)
             snippets[field] = gen
