@@ -63,6 +63,7 @@ class IndexDoc(BaseModel):
     assignee_id: str
     participants: list[str]
     client_id: str
+    contact_id: str  # the client's contact person who wrote (a portal user limited to his own tickets)
     tags: list[str]
     created_at: datetime
     updated_at: datetime
@@ -139,4 +140,5 @@ def index_doc(state: SearchState, people: People) -> IndexDoc:
         status=t.status.value, line=t.line or NONE, group_id=t.group_id or NONE,
         service_team_id=t.service_team_id or NONE, assignee_id=t.assignee_id or NONE,
         participants=[p.user_id for p in t.participants], client_id=client.client_id if client else NONE,
+        contact_id=(client.contact_id or NONE) if client else NONE,
         tags=list(t.tags), created_at=t.created_at, updated_at=t.updated_at)

@@ -16,7 +16,8 @@ from shared.contracts.search_api import SearchFilters
 from .domain import NONE
 
 # MongoDB field of the ticket → the indexed field holding it
-SCOPE_FIELDS = {"_id": "ticket_id", "client.client_id": "client_id", "assignee_id": "assignee_id",
+SCOPE_FIELDS = {"_id": "ticket_id", "client.client_id": "client_id", "client.contact_id": "contact_id",
+                "assignee_id": "assignee_id",
                 "participants.user_id": "participants", "service_team_id": "service_team_id", "line": "line",
                 "group_id": "group_id"}
 MAX_DEPTH = 6

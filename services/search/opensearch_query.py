@@ -18,7 +18,7 @@ from .text import id_prefix
 
 TEXTS = ("subject", "text", "people")
 KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id", "assignee_id", "participants",
-            "client_id", "tags")
+            "client_id", "contact_id", "tags")
 SNIPPET_CHARS = 200
 
 

@@ -64,6 +64,7 @@ class TantivyIndex:
         doc = tv.Document(ticket_id=d.ticket_id, number=d.number, subject=d.subject, text=d.text, notes=d.notes,
                           people=d.people, status=d.status, line=d.line, group_id=d.group_id,
                           service_team_id=d.service_team_id, assignee_id=d.assignee_id, client_id=d.client_id,
+                          contact_id=d.contact_id,
                           created_at=int(d.created_at.timestamp()), updated_at=int(d.updated_at.timestamp()))
         for name in ("ids", "participants", "tags"):
             for value in getattr(d, name):

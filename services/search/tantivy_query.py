@@ -15,7 +15,7 @@ from .text import id_prefix
 ANALYZER = "ru_en"
 TEXTS = ("subject", "text", "people")  # public texts; "notes" for staff only
 KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id", "assignee_id", "participants",
-            "client_id", "tags")
+            "client_id", "contact_id", "tags")
 FUZZY_MIN = 5  # words this long also match with one typo
 SNIPPET_CHARS = 200
 

@@ -58,6 +58,14 @@ def test_the_translated_scope_admits_exactly_the_tickets_visible_admits(principa
         assert matches(f, indexed(doc)) == visible(principal, doc), doc["_id"]
 
 
+def test_a_client_limited_to_his_own_tickets_is_scoped_by_his_contact() -> None:
+    own = {"client.client_id": "C-1", "client.contact_id": "P-7"}
+    f = scope_filter(own)
+    assert f == AllOf((Term("client_id", ("C-1",)), Term("contact_id", ("P-7",))))
+    mine = {"client_id": ["C-1"], "contact_id": ["P-7"]}
+    assert matches(f, mine) and not matches(f, {**mine, "contact_id": ["P-8"]})
+
+
 def test_everything_and_nothing() -> None:
     assert scope_filter({}) == EVERYTHING
     assert scope_filter(NOTHING) == Term("ticket_id", ())
