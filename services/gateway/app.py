@@ -24,6 +24,8 @@ from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
+from .api.macro_apply import router as macro_apply_routes
+from .api.macros import router as macro_routes
 from .api.merge_split import router as merge_split_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
@@ -81,6 +83,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(attachment_routes())
     app.include_router(tags_fields_routes())
     app.include_router(merge_split_routes())
+    app.include_router(macro_routes())
+    app.include_router(macro_apply_routes())
     app.include_router(people.router(settings.max_page_size))
     app.include_router(stream.router(settings.sse_max_seconds))
     app.include_router(directories.router(settings.max_page_size))

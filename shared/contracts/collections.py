@@ -66,6 +66,10 @@ SEARCH_TICKETS = declare("search_tickets", "search",
 SEARCH_META = declare("search_meta", "search", "The search index's watermark: changes older than it are indexed")
 
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
+GATEWAY_MACROS = declare("gateway_macros", "gateway", "Macros: reply texts (ru/en) and actions, personal or shared, "
+                         "versioned")
+GATEWAY_MACRO_USES = declare("gateway_macro_uses", "gateway", "One per macro application: macro, agent, day, "
+                             "outcome and the ticket's scope fields (the macros report)")
 GATEWAY_ATTACHMENTS = declare("gateway_attachments", "gateway",
                               "GridFS bucket of files people upload through the API (replies, notes, the portal)",
                               readers=("notify",))

@@ -49,6 +49,7 @@ HEADERS_RU: dict[str, str] = {
     "alerts": "Сигналов", "ticket_ids": "Обращения", "last_at": "Последний сигнал (UTC)", "limit": "Предел строк",
     "truncated": "Список обрезан", "total_alerts": "Всего сигналов",
     "tag": "Метка", "tagged": "Обращений с метками", "field": "Поле", "value": "Значение поля",
+    "macro_id": "Код макроса", "macro_name": "Макрос", "uses": "Применений", "completed": "Выполнено полностью",
 }
 LIST_SEPARATOR = ", "
 HISTORY_SHEET = {"en": "history", "ru": "история"}

@@ -1,4 +1,5 @@
-"""Reports over the ledger's ``tickets`` and the SLA service's ``sla_clocks`` (both read-only here).
+"""Reports over the ledger's ``tickets`` and the SLA service's ``sla_clocks`` (both read-only here), and the
+gateway's own record of macro uses.
 
 Survey-based reports (CSAT, fraud alerts) are in :mod:`reports_feedback`.
 
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.contracts.collections import TICKETS
+from shared.contracts.collections import GATEWAY_MACRO_USES, TICKETS
 from shared.runtime.problems import ProblemError
 
+from . import macros as rm
 from . import pipelines as rp
 from . import tags_fields as tf
 from .export import history_rows
@@ -156,6 +158,17 @@ async def custom_fields(db: AsyncDatabase, *, period_start: datetime, period_end
     return tf.CustomFieldReport(period_start=period_start, period_end=period_end, field=field, total=total, rows=rows)
 
 
+async def macros(db: AsyncDatabase, *, period_start: datetime, period_end: datetime,
+                 filters: ReportFilters | None = None, scope: Scope = None) -> rm.MacrosReport:
+    """Macro applications in the period per macro, agent and UTC day; filters and scope apply to each ticket as it was
+    when the macro was applied."""
+    check_period(period_start, period_end)
+    cursor = await db[GATEWAY_MACRO_USES].aggregate(rp.scoped(rm.uses_pipeline(period_start, period_end, filters),
+                                                              scope))
+    rows = rm.use_rows([doc async for doc in cursor])
+    return rm.MacrosReport(period_start=period_start, period_end=period_end, uses=sum(r.uses for r in rows), rows=rows)
+
+
 # Name → function, for one generic endpoint: GET /api/v1/reports/{name}. Each takes (db, *, period_start,
 # period_end, filters) plus its own keywords (see the functions) and returns a Report subclass.
 REPORTS: dict[str, Callable[..., Awaitable[Report]]] = {
@@ -168,6 +181,7 @@ REPORTS: dict[str, Callable[..., Awaitable[Report]]] = {
     "channels": channels,
     "tags": tags,
     "custom-fields": custom_fields,
+    "macros": macros,
 }
 
 
