@@ -72,11 +72,13 @@ def _bars(rows: list[Row], label: Callable[[Row], str], value: str) -> list[tupl
 
 
 def _sla(data: Row, lang: str) -> list[Markup]:
-    rows = [r for r in data["rows"] if r.get("dimension") == "service"] or \
-        [r for r in data["rows"] if r.get("dimension") == "overall"]
+    """Per service where tickets name one, else per client category, else the overall shares."""
+    rows: list[Row] = data["rows"]
+    by = next((d for d in ("service", "category") if any(r.get("dimension") == d and r.get("key") for r in rows)),
+              "overall")
     bars = [(f"{_key(r, 'key', lang)} · {t('report.target.' + r['target'], lang)}", share)
-            for r in rows if (share := _share(r.get("met_share"))) is not None]
-    return [bar_chart(t("report.chart.sla", lang), bars, top=1.0)]
+            for r in rows if r.get("dimension") == by and (share := _share(r.get("met_share"))) is not None]
+    return [bar_chart(t(f"report.chart.sla.{by}", lang), bars, top=1.0)]
 
 
 def _workload(data: Row, lang: str) -> list[Markup]:

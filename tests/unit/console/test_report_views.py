@@ -15,8 +15,16 @@ def test_sla_compliance_charts_each_service_target_share_and_keeps_every_column(
          "breached": 1, "pending": 0, "met_share": 0.5, "breached_share": 0.5}]}
     v = view("sla-compliance", data, "en")
     assert len(v.charts) == 1 and "internet · first response: 0.50" in str(v.charts[0])
-    assert "overall" not in str(v.charts[0]).split("<desc>")[1]  # services shown; the overall row is in the table
+    assert "not set" not in str(v.charts[0]).split("<desc>")[1]  # services shown; the overall row is in the table
+    assert "per service" in str(v.charts[0])
     assert v.columns[0] == "Breakdown" and len(v.columns) == 9 and v.rows[0][1] == "—"
+
+
+def test_sla_falls_back_to_client_categories_when_no_ticket_names_a_service() -> None:
+    rows = [{"dimension": d, "key": k, "target": "resolution", "total": 2, "met": 1, "breached": 1, "pending": 0,
+             "met_share": 0.5, "breached_share": 0.5} for d, k in (("service", None), ("category", "premium"))]
+    chart = str(view("sla-compliance", {"rows": rows}, "en").charts[0])
+    assert "per client category" in chart and "premium · resolution: 0.50" in chart
 
 
 def test_trend_is_a_line_chart_of_opened_and_resolved_days_in_russian() -> None:
