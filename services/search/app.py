@@ -11,13 +11,23 @@ from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, Periodic, service_app
 
 from .api import router
-from .engine import SearchIndex, make_index
+from .engine import SearchIndex
 from .handlers import SearchHandler
 from .indexer import Indexer
 from .settings import SearchSettings
 from .store import INDEXES, PeopleReader, SearchStore
 
 PEOPLE_CACHE_SECONDS = 60.0  # directory changes reach the index by the poll, which drops their cached words
+
+
+def make_index(settings: SearchSettings) -> SearchIndex:
+    if settings.engine == "opensearch":
+        from .opensearch_index import OpenSearchIndex  # the client library is loaded only where it is used
+
+        return OpenSearchIndex(settings)
+    from .tantivy_index import TantivyIndex
+
+    return TantivyIndex(settings.index_dir, settings.writer_heap_bytes)
 
 
 class SearchService:

@@ -1,7 +1,7 @@
 """The one small interface every search engine sits behind, and the choice between them (``SEARCH_ENGINE``).
 
 On one machine an embedded, persistent tantivy index under ``var/search``; in production OpenSearch. The service
-code above this interface is the same for both.
+code above this interface is the same for both; ``app.py`` picks one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from shared.contracts.search_api import SearchResponse
 
 from .domain import IndexDoc
 from .filters import Filter
-from .settings import SearchSettings
 
 
 @dataclass(frozen=True)
@@ -42,13 +41,3 @@ class SearchIndex(Protocol):
 
     async def clear(self) -> None:
         """Remove every ticket (before a rebuild)."""
-
-
-def make_index(settings: SearchSettings) -> SearchIndex:
-    if settings.engine == "opensearch":
-        from .opensearch_index import OpenSearchIndex
-
-        return OpenSearchIndex(settings)
-    from .tantivy_index import TantivyIndex
-
-    return TantivyIndex(settings.index_dir, settings.writer_heap_bytes)
