@@ -53,6 +53,7 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
     "search": ((TICKETS_EVENTS, "search"),),
+    "knowledge": ((TICKETS_EVENTS, "knowledge"),),
 }
 # Reach the desk only through the gateway's HTTP API with each user's token: no Kafka user, no MongoDB URI, no
 # service token, so such a pod holds nothing that acts on the desk by itself.
@@ -236,6 +237,7 @@ def service_env(svc: str, port: int) -> str:
     if svc == "gateway":  # people's feeds and template previews come from notify's internal API (its Service)
         env += f"GATEWAY_NOTIFY_URL=http://frontline-notify:{SERVICES['notify']}\n"
         env += f"GATEWAY_SEARCH_URL=http://frontline-search:{SERVICES['search']}\n"  # full-text search
+        env += f"GATEWAY_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # knowledge base
     if svc == "search":  # replicas share one index: OpenSearch, a cluster the operator provides (docs/operations.md)
         env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=http://opensearch:9200\n"
     if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)

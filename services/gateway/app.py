@@ -24,12 +24,15 @@ from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
+from .api.knowledge import router as knowledge_routes
+from .api.knowledge_news import router as knowledge_news_routes
 from .api.macro_apply import router as macro_apply_routes
 from .api.macros import router as macro_routes
 from .api.merge_split import router as merge_split_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
 from .api.tags_fields import router as tags_fields_routes
+from .clients.knowledge import KnowledgeApi
 from .clients.notify import NotifyApi
 from .clients.search import SearchApi
 from .ledger.commands import Commander
@@ -53,7 +56,8 @@ Every error is an RFC 9457 problem (`application/problem+json`).
 
 def create_app(settings: GatewaySettings | None = None, clock: Clock | None = None,
                jwks: JwksCache | None = None, notify: httpx.AsyncBaseTransport | None = None,
-               search: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+               search: httpx.AsyncBaseTransport | None = None,
+               knowledge: httpx.AsyncBaseTransport | None = None) -> FastAPI:
     """``notify`` and ``search`` reach those services' APIs some other way than over their URLs (tests: their
     apps in process)."""
     settings = settings or GatewaySettings()
@@ -68,14 +72,17 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
     notify_api = NotifyApi(settings, notify)
     search_api = SearchApi(settings, search)
+    knowledge_api = KnowledgeApi(settings, knowledge)
     ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), hub=hub,
                   commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
                   cursors=cursors, notify=notify_api)
     scanning = scanner_status(settings, settings.production)
-    app = service_app("gateway", lambda: [reads, bus, hub, notify_api, search_api], ready=hub.is_running,
-                      details=lambda: scanning, title="Frontline gateway", description=DESCRIPTION)
+    app = service_app("gateway", lambda: [reads, bus, hub, notify_api, search_api, knowledge_api],
+                      ready=hub.is_running, details=lambda: scanning, title="Frontline gateway",
+                      description=DESCRIPTION)
     app.state.ctx = ctx
     app.state.search = search_api
+    app.state.knowledge = knowledge_api
     app.include_router(tickets.router(settings.max_page_size))
     app.include_router(client_card_routes())
     app.include_router(board_routes())
@@ -93,6 +100,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(deliveries.router(settings.max_page_size))
     app.include_router(catalogue.router(settings.max_page_size))
     app.include_router(search_routes())
+    app.include_router(knowledge_routes())
+    app.include_router(knowledge_news_routes())
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda path: body_limit(settings, path))

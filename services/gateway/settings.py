@@ -58,6 +58,10 @@ class GatewaySettings(ServiceSettings, ScanSettings):
     # The search service's internal API (GET /api/v1/search); called with FRONTLINE_SERVICE_TOKEN.
     search_url: str = Field("http://127.0.0.1:8009", description="The search service's internal HTTP API")
     search_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to the search service may take")
+    # The knowledge service's internal API (articles, news, suggestions); called with FRONTLINE_SERVICE_TOKEN.
+    knowledge_url: str = Field("http://127.0.0.1:8010", description="The knowledge service's internal HTTP API")
+    knowledge_timeout_seconds: float = Field(5.0, gt=0, description="How long a call to the knowledge service may "
+                                             "take")
     # Client portal sign-in by e-mailed link (api/portal_sign_in.py)
     portal_url: str = Field("http://127.0.0.1:8007", description="The console's public URL: sign-in links point "
                             "to {portal_url}/portal/link?token=…")

@@ -65,6 +65,16 @@ SEARCH_TICKETS = declare("search_tickets", "search",
                          "Per ticket: what the search index holds (texts, scope fields) and the event ids applied")
 SEARCH_META = declare("search_meta", "search", "The search index's watermark: changes older than it are indexed")
 
+KNOWLEDGE_ARTICLES = declare("knowledge_articles", "knowledge",
+                              "Articles: current version, workflow status, visibility, counters")
+KNOWLEDGE_VERSIONS = declare("knowledge_versions", "knowledge", "Every saved version of an article: who, when, what")
+KNOWLEDGE_NEWS = declare("knowledge_news", "knowledge", "News items with their publish window and audience")
+KNOWLEDGE_MARKS = declare("knowledge_marks", "knowledge",
+                          "One per person and article: views (per day), votes, deflections")
+KNOWLEDGE_LINKS = declare("knowledge_links", "knowledge",
+                          "Articles inserted into tickets' replies; whether the client wrote again after")
+KNOWLEDGE_GAPS = declare("knowledge_gaps", "knowledge", "Searches that found nothing, per normalised query")
+
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
 GATEWAY_MACROS = declare("gateway_macros", "gateway", "Macros: reply texts (ru/en) and actions, personal or shared, "
                          "versioned")

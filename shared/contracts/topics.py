@@ -57,7 +57,8 @@ TICKETS_COMMANDS = TopicSpec(
 TICKETS_EVENTS = TopicSpec(
     "tickets.events", 12, "ticket id",
     "Facts the ledger recorded, including CommandRejected.",
-    producers=("tickets",), consumers=("intake", "routing", "sla", "notify", "feedback", "gateway", "search"),
+    producers=("tickets",),
+    consumers=("intake", "routing", "sla", "notify", "feedback", "gateway", "search", "knowledge"),
     retention_ms=30 * DAY_MS,
 )
 ROUTING_EVENTS = TopicSpec(
@@ -88,9 +89,16 @@ PORTAL_EVENTS = TopicSpec(
     producers=("gateway",), consumers=("notify",), retention_ms=HOUR_MS,
 )
 
+# Carries no article text (shared/contracts/schemas/knowledge.py): nothing internal leaks to a topic reader.
+KNOWLEDGE_EVENTS = TopicSpec(
+    "knowledge.events", 3, "article or news id",
+    "Knowledge base: article versions and workflow steps, articles linked to tickets, news saved.",
+    producers=("knowledge",), consumers=(),
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, ROUTING_EVENTS, SLA_EVENTS, FEEDBACK_EVENTS, NOTIFY_EVENTS,
-    PORTAL_EVENTS,
+    PORTAL_EVENTS, KNOWLEDGE_EVENTS,
 )
 
 

@@ -16,6 +16,7 @@ SERVICES: dict[str, int] = {
     "gateway": 8000,
     "console": 8007,
     "search": 8009,
+    "knowledge": 8010,
 }
 
 

@@ -36,7 +36,7 @@ def test_every_service_and_every_variable_is_listed() -> None:
     text = docs.configuration_reference()
     classes = docs.settings_classes()
     assert set(classes) == {"every service", "console", "feedback", "gateway", "intake", "notify", "routing", "sla",
-                            "tickets", "search"}
+                            "tickets", "search", "knowledge"}
     for reader, cls in classes.items():
         assert f"## {reader}" in text
         for name in docs.own_fields(cls):

@@ -1,0 +1,73 @@
+"""The knowledge service's internal API as the gateway calls it: every call names the caller as a ``Viewer`` (his
+own id and audience, his client category), never an id from the request, so the knowledge service scopes what it
+answers to him. Its refusals of the request (404, 409, 422) pass through; it failing or being away is a 502/503
+problem, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts.knowledge_api import Viewer
+from shared.runtime.problems import ProblemError
+
+from ..settings import GatewaySettings
+
+M = TypeVar("M", bound=BaseModel)
+PASSED_ON = (404, 409, 422)
+UNAVAILABLE = {"Retry-After": "5"}
+
+
+class KnowledgeApi:
+    def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings, self.transport = settings, transport
+        self.http = self._client()
+
+    def _client(self) -> httpx.AsyncClient:
+        token = self.settings.service_token
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
+        return httpx.AsyncClient(base_url=self.settings.knowledge_url.rstrip("/") + "/api/v1", headers=headers,
+                                 transport=self.transport, timeout=self.settings.knowledge_timeout_seconds)
+
+    async def start(self) -> None:
+        if self.http.is_closed:  # started again after a stop
+            self.http = self._client()
+
+    async def stop(self) -> None:
+        await self.http.aclose()
+
+    async def call(self, model: type[M], method: str, path: str, viewer: Viewer, *,
+                   params: dict[str, Any] | None = None, body: BaseModel | None = None) -> M:
+        """``path`` is built by the gateway's routes from validated segments (``/`` cannot occur in them)."""
+        who = {"viewer": viewer.user_id, "audience": viewer.audience, "category": viewer.client_category or ""}
+        query = {**{k: v for k, v in (params or {}).items() if v is not None}, **who}
+        try:
+            resp = await self.http.request(method, path, params=query,
+                                           json=body.model_dump(mode="json") if body is not None else None)
+        except httpx.HTTPError as exc:
+            raise ProblemError(503, "Knowledge base unavailable", f"the knowledge service could not be reached "
+                               f"({type(exc).__name__})", headers=UNAVAILABLE) from exc
+        found = _object(resp)
+        if resp.status_code in PASSED_ON:
+            raise ProblemError(resp.status_code, str(found.get("title") or resp.reason_phrase), found.get("detail"),
+                               errors=found.get("errors"))
+        if resp.status_code == 503:
+            raise ProblemError(503, "Knowledge base unavailable", "the knowledge service is not ready",
+                               headers=UNAVAILABLE)
+        if not resp.is_success:
+            raise ProblemError(502, "Bad Gateway", f"the knowledge service answered {resp.status_code}")
+        try:
+            return model.model_validate(found)
+        except (ValidationError, ValueError) as exc:
+            raise ProblemError(502, "Bad Gateway", f"the knowledge service answered an unexpected "
+                               f"{model.__name__}") from exc
+
+
+def _object(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

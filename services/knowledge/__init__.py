@@ -1,0 +1,1 @@
+"""The knowledge base: articles, news, their statistics and suggestions (issue 23)."""

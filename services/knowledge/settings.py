@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.runtime.settings import ServiceSettings
+
+
+class KnowledgeSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="KNOWLEDGE_", extra="ignore", populate_by_name=True)
+
+    http_port: int = 8010
+    max_candidates: int = Field(
+        5000, ge=1, description="Most articles a search or suggestion scores (the word-overlap scorer reads them all; "
+                                "the search service replaces it for larger bases)")
+    min_suggestion_score: float = Field(
+        0.2, ge=0, description="Suggestions below this relevance are not offered (0: any shared word)")
