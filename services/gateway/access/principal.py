@@ -19,6 +19,8 @@ class UserRole(StrEnum):
 ROLE_RANK = {UserRole.client: 0, UserRole.specialist: 1, UserRole.team_lead: 2, UserRole.administrator: 3}
 STAFF = frozenset({UserRole.specialist, UserRole.team_lead, UserRole.administrator})
 LEADS = frozenset({UserRole.team_lead, UserRole.administrator})
+# Portal users' right over their organisation's tickets (claim ``ticket_access``; the scope applies it).
+TicketAccess = Literal["organisation", "own"]
 
 
 class Principal(BaseModel):
@@ -29,6 +31,8 @@ class Principal(BaseModel):
     group_ids: list[str] = Field(default_factory=list)
     team_ids: list[str] = Field(default_factory=list)
     client_id: str | None = Field(None, description="Portal users: the client whose tickets they may see")
+    ticket_access: TicketAccess = Field("organisation", description="Portal users: all of the client's tickets, "
+                                        "or only those of their own contact")
     tenant_id: str | None = None
     team_agent_ids: list[str] = Field(default_factory=list, description="Leads: the agents of their teams")
     via: Literal["jwt", "oidc", "api_key"] = "jwt"
@@ -72,4 +76,6 @@ def principal_from_claims(claims: dict[str, Any], via: Literal["jwt", "oidc", "a
         user_id=sub, role=role, name=claims.get("name") if isinstance(claims.get("name"), str) else None,
         line_ids=_strings(claims.get("lines")), group_ids=_strings(claims.get("groups")),
         team_ids=_strings(claims.get("teams")), client_id=str(client_id) if client_id else None,
-        tenant_id=str(claims["tenant"]) if claims.get("tenant") else None, via=via)
+        tenant_id=str(claims["tenant"]) if claims.get("tenant") else None, via=via,
+        # an unreadable right narrows, never widens
+        ticket_access="organisation" if claims.get("ticket_access") in (None, "organisation") else "own")

@@ -5,7 +5,8 @@ see it, even when they share a line with another team. A ticket without a team i
 specialists of its line or group, and so is any ticket on a line that serves every client
 (``TEAMLESS_LINES``: development, where sub-tickets carry their client's team for context only).
 Its assignee and participants see it too. Being offered grants nothing: the scope is the same at
-every status, and routing offers a team's tickets to that team only.
+every status, and routing offers a team's tickets to that team only. A client sees his organisation's tickets, or,
+with the "own" ticket access, only those of his own contact (the ticket's ``client.contact_id`` is his user id).
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ def ticket_scope(p: Principal) -> dict[str, Any]:
     if p.role == UserRole.administrator:
         return {}
     if p.role == UserRole.client:
-        return {"client.client_id": p.client_id} if p.client_id else NOTHING
+        if not p.client_id:
+            return NOTHING
+        if p.ticket_access == "own":
+            return {"client.client_id": p.client_id, "client.contact_id": p.user_id}
+        return {"client.client_id": p.client_id}
     ors: list[dict[str, Any]] = [{"assignee_id": p.user_id}, {"participants.user_id": p.user_id}]
     if p.team_ids:
         ors.append({"service_team_id": {"$in": p.team_ids}})
@@ -49,6 +54,8 @@ def visible(p: Principal, doc: dict[str, Any]) -> bool:
         return True
     if p.role == UserRole.client:
         client = doc.get("client") or {}
+        if p.ticket_access == "own" and client.get("contact_id") != p.user_id:
+            return False
         return bool(p.client_id) and client.get("client_id") == p.client_id
     if doc.get("assignee_id") == p.user_id:
         return True
