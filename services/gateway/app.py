@@ -29,6 +29,9 @@ from .api.knowledge_news import router as knowledge_news_routes
 from .api.macro_apply import router as macro_apply_routes
 from .api.macros import router as macro_routes
 from .api.merge_split import router as merge_split_routes
+from .api.portal_catalogue import router as portal_catalogue_routes
+from .api.portal_extras import router as portal_extras_routes
+from .api.portal_invitations import router as invitation_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
 from .api.tags_fields import router as tags_fields_routes
@@ -103,6 +106,9 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(knowledge_routes())
     app.include_router(knowledge_news_routes())
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
+    app.include_router(invitation_routes(SignInLinks(reads.db), bus))
+    app.include_router(portal_catalogue_routes())
+    app.include_router(portal_extras_routes(settings.max_page_size))
     _document_problems(app)
     app.add_middleware(BodyLimit, limit=lambda path: body_limit(settings, path))
     return app

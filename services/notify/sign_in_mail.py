@@ -1,4 +1,4 @@
-"""Portal sign-in links (``portal.events``): rendered and mailed to the contact at once, never queued.
+"""Portal sign-in links and invitations (``portal.events``): rendered and mailed to the contact at once, never queued.
 
 The link is the mail's whole content and a secret until used or expired, so notify keeps it nowhere (a queued
 delivery would keep its text in ``notify_deliveries``, and its outcome belongs to no ticket). A send that may
@@ -24,7 +24,7 @@ from .settings import NotifySettings
 from .templates import Rendered, TemplateRenderError, render
 
 log = logging.getLogger(__name__)
-TEMPLATE = "sign_in_link"
+TEMPLATES = {"sign_in": "sign_in_link", "invitation": "invitation"}  # by the link's purpose
 
 
 class Templates(Protocol):
@@ -45,10 +45,10 @@ class SignInMailer:
             log.info("sign-in link expired before it could be mailed", extra={"link_id": msg.link_id[:12]})
             return
         language = msg.language or self.s.default_language
-        lifetime = expires_at - as_utc(env.occurred_at)
-        context = {"client_name": msg.name, "link_url": msg.url,
-                   "expires_minutes": max(1, round(lifetime.total_seconds() / 60))}
-        rendered = await self._render(language, context)
+        lifetime = (expires_at - as_utc(env.occurred_at)).total_seconds()
+        context = {"client_name": msg.name, "link_url": msg.url, "organisation_name": msg.organisation,
+                   "expires_minutes": max(1, round(lifetime / 60)), "expires_hours": max(1, round(lifetime / 3600))}
+        rendered = await self._render(TEMPLATES[msg.purpose], language, context)
         doc = {"_id": env.id, "address": msg.email, "subject": rendered.subject, "text": rendered.text,
                "html": rendered.html, "language": language, "automatic": True, "channel": "email"}
         sender = self.email()
@@ -61,16 +61,16 @@ class SignInMailer:
         finally:
             await sender.close()
 
-    async def _render(self, language: str, context: dict[str, Any]) -> Rendered:
+    async def _render(self, template: str, language: str, context: dict[str, Any]) -> Rendered:
         """An administrator's wording when it renders; the shipped one otherwise (the client must get his link)."""
-        override = await self.templates.template(TEMPLATE, language)
+        override = await self.templates.template(template, language)
         if override is not None:
             try:
-                return render(TEMPLATE, language, context, override)
+                return render(template, language, context, override)
             except TemplateRenderError as exc:
                 log.error("template override cannot be rendered; using the shipped template",
                           extra={"template": override.id, "error": str(exc)})
         try:
-            return render(TEMPLATE, language, context)
+            return render(template, language, context)
         except TemplateRenderError as exc:
             raise Poison(str(exc)) from exc

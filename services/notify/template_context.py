@@ -18,6 +18,7 @@ Templates (shipped or written by administrators) see only these variables, plus 
 | fraud_alert | ``survey_id suspect_name`` |
 | delivery_failed | ``failed_template channel address error`` |
 | sign_in_link (a portal sign-in link, no ticket: only these) | ``client_name link_url expires_minutes`` |
+| invitation (a portal invitation, no ticket: only these) | ``client_name organisation_name link_url expires_hours`` |
 """  # noqa: E501  (a table reads better unwrapped)
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ VARIABLES: dict[str, tuple[str, Any]] = {
     "link_url": ("the portal sign-in link (secret: it signs the contact in once)",
                  "https://desk.example/portal/link?token=sample"),
     "expires_minutes": ("how many minutes the sign-in link works", 15),
+    "organisation_name": ("the client organisation the contact is invited for", "Vector Tour"),
+    "expires_hours": ("how many hours the invitation link works", 72),
 }
 
 TICKET = ("ticket_id", "number", "subject", "ticket_url", "client_name", "agent_name", "service_type")
@@ -84,6 +87,7 @@ CONTEXT: dict[str, frozenset[str]] = {name: frozenset(names) for name, names in 
     "fraud_alert": (*STAFF, "survey_id", "suspect_name"),
     "delivery_failed": (*STAFF, "failed_template", "channel", "address", "error"),
     "sign_in_link": ("client_name", "link_url", "expires_minutes"),
+    "invitation": ("client_name", "organisation_name", "link_url", "expires_hours"),
 }.items()}
 
 _SAMPLE_OVERRIDES: dict[str, dict[str, Any]] = {

@@ -87,6 +87,11 @@ GATEWAY_SIGN_IN_LINKS = declare("gateway_sign_in_links", "gateway",
                                 "Portal sign-in links: the token's hash, contact, expiry, when used")
 GATEWAY_SIGN_IN_REQUESTS = declare("gateway_sign_in_requests", "gateway",
                                    "Recent sign-in link requests (address hash, caller), for the rate limits")
+GATEWAY_PORTAL_ACCOUNTS = declare("gateway_portal_accounts", "gateway",
+                                  "Portal accounts of invited contacts: client, rights, who invited, when accepted")
+GATEWAY_PORTAL_GUIDE = declare("gateway_portal_guide", "gateway", "The portal's onboarding guide (Markdown, ru/en)")
+GATEWAY_PORTAL_FEEDBACK = declare("gateway_portal_feedback", "gateway",
+                                  "The portal's feedback form entries (the feedback directory)")
 
 
 # ---- the published field shapes readers rely on -------------------------------------------------------------

@@ -92,6 +92,9 @@ class ServiceNode(BaseModel):
     name: dict[str, str] = Field(default_factory=dict)
     group_ids: list[str] = Field(default_factory=list)
     service_type: str | None = None
+    description: dict[str, str] = Field(default_factory=dict, description="ru/en: what it covers, for the portal")
+    client_categories: list[str] = Field(default_factory=list, description="Client categories offered it on the "
+                                         "portal (with its sub-services); empty: every client")
 
 
 class TeamMember(BaseModel):

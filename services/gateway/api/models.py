@@ -192,7 +192,12 @@ class PortalTicketBody(BaseModel):
     subject: str = Field(min_length=1, max_length=1000)
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     attachment_ids: AttachmentIds
-    model_config = _examples({"subject": "Invoice question", "text": "Why was I charged twice in March?"})
+    service_id: str | None = Field(None, min_length=1, max_length=200,
+                                   description="A service from GET /api/v1/portal/catalogue")
+    sub_service_id: str | None = Field(None, min_length=1, max_length=200,
+                                       description="One of that service's sub-services")
+    model_config = _examples({"subject": "Invoice question", "text": "Why was I charged twice in March?",
+                              "service_id": "billing", "sub_service_id": "billing-invoices"})
 
 
 class ApiKeyBody(BaseModel):

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from shared.contracts.schemas import tickets
-from shared.contracts.schemas.common import Attachment, Channel, ClientRef, InboundContent, Sender
-from shared.directory import VersionConflict
+from shared.contracts.schemas.common import Attachment, Channel, Classification, ClientRef, InboundContent, Sender
+from shared.directory import DirectoryStore, VersionConflict
+from shared.directory.contacts import CONTACTS
 from shared.directory.routing import Availability
 from shared.runtime.ids import new_id
 from shared.runtime.problems import ProblemError, problem_responses
@@ -31,6 +32,7 @@ from .models import (
     PortalTicketBody,
     TicketView,
 )
+from .portal_catalogue import checked_service, offered
 from .tickets import load_visible
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -74,11 +76,18 @@ def router(max_page: int) -> APIRouter:
     async def portal_open(body: PortalTicketBody, p: CurrentPrincipal, ctx: Ctx,
                           key: IdempotencyKey = None) -> Any:
         client_id = _client(p)
+        classification = None
+        if body.service_id is not None or body.sub_service_id is not None:
+            checked_service(await offered(ctx, p), body.service_id, body.sub_service_id)
+            classification = Classification(service_id=body.service_id, sub_service_id=body.sub_service_id)
         cid = command_id(p, key, "portal-open")
         ticket_id = f"P-{cid[:12]}"
         files = await sent_files(ctx, p, ticket_id, body.attachment_ids)
+        contact = await DirectoryStore(ctx.reads.db, CONTACTS).get(p.user_id)
+        mine = contact is not None and contact.client_id == client_id  # his own request, for the "own" right
         msg = tickets.ReceiveMessage(channel=Channel.web, subject=body.subject, sender=Sender(name=p.name),
-                                     client=ClientRef(client_id=client_id),
+                                     client=ClientRef(client_id=client_id, contact_id=p.user_id if mine else None),
+                                     classification=classification,
                                      content=_content(cid, body.subject, body.text, p, ctx.clock.now(), files))
         return await respond(ctx, p, await ctx.commander.send(p, ticket_id, msg, cid))
 

@@ -1,9 +1,12 @@
-"""The client portal's sign-in links and the recent requests for them: the gateway's own two collections.
+"""The client portal's links (sign-in and invitation) and the recent requests for sign-in links: the gateway's own
+two collections.
 
-A link is kept only as the SHA-256 of its token (a database reader learns no link that works), with the contact,
-the client, the address, ``expires_at`` and ``used_at``. Redeeming is one ``find_one_and_update`` on an unused,
-unexpired link, so of two redeems racing one wins. Requests are kept an hour, by the address's hash and the
-caller, for the rate limits; known and unknown addresses are recorded alike, so the limits tell nothing either.
+A link is kept only as the SHA-256 of its token (a database reader learns no link that works), with its purpose,
+the contact, the client, the address, ``expires_at`` and ``used_at`` (an invitation also the rights and who
+invited). Redeeming is one ``find_one_and_update`` on an unused, unexpired link of the purpose asked for, so of two
+redeems racing one wins, and an invitation is no sign-in link (nor the other way round). Requests are kept an
+hour, by the address's hash and the caller, for the rate limits; known and unknown addresses are recorded alike, so
+the limits tell nothing either.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.collections import GATEWAY_SIGN_IN_LINKS, GATEWAY_SIGN_IN_REQUESTS
+from shared.contracts.schemas.portal import LinkPurpose
 from shared.runtime.clock import as_utc
 
 WINDOW = timedelta(hours=1)  # the rate limits' period
@@ -60,14 +64,17 @@ class SignInLinks:
     async def record_request(self, address: str, ip: str, now: datetime) -> None:
         await self.requests.insert_one({"address": address, "ip": ip, "at": now})
 
-    async def create(self, link_id: str, contact: dict[str, Any], now: datetime, expires_at: datetime) -> None:
+    async def create(self, link_id: str, contact: dict[str, Any], now: datetime, expires_at: datetime,
+                     purpose: LinkPurpose = "sign_in") -> None:
         await self._ensure_indexes()
-        await self.links.insert_one({"_id": link_id, **contact, "created_at": now, "expires_at": expires_at,
-                                     "used_at": None})
+        await self.links.insert_one({"_id": link_id, **contact, "purpose": purpose, "created_at": now,
+                                     "expires_at": expires_at, "used_at": None})
 
-    async def redeem(self, link_id: str, now: datetime) -> dict[str, Any] | None:
-        """The link, marked used now, if it was unused and unexpired; None otherwise (or if another redeem won)."""
+    async def redeem(self, link_id: str, now: datetime, purpose: LinkPurpose = "sign_in") -> dict[str, Any] | None:
+        """The link, marked used now, if it was an unused, unexpired link for ``purpose``; None otherwise (or if
+        another redeem won). Links from before purposes existed are sign-in links."""
+        of_purpose = {"purpose": purpose} if purpose != "sign_in" else {"purpose": {"$ne": "invitation"}}
         doc: dict[str, Any] | None = await self.links.find_one_and_update(
-            {"_id": link_id, "used_at": None, "expires_at": {"$gt": now}}, {"$set": {"used_at": now}},
+            {"_id": link_id, **of_purpose, "used_at": None, "expires_at": {"$gt": now}}, {"$set": {"used_at": now}},
             return_document=ReturnDocument.AFTER)
         return doc

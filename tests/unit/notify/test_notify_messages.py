@@ -63,7 +63,7 @@ def test_e164() -> None:
 
 def test_every_template_renders_in_both_languages() -> None:
     names = template_names()
-    assert set(names) == set(SAMPLES) and len(names) == 16
+    assert set(names) == set(SAMPLES) and len(names) == 17
     for name in names:
         for lang in ("ru", "en"):
             r = preview(name, lang)
