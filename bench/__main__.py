@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench.notify_throughput": (["--messages", "300"], ["--messages", "1000"]),
     "bench.gateway_queries": (["--tickets", "20000", "--budget", "5"], ["--tickets", "100000", "--budget", "8"]),
     "bench.sla_clocks": (["--tickets", "100000"], ["--tickets", "1000000"]),
+    "bench.console": (["--tickets", "1000", "--requests", "100"], ["--tickets", "1000", "--requests", "200"]),
     "bench.brokers": ([], []),  # every broker kind in one run (about a minute)
     "bench.transactions": ([], ["--records", "10000"]),  # KAFKA_TRANSACTIONS' cost, on noida-db
     "bench.faust_recovery": ([], []),  # the SLA worker's restart to ready, on tansu-s3 and tansu-memory
