@@ -72,6 +72,12 @@ def thread(ticket_id: str, history: list[dict[str, Any]]) -> list[Item]:
         elif kind == "NoteAdded":
             items.append(Item("note", at, str(p.get("author_id") or h.get("actor") or ""), str(p.get("text") or ""),
                               _files(ticket_id, p.get("attachments"))))
+        elif kind == "TicketAbsorbed":  # a merge or split brought these here: the conversation shows them too
+            items += [Item("client", str(c.get("received_at") or at), _who(c.get("sender")), str(c.get("text") or ""),
+                           _files(ticket_id, c.get("attachments"))) for c in p.get("messages") or []]
+            items += [Item("reply", str(r.get("at") or at), str(r.get("agent_id") or ""),
+                           str(r.get("text") or ""), _files(ticket_id, r.get("attachments")))
+                      for r in p.get("replies") or []]
         elif kind == "CallbackLogged":
             items.append(Item("callback", at, str(p.get("agent_id") or ""), str(p.get("comment") or ""),
                               answered=bool(p.get("answered"))))

@@ -23,6 +23,7 @@ from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
 from ..ticket_forms import ACTIONS, TICKET_TYPES, WITH_FILES, build
 from ..ticket_view import actions, event_label, refusal, safe_id, sla_rows, thread
+from ..tools_ctx import tools_ctx
 from ..uploads import chosen_files, upload
 
 router = APIRouter()
@@ -73,16 +74,18 @@ def _choices(topics: Any, rules: Any, ticket: dict[str, Any]) -> dict[str, Any]:
 async def _page(request: Request, session: Session, api: Api, ticket_id: str, status_code: int = 200,
                 **extra: Any) -> HTMLResponse:
     admin = session.role == "administrator"
-    ticket, card, topics, rules = await asyncio.gather(
+    ticket, card, topics, rules, fields, macros = await asyncio.gather(
         api.get(f"/tickets/{ticket_id}", params={"history": "true"}),
         _optional(api.get(f"/tickets/{ticket_id}/client")),
         _optional(api.get("/admin/directories/classification-topics", params={"limit": 200})) if admin else _none(),
-        _optional(api.get("/admin/directories/urgency-rules", params={"limit": 200})) if admin else _none())
+        _optional(api.get("/admin/directories/urgency-rules", params={"limit": 200})) if admin else _none(),
+        _optional(api.get("/custom-fields")), _optional(api.get("/macros")))
     done = request.query_params.get("done")
     pending = request.query_params.get("pending")
     return render(request, session, "ticket/page.html", status_code=status_code, card=card,
                   choices=_choices(topics, rules, ticket), done=done if done in ACTIONS else None,
                   pending=pending if pending in ACTIONS else None, **_live_ctx(request, session, ticket),
+                  **tools_ctx(ticket, card, fields, macros, lang_of(request, session), request.query_params),
                   **{"errors": {}, "values": {}, "open_form": None, **extra})
 
 

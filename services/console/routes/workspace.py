@@ -15,6 +15,7 @@ from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
 from ..pages import render
 from ..queues import QUEUES, counts, rows
 from ..session import CurrentSession, MaybeSession
+from ..tools_view import tag_param
 
 router = APIRouter()
 PAGE_SIZE = 100
@@ -51,15 +52,16 @@ async def counts_partial(request: Request, session: CurrentSession, api: UserApi
 async def queue_page(queue: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
     _queue(queue)
     # together: the page waits for the slower of the two gateway calls, not their sum (bench/console.py)
-    page, found = await asyncio.gather(api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE}), queue_counts(api))
+    params = {"limit": PAGE_SIZE, **tag_param(request.query_params.get("tag"))}
+    page, found = await asyncio.gather(api.get(f"/queues/{queue}", params=params), queue_counts(api))
     return render(request, session, "workspace/queue.html", queue=queue, queues=QUEUES, current=queue,
-                  rows=rows(page, queue, session.user_id), counts=found)
+                  rows=rows(page, queue, session.user_id), counts=found, tag=params.get("tag"))
 
 
 @router.get("/queues/{queue}/rows", response_class=HTMLResponse)
 async def queue_rows(queue: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
     _queue(queue)
-    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE})
+    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE, **tag_param(request.query_params.get("tag"))})
     return render(request, session, "workspace/rows.html", queue=queue, rows=rows(page, queue, session.user_id))
 
 

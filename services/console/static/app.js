@@ -22,7 +22,7 @@
     if (t) { e.preventDefault(); toggleOverlay(); }
   });
 
-  // ---- keyboard: j/k move, Enter open, c claim, r reply, n note, ? overlay ----
+  // ---- keyboard: j/k move, Enter open, c claim, r reply, n note, / search, ? overlay ----
   function typing(el) {
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
   }
@@ -61,6 +61,7 @@
       case "c": handled = press("form[data-claim]"); break;
       case "r": handled = press("[data-shortcut-reply]"); break;
       case "n": handled = press("[data-shortcut-note]"); break;
+      case "/": handled = press("[data-shortcut-search]"); break;
       case "?": toggleOverlay(); break;
       default: handled = false;
     }
