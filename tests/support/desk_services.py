@@ -20,6 +20,8 @@ from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import GatewaySettings
 from services.intake.app import create_app as intake_app
 from services.intake.settings import IntakeSettings
+from services.knowledge.app import create_app as knowledge_app
+from services.knowledge.settings import KnowledgeSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from services.routing.app import create_app as routing_app
@@ -34,7 +36,7 @@ APPS: dict[str, tuple[type[Any], Callable[[Any, Any], FastAPI]]] = {
     "tickets": (TicketsSettings, tickets_app), "intake": (IntakeSettings, intake_app),
     "routing": (RoutingSettings, routing_app), "sla": (SlaSettings, sla_app),
     "notify": (NotifySettings, notify_app), "feedback": (FeedbackSettings, feedback_app),
-    "gateway": (GatewaySettings, gateway_app),
+    "gateway": (GatewaySettings, gateway_app), "knowledge": (KnowledgeSettings, knowledge_app),
 }
 
 

@@ -41,8 +41,8 @@ class KnowledgeApi:
     async def call(self, model: type[M], method: str, path: str, viewer: Viewer, *,
                    params: dict[str, Any] | None = None, body: BaseModel | None = None) -> M:
         """``path`` is built by the gateway's routes from validated segments (``/`` cannot occur in them)."""
-        who = {"viewer": viewer.user_id, "audience": viewer.audience, "category": viewer.client_category or ""}
-        query = {**{k: v for k, v in (params or {}).items() if v is not None}, **who}
+        who = {"viewer": viewer.user_id, "audience": viewer.audience, "client_category": viewer.client_category}
+        query = {k: v for k, v in {**(params or {}), **who}.items() if v is not None}
         try:
             resp = await self.http.request(method, path, params=query,
                                            json=body.model_dump(mode="json") if body is not None else None)

@@ -18,9 +18,10 @@ from ..store import Conflict
 
 def viewer(viewer: Annotated[str, Query(min_length=1, max_length=200, description="The person's id")],
            audience: Annotated[Audience, Query()],
-           category: Annotated[str | None, Query(max_length=200, description="Clients: their category")] = None,
+           client_category: Annotated[str | None, Query(max_length=200, description="Clients: their category")] = None,
            ) -> Viewer:
-    return Viewer(user_id=viewer, audience=audience, client_category=category or None)
+    # Named apart from the article filter ``category`` (a catalogue id), which the same request may carry.
+    return Viewer(user_id=viewer, audience=audience, client_category=client_category or None)
 
 
 CurrentViewer = Annotated[Viewer, Depends(viewer)]
