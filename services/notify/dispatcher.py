@@ -16,7 +16,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from shared.contracts.collections import NOTIFY_DELIVERIES
@@ -28,6 +28,7 @@ from shared.runtime.ids import derived_id
 from shared.runtime.kafka import KafkaBus, Poison
 from shared.runtime.metrics import NOTIFICATIONS
 from shared.runtime.tasks import cancel
+from shared.runtime.timer_loop import IDLE_MAX_SECONDS
 
 from .domain import backoff_delay
 from .errors import SendError, transient
@@ -36,6 +37,8 @@ from .settings import NotifySettings
 from .store import NotifyStore
 
 log = logging.getLogger(__name__)
+# The longest rest of a sweeper that keeps finding nothing (leases last minutes; a lost outcome waits this long).
+SWEEP_IDLE_MAX_SECONDS = 8.0
 
 
 class Sender(Protocol):
@@ -115,10 +118,13 @@ class Dispatcher:
             if ch in self._wake:
                 self._wake[ch].set()
 
-    async def _idle(self, channel: str) -> None:
+    async def _idle(self, channel: str, next_due: datetime | None) -> None:
+        """Rest until the earliest pending delivery is due or a new one is told of (``wake``); at most
+        ``IDLE_MAX_SECONDS``, which bounds how late a delivery written elsewhere (another replica) is seen."""
         ev = self._wake[channel]
+        wait = IDLE_MAX_SECONDS if next_due is None else (next_due - self.clock.now()).total_seconds()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ev.wait(), self.s.poll_interval)
+            await asyncio.wait_for(ev.wait(), min(max(wait, self.s.poll_interval), IDLE_MAX_SECONDS))
         ev.clear()
 
     async def _feeder(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
@@ -128,15 +134,16 @@ class Dispatcher:
             if room <= 0:
                 await asyncio.sleep(0.01)
                 continue
+            next_due = None
             try:
-                batch = await self.store.claim_batch(channel, self.clock.now(), self.s.lease_seconds, room)
+                batch, next_due = await self.store.claim_due(channel, self.clock.now(), self.s.lease_seconds, room)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("claiming deliveries failed")
                 batch = []
             if not batch:
-                await self._idle(channel)
+                await self._idle(channel, next_due)
                 continue
             for doc in batch:
                 queue.put_nowait(doc)
@@ -180,6 +187,7 @@ class Dispatcher:
             log.info("delivery will be retried", extra={"notification_id": doc["_id"], "reason": exc.reason,
                                                         "attempt": attempts, "delay": delay})
             await self.store.reschedule(doc["_id"], now + timedelta(seconds=delay), exc.reason)
+            self.wake({doc["channel"]})  # a resting feeder looks again and rests until this retry at most
             NOTIFICATIONS.labels(channel=doc["channel"], outcome="retried").inc()
             return
         reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
@@ -231,26 +239,36 @@ class Dispatcher:
         await self.bus.publish_raw(self.bus.topic(NOTIFY_EVENTS.dead_letter), d["ticket_id"].encode(),
                                    ev.to_bytes(), headers)
 
-    async def sweep(self) -> None:
-        await self.store.release_expired(self.clock.now())
+    async def sweep(self) -> bool:
+        """Recover what a crash or a failed publish left; True when there was something to recover."""
+        found = bool(await self.store.release_expired(self.clock.now()))
         if await self.store.release_stale_holds(self.clock.now() - HOLD_LIMIT):
-            self.wake()
+            found = True
         for d in await self.store.unpublished():
+            found = True
             # Leave fresh outcomes to the worker that is publishing them right now.
             at = d.get("sent_at") or d.get("failed_at")
             if at is not None and (self.clock.now() - at).total_seconds() < 5:
                 continue
             await self.publish_outcomes([d])
+        if found:
+            self.wake()
+        return found
 
     async def _sweeper(self) -> None:
+        """Sweeps every ``poll_interval * 4`` (at least 1 s) while they find work, twice as seldom after each
+        that finds none, up to ``SWEEP_IDLE_MAX_SECONDS``: recovery is never urgent and an idle desk stays quiet."""
+        base = interval = max(self.s.poll_interval * 4, 1.0)
         while True:
+            found = True
             try:
-                await self.sweep()
+                found = await self.sweep()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("notify sweep failed")
-            await asyncio.sleep(max(self.s.poll_interval * 4, 1.0))
+            interval = base if found else min(interval * 2, max(base, SWEEP_IDLE_MAX_SECONDS))
+            await asyncio.sleep(interval)
 
 
 SenderFactory = Callable[[], Sender]

@@ -20,6 +20,7 @@ from shared.contracts.collections import NOTIFY_DELIVERIES, NOTIFY_INBOX, NOTIFY
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
+from shared.runtime.clock import as_utc
 from shared.runtime.ids import new_id
 
 from .ordering import UNDONE, first_in_line
@@ -79,19 +80,29 @@ class NotifyStore:
 
     async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
         """Lease up to ``limit`` due deliveries that are first in line; a claim token keeps two replicas apart."""
-        due = {"status": "pending", "channel": channel, "next_attempt_at": {"$lte": now}}
-        fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1}
-        candidates = [d async for d in
-                      self.deliveries.find(due, fields).sort("next_attempt_at", ASCENDING).limit(limit * 4)]
+        return (await self.claim_due(channel, now, lease, limit))[0]
+
+    async def claim_due(self, channel: str, now: datetime, lease: float,
+                        limit: int) -> tuple[list[dict[str, Any]], datetime | None]:
+        """``claim_batch``, and when the earliest pending delivery not yet due is due (None: none seen), read by
+        the same query so that an idle feeder can rest until then instead of polling."""
+        pending = {"status": "pending", "channel": channel}
+        fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1, "next_attempt_at": 1}
+        rows = [d async for d in
+                self.deliveries.find(pending, fields).sort("next_attempt_at", ASCENDING).limit(limit * 4)]
+        candidates = [d for d in rows if as_utc(d["next_attempt_at"]) <= now]
+        later = next((as_utc(d["next_attempt_at"]) for d in rows if as_utc(d["next_attempt_at"]) > now), None)
+        if not candidates:
+            return [], later
         ids = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))[:limit]
         if not ids:
-            return []
+            return [], later
         token = new_id()
         await self.deliveries.update_many(
             {"_id": {"$in": ids}, "status": "pending"},
             {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
              "$inc": {"attempts": 1}})
-        return [d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})]
+        return [d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later
 
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
         query = {"ticket_id": {"$in": sorted(ticket_ids)}, "status": {"$in": list(UNDONE)}, "seq": {"$ne": None}}
