@@ -123,3 +123,19 @@ async def test_uses_are_counted_per_macro_agent_and_day_in_the_report(desk: Desk
     assert rows[("Hold", "ann", "2026-03-02")]["completed"] == 0
     ru = await desk.http.get("/api/v1/reports/macros", params={**PERIOD, "format": "csv", "lang": "ru"}, headers=lead)
     assert ru.status_code == 200 and "Макрос" in ru.content.decode("utf-8-sig")
+
+
+async def test_a_change_names_the_version_it_replaces(desk: Desk) -> None:
+    macro_id = await create(desk, {"name": "Draft", "reply": {"en": "v1"}}, ann(desk))
+    changed = await desk.http.put(f"/api/v1/macros/{macro_id}", json={"name": "Draft", "reply": {"en": "v2"}},
+                                  headers={**ann(desk), "If-Match": '"1"'})
+    assert changed.status_code == 200 and changed.json()["version"] == 2 and changed.headers["etag"] == '"2"'
+    stale = await desk.http.put(f"/api/v1/macros/{macro_id}", json={"name": "Draft", "reply": {"en": "v3"}},
+                                headers={**ann(desk), "If-Match": '"1"'})
+    assert stale.status_code == 409, stale.text
+    assert (await desk.http.delete(f"/api/v1/macros/{macro_id}", headers={**ann(desk), "If-Match": '"1"'})
+            ).status_code == 409
+    kept = await desk.http.get(f"/api/v1/macros/{macro_id}", headers=ann(desk))
+    assert kept.json()["reply"] == {"ru": None, "en": "v2"}
+    assert (await desk.http.delete(f"/api/v1/macros/{macro_id}", headers=ann(desk))).status_code == 204
+    assert (await desk.http.get(f"/api/v1/macros/{macro_id}", headers=ann(desk))).status_code == 404
