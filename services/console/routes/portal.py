@@ -16,11 +16,14 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, UserApi
 from ..i18n import t
+from ..kb_view import catalogue_options, chosen_service
 from ..pages import lang_of, render
 from ..portal_view import conversation, may_write, requests, short_date, survey
 from ..session import CsrfForm, CurrentSession, Session
 from ..ticket_view import safe_id
 from ..uploads import FILE_BYTES, MAX_FILES, chosen_files
+from .knowledge import optional
+from .news import portal_news
 
 router = APIRouter()
 LIST_LIMIT = 100
@@ -78,14 +81,19 @@ async def index(request: Request, session: CurrentSession, api: UserApi) -> HTML
     _client(request, session)
     open_rows, finished = requests(await api.get("/tickets", params={"limit": LIST_LIMIT}))
     return render(request, session, "portal/index.html", open_rows=open_rows, finished=finished,
-                  short_date=short_date)
+                  short_date=short_date, items=await portal_news(api, lang_of(request, session)))
+
+
+async def _services(request: Request, session: Session, api: Api) -> list[tuple[str, str]]:
+    """The service catalogue to choose from (none offered when the desk has none or will not say)."""
+    return catalogue_options(await optional(api.get("/portal/catalogue")), lang_of(request, session))
 
 
 @router.get("/portal/new", response_class=HTMLResponse)
-async def new_page(request: Request, session: CurrentSession) -> HTMLResponse:
+async def new_page(request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
     _client(request, session)
     return render(request, session, "portal/new.html", fields={}, errors={}, key=secrets.token_urlsafe(16),
-                  max_files=MAX_FILES)
+                  max_files=MAX_FILES, services=await _services(request, session, api))
 
 
 @router.post("/portal/new", response_class=HTMLResponse)
@@ -98,7 +106,8 @@ async def open_request(request: Request, session: CsrfForm, api: UserApi) -> Res
     if not errors:
         ids, errors = await _upload(api, "/portal/attachments", files)
     if not errors:
-        body = {"subject": fields["subject"], "text": fields["text"], "attachment_ids": ids}
+        body = {"subject": fields["subject"], "text": fields["text"], "attachment_ids": ids,
+                **chosen_service(fields.get("service"))}
         try:
             done = await _keyed(session, api, key).post("/portal/tickets", json=body)
         except GatewayProblem as exc:
@@ -109,7 +118,7 @@ async def open_request(request: Request, session: CsrfForm, api: UserApi) -> Res
             pending = "?pending=1" if done.get("status") == "pending" else ""
             return RedirectResponse(f"/portal/tickets/{done.get('ticket_id') or done['id']}{pending}", 303)
     return render(request, session, "portal/new.html", 422, fields=fields, errors=errors, key=key,
-                  max_files=MAX_FILES)
+                  max_files=MAX_FILES, services=await _services(request, session, api))
 
 
 async def _ticket_page(request: Request, session: Session, api: Api, ticket_id: str, status_code: int = 200,

@@ -142,6 +142,66 @@
     if (form.hasAttribute("data-fetch")) { e.preventDefault(); submit(form); }
   });
 
+  // ---- knowledge base: "insert into reply" records the link (POST with the CSRF header), then inserts ----
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute("data-insert-article") || !window.fetch) return;
+    e.preventDefault();
+    var panel = form.closest("[data-t-inserted]");
+    var status = panel ? panel.querySelector("[data-insert-status]") : null;
+    fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                         headers: { "X-CSRF-Token": csrf, "X-Requested-With": "fetch" } })
+      .then(function (resp) {
+        if (resp.redirected && /\/sign-in/.test(resp.url)) { location.href = resp.url; return null; }
+        if (!resp.ok) { return resp.text().then(function (html) { showError(form, html); return null; }); }
+        return resp.json();
+      })
+      .then(function (answer) {
+        if (!answer) return;
+        var box = document.querySelector("textarea[data-shortcut-reply]");
+        if (box) {
+          var at = box.selectionStart || box.value.length, before = box.value.slice(0, at);
+          var text = (before && !/\n$/.test(before) ? "\n" : "") + answer.text + "\n";
+          box.value = before + text + box.value.slice(box.selectionEnd || at);
+          box.focus();
+          box.selectionStart = box.selectionEnd = at + text.length;
+        }
+        if (status && panel) status.textContent = panel.getAttribute(box ? "data-t-inserted" : "data-t-no-reply");
+      })
+      .catch(function () { form.submit(); });
+  });
+
+  // ---- portal: articles suggested while a client types a new request (debounced; dismissed for good) ----
+  var suggestBox = document.querySelector("[data-suggest-src]");
+  if (suggestBox && window.fetch) {
+    var suggestTimer = null, dismissed = false, asked = "";
+    var suggest = function () {
+      var text = Array.prototype.map.call(document.querySelectorAll("[data-suggest-input]"),
+                                          function (el) { return el.value; }).join(" ").trim().slice(0, 1000);
+      if (dismissed || text === asked) return;
+      asked = text;
+      fetch(suggestBox.getAttribute("data-suggest-src") + "?text=" + encodeURIComponent(text),
+            { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+        .then(function (resp) { return resp.ok ? resp.text() : ""; })
+        .then(function (html) {
+          if (dismissed || text !== asked) return;
+          suggestBox.innerHTML = html;
+          suggestBox.hidden = !html.trim();
+        })
+        .catch(function () { /* the next keystroke tries again */ });
+    };
+    document.addEventListener("input", function (e) {
+      if (!e.target.hasAttribute("data-suggest-input")) return;
+      clearTimeout(suggestTimer); suggestTimer = setTimeout(suggest, 400);
+    });
+    document.addEventListener("click", function (e) {
+      if (!e.target.closest("[data-suggestions-dismiss]")) return;
+      dismissed = true; suggestBox.hidden = true;
+      var send = document.querySelector("[data-suggest-input]").form.querySelector("button[type=submit].primary");
+      if (send) send.focus();
+    });
+  }
+
   // ---- countdowns: <time data-countdown datetime="ISO"> ----
   var leftText = body.getAttribute("data-t-left") || "{time}";
   var overText = body.getAttribute("data-t-overdue") || "-{time}";

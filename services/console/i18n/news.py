@@ -1,0 +1,25 @@
+"""Strings of the news: the workspace's list and editor, and the news on the portal's home."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "nav.news": ("News", "Новости"),
+    "news.title": ("News", "Новости"),
+    "news.none": ("No news right now.", "Новостей сейчас нет."),
+    "news.new": ("New news item", "Новая новость"),
+    "news.edit": ("Edit", "Изменить"),
+    "news.save": ("Save", "Сохранить"),
+    "news.saved": ("The news item is saved.", "Новость сохранена."),
+    "news.until": ("until {at}", "до {at}"),
+    "news.audience.both": ("clients and staff", "клиенты и сотрудники"),
+    "news.audience.clients": ("clients (the portal)", "клиенты (портал)"),
+    "news.audience.staff": ("staff (the workspace)", "сотрудники (рабочее место)"),
+    "news.form.audience": ("Shown to", "Кому показывать"),
+    "news.form.publish_at": ("Published from", "Опубликовать с"),
+    "news.form.unpublish_at": ("Taken down at", "Снять с публикации"),
+    "news.form.utc": ("Date and time in UTC", "Дата и время в UTC"),
+    "news.form.utc_optional": ("Date and time in UTC; empty: stays up", "Дата и время в UTC; пусто — без срока"),
+    "news.form.bad_date": ("Enter a date and time.", "Укажите дату и время."),
+    "news.form.bad_audience": ("Choose who sees it.", "Выберите, кому показывать."),
+    "news.form.window": ("It must be taken down after it is published.",
+                         "Снять с публикации можно только после даты публикации."),
+    "news.portal": ("News", "Новости"),
+}
