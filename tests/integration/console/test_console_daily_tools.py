@@ -8,78 +8,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
-import httpx
 import pytest
 import pytest_asyncio
-from integration.gateway.gateway_support import seed_directory
-from integration.search.search_desk import opening
+from integration.console.daily_tools_desk import WAIT, ToolsDesk, signed_in, tools_desk
 
-from services.console.app import create_app
-from services.console.settings import ConsoleSettings
-from services.search.app import create_app as search_app
-from services.search.settings import SearchSettings
 from shared.contracts.schemas.common import ClientRef
-from shared.runtime.clock import SystemClock
-from tests.support.console_client import HTML, dev_sign_in
-from tests.support.desk import Desk, running_desk
-from tests.support.testing import eventually, isolated_env, make_settings, running, serving
+from tests.support.console_client import HTML
+from tests.support.testing import eventually
 
 C1 = ClientRef(client_id="C-1", client_name="Vector", service_team_id="A")
 C2 = ClientRef(client_id="C-2", client_name="Orbit", service_team_id="A")
 DEVICES = {"id": "devices", "label": {"ru": "Устройств", "en": "Devices"}, "kind": "number"}
 TICKETS = {"W1": C1, "W2": C1, "W3": C1, "W4": C1, "W5": C2, "W6": C1}
-WAIT = 60.0
-
-
-@dataclass
-class Console:
-    desk: Desk
-    url: str
-    numbers: dict[str, int]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def console(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Console]:
-    env = {**infra, **isolated_env()}
-    index = tmp_path_factory.mktemp("w4-index")
-    search = search_app(make_settings(SearchSettings, env, index_dir=str(index)))
-    async with running(search), serving(search) as search_url, \
-            running_desk(env, SystemClock(), ["routing", "gateway"], front="gateway", before=seed_directory,
-                         settings={"routing": {"directory_cache_seconds": 0},
-                                   "gateway": {"search_url": search_url, "action_wait_seconds": 30.0}}) as d:
-        put = await d.http.put("/api/v1/admin/directories/custom-fields/devices", json=DEVICES,
-                               headers=d.token("root", "administrator"))
-        assert put.status_code == 200, put.text
-        await d.seed([(tid, opening("zebracorn jammed" if tid == "W6" else f"help with {tid}", f"Printer {tid}",
-                                    client, email=f"{tid.lower()}@client.example"))
-                      for tid, client in TICKETS.items()])
-        numbers = {}
-        for tid in TICKETS:
-            await d.wait(tid, "TicketOffered", timeout=WAIT)
-            numbers[tid] = (await d.ticket(tid))["number"]
-        async with serving(d.app) as gateway_url, \
-                serving(create_app(ConsoleSettings(gateway_url=gateway_url, dev_sign_in=True)), lifespan="on") as url:
-            yield Console(d, url, numbers)
+async def console(infra: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ToolsDesk]:
+    tickets = {tid: ("zebracorn jammed" if tid == "W6" else f"help with {tid}", client)
+               for tid, client in TICKETS.items()}
+    async with tools_desk(infra, tmp_path_factory.mktemp("w4-index"), [DEVICES], tickets) as desk:
+        yield desk
 
 
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
-@asynccontextmanager
-async def signed_in(c: Console, person: str = "agent:ann") -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    async with httpx.AsyncClient(base_url=c.url, timeout=60) as http:
-        await dev_sign_in(http, person)
-        page = await http.get("/search", headers=HTML)
-        yield http, csrf_of(page.text)
-
-
-async def test_tag_a_ticket_and_filter_the_queue_by_it(console: Console) -> None:
+async def test_tag_a_ticket_and_filter_the_queue_by_it(console: ToolsDesk) -> None:
     async with signed_in(console) as (ann, csrf):
         done = await ann.post("/tickets/W1/tags", data={"csrf_token": csrf, "add": "W4-Outage vip"})
         assert done.status_code == 303 and done.headers["location"] == "/tickets/W1?tool=tags"
@@ -96,7 +48,7 @@ async def test_tag_a_ticket_and_filter_the_queue_by_it(console: Console) -> None
         assert 'href="/tickets/W2"' in everything.text
 
 
-async def test_a_value_the_ledger_refuses_is_shown_next_to_its_field(console: Console) -> None:
+async def test_a_value_the_ledger_refuses_is_shown_next_to_its_field(console: ToolsDesk) -> None:
     async with signed_in(console) as (ann, csrf):
         page = await ann.get("/tickets/W2", headers=HTML)
         assert '<label for="fields-devices">Devices</label>' in page.text
@@ -110,7 +62,7 @@ async def test_a_value_the_ledger_refuses_is_shown_next_to_its_field(console: Co
         assert 'name="devices" type="number" step="any" value="3"' in again.text and "Fields set" in again.text
 
 
-async def test_merge_two_tickets_of_one_client_and_see_both_pages(console: Console) -> None:
+async def test_merge_two_tickets_of_one_client_and_see_both_pages(console: ToolsDesk) -> None:
     async with signed_in(console) as (ann, csrf):
         target = f"#{console.numbers['W4']}"
         done = await ann.post("/tickets/W3/merge", data={"csrf_token": csrf, "target": target, "reason": "same"})
@@ -130,7 +82,7 @@ async def test_merge_two_tickets_of_one_client_and_see_both_pages(console: Conso
         assert (await console.desk.ticket("W5"))["status"] != "closed"
 
 
-async def test_search_finds_a_ticket_by_a_word_of_its_message(console: Console) -> None:
+async def test_search_finds_a_ticket_by_a_word_of_its_message(console: ToolsDesk) -> None:
     async with signed_in(console) as (ann, _):
         async def found() -> str | None:
             page = await ann.get("/search", params={"q": "zebracorn"}, headers=HTML)
@@ -140,7 +92,7 @@ async def test_search_finds_a_ticket_by_a_word_of_its_message(console: Console) 
         assert 'name="q" type="search" value="zebracorn"' in html
 
 
-async def test_a_personal_macro_is_made_and_applied_step_by_step(console: Console) -> None:
+async def test_a_personal_macro_is_made_and_applied_step_by_step(console: ToolsDesk) -> None:
     async with signed_in(console) as (ann, csrf):
         bad = await ann.post("/macros", data={"csrf_token": csrf, "name": "Thanks", "reply_en": "Hi {{ nme }}"},
                              headers=HTML)
