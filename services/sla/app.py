@@ -8,7 +8,7 @@ from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, Periodic, service_app
-from shared.runtime.timer_loop import TimerLoop
+from shared.runtime.timer_loop import IDLE_MAX_SECONDS, TimerLoop
 
 from .handlers import SlaHandler
 from .settings import SlaSettings
@@ -31,7 +31,8 @@ class SlaService:
                                   buffer_maxsize=settings.stream_buffer_maxsize,
                                   group_instance_id=settings.group_instance_id)
         self.timers = TimerLoop(self.store.timers, clock, fire_many=self.handler.fire_many, batch=settings.timer_batch,
-                                interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions)
+                                interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions,
+                                idle_max=IDLE_MAX_SECONDS)
         self.stream.on_revoke.append(self.timers.quiesce)
         self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)
         self.gauge = Periodic("sla-pending-gauge", settings.pending_gauge_seconds or 1.0, self._gauge)

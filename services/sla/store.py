@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.collections import SLA_CLOCKS, SLA_TIMERS
 from shared.contracts.topics import TICKETS_EVENTS
@@ -128,7 +127,7 @@ class ClockStore:
         existing = await asyncio.gather(*(self.timers.col.find({"ticket_id": tid, "fired": False}).to_list(None)
                                           for tid in tids))
         stale: list[str] = []
-        upserts = []
+        moved: list[Timer] = []
         for tid, docs in zip(tids, existing, strict=True):
             partition = partition_for(tid, self.timers.partitions)
             wanted = {p.id: p for p in plans[tid]}
@@ -141,15 +140,11 @@ class ClockStore:
                         d.get("partition") == partition and d.get("ticket_id") == tid and \
                         as_utc(d["due_at"]) == as_utc(p.due_at):
                     continue
-                upserts.append(UpdateOne({"_id": p.id, "fired": {"$ne": True}},
-                                         {"$setOnInsert": {"fired": False},
-                                          "$set": {"ticket_id": tid, "due_at": as_utc(p.due_at), "kind": p.kind,
-                                                   "data": p.data, "partition": partition}}, upsert=True))
+                moved.append(Timer(p.id, tid, p.due_at, p.kind, p.data, partition))
         if stale:
             await self.timers.col.bulk_write([DeleteOne({"_id": i, "fired": False}) for i in stale], ordered=False)
-        if upserts:
-            with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
-                await self.timers.col.bulk_write(upserts, ordered=False)
+        # through the timer store: one bulk upsert, and a resting timer loop is woken for a sooner one
+        await self.timers.schedule_many(moved)
 
     async def drop_unfired(self, timer_ids: Sequence[str]) -> None:
         """Delete these timers unless fired (one equality delete per id: no ``$in`` scan)."""
