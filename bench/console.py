@@ -96,15 +96,15 @@ async def converse(gw: httpx.AsyncClient, tid: str) -> None:
 
 
 async def timed(call: Calls, http: httpx.AsyncClient, n: int, failed: list[str]) -> list[float]:
-    """Seconds of each answered call; a refused one (the console's 503 when the gateway is too slow) is kept in
-    ``failed`` instead, so a slow run reports its figures and its failures rather than stopping."""
+    """Seconds of each answered call; a refused or unanswered one (the console's 503 when the gateway is too slow)
+    is kept in ``failed`` instead, so a slow run reports its figures and its failures rather than stopping."""
     out = []
     for _ in range(n):
         t0 = time.perf_counter()
         try:
             await call(http)
-        except AssertionError as exc:
-            failed.append(str(exc)[:200])
+        except (AssertionError, httpx.HTTPError) as exc:  # refused, or no answer within the client's timeout
+            failed.append(f"{type(exc).__name__}: {exc}"[:200])
             continue
         out.append(time.perf_counter() - t0)
     return out
