@@ -78,7 +78,9 @@ def edit(article: Article, data: ArticleIn, actor: str, at: datetime,
     if not diff:
         return None
     status: ArticleStatus = "draft" if article.status == "review" else article.status
-    new = article.model_copy(update={**data.model_dump(), "status": status, "version": article.version + 1,
+    # model_copy does not validate: the new fields go in as the models they are, not as dumped dicts
+    fields = {name: getattr(data, name) for name in ArticleIn.model_fields}
+    new = article.model_copy(update={**fields, "status": status, "version": article.version + 1,
                                      "updated_at": at, "updated_by": actor})
     return new, Version(version=new.version, at=at, by=actor, action="edit", changed=diff, status=status)
 

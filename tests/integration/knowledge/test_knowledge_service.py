@@ -52,7 +52,11 @@ async def test_a_draft_is_hidden_from_clients_and_agents_until_it_is_published(d
         assert article_id not in await listed(desk, who)
         assert article_id not in await listed(desk, who, q="modem reset")
     assert article_id in await listed(desk, LEAD)  # editors see drafts
-    assert (await read(desk, ADMIN, f"{ARTICLES}/{article_id}")).json()["status"] == "draft"
+    edited = await desk.http.put(f"{ARTICLES}/{article_id}", headers=as_(desk, ADMIN), json=article(
+        "Resetting the modem", "Hold the reset button for ten seconds, then wait a minute."))
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["status"], edited.json()["version"]) == ("draft", 2)
+    assert "wait a minute" in edited.json()["rendered"]["en"]["html"]
 
     await step(desk, ADMIN, article_id, "submit", expect=200)
     for who in (CLIENT_1, SPECIALIST):
@@ -67,7 +71,9 @@ async def test_a_draft_is_hidden_from_clients_and_agents_until_it_is_published(d
         assert article_id in await listed(desk, who, f"{ARTICLES}/recent")
     history = (await read(desk, LEAD, f"{ARTICLES}/{article_id}/versions")).json()["items"]
     assert [(v["action"], v["by"], v["status"]) for v in history] == [
-        ("create", "root", "draft"), ("submit", "root", "review"), ("publish", "lea", "published")]
+        ("create", "root", "draft"), ("edit", "root", "draft"), ("submit", "root", "review"),
+        ("publish", "lea", "published")]
+    assert history[1]["changed"] == ["content.en"]
 
 
 async def test_suggestions_bring_the_article_a_tickets_text_matches_and_not_an_unrelated_one(desk: Desk) -> None:
