@@ -6,11 +6,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.runtime.clamd import ScanSettings
+from shared.runtime.file_types import OFFICE_TYPES
 from shared.runtime.settings import DEV_JWT_SECRET, ServiceSettings
 
-OFFICE_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation"}
 DEFAULT_ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
                             *OFFICE_TYPES.values())
 

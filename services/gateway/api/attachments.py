@@ -23,7 +23,7 @@ from shared.runtime.problems import ProblemError, problem_responses
 from ..access.principal import STAFF, Principal, UserRole
 from ..queries.attachments import TicketFiles, named_file
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
-from .file_types import disposition, safe_filename, served_type, sniff
+from .file_types import download_headers, safe_filename, served_type, sniff
 from .tickets import CLIENT_HIDDEN, load_visible
 
 Id = Annotated[str, Path(min_length=1, max_length=200)]
@@ -140,8 +140,6 @@ def router() -> APIRouter:
         data = await files(ctx).content(ticket_id, file_id, moved) if state else None
         if found is None or data is None:
             raise ProblemError(404, "Not Found", f"no file {file_id} on ticket {ticket_id}")
-        return Response(data, media_type=served_type(found.content_type), headers={
-            "Content-Disposition": disposition(found.filename), "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "sandbox", "Cache-Control": "private, no-store"})
+        return Response(data, media_type=served_type(found.content_type), headers=download_headers(found.filename))
 
     return r
