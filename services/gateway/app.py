@@ -25,6 +25,7 @@ from .api.board import router as board_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
 from .api.knowledge import router as knowledge_routes
+from .api.knowledge_files import router as knowledge_file_routes
 from .api.knowledge_news import router as knowledge_news_routes
 from .api.macro_apply import router as macro_apply_routes
 from .api.macros import router as macro_routes
@@ -105,6 +106,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(search_routes())
     app.include_router(knowledge_routes())
     app.include_router(knowledge_news_routes())
+    app.include_router(knowledge_file_routes())
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     app.include_router(invitation_routes(SignInLinks(reads.db), bus))
     app.include_router(portal_catalogue_routes())

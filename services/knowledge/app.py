@@ -13,7 +13,8 @@ from shared.runtime.service import Component, Hooks, service_app
 from shared.runtime.service_auth import service_caller
 
 from . import stats, store
-from .api import articles, marks, news
+from .api import articles, files, marks, news
+from .files import ArticleFiles
 from .handlers import TicketOutcomes
 from .library import Library
 from .relevance import Ranker, WordOverlap
@@ -28,6 +29,7 @@ class KnowledgeService:
         self.db = database(self.client, settings)
         self.library = Library(store.ArticleStore(self.db), stats.Stats(self.db), ranker or WordOverlap(), self.bus,
                                clock, settings.max_candidates)
+        self.files = ArticleFiles(self.db, settings.file_max_bytes, settings.file_types)
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "knowledge", TicketOutcomes(self.library.stats))
 
     def components(self) -> list[Component]:
@@ -51,5 +53,6 @@ def create_app(settings: KnowledgeSettings | None = None, clock: Clock | None = 
     api.include_router(articles.router(service.library))
     api.include_router(marks.router(service.library, settings.min_suggestion_score))
     api.include_router(news.router(service.library))
+    api.include_router(files.router(service.library, service.files))
     app.include_router(api)
     return app

@@ -3,7 +3,11 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.runtime.file_types import OFFICE_TYPES
 from shared.runtime.settings import ServiceSettings
+
+FILE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain",
+              *OFFICE_TYPES.values())
 
 
 class KnowledgeSettings(ServiceSettings):
@@ -15,3 +19,8 @@ class KnowledgeSettings(ServiceSettings):
                                 "the search service replaces it for larger bases)")
     min_suggestion_score: float = Field(
         0.2, ge=0, description="Suggestions below this relevance are not offered (0: any shared word)")
+    file_max_bytes: int = Field(10_000_000, gt=0, description="Largest image or attachment an article may have")
+    file_types: list[str] = Field(
+        default_factory=lambda: list(FILE_TYPES),
+        description="Kinds of article file accepted (JSON list), each proved by the bytes, never by the name: "
+                    "image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain, docx/xlsx/pptx")

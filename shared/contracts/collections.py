@@ -74,6 +74,8 @@ KNOWLEDGE_MARKS = declare("knowledge_marks", "knowledge",
 KNOWLEDGE_LINKS = declare("knowledge_links", "knowledge",
                           "Articles inserted into tickets' replies; whether the client wrote again after")
 KNOWLEDGE_GAPS = declare("knowledge_gaps", "knowledge", "Searches that found nothing, per normalised query")
+KNOWLEDGE_FILES = declare("knowledge_files", "knowledge",
+                          "GridFS bucket of articles' images and attachments (served through the gateway)")
 
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
 GATEWAY_MACROS = declare("gateway_macros", "gateway", "Macros: reply texts (ru/en) and actions, personal or shared, "

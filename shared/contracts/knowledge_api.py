@@ -167,6 +167,16 @@ class ArticleStats(Strict):
     resolved_without_more_messages: int
 
 
+class FileOut(Strict):
+    """An article's image or attachment as stored: its type is what its bytes proved."""
+
+    id: Id
+    filename: str
+    content_type: str
+    size: int
+    url: str = Field(description="Where the gateway serves it: put it in the body as ![alt](url) or [name](url)")
+
+
 class NewsIn(Strict):
     content: dict[Language, Text] = Field(min_length=1)
     audience: NewsAudience = "both"
