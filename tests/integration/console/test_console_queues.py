@@ -5,7 +5,6 @@ live stream relays the gateway's events, and a client is refused the work queues
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,10 +17,9 @@ from shared.contracts.schemas.common import Channel
 from shared.directory.contacts import Client, ContactPerson
 from shared.directory.routing import Agent, Line
 from shared.runtime.clock import SystemClock
+from tests.support.console_client import HTML, dev_sign_in
 from tests.support.desk import Desk, running_desk
 from tests.support.testing import eventually, serving
-
-HTML = {"accept": "text/html"}
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -36,21 +34,10 @@ async def desk(env: dict[str, str]) -> AsyncIterator[tuple[Desk, str]]:
             yield d, url
 
 
-async def sign_in(http: httpx.AsyncClient, person: str) -> None:
-    """Through the development sign-in page, as a newcomer would: pick the person, follow to the home page."""
-    page = await http.get("/sign-in/dev", headers=HTML)
-    assert page.status_code == 200, page.text
-    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
-    assert token and f'value="{person}"' in page.text
-    done = await http.post("/sign-in/dev", data={"person": person, "form_token": token.group(1), "next": "/"})
-    assert done.status_code == 303, done.text
-    assert "fl_session" in http.cookies
-
-
 async def test_an_agent_sees_the_offer_with_counts_and_live_events(desk: tuple[Desk, str]) -> None:
     d, url = desk
     async with httpx.AsyncClient(base_url=url, timeout=30) as ann:
-        await sign_in(ann, "agent:ann")
+        await dev_sign_in(ann, "agent:ann")
         home = await ann.get("/", follow_redirects=False)
         assert home.headers["location"] == "/queues/offers"
         await d.send("T-c1", t.OpenTicket(channel=Channel.web, subject="No connection at the office", text="help"))
@@ -88,7 +75,7 @@ async def test_an_agent_sees_the_offer_with_counts_and_live_events(desk: tuple[D
 async def test_a_client_is_refused_the_work_queues_in_words(desk: tuple[Desk, str]) -> None:
     _, url = desk
     async with httpx.AsyncClient(base_url=url, timeout=30) as petra:
-        await sign_in(petra, "contact:P-1")
+        await dev_sign_in(petra, "contact:P-1")
         assert (await petra.get("/", follow_redirects=False)).headers["location"] == "/portal"
         page = await petra.get("/queues/offers", headers=HTML)
         assert page.status_code == 403 and "You may not do this: work queues are for staff" in page.text
