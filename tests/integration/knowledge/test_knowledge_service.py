@@ -114,8 +114,11 @@ async def test_a_view_and_a_vote_count_once_per_person(desk: Desk) -> None:
     assert await vote(CLIENT_1, True) == {"helpful": 1, "not_helpful": 0, "my_vote": True}
     assert await vote(CLIENT_1, False) == {"helpful": 0, "not_helpful": 1, "my_vote": False}  # changed, not added
     assert await vote(SPECIALIST, True) == {"helpful": 1, "not_helpful": 1, "my_vote": True}
+    solved = [(await desk.http.post(f"{path}/solved", headers=as_(desk, CLIENT_1))).json()["counted"]
+              for _ in range(2)]
+    assert solved == [True, False]
     stats = (await read(desk, LEAD, f"{path}/stats")).json()
-    assert (stats["views"], stats["helpful"], stats["not_helpful"]) == (2, 1, 1)
+    assert (stats["views"], stats["helpful"], stats["not_helpful"], stats["deflections"]) == (2, 1, 1, 1)
 
 
 async def test_a_search_that_finds_nothing_is_in_the_content_gap_report(desk: Desk) -> None:
