@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -20,6 +21,7 @@ from .domain import Policy
 from .handlers import RoutingHandler
 from .settings import RoutingSettings
 from .store import INDEXES, TIMERS, ProjectionStore, StaffReader
+from .view_memory import ViewMemory
 
 log = logging.getLogger(__name__)
 RETIRED_LINE_MAP = "ROUTING_REQUESTED_LINE_MAP"
@@ -44,16 +46,24 @@ class RoutingService:
         self.client = mongo_client(settings)
         db = database(self.client, settings)
         self.db = db
-        self.projection = ProjectionStore(db)
+        self.projection = ViewMemory(ProjectionStore(db))  # its views in memory while it holds their partitions
         self.staff = StaffReader(db, settings.directory_cache_seconds)
         self.timers = TimerStore(db[TIMERS], TICKETS_EVENTS.partitions)
         self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
                                       timedelta(seconds=settings.retry_seconds))
         self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
-                                 on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
+                                 on_assigned=self._assigned, on_revoked=self._revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned, idle_max=IDLE_MAX_SECONDS)
+
+    async def _assigned(self, tps: set[Any]) -> None:
+        await self.projection.partitions_changed(tps)
+        await self.owned.assigned(tps)
+
+    async def _revoked(self, tps: set[Any]) -> None:
+        await self.projection.partitions_changed(tps)
+        await self.owned.revoked(tps)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""

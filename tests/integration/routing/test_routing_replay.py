@@ -34,6 +34,7 @@ async def test_a_due_auto_assign_timer_waits_for_the_view_to_catch_up(env: dict[
         # the view as a kill between the timer write and the view write leaves it: one offer behind
         stale = {**saved, "status": "new", "offer_round": 0, "offered_to": [], "applied": saved["applied"][:-1]}
         await views.replace_one({"_id": "T-replay"}, stale)
+        d.routing.projection.forget()  # the kill took routing's memory of its views with it
 
         clock.advance(41)  # the 40 s claim timeout is past: the timer is due, its offer not in the view
         await asyncio.sleep(1.0)  # ten ticks of the timer loop
@@ -65,6 +66,7 @@ async def test_out_of_patience_the_timer_is_dropped_and_the_replayed_offer_sched
                                  message="the offer is in routing's view")
         stale = {**saved, "status": "new", "offer_round": 0, "offered_to": [], "applied": saved["applied"][:-1]}
         await views.replace_one({"_id": "T-lost-offer"}, stale)
+        d.routing.projection.forget()  # the kill took routing's memory of its views with it
 
         clock.advance(41)
         timers = d.db["routing_timers"]

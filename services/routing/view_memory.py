@@ -1,0 +1,64 @@
+"""Routing's view of each ticket kept in memory between the records of its partitions.
+
+Routing read its view of a ticket back from the database for every event (three reads from open to offer) though
+it is the view's only writer: while this instance holds a ticket's partition, the view it last saved is the
+stored one. So ``get`` answers from memory what this process saved, and reads the database otherwise (a ticket
+seen first, or after a restart); ``save`` writes through, compare-and-set as before, and keeps the view only once
+the write succeeded. Any change of the partitions it holds forgets everything, since another instance may have
+written meanwhile; a failed or refused write forgets that ticket, so the consumer's retry reads the stored one.
+A finished ticket is not kept (it rarely hears again), and at most ``size`` views are, least recently used out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from shared.contracts.schemas.common import FINISHED_STATUSES
+
+from .projection import TicketView
+from .store import ProjectionStore
+
+DEFAULT_SIZE = 10_000
+
+
+class ViewMemory:
+    def __init__(self, store: ProjectionStore, size: int = DEFAULT_SIZE) -> None:
+        self.store, self.size = store, size
+        self._views: OrderedDict[str, tuple[TicketView, int]] = OrderedDict()
+
+    async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
+        kept = self._views.get(ticket_id)
+        if kept is None:
+            return await self.store.get(ticket_id)
+        self._views.move_to_end(ticket_id)
+        return kept
+
+    async def save(self, view: TicketView, version: int) -> None:
+        try:
+            await self.store.save(view, version)
+        except BaseException:  # refused (another writer) or unknown (the write may or may not have landed)
+            self._views.pop(view.id, None)
+            raise
+        if view.status in FINISHED_STATUSES:
+            self._views.pop(view.id, None)
+            return
+        self._views[view.id] = (view, version + 1)
+        self._views.move_to_end(view.id)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+
+    async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]:
+        return await self.store.loads(agent_ids)
+
+    def forget(self) -> None:
+        """Drop every kept view: the next read of each ticket goes to the database."""
+        self._views.clear()
+
+    async def partitions_changed(self, _partitions: set[Any]) -> None:
+        """A rebalance hook (assigned or revoked): what another instance wrote meanwhile is not in memory."""
+        self.forget()
+
+    def __len__(self) -> int:
+        return len(self._views)
