@@ -49,13 +49,13 @@ async def test_an_agent_sees_the_offer_with_counts_and_live_events(desk: tuple[D
         page = await eventually(offered, timeout=30, message="the offer on ann's queue page")
         assert 'action="/tickets/T-c1/claim"' in page and 'data-href="/tickets/T-c1"' in page
         assert "Signed in as Ann" in page
-        # counts: what the gateway's GET /queues says for ann, or (while it has none) no numbers at all
+        # counts: the page does not wait for them; its nav loads /queues/counts, which shows what the gateway says
+        assert 'data-live-src="/queues/counts?current=offers" data-live-load' in page
         gw_counts = await d.http.get("/api/v1/queues", headers=d.token("ann", "specialist", lines=["first"]))
-        if gw_counts.status_code == 200:
-            n = gw_counts.json()["counts"]["offers"]
-            assert n >= 1 and f'<span class="count" aria-label="{n} tickets">{n}</span>' in page
-        else:
-            assert 'class="count"' not in page
+        assert gw_counts.status_code == 200, gw_counts.text
+        n = gw_counts.json()["counts"]["offers"]
+        nav = await ann.get("/queues/counts", params={"current": "offers"}, headers=HTML)
+        assert n >= 1 and f'<span class="count" aria-label="{n} tickets">{n}</span>' in nav.text
         rows = await ann.get("/queues/offers/rows", headers=HTML)
         assert "No connection at the office" in rows.text and "<html" not in rows.text
 
