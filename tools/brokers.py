@@ -1,8 +1,8 @@
 """Launchers for the one-machine Kafka brokers, one interface: ``start(kind, data_dir, host, port)``.
 
 Kinds (chosen by measurement, see docs/operations.md "The embedded broker"): ``tansu-memory`` keeps nothing across a
-restart; ``tansu-s3`` stores every acknowledged batch in a local SeaweedFS (a second process, killed and supervised with the
-broker); ``noida`` is one process that also accepts idempotent and transactional producers. ``make up`` takes
+restart; ``tansu-s3`` stores every acknowledged batch in a local SeaweedFS (a second process, killed and supervised with
+the broker); ``noida`` is one process that also accepts idempotent and transactional producers. ``make up`` takes
 ``FRONTLINE_BROKER`` (default :data:`DEFAULT_KIND`); the test fixtures keep the fast memory engine.
 """
 
