@@ -14,29 +14,16 @@ from shared.contracts.knowledge_api import Viewer
 from shared.runtime.problems import ProblemError
 
 from ..settings import GatewaySettings
+from .internal import InternalService, json_object
 
 M = TypeVar("M", bound=BaseModel)
 PASSED_ON = (404, 409, 413, 415, 422)
 UNAVAILABLE = {"Retry-After": "5"}
 
 
-class KnowledgeApi:
+class KnowledgeApi(InternalService):
     def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.settings, self.transport = settings, transport
-        self.http = self._client()
-
-    def _client(self) -> httpx.AsyncClient:
-        token = self.settings.service_token
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-        return httpx.AsyncClient(base_url=self.settings.knowledge_url.rstrip("/") + "/api/v1", headers=headers,
-                                 transport=self.transport, timeout=self.settings.knowledge_timeout_seconds)
-
-    async def start(self) -> None:
-        if self.http.is_closed:  # started again after a stop
-            self.http = self._client()
-
-    async def stop(self) -> None:
-        await self.http.aclose()
+        super().__init__(settings, settings.knowledge_url, settings.knowledge_timeout_seconds, transport)
 
     async def call(self, model: type[M], method: str, path: str, viewer: Viewer, *,
                    params: dict[str, Any] | None = None, body: BaseModel | None = None,
@@ -44,7 +31,7 @@ class KnowledgeApi:
         """``path`` is built by the gateway's routes from validated segments (``/`` cannot occur in them)."""
         resp = await self.request(method, path, viewer, params=params, body=body, content=content)
         try:
-            return model.model_validate(_object(resp))
+            return model.model_validate(json_object(resp))
         except (ValidationError, ValueError) as exc:
             raise ProblemError(502, "Bad Gateway", f"the knowledge service answered an unexpected "
                                f"{model.__name__}") from exc
@@ -61,7 +48,7 @@ class KnowledgeApi:
             raise ProblemError(503, "Knowledge base unavailable", f"the knowledge service could not be reached "
                                f"({type(exc).__name__})", headers=UNAVAILABLE) from exc
         if resp.status_code in PASSED_ON:
-            found = _object(resp)
+            found = json_object(resp)
             extra = {k: found[k] for k in ("errors", "accepted", "limit") if k in found}
             raise ProblemError(resp.status_code, str(found.get("title") or resp.reason_phrase), found.get("detail"),
                                **extra)
@@ -72,10 +59,3 @@ class KnowledgeApi:
             raise ProblemError(502, "Bad Gateway", f"the knowledge service answered {resp.status_code}")
         return resp
 
-
-def _object(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -18,28 +18,15 @@ from shared.contracts.notify_api import InboxItem, PreviewIn, PreviewOut, Templa
 from shared.runtime.problems import ProblemError
 
 from ..settings import GatewaySettings
+from .internal import InternalService
 
 M = TypeVar("M", bound=BaseModel)
 PASSED_ON = (404, 422)  # notify's word on the request itself: the caller sees it as is
 
 
-class NotifyApi:
+class NotifyApi(InternalService):
     def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.settings, self.transport = settings, transport
-        self.http = self._client()
-
-    def _client(self) -> httpx.AsyncClient:
-        token = self.settings.service_token
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-        return httpx.AsyncClient(base_url=self.settings.notify_url.rstrip("/") + "/api/v1", headers=headers,
-                                 transport=self.transport, timeout=self.settings.notify_timeout_seconds)
-
-    async def start(self) -> None:
-        if self.http.is_closed:  # started again after a stop
-            self.http = self._client()
-
-    async def stop(self) -> None:
-        await self.http.aclose()
+        super().__init__(settings, settings.notify_url, settings.notify_timeout_seconds, transport)
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

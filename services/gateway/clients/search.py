@@ -8,8 +8,6 @@ away is a 502/503 problem, never a 500.
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from pydantic import ValidationError
 
@@ -17,27 +15,14 @@ from shared.contracts.search_api import SearchRequest, SearchResponse
 from shared.runtime.problems import ProblemError
 
 from ..settings import GatewaySettings
+from .internal import InternalService, json_object
 
 UNAVAILABLE = {"Retry-After": "5"}
 
 
-class SearchApi:
+class SearchApi(InternalService):
     def __init__(self, settings: GatewaySettings, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.settings, self.transport = settings, transport
-        self.http = self._client()
-
-    def _client(self) -> httpx.AsyncClient:
-        token = self.settings.service_token
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-        return httpx.AsyncClient(base_url=self.settings.search_url.rstrip("/") + "/api/v1", headers=headers,
-                                 transport=self.transport, timeout=self.settings.search_timeout_seconds)
-
-    async def start(self) -> None:
-        if self.http.is_closed:  # started again after a stop
-            self.http = self._client()
-
-    async def stop(self) -> None:
-        await self.http.aclose()
+        super().__init__(settings, settings.search_url, settings.search_timeout_seconds, transport)
 
     async def search(self, request: SearchRequest) -> SearchResponse:
         try:
@@ -45,7 +30,7 @@ class SearchApi:
         except httpx.HTTPError as exc:
             raise ProblemError(503, "Search unavailable", f"the search service could not be reached "
                                f"({type(exc).__name__})", headers=UNAVAILABLE) from exc
-        body = _object(resp) if resp.status_code == 422 else {}
+        body = json_object(resp) if resp.status_code == 422 else {}
         if resp.status_code == 422 and body.get("title") != "Invalid scope":  # the scope is ours: not his fault
             raise ProblemError(422, str(body.get("title") or "Invalid query"), body.get("detail"),
                                errors=body.get("errors"))
@@ -54,14 +39,7 @@ class SearchApi:
         if not resp.is_success:
             raise ProblemError(502, "Bad Gateway", f"the search service answered {resp.status_code}")
         try:
-            return SearchResponse.model_validate(_object(resp))
+            return SearchResponse.model_validate(json_object(resp))
         except ValidationError as exc:
             raise ProblemError(502, "Bad Gateway", "the search service answered an unexpected body") from exc
 
-
-def _object(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        body = resp.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
