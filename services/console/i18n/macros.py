@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "macros.apply": ("Apply a macro", "Применить макрос"),
+    "macros.apply_button": ("Apply", "Применить"),
     "macros.pick": ("Macro", "Макрос"),
     "macros.mine": ("My macros", "Мои макросы"),
     "macros.applied": ("The macro was applied:", "Макрос применён:"),
