@@ -94,6 +94,11 @@ def apply(state: SearchState | None, env: Envelope, ev: Message) -> SearchState 
             _add(new.replies, ev.text)
         case tickets.NoteAdded():
             _add(new.notes, ev.text)
+        case tickets.TicketAbsorbed():  # a merge's or split's entries are found on the ticket that now holds them
+            for content in ev.messages:
+                _add(new.messages, content.text)
+            for reply in ev.replies:
+                _add(new.replies, reply.text)
     new.seen = [*new.seen, env.id][-SEEN_KEEP:]
     return new
 

@@ -62,3 +62,15 @@ def test_fold_rebuilds_the_same_state_from_the_ledgers_history() -> None:
     rebuilt = fold(e.model_dump(mode="json") for e, _ in events)
     assert rebuilt == live and rebuilt is not None
     assert index_doc(rebuilt, People()).tags == ["vip"]
+
+
+def test_a_merged_tickets_messages_and_replies_are_found_on_the_target() -> None:
+    content = InboundContent(message_id="m9", channel=Channel.phone, external_id="call-9", text="Звонил про роутер",
+                             sender=Sender(), received_at=NOW)
+    reply = t.MovedReply(event_id="e9", at=NOW, agent_id="ann", text="Перезагрузите роутер", channel=Channel.phone)
+    absorbed = t.TicketAbsorbed(kind="merge", from_ticket_id="T-2", from_number=77, by="lead", messages=[content],
+                                replies=[reply])
+    state = apply(apply(None, *opened()), *ev(absorbed))
+    assert state is not None
+    assert "Звонил про роутер" in state.messages and state.replies == ["Перезагрузите роутер"]
+    assert "Звонил про роутер" in index_doc(state, People()).text
