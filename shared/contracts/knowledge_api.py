@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from shared.contracts.language import Language
 from shared.contracts.schemas.common import Strict
@@ -29,6 +29,15 @@ Word = str  # a tag or category id
 Id = str
 
 
+ARTICLE_EXAMPLE = {
+    "content": {"ru": {"title": "Как перезагрузить роутер", "body": "1. Отключите питание.\n2. Ждите **10 секунд**."},
+                "en": {"title": "How to restart the router", "body": "1. Unplug it.\n2. Wait **10 seconds**."}},
+    "visibility": "public", "categories": ["internet"], "tags": ["router"]}
+NEWS_EXAMPLE = {
+    "content": {"ru": {"title": "Плановые работы 12 декабря", "body": "С 02:00 до 04:00 возможны перерывы связи."}},
+    "audience": "clients", "publish_at": "2026-12-10T09:00:00Z", "unpublish_at": "2026-12-13T00:00:00Z"}
+
+
 class Viewer(Strict):
     user_id: str = Field(min_length=1, max_length=200)
     audience: Audience
@@ -41,6 +50,7 @@ class Text(Strict):
 
 
 class ArticleIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [ARTICLE_EXAMPLE]})
     content: dict[Language, Text] = Field(min_length=1, description="ru and/or en variants")
     visibility: Visibility = "internal"
     client_categories: list[Word] = Field(default_factory=list, max_length=50,
@@ -69,6 +79,7 @@ class RenderedText(Strict):
 
 
 class ArticleOut(ArticleIn):
+    model_config = ConfigDict(json_schema_extra=None)  # its parent's example lacks this model's fields
     id: Id
     status: ArticleStatus
     version: int
@@ -115,18 +126,22 @@ class VersionPage(Strict):
 
 
 class StepIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"action": "publish"}]})
     action: Transition
 
 
 class TransitionIn(StepIn):
+    model_config = ConfigDict(json_schema_extra=None)  # its parent's example lacks this model's fields
     actor: str = Field(min_length=1, max_length=200)
 
 
 class VoteIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"helpful": True}]})
     helpful: bool
 
 
 class SuggestIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Пропал интернет после грозы", "limit": 5}]})
     text: str = Field(min_length=1, max_length=20_000, description="A ticket's subject, text and classification, or "
                                                                    "what a client is typing")
     limit: int = Field(5, ge=1, le=20)
@@ -178,6 +193,7 @@ class FileOut(Strict):
 
 
 class NewsIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [NEWS_EXAMPLE]})
     content: dict[Language, Text] = Field(min_length=1)
     audience: NewsAudience = "both"
     publish_at: datetime
@@ -196,6 +212,7 @@ class NewsWrite(Strict):
 
 
 class NewsOut(NewsIn):
+    model_config = ConfigDict(json_schema_extra=None)  # its parent's example lacks this model's fields
     id: Id
     rendered: dict[Language, RenderedText] = Field(default_factory=dict)
     updated_at: datetime
