@@ -12,7 +12,14 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import PyMongoError
 
-from shared.contracts.collections import GATEWAY_API_KEYS, LEDGER_COMMANDS, SLA_CLOCKS, TICKETS
+from shared.contracts.collections import (
+    GATEWAY_API_KEYS,
+    GATEWAY_MACRO_USES,
+    GATEWAY_MACROS,
+    LEDGER_COMMANDS,
+    SLA_CLOCKS,
+    TICKETS,
+)
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceTeam
 from shared.runtime.mongo import database, mongo_client
@@ -55,7 +62,10 @@ TICKET_INDEXES = [
     IndexModel([("parent_id", ASCENDING)]),
 ]
 
-INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES}
+INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES,
+           # the macro picker (shared ones and the user's own) and the macros report's period
+           GATEWAY_MACROS: [IndexModel([("scope", ASCENDING), ("owner_id", ASCENDING)])],
+           GATEWAY_MACRO_USES: [IndexModel([("at", ASCENDING)])]}
 
 
 class Reads:
