@@ -22,6 +22,7 @@ from .access.jwks import JwksCache
 from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
 from .api.attachments import router as attachment_routes
 from .api.board import router as board_routes
+from .api.classification_tree import router as classification_routes
 from .api.client_card import router as client_card_routes
 from .api.deps import Context
 from .api.knowledge import router as knowledge_routes
@@ -32,6 +33,7 @@ from .api.macros import router as macro_routes
 from .api.merge_split import router as merge_split_routes
 from .api.portal_catalogue import router as portal_catalogue_routes
 from .api.portal_extras import router as portal_extras_routes
+from .api.portal_invitable import router as invitable_routes
 from .api.portal_invitations import router as invitation_routes
 from .api.portal_sign_in import router as sign_in_links
 from .api.search import router as search_routes
@@ -103,12 +105,14 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     app.include_router(notifications.router(settings.max_page_size))
     app.include_router(deliveries.router(settings.max_page_size))
     app.include_router(catalogue.router(settings.max_page_size))
+    app.include_router(classification_routes())
     app.include_router(search_routes())
     app.include_router(knowledge_routes())
     app.include_router(knowledge_news_routes())
     app.include_router(knowledge_file_routes())
     app.include_router(sign_in_links(SignInLinks(reads.db), bus))
     app.include_router(invitation_routes(SignInLinks(reads.db), bus))
+    app.include_router(invitable_routes(settings.max_page_size))
     app.include_router(portal_catalogue_routes())
     app.include_router(portal_extras_routes(settings.max_page_size))
     _document_problems(app)
