@@ -17,6 +17,7 @@ from starlette.background import BackgroundTask
 
 from shared.runtime.problems import ProblemError
 
+from ..classification_view import classify_form, node_options, urgency_choices
 from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
 from ..i18n import t
 from ..pages import lang_of, render
@@ -49,10 +50,6 @@ async def _optional(call: Awaitable[Any]) -> Any:
         return None
 
 
-async def _none() -> None:
-    return None
-
-
 def _live_ctx(request: Request, session: Session, ticket: dict[str, Any]) -> dict[str, Any]:
     lang = lang_of(request, session)
     history = ticket.get("history") or []
@@ -61,29 +58,23 @@ def _live_ctx(request: Request, session: Session, ticket: dict[str, Any]) -> dic
             "history": history, "label": lambda kind: event_label(kind, lang)}
 
 
-def _choices(topics: Any, rules: Any, ticket: dict[str, Any]) -> dict[str, Any]:
-    """What the reclassify form offers: the desk's topics and urgencies where the gateway serves them to this
-    user (its directories are administrators'), always the ticket's own and the ledger's ticket types."""
-    items = [e.get("data") or {} for e in (topics or {}).get("items", [])]
-    urgencies = {str(r.get("urgency")) for e in (rules or {}).get("items", []) if (r := e.get("data") or {})}
-    urgencies |= {"normal", "urgent", str(ticket.get("urgency") or "normal")}
-    return {"topics": [(str(x["id"]), x.get("name") or {}) for x in items if x.get("id")],
-            "urgencies": sorted(urgencies), "ticket_types": TICKET_TYPES}
+def _choices(tree: Any, ticket: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the reclassify form offers: the tree's nodes (the ticket's own among them), urgencies and ticket types.
+    Without the tree (the desk could not give it) the form falls back to typed topics."""
+    return {"nodes": node_options(tree, ticket.get("classification"), lang, lambda k: t(f"ticket.type.{k}", lang)),
+            "urgencies": urgency_choices(tree, ticket.get("urgency")), "ticket_types": TICKET_TYPES}
 
 
 async def _page(request: Request, session: Session, api: Api, ticket_id: str, status_code: int = 200,
                 **extra: Any) -> HTMLResponse:
-    admin = session.role == "administrator"
-    ticket, card, topics, rules, fields, macros = await asyncio.gather(
+    ticket, card, tree, fields, macros = await asyncio.gather(
         api.get(f"/tickets/{ticket_id}", params={"history": "true"}),
-        _optional(api.get(f"/tickets/{ticket_id}/client")),
-        _optional(api.get("/admin/directories/classification-topics", params={"limit": 200})) if admin else _none(),
-        _optional(api.get("/admin/directories/urgency-rules", params={"limit": 200})) if admin else _none(),
+        _optional(api.get(f"/tickets/{ticket_id}/client")), _optional(api.get("/classification")),
         _optional(api.get("/custom-fields")), _optional(api.get("/macros")))
     done = request.query_params.get("done")
     pending = request.query_params.get("pending")
     return render(request, session, "ticket/page.html", status_code=status_code, card=card,
-                  choices=_choices(topics, rules, ticket), done=done if done in ACTIONS else None,
+                  choices=_choices(tree, ticket, lang_of(request, session)), done=done if done in ACTIONS else None,
                   pending=pending if pending in ACTIONS else None, **_live_ctx(request, session, ticket),
                   **tools_ctx(ticket, card, fields, macros, lang_of(request, session), request.query_params),
                   **{"errors": {}, "values": {}, "open_form": None, **extra})
@@ -120,7 +111,7 @@ async def act(ticket_id: str, action: str, request: Request, session: CsrfForm, 
         raise ProblemError(404, "Not Found", f"no action {action!r}")
     form = await request.form()
     fetch = request.headers.get("x-requested-with") == "fetch"
-    body, errors = build(action, form)
+    body, errors = build(action, classify_form(form) if action == "classify" else form)
     if not errors and action in WITH_FILES and (files := chosen_files(form.getlist("files"))):
         ids, errors = await upload(api, ticket_id, files)
         body = {**(body or {}), "attachment_ids": ids}
