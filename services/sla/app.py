@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.runtime.clock import Clock, default_clock
+from shared.runtime.group_leave import worker_name
 from shared.runtime.kafka import KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, Periodic, service_app
@@ -29,7 +30,8 @@ class SlaService:
         self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
                                   commit_interval=settings.commit_interval_seconds,
                                   buffer_maxsize=settings.stream_buffer_maxsize,
-                                  group_instance_id=settings.group_instance_id)
+                                  group_instance_id=settings.group_instance_id,
+                                  worker=worker_name(settings.http_port) if settings.leave_stale_member else None)
         self.timers = TimerLoop(self.store.timers, clock, fire_many=self.handler.fire_many, batch=settings.timer_batch,
                                 interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions,
                                 idle_max=IDLE_MAX_SECONDS)

@@ -32,6 +32,10 @@ class SlaSettings(ServiceSettings):
         None, description="Static group membership (Kafka KIP-345): a worker restarted with the same id takes its "
         "partitions back without waiting for its old session to expire. One per replica (e.g. the pod name), never "
         "two running at once; a replica gone for good keeps its partitions until its session expires. Empty: dynamic")
+    leave_stale_member: bool = Field(
+        True, description="On start, take this worker's previous member (killed without leaving the group) out of the "
+        "group before joining, so the join does not wait for that member's session to expire (shared/runtime/"
+        "group_leave.py). Dynamic membership only")
 
     @field_validator("group_instance_id")
     @classmethod

@@ -20,6 +20,7 @@ import faust
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.group_leave import MemberFile, leave_predecessor, remember
 from shared.runtime.health import watch
 from shared.runtime.kafka import KafkaBus, decode_envelope
 from shared.runtime.pipeline import RawRecord, RecordPipeline
@@ -83,11 +84,13 @@ class FaustStream:
     def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
                  group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None,
                  drain_seconds: float = 10.0, buffer_maxsize: int = 4096,
-                 group_instance_id: str | None = None) -> None:
+                 group_instance_id: str | None = None, worker: str | None = None) -> None:
         self.settings, self.bus, self.handler = settings, bus, handler
         self.app_id = f"{settings.topic_prefix}{group}"
         self.commit_interval, self.buffer_maxsize = commit_interval, buffer_maxsize
         self.group_instance_id = group_instance_id
+        # a named worker leaves its killed predecessor's membership before joining (a static member needs not)
+        self.member_file = MemberFile.of(self.app_id, worker) if worker and not group_instance_id else None
         self.topic_name = TICKETS_EVENTS.full(settings.topic_prefix)
         self.pipeline = RecordPipeline(
             decode_envelope, self._deliver, self._park, max_bytes=settings.max_message_bytes,
@@ -127,6 +130,7 @@ class FaustStream:
     async def _assigned(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         """faust's ``on_partitions_assigned`` signal: (app, the whole new assignment)."""
         self._fenced = False
+        self._remember_member()
         log.info("sla partitions assigned", extra={"partitions": self._ours(args[0] if args else set())})
 
     async def _revoked(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
@@ -147,7 +151,19 @@ class FaustStream:
     def _ours(self, tps: set[Any]) -> list[int]:
         return sorted(tp.partition for tp in tps if tp.topic == self.topic_name)
 
+    def _remember_member(self) -> None:
+        if self.member_file is None or self.app is None:
+            return
+        try:  # faust keeps its aiokafka consumer in its consumer thread and offers no public accessor
+            consumer = self.app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 (a faust upgrade may move it: the restart only waits longer)
+            log.warning("sla member id not recorded", extra={"error": repr(exc)})
+            return
+        remember(self.member_file, consumer)
+
     async def start(self) -> None:
+        if self.member_file is not None:
+            await leave_predecessor(self.settings, self.app_id, self.member_file)
         self.app = self.build()
         await self.app.start()
         self._unwatch = watch("sla stream", self.problem)
