@@ -13,7 +13,7 @@ from shared.runtime.service import Component, Hooks, service_app
 from shared.runtime.service_auth import service_caller
 
 from . import stats, store
-from .api import articles, files, marks, news
+from .api import articles, feed, files, marks, news
 from .files import ArticleFiles
 from .handlers import TicketOutcomes
 from .library import Library
@@ -54,5 +54,6 @@ def create_app(settings: KnowledgeSettings | None = None, clock: Clock | None = 
     api.include_router(marks.router(service.library, settings.min_suggestion_score))
     api.include_router(news.router(service.library))
     api.include_router(files.router(service.library, service.files))
+    api.include_router(feed.router(service.library))
     app.include_router(api)
     return app

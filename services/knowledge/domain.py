@@ -1,8 +1,7 @@
 """The knowledge base's pure rules: the article workflow and its versions, who sees what, when news shows.
 
-Visibility is one rule in two forms, a MongoDB filter (lists, counts, searches) and a predicate (one article),
-kept side by side here so they cannot drift: a client sees published public articles and those for his client
-category; staff see every published article; editors (leads, administrators) see every article in any status.
+Who sees which article is one rule in two forms (``shared/contracts/article_visibility.py``), re-exported here: the
+search service applies the same rule to its article index.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from shared.contracts import article_visibility
 from shared.contracts.knowledge_api import ArticleIn, ArticleStatus, NewsIn, Transition, Viewer
 
 CONTENT_FIELDS = ("visibility", "client_categories", "categories", "tags")
@@ -97,28 +97,9 @@ def transition(article: Article, action: Transition, actor: str, at: datetime) -
     return new, Version(version=new.version, at=at, by=actor, action=action, changed=["status"], status=to)
 
 
-# ---- who sees what ----
+# ---- who sees what: the one rule, shared with the search service's article index ----
 
-def visible_filter(viewer: Viewer) -> dict[str, Any]:
-    if viewer.audience == "editor":
-        return {}
-    if viewer.audience == "staff":
-        return {"status": "published"}
-    shown: list[dict[str, Any]] = [{"visibility": "public"}]
-    if viewer.client_category:
-        shown.append({"visibility": "categories", "client_categories": viewer.client_category})
-    return {"status": "published", "$or": shown}
-
-
-def visible(viewer: Viewer, article: Article) -> bool:
-    """The same rule as :func:`visible_filter`, for one article."""
-    if viewer.audience == "editor":
-        return True
-    if article.status != "published":
-        return False
-    if viewer.audience == "staff" or article.visibility == "public":
-        return True
-    return article.visibility == "categories" and viewer.client_category in article.client_categories
+visible_filter, visible = article_visibility.visible_filter, article_visibility.visible
 
 
 class News(NewsIn):

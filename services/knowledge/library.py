@@ -76,18 +76,27 @@ class Library:
             raise Hidden(article_id)
         return await self._saved(*domain.transition(article, action, actor, self.clock.now()), article.version)
 
-    async def search(self, viewer: Viewer, q: str | None, category: str | None, tag: str | None,
-                     limit: int) -> list[ArticleSummary]:
+    async def search(self, viewer: Viewer, category: str | None, tag: str | None, limit: int) -> list[ArticleSummary]:
+        """The viewer's articles, newest first, narrowed by catalogue category and tag (searches by words go to the
+        search service's index)."""
         where: dict[str, Any] = {"$and": [domain.visible_filter(viewer)]}
         where["$and"] += [{"categories": category}] if category else []
         where["$and"] += [{"tags": tag}] if tag else []
-        if not q:
-            found = await self.store.find(where, [("updated_at", -1), ("_id", 1)], limit)
-            return [summary(a) for a in found if domain.visible(viewer, a)]
-        ranked = await self.ranked(viewer, q, where, limit, 0.0)
-        if not ranked and normalise_query(q):
-            await self.stats.nothing_found(normalise_query(q), q.strip()[:500], self.clock.now())
-        return ranked
+        found = await self.store.find(where, [("updated_at", -1), ("_id", 1)], limit)
+        return [summary(a) for a in found if domain.visible(viewer, a)]
+
+    async def summaries(self, viewer: Viewer, ids: list[str]) -> list[ArticleSummary]:
+        """These articles, in this order, less those the viewer may not see (the gateway's check of search hits)."""
+        where = {"$and": [domain.visible_filter(viewer), {"_id": {"$in": ids}}]}
+        found = {a.id: a for a in await self.store.find(where, limit=len(ids)) if domain.visible(viewer, a)}
+        return [summary(found[i]) for i in dict.fromkeys(ids) if i in found]
+
+    async def nothing_found(self, q: str) -> bool:
+        """A search that found nothing, kept for the content-gap report by its normalised key."""
+        if not (key := normalise_query(q)):
+            return False
+        await self.stats.nothing_found(key, q.strip()[:500], self.clock.now())
+        return True
 
     async def ranked(self, viewer: Viewer, text: str, where: dict[str, Any], limit: int,
                      min_score: float) -> list[ArticleSummary]:

@@ -5,6 +5,7 @@ there (an outside image would report who reads the article; a link into the desk
 
 from __future__ import annotations
 
+import html
 import re
 
 import nh3
@@ -27,3 +28,8 @@ def render(markdown: str) -> str:
     return nh3.clean(render_markdown(markdown), tags=set(TAGS), attributes={k: set(v) for k, v in ATTRIBUTES.items()},
                      attribute_filter=_attribute, url_schemes=set(URL_SCHEMES),
                      link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+def plain_text(markdown: str) -> str:
+    """What a reader sees of the Markdown, as text (the search index's words): the rendered HTML without its tags."""
+    return html.unescape(nh3.clean(render(markdown), tags=set()))

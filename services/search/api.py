@@ -5,13 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from shared.contracts.article_search import ArticleSearchRequest, ArticleSearchResponse
 from shared.contracts.search_api import SearchRequest, SearchResponse
 from shared.runtime.problems import ProblemError, problem_responses
 from shared.runtime.service_auth import service_caller
 
-from .engine import Query, SearchIndex
+from .article_query import article_query
+from .article_sync import ArticleSync
+from .engine import ArticleIndex, Query, SearchIndex
 from .filters import AllOf, ScopeError, request_filter, scope_filter
 from .indexer import Indexer
+from .knowledge_feed import FeedUnavailable
 from .settings import SearchSettings
 from .text import QueryError, words
 
@@ -20,10 +24,12 @@ class IndexStatus(BaseModel):
     documents: int
     caught_up: bool
     indexed: int
+    articles: int = 0
 
 
 class Rebuilt(BaseModel):
     indexed: int
+    articles: int = 0
 
 
 def query_of(req: SearchRequest) -> Query:
@@ -37,7 +43,8 @@ def query_of(req: SearchRequest) -> Query:
         raise ProblemError(422, "Invalid scope", str(exc)) from exc
 
 
-def router(settings: SearchSettings, engine: SearchIndex, indexer: Indexer) -> APIRouter:
+def router(settings: SearchSettings, engine: SearchIndex, indexer: Indexer, articles: ArticleIndex,
+           sync: ArticleSync) -> APIRouter:
     r = APIRouter(prefix="/api/v1", dependencies=[Depends(service_caller(settings))], tags=["internal"])
 
     @r.post("/search", response_model=SearchResponse, responses=problem_responses(401, 422, 503),
@@ -45,14 +52,30 @@ def router(settings: SearchSettings, engine: SearchIndex, indexer: Indexer) -> A
     async def search(req: SearchRequest) -> SearchResponse:
         return await engine.search(query_of(req))
 
+    @r.post("/articles/search", response_model=ArticleSearchResponse, responses=problem_responses(401, 422, 503),
+            summary="Published articles matching a query that the reader the gateway names may see, ranked")
+    async def search_articles(req: ArticleSearchRequest) -> ArticleSearchResponse:
+        try:
+            query = article_query(req)
+        except QueryError as exc:
+            raise ProblemError(422, "Invalid query", str(exc)) from exc
+        return await articles.search(query)
+
     @r.get("/index", response_model=IndexStatus, responses=problem_responses(401, 503),
-           summary="How many tickets the index holds; whether the start's catch-up is done")
+           summary="How many tickets and articles the indexes hold; whether the start's catch-up is done")
     async def status() -> IndexStatus:
-        return IndexStatus(documents=await engine.count(), caught_up=indexer.caught_up, indexed=indexer.indexed)
+        return IndexStatus(documents=await engine.count(), caught_up=indexer.caught_up, indexed=indexer.indexed,
+                           articles=await articles.count())
 
     @r.post("/reindex", response_model=Rebuilt, responses=problem_responses(401, 503),
-            summary="Empty the index and rebuild it from the ledger's tickets (`frontline search reindex`)")
+            summary="Empty both indexes; rebuild tickets from the ledger's histories and articles from the knowledge "
+                    "API's published ones (`frontline search reindex`)")
     async def reindex() -> Rebuilt:
-        return Rebuilt(indexed=await indexer.rebuild())
+        tickets = await indexer.rebuild()
+        try:
+            return Rebuilt(indexed=tickets, articles=await sync.rebuild())
+        except FeedUnavailable as exc:
+            raise ProblemError(503, "Knowledge API unavailable", f"tickets rebuilt ({tickets}); articles not: {exc}",
+                               headers={"Retry-After": "5"}) from exc
 
     return r

@@ -1,6 +1,7 @@
 """The one small interface every search engine sits behind, and the choice between them (``SEARCH_ENGINE``).
 
-On one machine an embedded, persistent tantivy index under ``var/search``; in production OpenSearch. The service
+On one machine an embedded, persistent tantivy index under ``var/search`` (articles under ``var/search/articles``); in
+production OpenSearch (an index for tickets, one for articles). The service
 code above this interface is the same for both; ``app.py`` picks one.
 """
 
@@ -10,8 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from shared.contracts.article_search import ArticleSearchResponse
 from shared.contracts.search_api import SearchResponse
 
+from .article_query import ArticleQuery
+from .articles import ArticleDoc
 from .domain import IndexDoc
 from .filters import Filter
 
@@ -41,3 +45,22 @@ class SearchIndex(Protocol):
 
     async def clear(self) -> None:
         """Remove every ticket (before a rebuild)."""
+
+
+class ArticleIndex(Protocol):
+    """Knowledge articles, in an index of their own beside the tickets' (published versions only)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def upsert(self, docs: Sequence[ArticleDoc]) -> None:
+        """Add or replace these articles; searchable and durable when it returns."""
+
+    async def delete(self, article_ids: Sequence[str]) -> None: ...
+
+    async def search(self, query: ArticleQuery) -> ArticleSearchResponse: ...
+
+    async def count(self) -> int: ...
+
+    async def clear(self) -> None: ...

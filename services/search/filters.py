@@ -64,8 +64,8 @@ def _value(v: Any) -> str:
     raise ScopeError(f"scope values are strings or null, not {type(v).__name__}")
 
 
-def _field(name: str, cond: Any, budget: list[int]) -> Filter:
-    if name not in SCOPE_FIELDS:
+def _field(name: str, cond: Any, budget: list[int], fields: dict[str, str]) -> Filter:
+    if name not in fields:
         raise ScopeError(f"unknown scope field {name!r}")
     if isinstance(cond, dict):
         if set(cond) != {"$in"} or not isinstance(cond["$in"], list):
@@ -76,10 +76,10 @@ def _field(name: str, cond: Any, budget: list[int]) -> Filter:
     budget[0] -= len(values)
     if budget[0] < 0:
         raise ScopeError("scope names too many values")
-    return Term(SCOPE_FIELDS[name], tuple(_value(v) for v in values))
+    return Term(fields[name], tuple(_value(v) for v in values))
 
 
-def _translate(node: Any, depth: int, budget: list[int]) -> Filter:
+def _translate(node: Any, depth: int, budget: list[int], fields: dict[str, str]) -> Filter:
     if depth > MAX_DEPTH:
         raise ScopeError("scope nested too deep")
     if not isinstance(node, dict):
@@ -89,18 +89,19 @@ def _translate(node: Any, depth: int, budget: list[int]) -> Filter:
         if key in ("$or", "$and"):
             if not isinstance(value, list) or not value:
                 raise ScopeError(f"{key} takes a non-empty list")
-            subs = tuple(_translate(v, depth + 1, budget) for v in value)
+            subs = tuple(_translate(v, depth + 1, budget, fields) for v in value)
             parts.append(AnyOf(subs) if key == "$or" else AllOf(subs))
         elif key.startswith("$"):
             raise ScopeError(f"operator {key} is not a scope operator")
         else:
-            parts.append(_field(key, value, budget))
+            parts.append(_field(key, value, budget, fields))
     return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
 
 
-def scope_filter(mongo: dict[str, Any]) -> Filter:
-    """The gateway's ticket scope (``{}`` = everything) as a filter; :class:`ScopeError` on any other shape."""
-    return _translate(mongo, 0, [MAX_VALUES]) if mongo else EVERYTHING
+def scope_filter(mongo: dict[str, Any], fields: dict[str, str] = SCOPE_FIELDS) -> Filter:
+    """The gateway's ticket scope (``{}`` = everything) as a filter; :class:`ScopeError` on any other shape.
+    ``fields``: the MongoDB fields understood and the indexed field each names (the article index passes its own)."""
+    return _translate(mongo, 0, [MAX_VALUES], fields) if mongo else EVERYTHING
 
 
 def request_filter(f: SearchFilters) -> Filter:

@@ -22,14 +22,18 @@ KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id",
 SNIPPET_CHARS = 200
 
 
+# Russian then English stemming in one analyzer (each stemmer leaves the other alphabet alone): tickets and articles
+ANALYSIS: dict[str, Any] = {
+    "filter": {"ru_stem": {"type": "stemmer", "language": "russian"},
+               "en_stem": {"type": "stemmer", "language": "english"}},
+    "analyzer": {"ru_en": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "ru_stem", "en_stem"]}}}
+TEXT = {"type": "text", "analyzer": "ru_en"}
+
+
 def mapping() -> dict[str, Any]:
-    text = {"type": "text", "analyzer": "ru_en"}
+    text = TEXT
     return {
-        "settings": {"analysis": {
-            "filter": {"ru_stem": {"type": "stemmer", "language": "russian"},
-                       "en_stem": {"type": "stemmer", "language": "english"}},
-            "analyzer": {"ru_en": {"type": "custom", "tokenizer": "standard",
-                                   "filter": ["lowercase", "ru_stem", "en_stem"]}}}},
+        "settings": {"analysis": ANALYSIS},
         "mappings": {"dynamic": "strict", "properties": {
             **{k: {"type": "keyword"} for k in KEYWORDS},
             **{k: text for k in (*TEXTS, "notes")},

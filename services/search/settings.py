@@ -18,12 +18,20 @@ class SearchSettings(ServiceSettings):
     writer_heap_bytes: int = Field(50_000_000, ge=15_000_000, description="tantivy: the index writer's memory")
     opensearch_url: str = Field("http://127.0.0.1:9200", description="opensearch: the cluster's URL")
     opensearch_index: str = Field("frontline-tickets", description="opensearch: the index name")
+    opensearch_article_index: str = Field("frontline-articles", description="opensearch: the knowledge articles' index")
     opensearch_username: str | None = Field(None, description="opensearch: basic-auth user")
     opensearch_password: SecretStr | None = Field(None, description="opensearch: basic-auth password")
     index_interval_seconds: float = Field(
         0.2, gt=0, description="How often changed tickets are written to the index (a ticket is searchable after "
                                "at most about this long plus one commit)")
     index_batch: int = Field(500, ge=1, le=10_000, description="Tickets written to the index per round")
+    knowledge_url: str = Field(
+        "http://127.0.0.1:8010", description="The knowledge service's internal API: each published article's text is "
+                                             "read from it (FRONTLINE_SERVICE_TOKEN), never from its database")
+    knowledge_timeout_seconds: float = Field(10.0, gt=0, description="How long one call to the knowledge API may take")
+    knowledge_retry_seconds: float = Field(
+        5.0, gt=0, description="After the knowledge API failed, how long before the articles waiting for it are tried "
+                               "again")
     directory_poll_seconds: float = Field(
         30.0, gt=0, description="How often the contacts directory is checked for changed entries (their tickets are "
                                "indexed again with the new names, e-mails and phones)")

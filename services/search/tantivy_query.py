@@ -13,17 +13,21 @@ from .filters import AllOf, AnyOf, Filter, Range, Term
 from .text import id_prefix
 
 ANALYZER = "ru_en"
+ARTICLE_ANALYZER = "ru_en_stop"  # articles are searched with questions people type: their stop words are dropped
 TEXTS = ("subject", "text", "people")  # public texts; "notes" for staff only
 KEYWORDS = ("ticket_id", "ids", "status", "line", "group_id", "service_team_id", "assignee_id", "participants",
             "client_id", "contact_id", "tags")
+ARTICLE_TEXTS = ("title", "text", "labels")
+ARTICLE_KEYWORDS = ("article_id", "status", "visibility", "client_categories", "categories", "tags")
 FUZZY_MIN = 5  # words this long also match with one typo
 SNIPPET_CHARS = 200
 
 
-def analyzer() -> tv.TextAnalyzer:
-    return (tv.TextAnalyzerBuilder(tv.Tokenizer.simple()).filter(tv.Filter.remove_long(60))
-            .filter(tv.Filter.lowercase()).filter(tv.Filter.stemmer("russian")).filter(tv.Filter.stemmer("english"))
-            .build())
+def analyzer(stop_words: bool = False) -> tv.TextAnalyzer:
+    b = tv.TextAnalyzerBuilder(tv.Tokenizer.simple()).filter(tv.Filter.remove_long(60)).filter(tv.Filter.lowercase())
+    if stop_words:
+        b = b.filter(tv.Filter.stopword("russian")).filter(tv.Filter.stopword("english"))
+    return b.filter(tv.Filter.stemmer("russian")).filter(tv.Filter.stemmer("english")).build()
 
 
 def schema() -> tv.Schema:
@@ -35,6 +39,15 @@ def schema() -> tv.Schema:
     b.add_integer_field("number", stored=True, indexed=True, fast=True)
     for name in ("created_at", "updated_at"):
         b.add_integer_field(name, indexed=True, fast=True)
+    return b.build()
+
+
+def article_schema() -> tv.Schema:
+    b = tv.SchemaBuilder()
+    for name in ARTICLE_KEYWORDS:
+        b.add_text_field(name, stored=name == "article_id", tokenizer_name="raw")
+    for name in ARTICLE_TEXTS:
+        b.add_text_field(name, stored=True, tokenizer_name=ARTICLE_ANALYZER)
     return b.build()
 
 
@@ -54,17 +67,21 @@ def text_fields(notes: bool) -> tuple[str, ...]:
     return (*TEXTS, "notes") if notes else TEXTS
 
 
-def word_query(schema: tv.Schema, analyzer: tv.TextAnalyzer, word: str, notes: bool) -> tv.Query:
-    """One query word: all its stems in some text field (one typo allowed in long ones), or a number, e-mail or
-    phone it starts."""
+def stems_query(schema: tv.Schema, analyzer: tv.TextAnalyzer, word: str, fields: tuple[str, ...]) -> list[tv.Query]:
+    """All the word's stems in some of ``fields`` (one typo allowed in long ones); empty when it has none."""
     per_term = []
     for term in analyzer.analyze(word):
-        options = [tv.Query.term_query(schema, f, term) for f in text_fields(notes)]
+        options = [tv.Query.term_query(schema, f, term) for f in fields]
         if len(term) >= FUZZY_MIN:
             options += [tv.Query.boost_query(tv.Query.fuzzy_term_query(schema, f, term, distance=1), 0.5)
-                        for f in text_fields(notes)]
+                        for f in fields]
         per_term.append(any_of(options))
-    options = [all_of(per_term)] if per_term else []
+    return [all_of(per_term)] if per_term else []
+
+
+def word_query(schema: tv.Schema, analyzer: tv.TextAnalyzer, word: str, notes: bool) -> tv.Query:
+    """One query word: its stems in some text field, or a number, e-mail or phone it starts."""
+    options = stems_query(schema, analyzer, word, text_fields(notes))
     if prefix := id_prefix(word):
         options.append(tv.Query.boost_query(
             tv.Query.fuzzy_term_query(schema, "ids", prefix, distance=0, prefix=True), 2.0))

@@ -106,10 +106,13 @@ class ArticleSummary(Strict):
     updated_at: datetime
     views: int = 0
     score: float | None = Field(None, description="Relevance to the query, when there is one")
+    fragments: list[str] = Field(default_factory=list, description="With a query: where it matched, HTML-escaped, "
+                                                                    "the matched words in <mark>…</mark>")
 
 
 class ArticlePage(Strict):
     items: list[ArticleSummary]
+    total: int | None = Field(None, description="With a query: the matching articles you may see (all pages)")
 
 
 class VersionOut(Strict):
@@ -170,6 +173,12 @@ class Gap(Strict):
 
 class GapReport(Strict):
     items: list[Gap]
+
+
+class GapIn(Strict):
+    """A search that found nothing for its reader (the gateway reports it; the knowledge service keys it)."""
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
 
 
 class ArticleStats(Strict):

@@ -89,11 +89,12 @@ PORTAL_EVENTS = TopicSpec(
     producers=("gateway",), consumers=("notify",), retention_ms=HOUR_MS,
 )
 
-# Carries no article text (shared/contracts/schemas/knowledge.py): nothing internal leaks to a topic reader.
+# Carries no article text (shared/contracts/schemas/knowledge.py): nothing internal leaks to a topic reader. The
+# search service reads each versioned article's text through the knowledge API to keep its article index.
 KNOWLEDGE_EVENTS = TopicSpec(
     "knowledge.events", 3, "article or news id",
     "Knowledge base: article versions and workflow steps, articles linked to tickets, news saved.",
-    producers=("knowledge",), consumers=(),
+    producers=("knowledge",), consumers=("search",),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (

@@ -1,7 +1,8 @@
 """The knowledge base through the gateway: articles, news, statistics, suggestions (the knowledge service's data).
 
 The gateway decides who may write (administrators), review and publish (leads, administrators) and read the
-numbers (leads, administrators); it sends every call as the caller's ``Viewer`` (client: his organisation's
+numbers (leads, administrators); searches by words go to the search service's article index
+(``knowledge_search.py``); it sends every call as the caller's ``Viewer`` (client: his organisation's
 category; specialist: staff; lead or administrator: editor) and the knowledge service scopes what it answers to
 that, so a client gets a 404 for an article he may not see, exactly as for one that does not exist.
 """
@@ -20,6 +21,7 @@ from shared.runtime.problems import problem_responses
 from ..access.principal import LEADS, STAFF, Principal, UserRole
 from ..clients.knowledge import KnowledgeApi
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
+from .knowledge_search import searched
 from .tickets import load_visible
 
 Id = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -61,12 +63,15 @@ def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
     @r.get(ARTICLES, response_model=k.ArticlePage, responses=READ,
-           summary="Articles you may see; with q, ranked by relevance (a search finding nothing is a content gap)")
+           summary="Articles you may see; with q, the published ones matching it, ranked, with the total and "
+                   "fragments (a search finding nothing is a content gap)")
     async def articles(request: Request, p: CurrentPrincipal, ctx: Ctx, q: Annotated[str | None, Query(
             max_length=k.MAX_QUERY_CHARS)] = None, category: Word = None, tag: Word = None,
             limit: Limit = 20) -> k.ArticlePage:
+        if q and q.strip():
+            return await searched(request, await viewer(ctx, p), q.strip(), category, tag, limit)
         return await api(request).call(k.ArticlePage, "GET", "/articles", await viewer(ctx, p),
-                                       params={"q": q, "category": category, "tag": tag, "limit": limit})
+                                       params={"category": category, "tag": tag, "limit": limit})
 
     @r.get(ARTICLES + "/recent", response_model=k.ArticlePage, responses=READ, summary="Recently published")
     async def recent(request: Request, p: CurrentPrincipal, ctx: Ctx, limit: Limit = 10) -> k.ArticlePage:

@@ -2,15 +2,19 @@
 
 The scope sent is the gateway's own ticket filter for the caller, and the hits that come back are checked again
 against MongoDB with the same filter (``api/search.py``), so neither a search bug nor a stale index can show a
-ticket the caller may not open. The search service refusing the query (422) passes through; it failing or being
-away is a 502/503 problem, never a 500.
+ticket the caller may not open. Article searches send the reader's audience and client category, and the hits are
+checked again by the knowledge service (``api/knowledge.py``). The search service refusing the query (422) passes
+through; it failing or being away is a 502/503 problem, never a 500.
 """
 
 from __future__ import annotations
 
-import httpx
-from pydantic import ValidationError
+from typing import Any, TypeVar
 
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from shared.contracts.article_search import ArticleSearchRequest, ArticleSearchResponse
 from shared.contracts.search_api import SearchRequest, SearchResponse
 from shared.runtime.problems import ProblemError
 
@@ -18,6 +22,14 @@ from ..settings import GatewaySettings
 from .internal import InternalService, json_object
 
 UNAVAILABLE = {"Retry-After": "5"}
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parsed(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise ProblemError(502, "Bad Gateway", "the search service answered an unexpected body") from exc
 
 
 class SearchApi(InternalService):
@@ -25,8 +37,15 @@ class SearchApi(InternalService):
         super().__init__(settings, settings.search_url, settings.search_timeout_seconds, transport)
 
     async def search(self, request: SearchRequest) -> SearchResponse:
+        return _parsed(SearchResponse, await self._post("/search", request))
+
+    async def articles(self, request: ArticleSearchRequest) -> ArticleSearchResponse:
+        """Published articles the reader named in ``request.scope`` may see (knowledge base search)."""
+        return _parsed(ArticleSearchResponse, await self._post("/articles/search", request))
+
+    async def _post(self, path: str, request: BaseModel) -> dict[str, Any]:
         try:
-            resp = await self.http.post("/search", json=request.model_dump(mode="json"))
+            resp = await self.http.post(path, json=request.model_dump(mode="json"))
         except httpx.HTTPError as exc:
             raise ProblemError(503, "Search unavailable", f"the search service could not be reached "
                                f"({type(exc).__name__})", headers=UNAVAILABLE) from exc
@@ -38,8 +57,4 @@ class SearchApi(InternalService):
             raise ProblemError(503, "Search unavailable", "the search service is not ready", headers=UNAVAILABLE)
         if not resp.is_success:
             raise ProblemError(502, "Bad Gateway", f"the search service answered {resp.status_code}")
-        try:
-            return SearchResponse.model_validate(json_object(resp))
-        except ValidationError as exc:
-            raise ProblemError(502, "Bad Gateway", "the search service answered an unexpected body") from exc
-
+        return json_object(resp)

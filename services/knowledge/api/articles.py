@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 
 from shared.contracts.knowledge_api import (
     MAX_LIST,
-    MAX_QUERY_CHARS,
     ArticleOut,
     ArticlePage,
     ArticleWrite,
@@ -30,10 +29,12 @@ def router(lib: Library) -> APIRouter:
     r = APIRouter()
 
     @r.get("/articles", response_model=ArticlePage, responses=problem_responses(401, 422),
-           summary="Articles the viewer may see; with q: ranked by relevance (a search finding nothing is a gap)")
-    async def articles(v: CurrentViewer, q: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS)] = None,
-                       category: Word = None, tag: Word = None, limit: Limit = 20) -> ArticlePage:
-        return ArticlePage(items=await lib.search(v, (q or "").strip() or None, category, tag, limit))
+           summary="Articles the viewer may see, newest first; with ids: those of them, in that order")
+    async def articles(v: CurrentViewer, category: Word = None, tag: Word = None, limit: Limit = 20,
+                       ids: Annotated[list[str] | None, Query(max_length=MAX_LIST)] = None) -> ArticlePage:
+        if ids:
+            return ArticlePage(items=await lib.summaries(v, ids))
+        return ArticlePage(items=await lib.search(v, category, tag, limit))
 
     @r.get("/articles/recent", response_model=ArticlePage, responses=problem_responses(401, 422),
            summary="The most recently published articles the viewer may see")

@@ -12,6 +12,7 @@ from shared.contracts.knowledge_api import (
     ArticlePage,
     ArticleStats,
     Counted,
+    GapIn,
     GapReport,
     LinkIn,
     SuggestIn,
@@ -81,6 +82,11 @@ def router(lib: Library, min_suggestion_score: float) -> APIRouter:
             summary="Published articles the viewer may see, most relevant to the text first")
     async def suggestions(body: SuggestIn, v: CurrentViewer) -> ArticlePage:
         return ArticlePage(items=await lib.suggest(v, body.text, body.limit, min_suggestion_score))
+
+    @r.post("/gaps", response_model=Counted, responses=problem_responses(401, 422),
+            summary="A search that found nothing for its reader (the gateway reports it after the search service)")
+    async def gap(body: GapIn) -> Counted:
+        return Counted(counted=await lib.nothing_found(body.query))
 
     @r.get("/gaps", response_model=GapReport, responses=problem_responses(401, 422),
            summary="Searches that found nothing, by normalised query, the most frequent first")

@@ -1,9 +1,12 @@
-"""The knowledge desk: the ledger, the knowledge service and the gateway in front on the real broker and database, one
-manual clock; the gateway reaches the knowledge service's app in process. Teams A and B (``seed_directory``), a
-standard client C-1 (team A) and a premium one C-2 (team B); the verbs the knowledge tests use."""
+"""The knowledge desk: the ledger, the knowledge service, the search service (its article index, a tantivy index in a
+temporary folder) and the gateway in front on the real broker and database, one manual clock; the gateway reaches
+the knowledge and search apps in process, and so does the search service the knowledge API. Teams A and B
+(``seed_directory``), a standard client C-1 (team A) and a premium one C-2 (team B); the verbs the knowledge tests
+use."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -12,33 +15,47 @@ from typing import Any
 import httpx
 from integration.gateway.gateway_support import T0, seed_directory
 
+from services.search.app import create_app as search_app
+from services.search.settings import SearchSettings
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
 from shared.directory.contacts import Client
 from shared.runtime.clock import ManualClock
 from shared.runtime.ids import new_id
 from tests.support.desk import Desk, running_desk
-from tests.support.testing import isolated_env
+from tests.support.testing import eventually, isolated_env, make_settings, running
 
 ADMIN, LEAD, SPECIALIST = ("root", "administrator"), ("lea", "team_lead"), ("ann", "specialist")
 CLIENT_1, CLIENT_2 = ("P-1", "client", "C-1"), ("P-2", "client", "C-2")  # C-1 standard (team A), C-2 premium (team B)
 ARTICLES = "/api/v1/knowledge/articles"
+WAIT = 60.0  # the machine is loaded: the ceiling, not what is waited
 Who = tuple[str, ...]
 
 
 @asynccontextmanager
 async def knowledge_desk(infra: dict[str, str]) -> AsyncIterator[Desk]:
     env = {**infra, **isolated_env()}
+    with tempfile.TemporaryDirectory() as index_dir:
+        async with knowledge_and_search(env, index_dir) as d:
+            yield d
+
+
+@asynccontextmanager
+async def knowledge_and_search(env: dict[str, str], index_dir: str) -> AsyncIterator[Desk]:
     async with running_desk(env, ManualClock(T0), ["knowledge", "gateway"], base_url="http://gw",
                             http_timeout=60.0) as d:
-        knowledge = d.app.state.knowledge  # the gateway's client of the knowledge API: to the app in this loop
-        await knowledge.stop()
-        knowledge.transport = httpx.ASGITransport(app=d.apps["knowledge"])
-        await knowledge.start()
+        search = search_app(make_settings(SearchSettings, env, index_dir=index_dir), d.clock,
+                            knowledge=httpx.ASGITransport(app=d.apps["knowledge"]))
+        d.apps["search"] = search
+        for client, app in ((d.app.state.knowledge, d.apps["knowledge"]), (d.app.state.search, search)):
+            await client.stop()  # the gateway's clients of the internal APIs: to the apps in this loop
+            client.transport = httpx.ASGITransport(app=app)
+            await client.start()
         await seed_directory(d.db)
         await d.put(Client(id="C-1", name="Vector", service_team_id="A", category="standard"),
                     Client(id="C-2", name="Orbita", service_team_id="B", category="premium"))
-        yield d
+        async with running(search):
+            yield d
 
 
 def as_(d: Desk, who: Who) -> dict[str, str]:
@@ -59,7 +76,17 @@ async def write(d: Desk, data: dict[str, Any], publish: bool = True) -> str:
     if publish:
         for who, action in ((ADMIN, "submit"), (LEAD, "publish")):
             await step(d, who, article_id, action, expect=200)
+        title = next(iter(data["content"].values()))["title"]
+        await eventually(lambda: indexed(d, article_id, title), timeout=WAIT, message=f"{article_id} indexed")
     return article_id
+
+
+async def indexed(d: Desk, article_id: str, words: str) -> bool:
+    """Whether the search service's article index finds the article by these words for staff."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=d.apps["search"]), base_url="http://s") as http:
+        resp = await http.post("/api/v1/articles/search", json={"q": words, "scope": {"audience": "staff"}})
+    assert resp.status_code == 200, resp.text
+    return article_id in {hit["article_id"] for hit in resp.json()["hits"]}
 
 
 async def step(d: Desk, who: Who, article_id: str, action: str, expect: int | None = None) -> httpx.Response:

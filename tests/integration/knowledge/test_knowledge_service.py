@@ -67,7 +67,8 @@ async def test_a_draft_is_hidden_from_clients_and_agents_until_it_is_published(d
         shown = await read(desk, who, f"{ARTICLES}/{article_id}")
         assert shown.status_code == 200, shown.text
         assert "ten seconds" in shown.json()["rendered"]["en"]["html"]
-        assert article_id in await listed(desk, who, q="modem reset")
+        assert article_id in await eventually(lambda who=who: listed(desk, who, q="modem reset"), timeout=WAIT,
+                                              message="the published article in the search index")
         assert article_id in await listed(desk, who, f"{ARTICLES}/recent")
     history = (await read(desk, LEAD, f"{ARTICLES}/{article_id}/versions")).json()["items"]
     assert [(v["action"], v["by"], v["status"]) for v in history] == [
