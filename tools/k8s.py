@@ -238,8 +238,8 @@ def service_env(svc: str, port: int) -> str:
         env += f"GATEWAY_NOTIFY_URL=http://frontline-notify:{SERVICES['notify']}\n"
         env += f"GATEWAY_SEARCH_URL=http://frontline-search:{SERVICES['search']}\n"  # full-text search
         env += f"GATEWAY_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # knowledge base
-    if svc == "search":  # replicas share one index: OpenSearch, a cluster the operator provides (docs/operations.md)
-        env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=http://opensearch:9200\n"
+    if svc == "search":  # replicas share one index: the OpenSearch cluster of deploy/k8s/base/opensearch (HTTPS)
+        env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=https://opensearch:9200\n"
     if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)
         env += f"CONSOLE_GATEWAY_URL=http://frontline-gateway:{SERVICES['gateway']}\n"
     return env

@@ -36,6 +36,8 @@ CRD_NOT_VALIDATED = {
     "ScaledObject": CRD_REASON.format(op="KEDA"),
     "TriggerAuthentication": CRD_REASON.format(op="KEDA"),
     "MongoDBCommunity": CRD_REASON.format(op="MongoDB Community operator"),
+    **{kind: CRD_REASON.format(op="OpenSearch") for kind in
+       ("OpenSearchCluster", "OpensearchRole", "OpensearchUser", "OpensearchUserRoleBinding")},
 }
 
 
