@@ -21,6 +21,9 @@ class SearchSettings(ServiceSettings):
     opensearch_article_index: str = Field("frontline-articles", description="opensearch: the knowledge articles' index")
     opensearch_username: str | None = Field(None, description="opensearch: basic-auth user")
     opensearch_password: SecretStr | None = Field(None, description="opensearch: basic-auth password")
+    opensearch_ca_file: str | None = Field(
+        None, description="opensearch: the CA certificate (PEM) an https cluster's certificate is checked against; "
+                          "unset: the system's CAs")
     index_interval_seconds: float = Field(
         0.2, gt=0, description="How often changed tickets are written to the index (a ticket is searchable after "
                                "at most about this long plus one commit)")
