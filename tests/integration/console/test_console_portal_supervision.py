@@ -2,7 +2,7 @@
 database, the gateway served over HTTP and the console in front with its development sign-in. Lea leads team A
 (client C-1, contact Anna); Orbita (C-2) is team B's. A lead invites his client's contact and reads his clients'
 feedback; another team's contact is refused beside the field; a specialist is refused by the console and the
-gateway alike."""
+gateway alike, and reclassifies a ticket by choosing a node of the tree (issue 19)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,9 @@ from integration.gateway.gateway_support import seed_directory
 
 from services.console.app import create_app
 from services.console.settings import ConsoleSettings
+from shared.contracts.schemas import tickets as t
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, Sender
+from shared.directory.classification import Subtopic, Topic, TopicType
 from shared.directory.contacts import Client, ContactPerson
 from shared.runtime.clock import SystemClock
 from tests.support.console_client import HTML, dev_sign_in
@@ -34,7 +37,13 @@ async def desk(infra: dict[str, str]) -> AsyncIterator[tuple[Desk, str]]:
         await d.put(Client(id="C-1", name="Vector", service_team_id="A"),
                     Client(id="C-2", name="Orbita", service_team_id="B"),
                     ContactPerson(id="P-1", client_id="C-1", name="Anna", emails=["anna@c1.example"]),
-                    ContactPerson(id="P-2", client_id="C-2", name="Boris", emails=["boris@c2.example"]))
+                    ContactPerson(id="P-2", client_id="C-2", name="Boris", emails=["boris@c2.example"]),
+                    Topic(id="internet", name={"en": "Internet"}, types=[TopicType(type="complaint", subtopics=[
+                        Subtopic(id="no_connection", name={"en": "No connection"})])]))
+        content = InboundContent(message_id="m-TR", channel=Channel.email, received_at=d.clock.now(),
+                                 external_id="<TR@c>", text="Down", sender=Sender(email="anna@c1.example"))
+        await d.seed([("TR", t.ReceiveMessage(channel=Channel.email, content=content,
+                                              client=ClientRef(client_id="C-1", service_team_id="A")))])
         async with serving(d.app) as gateway_url, serving(create_app(ConsoleSettings(
                 gateway_url=gateway_url, dev_sign_in=True)), lifespan="on") as url:
             yield d, url
@@ -116,3 +125,19 @@ async def test_a_specialist_is_refused_by_the_console_and_by_the_gateway(desk: t
     invite = await d.http.post("/api/v1/portal/invitations", json={"contact_id": "P-1"}, headers=ann)
     feedback = await d.http.get("/api/v1/portal/feedback", headers=ann)
     assert (invite.status_code, feedback.status_code) == (403, 403)
+
+
+async def test_a_specialist_reclassifies_by_choosing_a_node_of_the_tree(desk: tuple[Desk, str]) -> None:
+    d, url = desk
+    async with browser(url, "agent:ann") as http:
+        page = await http.get("/tickets/TR", headers=HTML)
+        assert page.status_code == 200, page.text
+        nodes = options(page.text, "classify-node")
+        assert list(nodes) == ["Internet", "Internet › Complaint", "Internet › Complaint › No connection"]
+        done = await http.post("/tickets/TR/classify", headers=HTML, follow_redirects=False, data={
+            "csrf_token": csrf(page.text), "node": nodes["Internet › Complaint › No connection"],
+            "ticket_type": "complaint", "urgency": "urgent"})
+        assert done.status_code == 303, done.text
+    await d.wait("TR", "TicketClassified", timeout=WAIT)
+    classification = {k: v for k, v in (await d.ticket("TR"))["classification"].items() if v is not None}
+    assert classification == {"topic": "internet", "type": "complaint", "subtopic": "no_connection"}
