@@ -5,6 +5,9 @@ waits for that expiry and a rebalance (12 s at a 6 s session on Tansu, docs/perf
 So a worker records the member id each assignment gave it in a small file, one per group and worker, and on its
 next start sends LeaveGroup for that id before it joins (plain Kafka protocol: Kafka and Tansu both drop the
 member and rebalance at once). Static members (KIP-345) do not need it: they take their own place back.
+
+Only a member of a Stable group is taken out: Tansu, when the member that leads a rebalance under way leaves,
+keeps it as the leader, and no member could ever sync again. During a rebalance the join waits as before.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from aiokafka.client import AIOKafkaClient, CoordinationType
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.admin import DescribeGroupsRequest
 from aiokafka.protocol.group import LeaveGroupRequest
 
 from shared.runtime.kafka import _client_kwargs
@@ -75,32 +79,41 @@ def remember(file: MemberFile, consumer: Any) -> None:
         log.warning("could not record the group member id", extra={"path": str(file.path), "error": repr(exc)})
 
 
-async def leave_group(settings: CommonSettings, group: str, member_id: str) -> int:
-    """Send LeaveGroup for ``member_id`` to the group's coordinator; the broker's error code."""
+async def leave_group(settings: CommonSettings, group: str, member_id: str) -> str | None:
+    """Send LeaveGroup for ``member_id`` to the group's coordinator if the group is Stable and holds it; why not
+    (the group's state, or that the member is gone), or None when it was sent."""
     client = AIOKafkaClient(**_client_kwargs(settings), client_id="frontline-group-leave")
     try:
         await client.bootstrap()
         node = await client.coordinator_lookup(CoordinationType.GROUP, group)
-        response = await client.send(node, LeaveGroupRequest(group, member_id))
-        return int(response.error_code)
+        (described,) = (await client.send(node, DescribeGroupsRequest([group]))).groups
+        state, members = described[2], {member[0] for member in described[5]}
+        if member_id not in members:
+            return "not a member"  # its session expired, or it left cleanly
+        if state != "Stable":
+            return f"group {state}"
+        await client.send(node, LeaveGroupRequest(group, member_id))
+        return None
     finally:
         await client.close()
 
 
 async def leave_predecessor(settings: CommonSettings, group: str, file: MemberFile,
                             timeout: float = 10.0) -> str | None:
-    """Take the member recorded in ``file`` out of ``group``; the id left, or None (nothing recorded, or the
-    broker unreachable: then the join just waits for that session to expire, as without this)."""
+    """Take the member recorded in ``file`` out of ``group``; the id left, or None (nothing recorded, nothing to
+    take out, or the broker unreachable: then the join just waits for that session to expire, as without this)."""
     member = file.take()
     if member is None:
         return None
     try:
         async with asyncio.timeout(timeout):
-            code = await leave_group(settings, group, member)
-    except (KafkaError, OSError, TimeoutError) as exc:
+            skipped = await leave_group(settings, group, member)
+    except (KafkaError, OSError, TimeoutError, ValueError) as exc:
         log.warning("could not take the previous member out of its group",
                     extra={"group": group, "member_id": member, "error": repr(exc)})
         return None
-    # 25 (unknown member): its session had already expired, or it left cleanly
-    log.info("previous member taken out of its group", extra={"group": group, "member_id": member, "code": code})
+    if skipped is not None:
+        log.info("previous member left in its group", extra={"group": group, "member_id": member, "why": skipped})
+        return None
+    log.info("previous member taken out of its group", extra={"group": group, "member_id": member})
     return member

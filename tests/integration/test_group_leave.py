@@ -5,11 +5,13 @@ with every partition, long before that session would have expired."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
@@ -28,6 +30,7 @@ JOIN_TIMEOUT = 50.0
 PREDECESSOR = """
 import asyncio, sys
 from pathlib import Path
+import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
 from shared.runtime.group_leave import MemberFile, remember
@@ -121,3 +124,14 @@ async def _join(consumer: AIOKafkaConsumer) -> None:
     await consumer.start()
     while True:
         await consumer.getmany(timeout_ms=200)
+
+
+async def test_a_recorded_member_no_longer_in_the_group_is_left_alone(
+        env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    settings = make_settings(CommonSettings, env)
+    file = MemberFile(tmp_path / "member.json")
+    file.save("aiokafka-0.14.0-gone", 7)
+    with caplog.at_level(logging.INFO, logger="shared.runtime.group_leave"):
+        assert await leave_predecessor(settings, f"{settings.topic_prefix}leave-test", file) is None
+    assert [getattr(r, "why", None) for r in caplog.records] == ["not a member"]  # asked the broker, sent no leave
+    assert not file.path.exists()
