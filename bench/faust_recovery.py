@@ -8,11 +8,12 @@ A probe ticket is opened the moment the worker (a) or the broker (b) is started 
 AND the probe's clock is in MongoDB. Then the state must be exact: one clock per ticket opened, each holding exactly
 its own two events once. Each restart is also split by the worker's log into phases: interpreter and imports,
 preparation (topics, indexes, producer, faust's own imports), faust's start and group join, serving. ``--static``
-runs each kind a second time with static group membership (SLA_GROUP_INSTANCE_ID). Prints a table, writes
-results/faust_recovery.json and merges it into results/latest.json.
+runs each kind a second time with static group membership (SLA_GROUP_INSTANCE_ID); ``--compare-leave`` runs the
+dynamic member first without the restarted worker's leave of its killed predecessor (SLA_LEAVE_STALE_MEMBER=false,
+"before"), then with it. Prints a table, writes results/faust_recovery.json and merges it into results/latest.json.
 
-    python -m bench.faust_recovery [--tickets 20] [--rounds 3] [--timeout 120] [--static] [--session-ms N] [--keep DIR]
-                                   [kind ...]
+    python -m bench.faust_recovery [--tickets 20] [--rounds 3] [--broker-rounds N] [--timeout 120] [--static]
+                                   [--compare-leave] [--session-ms N] [--keep DIR] [kind ...]
 """
 
 from __future__ import annotations
@@ -91,9 +92,11 @@ async def until_ready(worker: ServiceProcess, db: AsyncDatabase, probe: str, t0:
     return {"readyz_s": readyz, "clock_s": effect, "ready_s": ready}
 
 
-async def measure(kind: str, tickets: int, rounds: int, timeout: float, root: Path,
-                  instance_id: str | None, session_ms: int | None = None) -> dict[str, Any]:
-    memory, where = kind == "tansu-memory", root / f"{kind}-{instance_id or 'dynamic'}-{session_ms or 'up'}"
+async def measure(kind: str, tickets: int, rounds: int, timeout: float, root: Path, instance_id: str | None,
+                  session_ms: int | None = None, leave: bool = True,
+                  broker_rounds: int | None = None) -> dict[str, Any]:
+    memory = kind == "tansu-memory"
+    where = root / f"{kind}-{instance_id or 'dynamic'}-{session_ms or 'up'}-{'leave' if leave else 'stay'}"
     infra = EmbeddedInfra(data_dir=where, log_dir=where / "log", broker_kind=kind, gated=memory)
     await asyncio.to_thread(infra.start)
     env = {**infra.env, "FRONTLINE_LOG_LEVEL": "INFO", "MONGODB_DB": "recovery"}
@@ -101,12 +104,14 @@ async def measure(kind: str, tickets: int, rounds: int, timeout: float, root: Pa
         env |= {"KAFKA_SESSION_TIMEOUT_MS": str(session_ms), "KAFKA_HEARTBEAT_INTERVAL_MS": str(session_ms // 6)}
     if instance_id:
         env["SLA_GROUP_INSTANCE_ID"] = instance_id
+    env["SLA_LEAVE_STALE_MEMBER"] = str(leave).lower()
     settings = make_settings(CommonSettings, env)
     client = mongo_client(settings)
     db = database(client, settings)
     worker = ServiceProcess("sla", env, where / "log")
     opened: list[str] = []
-    row: dict[str, Any] = {"kind": kind, "membership": f"static ({instance_id})" if instance_id else "dynamic",
+    membership = f"static ({instance_id})" if instance_id else "dynamic" + ("" if leave else ", no leave")
+    row: dict[str, Any] = {"kind": kind, "membership": membership, "leave": leave,
                            "session_timeout_ms": int(env["KAFKA_SESSION_TIMEOUT_MS"]), "tickets": tickets,
                            "worker_kill": [], "broker_kill": []}
 
@@ -132,7 +137,7 @@ async def measure(kind: str, tickets: int, rounds: int, timeout: float, root: Pa
             result = {**await restart(), "exact": await settled(db, opened)}
             row["worker_kill"].append(result)
             print(kind, row["membership"], "worker kill", r, result, flush=True)
-        for r in range(1, rounds + 1):
+        for r in range(1, (rounds if broker_rounds is None else broker_rounds) + 1):
             killed = time.monotonic()
             await asyncio.to_thread(infra.stop_broker, True)
             await asyncio.to_thread(infra.start_broker, recreate_topics if memory else None)
@@ -164,22 +169,28 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--keep", type=Path, help="keep data and logs here (default: a temp dir, removed)")
     ap.add_argument("--static", action="store_true", help="also each kind with SLA_GROUP_INSTANCE_ID=sla-0")
+    ap.add_argument("--broker-rounds", type=int, help="broker kills per kind (default: --rounds)")
+    ap.add_argument("--compare-leave", action="store_true",
+                    help="the dynamic member also without the leave of its killed predecessor, first")
     ap.add_argument("--session-ms", type=int, help="KAFKA_SESSION_TIMEOUT_MS instead of make up's")
     ap.add_argument("kinds", nargs="*", default=list(KINDS))
     args = ap.parse_args()
-    variants = [None, "sla-0"] if args.static else [None]
+    variants: list[tuple[str | None, bool]] = [(None, False)] if args.compare_leave else []
+    variants += [(None, True)] + ([("sla-0", True)] if args.static else [])
     with tempfile.TemporaryDirectory(prefix="frontline-bench-faust-") as tmp:
         root = args.keep or Path(tmp)
-        rows = [asyncio.run(measure(kind, args.tickets, args.rounds, args.timeout, root, instance_id, args.session_ms))
-                for kind in args.kinds for instance_id in variants]
+        rows = [asyncio.run(measure(kind, args.tickets, args.rounds, args.timeout, root, instance_id, args.session_ms,
+                                    leave, args.broker_rounds))
+                for kind in args.kinds for instance_id, leave in variants]
     cols = ("readyz_s", "clock_s", "ready_s", *PHASES, "load_1m")
-    print("kind | membership | session ms | scenario | " + " | ".join(cols) + " (medians) | exact")
+    print("kind | membership | session ms | scenario | " + " | ".join(cols) + " (medians) | ready, each round | exact")
     for row in rows:
         for scenario in ("worker_kill", "broker_kill"):
             results = row[scenario]
             exact = "yes" if all(not r["exact"] for r in results) else "NO"
             print(f"{row['kind']} | {row['membership']} | {row['session_timeout_ms']} | {scenario} | "
-                  + " | ".join(_median(results, c) for c in cols) + f" | {exact}")
+                  + " | ".join(_median(results, c) for c in cols)
+                  + " | " + " · ".join(str(r["ready_s"]) for r in results) + f" | {exact}")
     result = {"tickets": args.tickets, "rounds": args.rounds, "timeout_s": args.timeout, "kinds": rows}
     write_result("faust_recovery", result)
     latest = RESULTS / "latest.json"
