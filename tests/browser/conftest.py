@@ -27,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_desk import ConsoleDesk, running_console_desk
 
 from tests.support.browser import AxeUnavailable, axe_source, chromium, unavailable
 from tests.support.testing import isolated_env
+
+from .browser_desk import ConsoleDesk, running_console_desk
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +51,7 @@ async def axe_core() -> str:
         pytest.skip(str(e))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 async def console_desk(browser: Any, infra: dict[str, str],
                        tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ConsoleDesk]:
     log_dir = tmp_path_factory.mktemp("console-desk") / "logs"

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from tests.support.browser import (
     DESKTOP,
@@ -23,6 +22,8 @@ from tests.support.browser import (
     sign_in,
 )
 from tools.demo.desk import AGENTS
+
+from .browser_desk import ConsoleDesk
 
 
 async def offers(desk: ConsoleDesk, who: str) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from tests.support.browser import (
     DESKTOP,
@@ -25,6 +24,8 @@ from tests.support.browser import (
     shot,
     sign_in,
 )
+
+from .browser_desk import ConsoleDesk
 
 
 async def two_specialists(desk: ConsoleDesk, uid: str) -> tuple[str, str]:

@@ -11,7 +11,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from shared.runtime.mailstore import MailStore
 from tests.support.browser import (
@@ -27,6 +26,8 @@ from tests.support.browser import (
 )
 from tests.support.testing import eventually
 from tools.demo.desk import contact_email
+
+from .browser_desk import ConsoleDesk
 
 EMAIL = contact_email("globex", 9)  # a contact of a service team B client: his requests go to team B's agents
 

@@ -10,9 +10,10 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from tests.support.browser import DESKTOP, axe, csp_refusals, expect, explain, new_page, shot, sign_in
+
+from .browser_desk import ConsoleDesk
 
 WAIT_MS = 30_000
 

@@ -11,10 +11,11 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from tests.support.browser import DESKTOP, axe, csp_refusals, expect, explain, new_page, shot, sign_in
 from tests.support.testing import eventually
+
+from .browser_desk import ConsoleDesk
 
 CLIENT = "globex-8"  # a demo contact (tools/demo/desk.py)
 

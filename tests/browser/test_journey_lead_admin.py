@@ -13,10 +13,11 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-from browser_desk import ConsoleDesk
 
 from tests.support.browser import DESKTOP, axe, csp_refusals, expect, explain, new_page, shot, sign_in
 from tests.support.testing import eventually
+
+from .browser_desk import ConsoleDesk
 
 LEAD, FROM, TO = "lena", "anna", "boris"  # the demo's team A: its lead and two of its specialists
 
