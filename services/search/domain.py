@@ -89,7 +89,8 @@ def apply(state: SearchState | None, env: Envelope, ev: Message) -> SearchState 
         case tickets.MessageReceived(content=c):
             if c.subject and c.subject != ticket.subject:
                 _add(new.messages, c.subject)
-            _add(new.messages, c.text)
+            if new.messages != [c.text]:  # an opening's first message repeats TicketOpened's text
+                _add(new.messages, c.text)
         case tickets.ReplySent():
             _add(new.replies, ev.text)
         case tickets.NoteAdded():

@@ -74,3 +74,10 @@ def test_a_merged_tickets_messages_and_replies_are_found_on_the_target() -> None
     assert state is not None
     assert "Звонил про роутер" in state.messages and state.replies == ["Перезагрузите роутер"]
     assert "Звонил про роутер" in index_doc(state, People()).text
+
+
+def test_the_opening_message_is_indexed_once() -> None:
+    content = InboundContent(message_id="m1", channel=Channel.email, external_id="<m1@x>", text="Пропало подключение",
+                             sender=Sender(), received_at=NOW)
+    state = apply(apply(None, *opened()), *ev(t.MessageReceived(content=content)))
+    assert state is not None and state.messages == ["Пропало подключение"]
