@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from integration.knowledge.knowledge_support import article_search, searchable
 
 from services.console.app import create_app
 from services.console.settings import ConsoleSettings
@@ -40,7 +41,7 @@ async def kb_console_desk(infra: dict[str, str]) -> AsyncIterator[tuple[Desk, st
                     Agent(id="rita", name="Rita", line_ids=["first"]),
                     Client(id="C-1", name="Vector", category="standard"),
                     ContactPerson(id="P-1", client_id="C-1", name="Petra", emails=["p1@c1.example"]))
-        async with serving(d.app) as gateway_url, serving(create_app(ConsoleSettings(
+        async with article_search(d, env), serving(d.app) as gateway_url, serving(create_app(ConsoleSettings(
                 gateway_url=gateway_url, dev_sign_in=True, public_url="https://desk.example")), lifespan="on") as url:
             yield d, url
 
@@ -55,6 +56,7 @@ async def published(d: Desk, title: str, body: str, visibility: str = "public") 
     for action in ("submit", "publish"):
         moved = await d.http.post(f"{ARTICLES}/{article_id}/workflow", json={"action": action}, headers=admin)
         assert moved.status_code == 200, moved.text
+    await searchable(d, article_id, title)  # knowledge base searches go to the search service's index
     return article_id
 
 

@@ -1,8 +1,8 @@
 """The knowledge desk: the ledger, the knowledge service, the search service (its article index, a tantivy index in a
-temporary folder) and the gateway in front on the real broker and database, one manual clock; the gateway reaches
-the knowledge and search apps in process, and so does the search service the knowledge API. Teams A and B
-(``seed_directory``), a standard client C-1 (team A) and a premium one C-2 (team B); the verbs the knowledge tests
-use."""
+temporary folder: ``article_search``, which other desks use too) and the gateway in front on the real broker and
+database, one manual clock; the gateway reaches the knowledge and search apps in process, and so does the search
+service the knowledge API. Teams A and B (``seed_directory``), a standard client C-1 (team A) and a premium one C-2
+(team B); the verbs the knowledge tests use."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from integration.gateway.gateway_support import T0, seed_directory
 
 from services.search.app import create_app as search_app
@@ -35,27 +36,33 @@ Who = tuple[str, ...]
 @asynccontextmanager
 async def knowledge_desk(infra: dict[str, str]) -> AsyncIterator[Desk]:
     env = {**infra, **isolated_env()}
-    with tempfile.TemporaryDirectory() as index_dir:
-        async with knowledge_and_search(env, index_dir) as d:
+    async with running_desk(env, ManualClock(T0), ["knowledge", "gateway"], base_url="http://gw",
+                            http_timeout=60.0) as d:
+        knowledge = d.app.state.knowledge  # the gateway's client of the knowledge API: to the app in this loop
+        await knowledge.stop()
+        knowledge.transport = httpx.ASGITransport(app=d.apps["knowledge"])
+        await knowledge.start()
+        await seed_directory(d.db)
+        await d.put(Client(id="C-1", name="Vector", service_team_id="A", category="standard"),
+                    Client(id="C-2", name="Orbita", service_team_id="B", category="premium"))
+        async with article_search(d, env):
             yield d
 
 
 @asynccontextmanager
-async def knowledge_and_search(env: dict[str, str], index_dir: str) -> AsyncIterator[Desk]:
-    async with running_desk(env, ManualClock(T0), ["knowledge", "gateway"], base_url="http://gw",
-                            http_timeout=60.0) as d:
+async def article_search(d: Desk, env: dict[str, str]) -> AsyncIterator[FastAPI]:
+    """The search service beside a desk's knowledge service and gateway (``d.app``), its index in a temporary folder:
+    it reads the knowledge app in process and the gateway's article searches reach it in process."""
+    with tempfile.TemporaryDirectory() as index_dir:
         search = search_app(make_settings(SearchSettings, env, index_dir=index_dir), d.clock,
                             knowledge=httpx.ASGITransport(app=d.apps["knowledge"]))
         d.apps["search"] = search
-        for client, app in ((d.app.state.knowledge, d.apps["knowledge"]), (d.app.state.search, search)):
-            await client.stop()  # the gateway's clients of the internal APIs: to the apps in this loop
-            client.transport = httpx.ASGITransport(app=app)
-            await client.start()
-        await seed_directory(d.db)
-        await d.put(Client(id="C-1", name="Vector", service_team_id="A", category="standard"),
-                    Client(id="C-2", name="Orbita", service_team_id="B", category="premium"))
+        client = d.app.state.search
+        await client.stop()
+        client.transport = httpx.ASGITransport(app=search)
+        await client.start()
         async with running(search):
-            yield d
+            yield search
 
 
 def as_(d: Desk, who: Who) -> dict[str, str]:
@@ -76,9 +83,13 @@ async def write(d: Desk, data: dict[str, Any], publish: bool = True) -> str:
     if publish:
         for who, action in ((ADMIN, "submit"), (LEAD, "publish")):
             await step(d, who, article_id, action, expect=200)
-        title = next(iter(data["content"].values()))["title"]
-        await eventually(lambda: indexed(d, article_id, title), timeout=WAIT, message=f"{article_id} indexed")
+        await searchable(d, article_id, next(iter(data["content"].values()))["title"])
     return article_id
+
+
+async def searchable(d: Desk, article_id: str, words: str) -> None:
+    """Wait until the search service's article index has the published article."""
+    await eventually(lambda: indexed(d, article_id, words), timeout=WAIT, message=f"article {article_id} indexed")
 
 
 async def indexed(d: Desk, article_id: str, words: str) -> bool:
