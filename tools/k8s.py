@@ -20,6 +20,7 @@ from shared.contracts.topics import (
     ALL_TOPICS,
     FEEDBACK_EVENTS,
     INBOUND_MESSAGES,
+    KNOWLEDGE_EVENTS,
     PORTAL_EVENTS,
     ROUTING_EVENTS,
     SLA_EVENTS,
@@ -52,7 +53,7 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
                (SLA_EVENTS, "notify-sla"), (FEEDBACK_EVENTS, "notify-feedback"), (PORTAL_EVENTS, "notify-portal")),
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
-    "search": ((TICKETS_EVENTS, "search"),),
+    "search": ((TICKETS_EVENTS, "search"), (KNOWLEDGE_EVENTS, "search-articles")),
     "knowledge": ((TICKETS_EVENTS, "knowledge"),),
 }
 # Reach the desk only through the gateway's HTTP API with each user's token: no Kafka user, no MongoDB URI, no
@@ -240,6 +241,7 @@ def service_env(svc: str, port: int) -> str:
         env += f"GATEWAY_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # knowledge base
     if svc == "search":  # replicas share one index: the OpenSearch cluster of deploy/k8s/base/opensearch (HTTPS)
         env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=https://opensearch:9200\n"
+        env += f"SEARCH_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # articles' texts
     if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)
         env += f"CONSOLE_GATEWAY_URL=http://frontline-gateway:{SERVICES['gateway']}\n"
     return env
