@@ -62,7 +62,7 @@ async def test_an_agent_inserts_a_suggested_article_and_a_client_finds_it_from_t
     row = page.get_by_role("main").get_by_role("row").filter(has_text=subject)
     await row.get_by_role("link").click()
     await page.get_by_role("button", name=re.compile(r"^Claim")).click()
-    await expect(page.get_by_role("status").first).to_have_text("You claimed the ticket.")
+    await expect(page.get_by_role("status").filter(has_text="You claimed the ticket.")).to_be_visible()
     panel = page.locator(".kb-suggested")
     await expect(panel.get_by_role("link", name=title)).to_be_visible()
     await panel.get_by_role("button", name=f'Insert a link to "{title}" into the reply').click()
