@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated, Any
 
 import httpx
@@ -38,6 +39,25 @@ class GatewayUnauthorized(GatewayProblem):
 
 class GatewayUnavailable(GatewayProblem):
     """The gateway did not answer."""
+
+
+# The gateway's refusals a page shows in words next to its form; any other answer is the error page's.
+SHOWN_REFUSALS = frozenset({400, 403, 409, 412, 413, 415, 422, 429})
+
+
+def shown(exc: GatewayProblem) -> bool:
+    """A refusal the page shows in words (an expired session never is: it signs the user out)."""
+    return not isinstance(exc, GatewayUnauthorized) and exc.status in SHOWN_REFUSALS
+
+
+async def optional(call: Awaitable[Any], default: Any = None) -> Any:
+    """A part the page can do without (a side panel, the counts): ``default`` when the gateway will not give it."""
+    try:
+        return await call
+    except GatewayUnauthorized:
+        raise
+    except GatewayProblem:
+        return default
 
 
 def problem_of(resp: httpx.Response) -> GatewayProblem:

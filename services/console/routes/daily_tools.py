@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
+from ..gateway import Api, GatewayProblem, UserApi, optional, shown
 from ..guards import LEADS
 from ..i18n import t
 from ..pages import lang_of
@@ -25,7 +25,7 @@ from ..tools_view import (
     ticket_number,
     tools_refusal,
 )
-from .ticket import SHOWN_REFUSALS, _checked, _optional, _page
+from .ticket import _checked, _page
 
 router = APIRouter()
 
@@ -37,10 +37,8 @@ async def _send(request: Request, session: Session, api: Api, ticket_id: str, to
         if errors or body is None:
             raise GatewayProblem(422, "Unprocessable Content")
         await api.post(f"/tickets/{ticket_id}/{path}", json=body)
-    except GatewayUnauthorized:
-        raise
     except GatewayProblem as exc:
-        if exc.status not in SHOWN_REFUSALS:
+        if not shown(exc):
             raise
         lang = lang_of(request, session)
         if errors:
@@ -66,7 +64,7 @@ async def change_tags(ticket_id: str, request: Request, session: CsrfForm, api: 
 @router.post("/tickets/{ticket_id}/fields")
 async def set_fields(ticket_id: str, request: Request, session: CsrfForm, api: UserApi) -> Response:
     _checked(ticket_id, session)
-    ticket, definitions = await api.get(f"/tickets/{ticket_id}"), await _optional(api.get("/custom-fields"))
+    ticket, definitions = await api.get(f"/tickets/{ticket_id}"), await optional(api.get("/custom-fields"))
     body, errors = parse_fields(await request.form(), definitions, ticket.get("custom_fields") or {},
                                 ticket.get("ticket_type"))
     ids = [str(d.get("id")) for d in definitions or [] if isinstance(d, dict)]
@@ -77,10 +75,10 @@ async def set_fields(ticket_id: str, request: Request, session: CsrfForm, api: U
 async def merge(ticket_id: str, request: Request, session: CsrfForm, api: UserApi) -> Response:
     _checked(ticket_id, session)
     form = await request.form()
-    known = known_numbers(await _optional(api.get(f"/tickets/{ticket_id}/client")))
+    known = known_numbers(await optional(api.get(f"/tickets/{ticket_id}/client")))
     number = ticket_number(form.get("target"))
     if number is not None and number not in known:  # not one of the client's: the number as search finds it
-        found = await _optional(api.get("/search", params={"q": str(number), "limit": 20}))
+        found = await optional(api.get("/search", params={"q": str(number), "limit": 20}))
         known |= {n: str(i["id"]) for i in (found or {}).get("items", []) if (n := i.get("number")) == number}
     body, errors = merge_body(form, merge_target(form.get("target"), known), session.role in LEADS)
     return await _send(request, session, api, ticket_id, "merge", "merge", body, errors)

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
+from ..gateway import Api, UserApi, optional
 from ..guards import LEADS, role_guard
 from ..pages import render
 from ..session import CsrfForm, Session
@@ -31,12 +31,8 @@ async def fraud_alerts(api: Api, now: datetime) -> list[dict[str, Any]] | None:
     """The last month's alerts in the lead's scope; None when the desk cannot say (the board still shows)."""
     period = {"period_start": (now - timedelta(days=FRAUD_DAYS)).isoformat(),
               "period_end": (now + timedelta(minutes=1)).isoformat()}
-    try:
-        return list((await api.get("/reports/fraud-alerts", params=period)).get("rows", []))
-    except GatewayUnauthorized:
-        raise
-    except GatewayProblem:
-        return None
+    report = await optional(api.get("/reports/fraud-alerts", params=period))
+    return None if report is None else list(report.get("rows", []))
 
 
 def _src(team_id: str | None) -> str:

@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.runtime.problems import ProblemError
 
-from ..gateway import Api, GatewayProblem, GatewayUnauthorized, GatewayUnavailable, UserApi, problem_of
+from ..gateway import Api, GatewayProblem, GatewayUnavailable, UserApi, problem_of, shown
 from ..i18n import t
 from ..macro_forms import TEXT_FIELDS, applied_query, macro_body, macro_errors, macro_values
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
 from ..ticket_view import refusal, safe_id
-from .ticket import SHOWN_REFUSALS, _checked, _page
+from .ticket import _checked, _page
 
 router = APIRouter()
 
@@ -38,10 +38,8 @@ async def apply(ticket_id: str, request: Request, session: CsrfForm, api: UserAp
         raise ProblemError(404, "Not Found", "no such macro")
     try:
         result = await api.post(f"/tickets/{ticket_id}/macros/{macro_id}/apply", json={})
-    except GatewayUnauthorized:
-        raise
     except GatewayProblem as exc:
-        if exc.status not in SHOWN_REFUSALS:
+        if not shown(exc):
             raise
         words = t("macros.stopped", lang_of(request, session), detail=refusal(exc, lang_of(request, session)))
         return await _page(request, session, api, ticket_id, exc.status, banner=words, open_form="macro")
@@ -98,10 +96,8 @@ async def _save(request: Request, session: Session, api: Api, macro: dict[str, A
         else:
             body["scope"] = macro.get("scope", body["scope"])
             await _put(api, f"/macros/{macro['id']}", body, str(form.get("version") or macro.get("version")))
-    except GatewayUnauthorized:
-        raise
     except GatewayProblem as exc:
-        if exc.status not in SHOWN_REFUSALS:
+        if not shown(exc):
             raise
         lang = lang_of(request, session)
         errors = errors or macro_errors(exc)

@@ -8,7 +8,6 @@ the queue's claim button) gets 204, or the refusal as a ``role=alert`` fragment.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,7 +17,7 @@ from starlette.background import BackgroundTask
 from shared.runtime.problems import ProblemError
 
 from ..classification_view import classify_form, node_options, urgency_choices
-from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
+from ..gateway import Api, GatewayProblem, UserApi, optional, shown
 from ..i18n import t
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
@@ -28,7 +27,6 @@ from ..tools_ctx import tools_ctx
 from ..uploads import chosen_files, upload
 
 router = APIRouter()
-SHOWN_REFUSALS = frozenset({400, 403, 409, 412, 413, 415, 422, 429})
 DOWNLOAD_HEADERS = ("content-type", "content-length", "content-disposition")
 
 
@@ -38,16 +36,6 @@ def _checked(ticket_id: str, session: Session) -> str:
     if not safe_id(ticket_id):
         raise ProblemError(404, "Not Found", f"no ticket {ticket_id}")
     return ticket_id
-
-
-async def _optional(call: Awaitable[Any]) -> Any:
-    """A side panel the page can do without (client card, directories): None when the gateway will not give it."""
-    try:
-        return await call
-    except GatewayUnauthorized:
-        raise
-    except GatewayProblem:
-        return None
 
 
 def _live_ctx(request: Request, session: Session, ticket: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +57,8 @@ async def _page(request: Request, session: Session, api: Api, ticket_id: str, st
                 **extra: Any) -> HTMLResponse:
     ticket, card, tree, fields, macros = await asyncio.gather(
         api.get(f"/tickets/{ticket_id}", params={"history": "true"}),
-        _optional(api.get(f"/tickets/{ticket_id}/client")), _optional(api.get("/classification")),
-        _optional(api.get("/custom-fields")), _optional(api.get("/macros")))
+        optional(api.get(f"/tickets/{ticket_id}/client")), optional(api.get("/classification")),
+        optional(api.get("/custom-fields")), optional(api.get("/macros")))
     done = request.query_params.get("done")
     pending = request.query_params.get("pending")
     return render(request, session, "ticket/page.html", status_code=status_code, card=card,
@@ -119,10 +107,8 @@ async def act(ticket_id: str, action: str, request: Request, session: CsrfForm, 
         if errors:
             raise GatewayProblem(422, "Unprocessable Content")
         result = await api.post(f"/tickets/{ticket_id}/{ACTIONS[action][0]}", json=body)
-    except GatewayUnauthorized:
-        raise
     except GatewayProblem as exc:
-        if exc.status not in SHOWN_REFUSALS:
+        if not shown(exc):
             raise
         lang = lang_of(request, session)
         words = t("ticket.form.check", lang) if errors else refusal(exc, lang)

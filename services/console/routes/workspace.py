@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from shared.runtime.problems import ProblemError
 
-from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
+from ..gateway import Api, UserApi, optional
 from ..pages import render
 from ..queues import QUEUES, counts, rows
 from ..session import CurrentSession, MaybeSession
@@ -27,12 +27,8 @@ async def home(session: MaybeSession) -> RedirectResponse:
 
 async def queue_counts(api: Api) -> dict[str, int]:
     """Counts from the gateway's ``GET /queues``; while it has none to give (or refuses), the nav shows none."""
-    try:
-        return counts(await api.get("/queues"))
-    except GatewayUnauthorized:
-        raise
-    except GatewayProblem:
-        return {}
+    answer = await optional(api.get("/queues"))
+    return {} if answer is None else counts(answer)
 
 
 def _queue(queue: str) -> str:
