@@ -7,20 +7,18 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.runtime.problems import ProblemError
 
-from ..gateway import GatewayProblem, GatewayUnavailable, UserApi, gateway_of, problem_of
+from ..gateway import GatewayProblem, UserApi
 from ..i18n import t
 from ..kb_view import field_errors
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession
-from .auth import start_session
 from .portal import _client
-from .portal_sign_in import FORM_COOKIE, TOKEN, _check_form, _page
+from .portal_sign_in import link_form, spend_link
 
 router = APIRouter()
 TOPICS = ("question", "suggestion", "complaint", "praise", "other")
@@ -86,26 +84,11 @@ async def send_feedback(request: Request, session: CsrfForm, api: UserApi) -> Re
 
 @router.get("/portal/invitation", response_class=HTMLResponse)
 async def invitation_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    if not TOKEN.match(token):
-        return _page(request, "kb/invitation.html", 400, failure="kb.invitation.bad")
-    return _page(request, "kb/invitation.html", token=token)
+    return link_form(request, token, "kb/invitation.html", "kb.invitation")
 
 
 @router.post("/portal/invitation", response_class=HTMLResponse)
 async def accept(request: Request, token: Annotated[str, Form(max_length=200)],
                  form_token: Annotated[str, Form(max_length=100)]) -> Response:
-    _check_form(request, form_token)
-    if not TOKEN.match(token):
-        return _page(request, "kb/invitation.html", 400, failure="kb.invitation.bad")
-    try:
-        resp = await gateway_of(request).http_client().post("/portal/invitations/accept", json={"token": token})
-    except httpx.HTTPError as exc:
-        raise GatewayUnavailable(503, "The desk is not answering", type(exc).__name__) from exc
-    if resp.status_code in (410, 422):
-        failure = "kb.invitation.gone" if resp.status_code == 410 else "kb.invitation.bad"
-        return _page(request, "kb/invitation.html", resp.status_code, failure=failure)
-    if resp.status_code >= 300:
-        raise problem_of(resp)
-    response = await start_session(request, str(resp.json()["access_token"]), "/portal/guide")
-    response.delete_cookie(FORM_COOKIE, path="/portal")
-    return response
+    return await spend_link(request, token, form_token, "kb/invitation.html", "kb.invitation",
+                            "/portal/invitations/accept", "/portal/guide")

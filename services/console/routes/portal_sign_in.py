@@ -84,32 +84,43 @@ async def ask(request: Request, email: Annotated[str, Form(max_length=320)],
     return render(request, None, "portal/sent.html")
 
 
+def link_form(request: Request, token: str, template: str, words: str) -> HTMLResponse:
+    """The page a single-use link opens: only a button, so a mail scanner following the link spends nothing."""
+    if not TOKEN.match(token):
+        return _page(request, template, 400, failure=f"{words}.bad")
+    return _page(request, template, token=token)
+
+
+async def spend_link(request: Request, token: str, form_token: str, template: str, words: str, api_path: str,
+                     home: str) -> Response:
+    """Spends a single-use link (sign-in or invitation) by a POST from this browser's form, then signs in."""
+    _check_form(request, form_token)
+    if not TOKEN.match(token):
+        return _page(request, template, 400, failure=f"{words}.bad")
+    try:
+        resp = await gateway_of(request).http_client().post(api_path, json={"token": token})
+    except httpx.HTTPError as exc:
+        raise GatewayUnavailable(503, "The desk is not answering", type(exc).__name__) from exc
+    if resp.status_code in (410, 422):
+        failure = f"{words}.gone" if resp.status_code == 410 else f"{words}.bad"
+        return _page(request, template, resp.status_code, failure=failure)
+    if resp.status_code >= 300:
+        raise problem_of(resp)
+    try:
+        response = await start_session(request, str(resp.json()["access_token"]), home)
+    except GatewayProblem:
+        return _page(request, template, 400, failure=f"{words}.bad")
+    response.delete_cookie(FORM_COOKIE, path="/portal")
+    return response
+
+
 @router.get("/portal/link", response_class=HTMLResponse)
 async def link_page(request: Request, token: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
-    if not TOKEN.match(token):
-        return _page(request, "portal/link.html", 400, failure="portal.link.bad")
-    return _page(request, "portal/link.html", token=token)
+    return link_form(request, token, "portal/link.html", "portal.link")
 
 
 @router.post("/portal/link", response_class=HTMLResponse)
 async def redeem(request: Request, token: Annotated[str, Form(max_length=200)],
                  form_token: Annotated[str, Form(max_length=100)]) -> Response:
-    _check_form(request, form_token)
-    if not TOKEN.match(token):
-        return _page(request, "portal/link.html", 400, failure="portal.link.bad")
-    http = gateway_of(request).http_client()
-    try:
-        resp = await http.post("/portal/sign-in-links/redeem", json={"token": token})
-    except httpx.HTTPError as exc:
-        raise GatewayUnavailable(503, "The desk is not answering", type(exc).__name__) from exc
-    if resp.status_code in (410, 422):
-        failure = "portal.link.gone" if resp.status_code == 410 else "portal.link.bad"
-        return _page(request, "portal/link.html", resp.status_code, failure=failure)
-    if resp.status_code >= 300:
-        raise problem_of(resp)
-    try:
-        response = await start_session(request, str(resp.json()["access_token"]), "/portal")
-    except GatewayProblem:
-        return _page(request, "portal/link.html", 400, failure="portal.link.bad")
-    response.delete_cookie(FORM_COOKIE, path="/portal")
-    return response
+    return await spend_link(request, token, form_token, "portal/link.html", "portal.link",
+                            "/portal/sign-in-links/redeem", "/portal")
