@@ -17,6 +17,7 @@ from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
 from ..i18n import t
 from ..kb_view import LEADS, catalogue_options, in_lang, safe_id, steps, title
 from ..pages import lang_of, render
+from ..search_view import pieces
 from ..session import CsrfForm, CurrentSession, Session
 
 router = APIRouter()
@@ -81,7 +82,7 @@ async def index(request: Request, session: CurrentSession, api: UserApi) -> Resp
     lang = lang_of(request, session)
     return render(request, session, "kb/index.html", q=q or "", category=category, tag=tag, searching=searching,
                   found=found["items"], recent=recent["items"], popular=popular["items"],
-                  categories=catalogue_options(tree, lang), title=title)
+                  categories=catalogue_options(tree, lang), title=title, pieces=pieces)
 
 
 async def _empty() -> dict[str, Any]:

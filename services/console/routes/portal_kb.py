@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..gateway import UserApi
 from ..kb_view import title
 from ..pages import lang_of, render
+from ..search_view import pieces
 from ..session import CsrfForm, CurrentSession
 from .knowledge import ARTICLES, article_ctx, cast_vote, checked, count_view
 from .news import portal_news
@@ -33,7 +34,7 @@ async def index(request: Request, session: CurrentSession, api: UserApi) -> HTML
         api.get(f"{ARTICLES}/recent", params={"limit": 10}), api.get(f"{ARTICLES}/popular", params={"limit": 10}),
         portal_news(api, lang_of(request, session)))
     return render(request, session, "kb/portal_index.html", q=q, found=found["items"], recent=recent["items"],
-                  popular=popular["items"], items=news, title=title)
+                  popular=popular["items"], items=news, title=title, pieces=pieces)
 
 
 async def _empty() -> dict[str, list[object]]:
