@@ -28,7 +28,6 @@ from shared.runtime.ids import derived_id
 from shared.runtime.kafka import KafkaBus, Poison
 from shared.runtime.metrics import NOTIFICATIONS
 from shared.runtime.tasks import cancel
-from shared.runtime.timer_loop import IDLE_MAX_SECONDS
 
 from .domain import backoff_delay
 from .errors import SendError, transient
@@ -37,8 +36,12 @@ from .settings import NotifySettings
 from .store import NotifyStore
 
 log = logging.getLogger(__name__)
-# The longest rest of a sweeper that keeps finding nothing (leases last minutes; a lost outcome waits this long).
-SWEEP_IDLE_MAX_SECONDS = 8.0
+# How long an idle feeder rests when told of nothing: every delivery this process writes, reschedules or releases
+# wakes it, so this only bounds how late it sees one written by a replica that died before sending it.
+FEEDER_IDLE_MAX_SECONDS = 10.0
+# The rest of a sweeper that finds nothing (leases last minutes; a lost outcome waits this long at most).
+SWEEP_IDLE_MAX_SECONDS = 15.0
+CLAIM_BATCHES = 2  # a feeder keeps up to this many rounds of its workers claimed, and claims a round at once
 
 
 class Sender(Protocol):
@@ -80,7 +83,10 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
-        self.delivered = 0
+        self._taken = {ch: asyncio.Event() for ch in senders}  # a worker took a delivery: the queue has room
+        self._held_back: set[str] = set()  # channels whose due deliveries wait behind others (ordering.py)
+        self._claiming: set[str] = set()  # channels whose feeder is reading the queue (it may have read it too early)
+        self.delivered = self.published = 0
         self.on_failure: Callable[[dict[str, Any]], Awaitable[None]] | None = None  # wired to the handler
 
     def concurrency(self, channel: str) -> int:
@@ -88,13 +94,13 @@ class Dispatcher:
 
     async def start(self) -> None:
         for ch in self.factories:
-            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=self.concurrency(ch))
+            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=CLAIM_BATCHES * self.concurrency(ch))
             self._queues[ch] = queue
             self._tasks.append(asyncio.create_task(self._feeder(ch, queue), name=f"notify-{ch}-feeder"))
             for i in range(self.concurrency(ch)):
                 sender = self.factories[ch]()
                 self._senders.append(sender)
-                self._tasks.append(asyncio.create_task(self._worker(queue, sender), name=f"notify-{ch}-{i}"))
+                self._tasks.append(asyncio.create_task(self._worker(ch, queue, sender), name=f"notify-{ch}-{i}"))
         self._tasks.append(asyncio.create_task(self._sweeper(), name="notify-sweeper"))
         self._tasks.append(asyncio.create_task(self._publisher(), name="notify-outcomes"))
 
@@ -114,43 +120,57 @@ class Dispatcher:
         return bool(self._tasks) and all(not tk.done() for tk in self._tasks)
 
     def wake(self, channels: set[str] | None = None) -> None:
-        for ch in channels or set(self._wake):
+        for ch in set(self._wake) if channels is None else channels:
             if ch in self._wake:
                 self._wake[ch].set()
 
+    def _done(self) -> None:
+        """A delivery is finished: the next notice in that person's line may go now, on whichever channel waits."""
+        self.wake(self._held_back | self._claiming)
+
     async def _idle(self, channel: str, next_due: datetime | None) -> None:
         """Rest until the earliest pending delivery is due or a new one is told of (``wake``); at most
-        ``IDLE_MAX_SECONDS``, which bounds how late a delivery written elsewhere (another replica) is seen."""
+        ``FEEDER_IDLE_MAX_SECONDS``."""
         ev = self._wake[channel]
-        wait = IDLE_MAX_SECONDS if next_due is None else (next_due - self.clock.now()).total_seconds()
+        wait = FEEDER_IDLE_MAX_SECONDS if next_due is None else (next_due - self.clock.now()).total_seconds()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(ev.wait(), min(max(wait, self.s.poll_interval), IDLE_MAX_SECONDS))
+            await asyncio.wait_for(ev.wait(), min(max(wait, self.s.poll_interval), FEEDER_IDLE_MAX_SECONDS))
         ev.clear()
+
+    async def _room(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
+        """Wait until the queue can take a round of the workers (or is empty), so that claims come in batches."""
+        while queue.qsize() and queue.maxsize - queue.qsize() < self.concurrency(channel):
+            self._taken[channel].clear()
+            await self._taken[channel].wait()
+        return queue.maxsize - queue.qsize()
 
     async def _feeder(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         """One poller per channel claims due deliveries in batches, as fast as its workers take them."""
         while True:
-            room = queue.maxsize - queue.qsize()
-            if room <= 0:
-                await asyncio.sleep(0.01)
-                continue
+            room = await self._room(channel, queue)
             next_due = None
+            self._claiming.add(channel)
             try:
-                batch, next_due = await self.store.claim_due(channel, self.clock.now(), self.s.lease_seconds, room)
+                batch, next_due, held_back = await self.store.claim_due(channel, self.clock.now(),
+                                                                        self.s.lease_seconds, room)
+                (self._held_back.add if held_back else self._held_back.discard)(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("claiming deliveries failed")
                 batch = []
+            finally:
+                self._claiming.discard(channel)
             if not batch:
                 await self._idle(channel, next_due)
                 continue
             for doc in batch:
                 queue.put_nowait(doc)
 
-    async def _worker(self, queue: asyncio.Queue[dict[str, Any]], sender: Sender) -> None:
+    async def _worker(self, channel: str, queue: asyncio.Queue[dict[str, Any]], sender: Sender) -> None:
         while True:
             doc = await queue.get()
+            self._taken[channel].set()
             try:
                 await self.attempt(doc, sender)
             except asyncio.CancelledError:  # shutting down mid-send: hand it back now rather than at lease expiry
@@ -175,7 +195,7 @@ class Dispatcher:
         provider_id = response if doc["channel"] == "sms" else None
         await self.store.mark_sent(doc["_id"], now, provider_id, None if provider_id else response[:300])
         self.delivered += 1
-        self.wake()  # the next notice in this person's line may go now, on whichever channel
+        self._done()
         NOTIFICATIONS.labels(channel=doc["channel"], outcome="sent").inc()
         self._outbox.put_nowait({**doc, "status": "sent"})
 
@@ -193,7 +213,7 @@ class Dispatcher:
         reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
         log.warning("delivery failed", extra={"notification_id": doc["_id"], "reason": reason})
         await self.store.mark_failed(doc["_id"], now, reason, exc.permanent)
-        self.wake()
+        self._done()
         NOTIFICATIONS.labels(channel=doc["channel"], outcome="failed").inc()
         self._outbox.put_nowait({**doc, "status": "failed", "last_error": reason, "permanent": exc.permanent,
                                  "attempts": attempts})
@@ -208,6 +228,7 @@ class Dispatcher:
                 await self.dead_letter(d, ev)
                 await self.report(d)
         await self.store.mark_all_published([d["_id"] for d in docs])
+        self.published += len(docs)
 
     async def _publisher(self) -> None:
         while True:
@@ -256,9 +277,9 @@ class Dispatcher:
         return found
 
     async def _sweeper(self) -> None:
-        """Sweeps every ``poll_interval * 4`` (at least 1 s) while they find work, twice as seldom after each
-        that finds none, up to ``SWEEP_IDLE_MAX_SECONDS``: recovery is never urgent and an idle desk stays quiet."""
-        base = interval = max(self.s.poll_interval * 4, 1.0)
+        """Sweeps every ``poll_interval * 4`` (at least 1 s) while they find work, else every
+        ``SWEEP_IDLE_MAX_SECONDS``: recovery is never urgent and an idle desk stays quiet."""
+        base = max(self.s.poll_interval * 4, 1.0)
         while True:
             found = True
             try:
@@ -267,8 +288,7 @@ class Dispatcher:
                 raise
             except Exception:
                 log.exception("notify sweep failed")
-            interval = base if found else min(interval * 2, max(base, SWEEP_IDLE_MAX_SECONDS))
-            await asyncio.sleep(interval)
+            await asyncio.sleep(base if found else max(base, SWEEP_IDLE_MAX_SECONDS))
 
 
 SenderFactory = Callable[[], Sender]

@@ -90,8 +90,9 @@ class NotifyHandler:
         await self._plan_and_enqueue(env, msg, view, seq, held_for)
         if held_for:  # its resolution may have been folded meanwhile, after that fold released what it found
             released = after_resolution(await self.store.view(env.ticket_id), held_for)
-            if released is not None:
-                await self.store.release_held(env.ticket_id, held_for, released)
+            if released is not None and await self.store.release_held(env.ticket_id, held_for, released) \
+                    and self.dispatcher:
+                self.dispatcher.wake()
 
     async def _plan_and_enqueue(self, env: Envelope, msg: Message, view: TicketView | None, seq: int | None,
                                 held_for: str | None = None) -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -23,6 +23,7 @@ from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
 from shared.runtime.clock import as_utc
 from shared.runtime.ids import new_id
 
+from .coalesce import Coalescer
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
 
@@ -44,31 +45,57 @@ INDEXES = {
 }
 
 
+class Claim(NamedTuple):
+    docs: list[dict[str, Any]]  # leased to the caller
+    next_due: datetime | None  # when the earliest pending delivery not yet due is (None: none seen)
+    held_back: bool  # due ones waited behind an earlier notice to the same person: a finished send may free them
+
+
 class NotifyStore:
+    """The consumers' reads and writes of views and deliveries are coalesced across partitions (``coalesce.py``)."""
+
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
         self.tickets, self.deliveries, self.inbox = db[TICKETS], db[DELIVERIES], db[INBOX]
+        self._views: Coalescer[str, dict[str, Any] | None] = Coalescer(self._read_views)
+        self._saves: Coalescer[dict[str, Any], None] = Coalescer(self._write_views)
+        self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
+        self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
 
     # ---- projection ------------------------------------------------------------------------------
 
     async def view(self, ticket_id: str) -> TicketView | None:
-        return from_doc(await self.tickets.find_one({"_id": ticket_id}))
+        return from_doc(await self._views(ticket_id))
 
     async def save_view(self, view: TicketView) -> None:
-        await self.tickets.replace_one({"_id": view.ticket_id}, to_doc(view), upsert=True)
+        await self._saves(to_doc(view))
+
+    async def _read_views(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        found = {d["_id"]: d async for d in self.tickets.find({"_id": {"$in": sorted(set(ids))}})}
+        return [found.get(i) for i in ids]
+
+    async def _write_views(self, docs: list[dict[str, Any]]) -> list[None]:
+        await self.tickets.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=True)
+        return [None] * len(docs)
 
     # ---- deliveries ------------------------------------------------------------------------------
 
     async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int:
         """Insert-if-absent: a redelivered event finds its deliveries already there and adds nothing."""
-        if not docs:
-            return 0
-        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
+        return await self._adds(docs) if docs else 0
+
+    async def _add_deliveries(self, groups: list[Sequence[dict[str, Any]]]) -> list[int]:
+        """One bulk upsert for every caller's documents; each learns how many of its own were new."""
+        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for g in groups for d in g]
         try:
-            res = await self.deliveries.bulk_write(ops, ordered=False)
-            return res.upserted_count
+            upserted = set((await self.deliveries.bulk_write(ops, ordered=False)).upserted_ids or {})
         except BulkWriteError as exc:  # concurrent insert of the same id: it is there, which is all we need
-            return int(exc.details.get("nUpserted", 0))
+            upserted = {u["index"] for u in exc.details.get("upserted", [])}
+        counts, start = [], 0
+        for g in groups:
+            counts.append(sum(1 for i in range(start, start + len(g)) if i in upserted))
+            start += len(g)
+        return counts
 
     async def add_inbox(self, docs: Sequence[dict[str, Any]]) -> None:
         if docs:
@@ -80,12 +107,11 @@ class NotifyStore:
 
     async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
         """Lease up to ``limit`` due deliveries that are first in line; a claim token keeps two replicas apart."""
-        return (await self.claim_due(channel, now, lease, limit))[0]
+        return (await self.claim_due(channel, now, lease, limit)).docs
 
-    async def claim_due(self, channel: str, now: datetime, lease: float,
-                        limit: int) -> tuple[list[dict[str, Any]], datetime | None]:
-        """``claim_batch``, and when the earliest pending delivery not yet due is due (None: none seen), read by
-        the same query so that an idle feeder can rest until then instead of polling."""
+    async def claim_due(self, channel: str, now: datetime, lease: float, limit: int) -> Claim:
+        """``claim_batch``, with what an idle feeder needs to rest instead of polling (read by the same query):
+        when the next pending delivery is due, and whether a due one waits behind another."""
         pending = {"status": "pending", "channel": channel}
         fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1, "next_attempt_at": 1}
         rows = [d async for d in
@@ -93,16 +119,17 @@ class NotifyStore:
         candidates = [d for d in rows if as_utc(d["next_attempt_at"]) <= now]
         later = next((as_utc(d["next_attempt_at"]) for d in rows if as_utc(d["next_attempt_at"]) > now), None)
         if not candidates:
-            return [], later
-        ids = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))[:limit]
+            return Claim([], later, False)
+        free = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))
+        ids, held_back = free[:limit], len(free) < len(candidates)
         if not ids:
-            return [], later
+            return Claim([], later, held_back)
         token = new_id()
         await self.deliveries.update_many(
             {"_id": {"$in": ids}, "status": "pending"},
             {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
              "$inc": {"attempts": 1}})
-        return [d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later
+        return Claim([d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later, held_back)
 
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
         query = {"ticket_id": {"$in": sorted(ticket_ids)}, "status": {"$in": list(UNDONE)}, "seq": {"$ne": None}}
@@ -128,10 +155,16 @@ class NotifyStore:
                                                "$inc": {"attempts": -1}, "$unset": {"lease_until": ""}})
 
     async def mark_sent(self, doc_id: str, now: datetime, provider_id: str | None, response: str | None) -> None:
-        await self.deliveries.update_one(
+        """Each worker waits for its own mark; the marks of workers that finish together go in one write."""
+        await self._marks((doc_id, now, provider_id, response))
+
+    async def _mark_sent(self, marks: list[tuple[str, datetime, str | None, str | None]]) -> list[None]:
+        await self.deliveries.bulk_write([UpdateOne(
             {"_id": doc_id, "status": "sending"},
             {"$set": {"status": "sent", "sent_at": now, "provider_id": provider_id, "provider_response": response,
                       "outcome_published": False, "last_error": None}, "$unset": {"lease_until": ""}})
+            for doc_id, now, provider_id, response in marks], ordered=False)
+        return [None] * len(marks)
 
     async def reschedule(self, doc_id: str, at: datetime, error: str) -> None:
         await self.deliveries.update_one(

@@ -45,7 +45,8 @@ class Rendered:
 
 @lru_cache(maxsize=2)
 def _env(autoescape: bool) -> TemplateSandbox:
-    return TemplateSandbox(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=autoescape,
+    """Shipped templates do not change while the process runs: compiled once, their files not checked again."""
+    return TemplateSandbox(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=autoescape, auto_reload=False,
                            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
 
 
@@ -64,8 +65,14 @@ def _source(o: TemplateOverride) -> str:
             + o.text + "{% endblock %}" + html)
 
 
+@lru_cache(maxsize=256)
+def _compiled(autoescape: bool, source: str) -> Template:
+    """An administrator's wording, compiled once per text (a changed override is a new text)."""
+    return _env(autoescape).from_string(source)
+
+
 def _template(env: TemplateSandbox, path: str, override: TemplateOverride | None) -> Template:
-    return env.from_string(_source(override)) if override else env.get_template(path)
+    return _compiled(env.autoescape is True, _source(override)) if override else env.get_template(path)
 
 
 def render(name: str, language: str, context: dict[str, Any], override: TemplateOverride | None = None) -> Rendered:
