@@ -3,7 +3,9 @@
 Events on ``tickets.events`` (a client e-mail ticket, then an agent's reply) → notify plans,
 renders and enqueues → e-mail workers deliver over SMTP to a real aiosmtpd server. Notify runs as its
 own OS process; the SMTP server runs in this one. The clock starts when the first reply is published
-(once notify has projected every ticket) and stops when the SMTP server has accepted them all.
+(once notify has projected every ticket) and stops when the SMTP server has accepted them all. Across the
+same span it reads what each e-mail cost (``bench.measure``: notify's database commands, CPU of notify, the
+broker and the database), then notify's database commands per second over ``--idle-seconds`` with no traffic.
 
     .venv/bin/python -m bench.notify_throughput [--messages 1000] [--workers 8]
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import threading
@@ -25,6 +28,7 @@ from aiosmtpd.controller import Controller
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import infra, write_result  # noqa: E402
+from bench.measure import Usage, db_commands, infra_pids, merge_latest  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
 from services.notify.store import TICKETS  # noqa: E402
 from shared.contracts.envelope import envelope_for  # noqa: E402
@@ -59,7 +63,17 @@ async def _count(col: Any, want: int) -> bool:
     return bool(await col.count_documents({}) >= want)
 
 
-async def run(env: dict[str, str], messages: int, workers: int, logs: Path) -> dict[str, Any]:
+async def idle_rate(metrics_url: str, seconds: float) -> dict[str, Any]:
+    """Notify's database commands per second while nothing happens (its delivery loops and sweeper at rest)."""
+    before = await asyncio.to_thread(db_commands, metrics_url)
+    await asyncio.sleep(seconds)
+    after = await asyncio.to_thread(db_commands, metrics_url)
+    delta = {k: v - before.get(k, 0.0) for k, v in after.items() if v - before.get(k, 0.0)}
+    return {"seconds": seconds, "per_s": round(sum(delta.values()) / seconds, 2),
+            "by_command_per_s": {k: round(v / seconds, 2) for k, v in sorted(delta.items(), key=lambda kv: -kv[1])}}
+
+
+async def run(env: dict[str, str], messages: int, workers: int, logs: Path, idle_seconds: float) -> dict[str, Any]:
     sink, port = Counter(), free_port()
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
@@ -71,6 +85,8 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path) -> d
     await ensure_topics(settings)
     notify = ServiceProcess("notify", service_env, logs)
     await asyncio.to_thread(notify.start().wait_ready, 120)
+    assert notify.proc is not None
+    usage = Usage({"notify": notify.proc.pid, **infra_pids(env)}, {"notify": notify.metrics_url})
     bus = KafkaBus(settings, "bench")
     await bus.start()
     now = datetime.now(UTC)
@@ -88,6 +104,7 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path) -> d
         await eventually(lambda: _count(projected, messages), timeout=300, interval=0.2,
                          message="notify projected every ticket")
         before = sink.count  # whatever TicketOpened caused (nothing: no staff in the directory)
+        mark = await asyncio.to_thread(usage.mark)
         t0 = time.perf_counter()
         await bus.publish_many(TICKETS_EVENTS, replies)
         published = time.perf_counter() - t0
@@ -95,7 +112,9 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path) -> d
         while sink.count - before < messages and time.monotonic() < deadline:  # noqa: ASYNC110 (SMTP thread)
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - t0
+        cost = Usage.per(mark, await asyncio.to_thread(usage.mark), max(sink.count - before, 1))
         await asyncio.sleep(1.0)  # any duplicate would arrive now
+        idle = await idle_rate(notify.metrics_url, idle_seconds)
     finally:
         await bus.stop()
         await client.close()
@@ -108,6 +127,9 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path) -> d
             "duplicates": sum(max(sink.by_rcpt.get(c, 0) - 1, 0) for c in clients),
             "email_workers": workers, "seconds": round(elapsed, 3), "publish_seconds": round(published, 3),
             "notifications_per_second": round(delivered / elapsed, 1) if elapsed else None,
+            "db_ops_per_email": cost["db_ops"], "db_ops_per_email_by_command": cost["db_ops_by_service"]["notify"],
+            "cpu_ms_per_email": cost["cpu_ms"], "cpu_ms_per_email_by_process": cost["cpu_ms_by_process"],
+            "idle_db_commands": idle, "load_average": list(os.getloadavg()),
             "path": "ReplySent on tickets.events → notify (plan, render, enqueue in MongoDB) → e-mail workers → "
                     "aiosmtpd on loopback"}
 
@@ -116,12 +138,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
     args = parser.parse_args()
     with infra() as base, tempfile.TemporaryDirectory() as logs:
-        result = asyncio.run(run({**base, **isolated_env()}, args.messages, args.workers, Path(logs)))
+        result = asyncio.run(run({**base, **isolated_env()}, args.messages, args.workers, Path(logs),
+                                 args.idle_seconds))
     print(f"notify: {result['delivered']}/{result['messages']} e-mails in {result['seconds']} s "
-          f"= {result['notifications_per_second']} notifications/s ({result['email_workers']} SMTP workers)")
+          f"= {result['notifications_per_second']} notifications/s ({result['email_workers']} SMTP workers), "
+          f"{result['db_ops_per_email']} database commands and {result['cpu_ms_per_email']} CPU ms per e-mail; "
+          f"idle {result['idle_db_commands']['per_s']} commands/s")
     write_result("notify_throughput", result)
+    merge_latest("notify_throughput")
     if result["clients_reached_once"] != args.messages:
         raise SystemExit("not every client got exactly one e-mail")
 
