@@ -1,6 +1,7 @@
 """How relevant an article is to some text: normalised word overlap over title, tags and body, on Russian and
-English stems (Snowball), a title word weighing most. Pure and small on purpose: it sits behind ``Ranker`` so the
-search service's index can replace it; until then every search and suggestion scores the visible articles here."""
+English stems (Snowball), a title word weighing most. Pure and small on purpose, behind ``Ranker``: it scores the
+suggestions (a ticket's text, what a client types in a new request); searches by words go to the search service's
+article index. ``normalise_query`` keys the content-gap report."""
 
 from __future__ import annotations
 
