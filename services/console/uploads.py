@@ -29,16 +29,18 @@ def chosen_files(values: list[Any]) -> list[UploadFile]:
     return [v for v in values if isinstance(v, UploadFile) and v.filename][:MAX_FILES + 1]
 
 
-async def upload(api: Api, ticket_id: str, files: list[UploadFile]) -> tuple[list[str], dict[str, str]]:
-    """Upload each file to the ticket; the ids, or the first refusal in the gateway's words under ``files``."""
+async def upload(api: Api, path: str, files: list[UploadFile],
+                 too_many: str = "ticket.form.too_many_files") -> tuple[list[str], dict[str, str]]:
+    """Each file to the gateway at ``path``, which judges it (size, kind by its bytes); the ids, or the first
+    refusal in the gateway's words under ``files`` (``too_many``: the catalogue key when there are too many)."""
     if len(files) > MAX_FILES:
-        return [], {"files": "ticket.form.too_many_files"}
+        return [], {"files": too_many}
     ids: list[str] = []
     for f in files:
         data = await f.read(FILE_BYTES + 1)
         try:
-            stored = await api.post(f"/tickets/{ticket_id}/attachments",
-                                    files={"file": (f.filename, data, f.content_type or "application/octet-stream")})
+            kind = f.content_type or "application/octet-stream"
+            stored = await api.post(path, files={"file": (f.filename, data, kind)})
         except GatewayProblem as exc:
             if exc.status in (401, 403, 404) or exc.status >= 500:
                 raise

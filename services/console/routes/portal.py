@@ -21,7 +21,7 @@ from ..pages import lang_of, render
 from ..portal_view import conversation, may_write, requests, short_date, survey
 from ..session import CsrfForm, CurrentSession, Session
 from ..ticket_view import safe_id
-from ..uploads import FILE_BYTES, MAX_FILES, chosen_files
+from ..uploads import MAX_FILES, chosen_files, upload
 from .knowledge import optional
 from .news import portal_news
 
@@ -53,23 +53,6 @@ async def _form(request: Request) -> tuple[dict[str, str], list[UploadFile]]:
     form = await request.form()
     fields = {k: v.strip() for k, v in form.items() if isinstance(v, str)}
     return fields, chosen_files(form.getlist("files"))
-
-
-async def _upload(api: Api, path: str, files: list[UploadFile]) -> tuple[list[str], dict[str, str]]:
-    """Each file to the gateway, which judges it (size, kind by its bytes); the ids, or the refusal under ``files``."""
-    if len(files) > MAX_FILES:
-        return [], {"files": "portal.files.too_many"}
-    ids: list[str] = []
-    for f in files:
-        try:
-            stored = await api.post(path, files={"file": (f.filename, await f.read(FILE_BYTES + 1),
-                                                          f.content_type or "application/octet-stream")})
-        except GatewayProblem as exc:
-            if exc.status in (401, 403, 404) or exc.status >= 500:
-                raise
-            return [], {"files": f"{f.filename}: {exc.detail or exc.title}"}
-        ids.append(str(stored["id"]))
-    return ids, {}
 
 
 def _required(fields: dict[str, str], *names: str) -> dict[str, str]:
@@ -104,7 +87,7 @@ async def open_request(request: Request, session: CsrfForm, api: UserApi) -> Res
     errors = _required(fields, "subject", "text")
     ids: list[str] = []
     if not errors:
-        ids, errors = await _upload(api, "/portal/attachments", files)
+        ids, errors = await upload(api, "/portal/attachments", files, "portal.files.too_many")
     if not errors:
         body = {"subject": fields["subject"], "text": fields["text"], "attachment_ids": ids,
                 **chosen_service(fields.get("service"))}
@@ -152,7 +135,7 @@ async def write(ticket_id: str, request: Request, session: CsrfForm, api: UserAp
     errors = _required(fields, "text")
     ids: list[str] = []
     if not errors:
-        ids, errors = await _upload(api, f"/tickets/{ticket_id}/attachments", files)
+        ids, errors = await upload(api, f"/tickets/{ticket_id}/attachments", files, "portal.files.too_many")
     if not errors:
         try:
             await _keyed(session, api, key).post(f"/portal/tickets/{ticket_id}/messages",

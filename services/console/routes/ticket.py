@@ -101,7 +101,7 @@ async def act(ticket_id: str, action: str, request: Request, session: CsrfForm, 
     fetch = request.headers.get("x-requested-with") == "fetch"
     body, errors = build(action, classify_form(form) if action == "classify" else form)
     if not errors and action in WITH_FILES and (files := chosen_files(form.getlist("files"))):
-        ids, errors = await upload(api, ticket_id, files)
+        ids, errors = await upload(api, f"/tickets/{ticket_id}/attachments", files)
         body = {**(body or {}), "attachment_ids": ids}
     try:
         if errors:
