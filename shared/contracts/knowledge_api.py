@@ -8,7 +8,7 @@ never learns of an article he may not read, not even as a count or a refusal (a 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -29,11 +29,11 @@ Word = str  # a tag or category id
 Id = str
 
 
-ARTICLE_EXAMPLE = {
+ARTICLE_EXAMPLE: dict[str, Any] = {
     "content": {"ru": {"title": "Как перезагрузить роутер", "body": "1. Отключите питание.\n2. Ждите **10 секунд**."},
                 "en": {"title": "How to restart the router", "body": "1. Unplug it.\n2. Wait **10 seconds**."}},
     "visibility": "public", "categories": ["internet"], "tags": ["router"]}
-NEWS_EXAMPLE = {
+NEWS_EXAMPLE: dict[str, Any] = {
     "content": {"ru": {"title": "Плановые работы 12 декабря", "body": "С 02:00 до 04:00 возможны перерывы связи."}},
     "audience": "clients", "publish_at": "2026-12-10T09:00:00Z", "unpublish_at": "2026-12-13T00:00:00Z"}
 
