@@ -19,25 +19,27 @@ from shared.runtime.service import service_app
 from .access.auth import Authenticator
 from .access.cursors import CursorCodec, cursor_key
 from .access.jwks import JwksCache
-from .api import actions, catalogue, deliveries, directories, notifications, people, reports, stream, tickets
-from .api.attachments import router as attachment_routes
+from .api import reports
+from .api.admin import catalogue, deliveries, directories, notifications, people
+from .api.admin.classification_tree import router as classification_routes
 from .api.board import router as board_routes
-from .api.classification_tree import router as classification_routes
-from .api.client_card import router as client_card_routes
 from .api.deps import Context
-from .api.knowledge import router as knowledge_routes
-from .api.knowledge_files import router as knowledge_file_routes
-from .api.knowledge_news import router as knowledge_news_routes
-from .api.macro_apply import router as macro_apply_routes
+from .api.knowledge.articles import router as knowledge_routes
+from .api.knowledge.files import router as knowledge_file_routes
+from .api.knowledge.news import router as knowledge_news_routes
 from .api.macros import router as macro_routes
-from .api.merge_split import router as merge_split_routes
-from .api.portal_catalogue import router as portal_catalogue_routes
-from .api.portal_extras import router as portal_extras_routes
-from .api.portal_invitable import router as invitable_routes
-from .api.portal_invitations import router as invitation_routes
-from .api.portal_sign_in import router as sign_in_links
+from .api.portal.catalogue import router as portal_catalogue_routes
+from .api.portal.guide_feedback import router as portal_extras_routes
+from .api.portal.invitable import router as invitable_routes
+from .api.portal.invitations import router as invitation_routes
+from .api.portal.sign_in import router as sign_in_links
 from .api.search import router as search_routes
-from .api.tags_fields import router as tags_fields_routes
+from .api.tickets import actions, stream, tickets
+from .api.tickets.attachments import router as attachment_routes
+from .api.tickets.client_card import router as client_card_routes
+from .api.tickets.macro_apply import router as macro_apply_routes
+from .api.tickets.merge_split import router as merge_split_routes
+from .api.tickets.tags_fields import router as tags_fields_routes
 from .clients.knowledge import KnowledgeApi
 from .clients.notify import NotifyApi
 from .clients.search import SearchApi

@@ -21,9 +21,9 @@ from ..access.scope import ticket_scope
 from ..queries.counts import count_tickets
 from ..queries.plan import find_page
 from ..queries.queues import WORKING
+from .admin.people import _agent_view
 from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .models import AgentView, TicketSummary
-from .people import _agent_view
 
 TICKETS_PER_AGENT = 50
 # What an agent's load counts: taken but not started, and started (in work or waiting for the client).

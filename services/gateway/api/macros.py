@@ -14,8 +14,8 @@ from shared.runtime.problems import ProblemError, problem_responses
 from ..access.principal import STAFF, Principal
 from ..macros.access import may_see, may_write
 from ..macros.model import Macro, MacroIn
+from ..macros.store import MacroStore
 from .deps import Ctx, CurrentPrincipal, forbidden, require
-from .macro_store import MacroStore
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40, description="The version you read (ETag)")]
 

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from services.gateway.api.file_types import disposition, safe_filename, served_type, sniff
+from services.gateway.api.tickets.file_types import disposition, safe_filename, served_type, sniff
 from services.gateway.queries.attachments import named_file
 from services.gateway.settings import OFFICE_TYPES
 

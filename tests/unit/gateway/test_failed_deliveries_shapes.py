@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.gateway.api.deliveries import decode_cursor, encode_cursor, failed_delivery
+from services.gateway.api.admin.deliveries import decode_cursor, encode_cursor, failed_delivery
 from services.gateway.queries.deliveries import failed_pipeline
 from shared.runtime.problems import ProblemError
 

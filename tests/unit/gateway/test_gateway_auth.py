@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from services.gateway.access.auth import Authenticator, AuthError, api_key_principal, cli, mint_token
 from services.gateway.access.jwks import JwksCache
 from services.gateway.access.principal import UserRole
-from services.gateway.api.directories import parse_if_match
+from services.gateway.api.admin.directories import parse_if_match
 from services.gateway.settings import GatewaySettings
 from shared.runtime.clock import ManualClock
 from shared.runtime.problems import ProblemError

@@ -16,8 +16,8 @@ from shared.directory import DirectoryStore
 from shared.directory.notify import TEMPLATES, template_key
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import LEADS, STAFF, UserRole
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import LEADS, STAFF, UserRole
+from ..deps import Ctx, CurrentPrincipal, require
 
 ADMIN = frozenset({UserRole.administrator})
 TemplateName = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from shared.directory import AUDIT, Directory, DirectoryStore, VersionConflict, load_all
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import UserRole
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import UserRole
+from ..deps import Ctx, CurrentPrincipal, require
 from .directory_checks import check_delete, check_put
 from .directory_import import router as import_routes
 

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Query
 from shared.contracts.schemas.common import Channel, TicketStatus
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import STAFF, Principal, UserRole
-from ..access.scope import and_all, may_act_for, ticket_scope, visible
-from ..queries.counts import count_tickets
-from ..queries.plan import Unsupported, find_page
-from ..queries.portal_survey import ticket_survey
-from ..queries.queues import (
+from ...access.principal import STAFF, Principal, UserRole
+from ...access.scope import and_all, may_act_for, ticket_scope, visible
+from ...queries.counts import count_tickets
+from ...queries.plan import Unsupported, find_page
+from ...queries.portal_survey import ticket_survey
+from ...queries.queues import (
     DEFAULT_SORT,
     CursorError,
     Queue,
@@ -25,9 +25,9 @@ from ..queries.queues import (
     queue_filter,
     sort_spec,
 )
-from ..queries.sla_view import sla_view
-from .deps import Context, Ctx, CurrentPrincipal, forbidden
-from .models import QueueCounts, TicketPage, TicketView
+from ...queries.sla_view import sla_view
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden
+from ..models import QueueCounts, TicketPage, TicketView
 
 CLIENT_HIDDEN = {"NoteAdded", "CommandRejected", "NotificationRecorded"}
 READ_ERRORS = problem_responses(401, 403, 404, 422)

@@ -15,9 +15,9 @@ from shared.contracts import knowledge_api as k
 from shared.runtime.file_types import download_headers, served_type
 from shared.runtime.problems import ProblemError, problem_responses
 
-from .attachments import DOWNLOAD_RESPONSES
-from .deps import Ctx, CurrentPrincipal, require
-from .knowledge import ARTICLES, WRITERS, Id, api, viewer
+from ..deps import Ctx, CurrentPrincipal, require
+from ..tickets.attachments import DOWNLOAD_RESPONSES
+from .articles import ARTICLES, WRITERS, Id, api, viewer
 
 FILE_NAME = "X-File-Name"  # how the knowledge service names the file it sends (percent-encoded)
 

@@ -19,11 +19,11 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import LEADS, TicketAccess
-from ..queries.portal_store import PortalStore
-from ..queries.sign_in_links import SignInLinks
-from .deps import Ctx, CurrentPrincipal, forbidden, require
-from .portal_sign_in import Email, PortalSession, Publisher, RedeemRequest, issue_link, redeemed, session_for
+from ...access.principal import LEADS, TicketAccess
+from ...queries.portal_store import PortalStore
+from ...queries.sign_in_links import SignInLinks
+from ..deps import Ctx, CurrentPrincipal, forbidden, require
+from .sign_in import Email, PortalSession, Publisher, RedeemRequest, issue_link, redeemed, session_for
 
 INVITATION_TTL = timedelta(hours=72)  # long enough to be read after a weekend; the link still works only once
 GONE = ProblemError(410, "Gone", "this invitation is unknown, used or expired: ask for a new one",

@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.collections import GATEWAY_MACRO_USES, GATEWAY_MACROS
 
-from ..macros.model import Macro
+from .model import Macro
 
 # The ticket's fields a use keeps, so the report filters and scopes uses exactly as it does tickets.
 TICKET_SCOPE_FIELDS = ("line", "group_id", "service_team_id", "assignee_id", "participants", "client", "channel",

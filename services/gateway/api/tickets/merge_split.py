@@ -20,10 +20,10 @@ from shared.contracts.ticket_rules import same_client
 from shared.runtime.ids import derived_id
 from shared.runtime.problems import ProblemError
 
-from ..access.principal import Principal
+from ...access.principal import Principal
+from ..deps import Ctx, CurrentPrincipal, forbidden
+from ..models import TicketView
 from .actions import ACTION_RESPONSES, IdempotencyKey, run_action
-from .deps import Ctx, CurrentPrincipal, forbidden
-from .models import TicketView
 from .tickets import load_visible
 
 MessageId = Annotated[str, Field(min_length=1, max_length=200)]

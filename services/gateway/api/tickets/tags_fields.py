@@ -19,10 +19,10 @@ from shared.directory import DirectoryStore
 from shared.directory.custom_fields import CUSTOM_FIELDS, CustomField
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import STAFF, Principal
+from ...access.principal import STAFF, Principal
+from ..deps import Ctx, CurrentPrincipal, require
+from ..models import TicketView
 from .actions import ACTION_RESPONSES, IdempotencyKey, run_action
-from .deps import Ctx, CurrentPrincipal, require
-from .models import TicketView
 
 # The ledger's codes for values that do not fit their definitions: the request was wrong, not the ticket's state.
 INVALID_VALUE_CODES = frozenset({"invalid_custom_field"})

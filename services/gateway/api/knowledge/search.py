@@ -14,8 +14,8 @@ from fastapi import Request
 from shared.contracts import knowledge_api as k
 from shared.contracts.article_search import ArticleScope, ArticleSearchRequest
 
-from ..clients.knowledge import KnowledgeApi
-from ..clients.search import SearchApi
+from ...clients.knowledge import KnowledgeApi
+from ...clients.search import SearchApi
 
 
 async def searched(request: Request, viewer: k.Viewer, q: str, category: str | None, tag: str | None,

@@ -17,15 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.contracts.language import Language
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import STAFF
-from ..ledger.commands import command_id
-from ..macros.plan import Step, language_for, plan
-from ..macros.render import MacroTemplateError
+from ...access.principal import STAFF
+from ...ledger.commands import command_id
+from ...macros.plan import Step, language_for, plan
+from ...macros.render import MacroTemplateError
+from ...macros.store import MacroStore
+from ..deps import Ctx, CurrentPrincipal, require
+from ..macros import visible_macro
+from ..models import TicketView
 from .actions import IdempotencyKey
-from .deps import Ctx, CurrentPrincipal, require
-from .macro_store import MacroStore
-from .macros import visible_macro
-from .models import TicketView
 from .tickets import load_visible, view
 
 StepState = Literal["done", "rejected", "pending", "not_sent"]

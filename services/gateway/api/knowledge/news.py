@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Request
 
 from shared.contracts import knowledge_api as k
 
-from .deps import Ctx, CurrentPrincipal, require
-from .knowledge import READ, WRITE, WRITERS, Id, Limit, api, viewer
+from ..deps import Ctx, CurrentPrincipal, require
+from .articles import READ, WRITE, WRITERS, Id, Limit, api, viewer
 
 
 def router() -> APIRouter:

@@ -14,14 +14,12 @@ from shared.directory.routing import Availability
 from shared.runtime.ids import new_id
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.auth import hash_api_key, new_api_key
-from ..access.principal import LEADS, STAFF, Principal, UserRole
-from ..access.scope import may_act_for
-from ..ledger.commands import command_id
-from .actions import ACTION_RESPONSES, respond
-from .attachments import sent_files
-from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
-from .models import (
+from ...access.auth import hash_api_key, new_api_key
+from ...access.principal import LEADS, STAFF, Principal, UserRole
+from ...access.scope import may_act_for
+from ...ledger.commands import command_id
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden, require
+from ..models import (
     AgentPage,
     AgentView,
     ApiKeyBody,
@@ -32,8 +30,10 @@ from .models import (
     PortalTicketBody,
     TicketView,
 )
-from .portal_catalogue import checked_service, offered
-from .tickets import load_visible
+from ..portal.catalogue import checked_service, offered
+from ..tickets.actions import ACTION_RESPONSES, respond
+from ..tickets.attachments import sent_files
+from ..tickets.tickets import load_visible
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 

@@ -11,8 +11,8 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import LEADS, Principal, TicketAccess
-from .deps import Ctx, CurrentPrincipal, forbidden, require
+from ...access.principal import LEADS, Principal, TicketAccess
+from ..deps import Ctx, CurrentPrincipal, forbidden, require
 
 MAX_CONTACTS = 1_000  # contacts of one client shown in the form
 Cursor = Annotated[str | None, Query(max_length=200, description="The last client id seen")]

@@ -17,9 +17,9 @@ from shared.contracts.collections import DeliveryChannel
 from shared.runtime.clock import as_utc
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import UserRole
-from ..queries.deliveries import failed_deliveries
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import UserRole
+from ...queries.deliveries import failed_deliveries
+from ..deps import Ctx, CurrentPrincipal, require
 
 
 class FailedDelivery(BaseModel):

@@ -20,9 +20,9 @@ from shared.runtime.clamd import scanner
 from shared.runtime.file_scan import INFECTED, PENDING, quarantine_flag, scan_status, signature_of
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import STAFF, Principal, UserRole
-from ..queries.attachments import TicketFiles, named_file
-from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
+from ...access.principal import STAFF, Principal, UserRole
+from ...queries.attachments import TicketFiles, named_file
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden, require
 from .file_types import download_headers, safe_filename, served_type, sniff
 from .tickets import CLIENT_HIDDEN, load_visible
 

@@ -17,13 +17,11 @@ from shared.directory.line_chain import EscalationRefused, escalation_target
 from shared.runtime.ids import derived_id
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import LEADS, STAFF, Principal
-from ..access.scope import may_act_for, visible
-from ..ledger.commands import Outcome, command_id
-from .attachments import sent_files
-from .client_link import directory_client, link_command
-from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
-from .models import (
+from ...access.principal import LEADS, STAFF, Principal
+from ...access.scope import may_act_for, visible
+from ...ledger.commands import Outcome, command_id
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden, require
+from ..models import (
     Accepted,
     BulkBody,
     BulkItem,
@@ -39,6 +37,8 @@ from .models import (
     SubTicketBody,
     TicketView,
 )
+from .attachments import sent_files
+from .client_link import directory_client, link_command
 from .tickets import load_visible, view
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]

@@ -18,9 +18,9 @@ from shared.runtime.ids import new_id
 from shared.runtime.markdown import render_markdown
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import LEADS, Principal, UserRole
-from ..queries.portal_store import PortalStore
-from .deps import Ctx, CurrentPrincipal, forbidden, require
+from ...access.principal import LEADS, Principal, UserRole
+from ...queries.portal_store import PortalStore
+from ..deps import Ctx, CurrentPrincipal, forbidden, require
 
 MAX_GUIDE = 50_000  # characters per language: a guide, not a manual
 FEEDBACK_PER_HOUR = 10  # entries one client organisation may send per hour

@@ -18,11 +18,11 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS
 from shared.runtime.problems import problem_responses
 
-from ..access.principal import LEADS, STAFF, Principal, UserRole
-from ..clients.knowledge import KnowledgeApi
-from .deps import Context, Ctx, CurrentPrincipal, forbidden, require
-from .knowledge_search import searched
-from .tickets import load_visible
+from ...access.principal import LEADS, STAFF, Principal, UserRole
+from ...clients.knowledge import KnowledgeApi
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden, require
+from ..tickets.tickets import load_visible
+from .search import searched
 
 Id = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Word = Annotated[str | None, Query(min_length=1, max_length=200)]

@@ -12,9 +12,9 @@ from fastapi.responses import StreamingResponse
 from shared.contracts.envelope import Envelope
 from shared.runtime.problems import problem_responses
 
-from ..access.principal import UserRole
-from ..ledger.hub import EventHub, Subscriber
-from .deps import Ctx, CurrentPrincipal
+from ...access.principal import UserRole
+from ...ledger.hub import EventHub, Subscriber
+from ..deps import Ctx, CurrentPrincipal
 from .tickets import CLIENT_HIDDEN
 
 

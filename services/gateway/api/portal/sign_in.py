@@ -29,10 +29,10 @@ from shared.directory.contacts import CLIENTS, CONTACTS, Client, ContactPerson
 from shared.runtime.peers import client_address, networks
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import TicketAccess, UserRole
-from ..queries.portal_store import PortalStore
-from ..queries.sign_in_links import SignInLinks, digest
-from .deps import Context, Ctx
+from ...access.principal import TicketAccess, UserRole
+from ...queries.portal_store import PortalStore
+from ...queries.sign_in_links import SignInLinks, digest
+from ..deps import Context, Ctx
 
 log = logging.getLogger(__name__)
 # token_urlsafe(32): 256 random bits as 43 URL-safe characters; anything else is malformed (422).

@@ -19,8 +19,8 @@ from shared.directory.routing import (
 )
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import STAFF
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import STAFF
+from ..deps import Ctx, CurrentPrincipal, require
 
 MAX_CATALOGUE = 10_000  # entries read per call: the catalogue is an admin-edited tree, not a growing log
 Id = Annotated[str | None, Query(min_length=1, max_length=200)]

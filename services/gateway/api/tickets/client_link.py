@@ -10,8 +10,8 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS
 from shared.runtime.problems import ProblemError
 
-from ..access.principal import LEADS, Principal
-from .deps import Context
+from ...access.principal import LEADS, Principal
+from ..deps import Context
 
 
 def _unknown(title: str, detail: str) -> ProblemError:

@@ -17,9 +17,9 @@ from shared.directory.contacts import CLIENTS
 from shared.directory.routing import SERVICES, ServiceNode, catalogue_chain
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import Principal, UserRole
-from .catalogue import MAX_CATALOGUE
-from .deps import Context, Ctx, CurrentPrincipal, forbidden
+from ...access.principal import Principal, UserRole
+from ..admin.catalogue import MAX_CATALOGUE
+from ..deps import Context, Ctx, CurrentPrincipal, forbidden
 
 
 class PortalService(BaseModel):

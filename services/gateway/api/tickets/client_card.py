@@ -12,12 +12,12 @@ from shared.directory import DirectoryStore
 from shared.directory.contacts import CLIENT_CATEGORIES, CLIENTS, CONTACTS, CONTRACTS
 from shared.runtime.problems import problem_responses
 
-from ..access.principal import STAFF, Principal
-from ..access.scope import and_all, ticket_scope
-from ..queries.plan import Unsupported, find_page
-from ..queries.queues import ACTIVE, SortField, sort_spec
-from .deps import Context, Ctx, CurrentPrincipal, require
-from .models import TicketSummary
+from ...access.principal import STAFF, Principal
+from ...access.scope import and_all, ticket_scope
+from ...queries.plan import Unsupported, find_page
+from ...queries.queues import ACTIVE, SortField, sort_spec
+from ..deps import Context, Ctx, CurrentPrincipal, require
+from ..models import TicketSummary
 from .tickets import load_visible
 
 OPEN_MAX = 20

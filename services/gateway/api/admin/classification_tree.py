@@ -11,8 +11,8 @@ from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES
 from shared.runtime.problems import problem_responses
 
-from ..access.principal import STAFF
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import STAFF
+from ..deps import Ctx, CurrentPrincipal, require
 
 MAX_NODES = 10_000  # entries read per call: an admin-edited tree, not a growing log
 

@@ -13,8 +13,8 @@ from shared.directory.contacts_import import read_rows
 from shared.directory.contacts_importer import Importer
 from shared.runtime.problems import ProblemError, problem_responses
 
-from ..access.principal import UserRole
-from .deps import Ctx, CurrentPrincipal, require
+from ...access.principal import UserRole
+from ..deps import Ctx, CurrentPrincipal, require
 
 ADMIN = frozenset({UserRole.administrator})
 
