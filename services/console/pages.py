@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .i18n import LANGUAGES, from_accept_language, language, t
-from .queues import QUEUES
 from .session import Session
+from .views.queues import QUEUES
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shared.runtime.problems import ProblemError
 
-from ..admin_forms import FormField, errors_by_field, form_fields, form_values, read_form
 from ..gateway import Api, GatewayProblem, UserApi
 from ..guards import ADMINS, role_guard
 from ..i18n import CATALOGUE, t
 from ..pages import lang_of, render
 from ..session import CsrfForm, Session
+from ..views.admin_forms import FormField, errors_by_field, form_fields, form_values, read_form
 
 router = APIRouter(prefix="/admin")
 Admin = Annotated[Session, Depends(role_guard(ADMINS, "admin.only"))]

@@ -14,8 +14,7 @@ from ..guards import LEADS
 from ..i18n import t
 from ..pages import lang_of
 from ..session import CsrfForm, Session
-from ..tools_ctx import known_numbers
-from ..tools_view import (
+from ..views.tools import (
     field_errors,
     merge_body,
     merge_target,
@@ -25,6 +24,7 @@ from ..tools_view import (
     ticket_number,
     tools_refusal,
 )
+from ..views.tools_ctx import known_numbers
 from .ticket import _checked, _page
 
 router = APIRouter()

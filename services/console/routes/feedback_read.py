@@ -12,7 +12,7 @@ from ..gateway import UserApi
 from ..guards import LEADS, role_guard
 from ..pages import render
 from ..session import Session
-from ..supervision_view import feedback_rows
+from ..views.supervision import feedback_rows
 
 router = APIRouter(prefix="/team")
 Lead = Annotated[Session, Depends(role_guard(LEADS, "pfeedback.only"))]

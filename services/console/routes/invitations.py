@@ -14,7 +14,7 @@ from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
 from ..guards import LEADS, role_guard
 from ..pages import lang_of, render
 from ..session import CsrfForm, Session
-from ..supervision_view import contact_choices, invitation_body, invitation_errors, minute
+from ..views.supervision import contact_choices, invitation_body, invitation_errors, minute
 
 router = APIRouter(prefix="/team")
 Lead = Annotated[Session, Depends(role_guard(LEADS, "invite.only"))]

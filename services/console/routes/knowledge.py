@@ -15,10 +15,10 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, GatewayUnauthorized, UserApi
 from ..i18n import t
-from ..kb_view import LEADS, catalogue_options, in_lang, safe_id, steps, title
 from ..pages import lang_of, render
-from ..search_view import pieces
 from ..session import CsrfForm, CurrentSession, Session
+from ..views.kb import LEADS, catalogue_options, in_lang, safe_id, steps, title
+from ..views.search import pieces
 
 router = APIRouter()
 ARTICLES = "/knowledge/articles"

@@ -13,9 +13,9 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import GatewayProblem, UserApi
 from ..i18n import t
-from ..kb_view import LEADS, VISIBILITIES, article_body, article_fields, catalogue_options, field_errors
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
+from ..views.kb import LEADS, VISIBILITIES, article_body, article_fields, catalogue_options, field_errors
 from .knowledge import ARTICLES, checked, optional
 
 router = APIRouter()

@@ -13,10 +13,10 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import UserApi
 from ..i18n import t
-from ..kb_view import insert_text, safe_id, title
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession
 from ..settings import ConsoleSettings
+from ..views.kb import insert_text, safe_id, title
 from .knowledge import ARTICLES, checked, staff
 
 router = APIRouter()

@@ -14,10 +14,10 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, GatewayUnavailable, UserApi, problem_of, shown
 from ..i18n import t
-from ..macro_forms import TEXT_FIELDS, applied_query, macro_body, macro_errors, macro_values
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
-from ..ticket_view import refusal, safe_id
+from ..views.macro_forms import TEXT_FIELDS, applied_query, macro_body, macro_errors, macro_values
+from ..views.ticket import refusal, safe_id
 from .ticket import _checked, _page
 
 router = APIRouter()

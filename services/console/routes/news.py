@@ -13,9 +13,9 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, UserApi
 from ..i18n import t
-from ..kb_view import AUDIENCES, field_errors, in_lang, news_body, news_fields, safe_id
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
+from ..views.kb import AUDIENCES, field_errors, in_lang, news_body, news_fields, safe_id
 from .knowledge import optional, staff
 
 router = APIRouter()

@@ -16,12 +16,12 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, GatewayProblem, UserApi
 from ..i18n import t
-from ..kb_view import catalogue_options, chosen_service
 from ..pages import lang_of, render
-from ..portal_view import conversation, may_write, requests, short_date, survey
 from ..session import CsrfForm, CurrentSession, Session
-from ..ticket_view import safe_id
 from ..uploads import MAX_FILES, chosen_files, upload
+from ..views.kb import catalogue_options, chosen_service
+from ..views.portal import conversation, may_write, requests, short_date, survey
+from ..views.ticket import safe_id
 from .knowledge import optional
 from .news import portal_news
 

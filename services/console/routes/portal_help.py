@@ -14,9 +14,9 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import GatewayProblem, UserApi
 from ..i18n import t
-from ..kb_view import field_errors
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession
+from ..views.kb import field_errors
 from .portal import _client
 from .portal_sign_in import link_form, spend_link
 

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..gateway import UserApi
-from ..kb_view import title
 from ..pages import lang_of, render
-from ..search_view import pieces
 from ..session import CsrfForm, CurrentSession
+from ..views.kb import title
+from ..views.search import pieces
 from .knowledge import ARTICLES, article_ctx, cast_vote, checked, count_view
 from .news import portal_news
 from .portal import _client

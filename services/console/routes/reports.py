@@ -12,8 +12,8 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import UserApi
 from ..pages import lang_of, render
-from ..reports import EXPORT_FORMATS, REPORTS, period, query, view
 from ..session import CurrentSession
+from ..views.reports import EXPORT_FORMATS, REPORTS, period, query, view
 
 router = APIRouter()
 Day = Annotated[date | None, Query()]

@@ -9,9 +9,9 @@ from fastapi.responses import HTMLResponse
 
 from ..gateway import GatewayProblem, GatewayUnauthorized, UserApi
 from ..pages import lang_of, render
-from ..search_view import STATUSES, hits, query
 from ..session import CurrentSession
-from ..ticket_view import refusal
+from ..views.search import STATUSES, hits, query
+from ..views.ticket import refusal
 
 router = APIRouter()
 

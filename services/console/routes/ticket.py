@@ -16,15 +16,15 @@ from starlette.background import BackgroundTask
 
 from shared.runtime.problems import ProblemError
 
-from ..classification_view import classify_form, node_options, urgency_choices
 from ..gateway import Api, GatewayProblem, UserApi, optional, shown
 from ..i18n import t
 from ..pages import lang_of, render
 from ..session import CsrfForm, CurrentSession, Session
-from ..ticket_forms import ACTIONS, TICKET_TYPES, WITH_FILES, build
-from ..ticket_view import actions, event_label, refusal, safe_id, sla_rows, thread
-from ..tools_ctx import tools_ctx
 from ..uploads import chosen_files, upload
+from ..views.classification import classify_form, node_options, urgency_choices
+from ..views.ticket import actions, event_label, refusal, safe_id, sla_rows, thread
+from ..views.ticket_forms import ACTIONS, TICKET_TYPES, WITH_FILES, build
+from ..views.tools_ctx import tools_ctx
 
 router = APIRouter()
 DOWNLOAD_HEADERS = ("content-type", "content-length", "content-disposition")

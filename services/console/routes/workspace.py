@@ -12,9 +12,9 @@ from shared.runtime.problems import ProblemError
 
 from ..gateway import Api, UserApi, optional
 from ..pages import render
-from ..queues import QUEUES, counts, rows
 from ..session import CurrentSession, MaybeSession
-from ..tools_view import tag_param
+from ..views.queues import QUEUES, counts, rows
+from ..views.tools import tag_param
 
 router = APIRouter()
 PAGE_SIZE = 100

@@ -11,9 +11,9 @@ from console_fakes import HTML, console, signed_in
 from fastapi.testclient import TestClient
 from starlette.datastructures import FormData
 
-from services.console.admin_forms import errors_by_field, form_fields, form_values, read_form
 from services.console.app import create_app
 from services.console.settings import ConsoleSettings
+from services.console.views.admin_forms import errors_by_field, form_fields, form_values, read_form
 from shared.directory.routing import AGENTS, LINES
 from shared.directory.sla import POLICIES as SLA_POLICIES
 

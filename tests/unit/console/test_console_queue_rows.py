@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from console_fakes import HTML, console, signed_in
 
-from services.console.queues import QUEUES, counts, row
+from services.console.views.queues import QUEUES, counts, row
 
 T = {"id": "T-1", "number": 7, "subject": "No connection", "status": "offered", "line": "first",
      "client": {"client_id": "C-1", "client_name": "Vector"}, "offered_to": ["ann", "bob"],

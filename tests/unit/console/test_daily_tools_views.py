@@ -12,13 +12,13 @@ from console_fakes import HTML, signed_in
 from fastapi.testclient import TestClient
 from starlette.datastructures import FormData
 
-from services.console import tools_view as tv
 from services.console.app import create_app
 from services.console.gateway import GatewayProblem
-from services.console.macro_forms import applied, macro_body, macro_errors
-from services.console.search_view import hits, pieces, query
 from services.console.settings import ConsoleSettings
-from services.console.ticket_view import thread
+from services.console.views import tools as tv
+from services.console.views.macro_forms import applied, macro_body, macro_errors
+from services.console.views.search import hits, pieces, query
+from services.console.views.ticket import thread
 
 FIELDS = [{"id": "product", "label": {"en": "Product", "ru": "Продукт"}, "kind": "select", "level": "ticket",
            "required": True, "options": [{"value": "internet", "label": {"en": "Internet", "ru": "Интернет"}},

@@ -12,7 +12,8 @@ from console_fakes import HTML, signed_in
 from fastapi.testclient import TestClient
 
 from services.console.app import create_app
-from services.console.kb_view import (
+from services.console.settings import ConsoleSettings
+from services.console.views.kb import (
     article_body,
     article_fields,
     catalogue_options,
@@ -22,7 +23,6 @@ from services.console.kb_view import (
     news_body,
     steps,
 )
-from services.console.settings import ConsoleSettings
 
 ARTICLE: dict[str, Any] = {
     "id": "A-1", "status": "published", "version": 3, "visibility": "public", "client_categories": [],

@@ -12,8 +12,8 @@ from console_fakes import HTML, signed_in
 from fastapi.testclient import TestClient
 
 from services.console.app import create_app
-from services.console.portal_view import conversation, may_write, requests, survey
 from services.console.settings import ConsoleSettings
+from services.console.views.portal import conversation, may_write, requests, survey
 
 LINK_TOKEN = "A" * 43
 HISTORY = [

@@ -11,8 +11,8 @@ from console_fakes import HTML, signed_in
 from fastapi.testclient import TestClient
 
 from services.console.app import create_app
-from services.console.classification_view import chosen_node, node_options, urgency_choices
 from services.console.settings import ConsoleSettings
+from services.console.views.classification import chosen_node, node_options, urgency_choices
 
 TREE: dict[str, Any] = {"urgencies": ["critical", "urgent"], "topics": [
     {"id": "internet", "name": {"en": "Internet", "ru": "Интернет"}, "product_required": True, "types": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.console.reports import REPORTS, cell, period, query, view
+from services.console.views.reports import REPORTS, cell, period, query, view
 
 
 def test_sla_compliance_charts_each_service_target_share_and_keeps_every_column() -> None:

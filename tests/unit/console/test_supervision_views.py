@@ -4,7 +4,7 @@ refusals next to their fields, and the feedback entries as rows (their text left
 from __future__ import annotations
 
 from services.console.gateway import GatewayProblem
-from services.console.supervision_view import contact_choices, feedback_rows, invitation_body, invitation_errors
+from services.console.views.supervision import contact_choices, feedback_rows, invitation_body, invitation_errors
 
 ACCESS = ["organisation", "own"]
 CONTACTS = [{"id": "P-1", "name": "Anna", "emails": ["anna@c1.example", "a2@c1.example"]},

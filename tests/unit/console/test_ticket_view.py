@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from services.console.app import create_app
 from services.console.gateway import GatewayProblem
 from services.console.settings import ConsoleSettings
-from services.console.ticket_forms import build
-from services.console.ticket_view import actions, refusal, safe_id, sla_rows, thread
+from services.console.views.ticket import actions, refusal, safe_id, sla_rows, thread
+from services.console.views.ticket_forms import build
 
 OPENED = {"id": "e1", "type": "TicketOpened", "causation_id": "c1", "occurred_at": "2026-03-02T09:00:00Z",
           "actor": "intake", "payload": {"text": "No internet", "sender": {"email": "anna@client.example"}}}

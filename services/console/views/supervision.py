@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from .gateway import GatewayProblem
-from .i18n import LANGUAGES
+from ..gateway import GatewayProblem
+from ..i18n import LANGUAGES
 
 # the invitation API's body fields → the form's: the contact and his address are one choice
 FIELDS = {"contact_id": "contact", "email": "contact", "tickets": "tickets", "rights": "tickets",

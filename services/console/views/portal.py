@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from shared.contracts.schemas.common import ACTIVE_STATUSES, TicketStatus
 from shared.contracts.schemas.feedback import Answer
 
-from .ticket_view import safe_id
+from .ticket import safe_id
 
 ANSWERS: tuple[str, ...] = get_args(Answer)
 OPEN = frozenset(s.value for s in ACTIVE_STATUSES)

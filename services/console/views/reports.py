@@ -13,8 +13,8 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..i18n import t
 from .charts import Series, bar_chart, line_chart
-from .i18n import t
 
 Row = dict[str, Any]
 # The reports the page offers, in its tab order (the gateway's /reports/{name}).

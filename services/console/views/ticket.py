@@ -9,8 +9,8 @@ from typing import Any
 
 from shared.contracts.schemas.common import ACTIVE_STATUSES, FINISHED_STATUSES, WORKING_STATUSES
 
-from .gateway import GatewayProblem, GatewayUnavailable
-from .i18n import CATALOGUE, t
+from ..gateway import GatewayProblem, GatewayUnavailable
+from ..i18n import CATALOGUE, t
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$")
 STAFF = frozenset({"specialist", "team_lead", "administrator"})

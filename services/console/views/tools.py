@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .gateway import GatewayProblem
-from .i18n import t
-from .ticket_view import refusal
+from ..gateway import GatewayProblem
+from ..i18n import t
+from .ticket import refusal
 
 REQUIRED = "tools.form.required"
 _TAG_SPLIT = re.compile(r"[\s,;]+")

@@ -17,7 +17,7 @@ from typing import Any
 
 from shared.contracts.schemas.common import TicketStatus
 
-from .ticket_view import safe_id
+from .ticket import safe_id
 
 _MARK = re.compile(r"(<mark>.*?</mark>)", re.S)
 STATUSES = tuple(s.value for s in TicketStatus)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .macro_forms import applied, choices
-from .tools_view import client_messages, field_inputs
+from .tools import client_messages, field_inputs
 
 
 def known_numbers(card: Any) -> dict[int, str]:

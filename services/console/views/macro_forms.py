@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .gateway import GatewayProblem
-from .tools_view import parse_tags
+from ..gateway import GatewayProblem
+from .tools import parse_tags
 
 STEPS = ("reply", "classify", "tags", "fields", "hold", "resolve")
 OUTCOMES = ("done", "rejected", "pending", "not_sent")
