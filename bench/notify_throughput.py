@@ -5,7 +5,8 @@ renders and enqueues → e-mail workers deliver over SMTP to a real aiosmtpd ser
 own OS process; the SMTP server runs in this one. The clock starts when the first reply is published
 (once notify has projected every ticket) and stops when the SMTP server has accepted them all. Across the
 same span it reads what each e-mail cost (``bench.measure``: notify's database commands, CPU of notify, the
-broker and the database), then notify's database commands per second over ``--idle-seconds`` with no traffic.
+broker, the database and this process, whose SMTP server is the other end of every mail), then notify's
+database commands per second over ``--idle-seconds`` with no traffic.
 
     .venv/bin/python -m bench.notify_throughput [--messages 1000] [--workers 8]
 """
@@ -86,7 +87,8 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path, idle
     notify = ServiceProcess("notify", service_env, logs)
     await asyncio.to_thread(notify.start().wait_ready, 120)
     assert notify.proc is not None
-    usage = Usage({"notify": notify.proc.pid, **infra_pids(env)}, {"notify": notify.metrics_url})
+    # "bench" is this process: the SMTP server (and the bench's own waiting), the other end of every mail
+    usage = Usage({"notify": notify.proc.pid, "bench": os.getpid(), **infra_pids(env)}, {"notify": notify.metrics_url})
     bus = KafkaBus(settings, "bench")
     await bus.start()
     now = datetime.now(UTC)

@@ -42,6 +42,8 @@ FEEDER_IDLE_MAX_SECONDS = 10.0
 # The rest of a sweeper that finds nothing (leases last minutes; a lost outcome waits this long at most).
 SWEEP_IDLE_MAX_SECONDS = 15.0
 CLAIM_BATCHES = 2  # a feeder keeps up to this many rounds of its workers claimed, and claims a round at once
+# A woken feeder lets the deliveries written just behind the one that woke it join its claim (as a producer's linger).
+CLAIM_LINGER_SECONDS = 0.02
 
 
 class Sender(Protocol):
@@ -135,6 +137,7 @@ class Dispatcher:
         wait = FEEDER_IDLE_MAX_SECONDS if next_due is None else (next_due - self.clock.now()).total_seconds()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ev.wait(), min(max(wait, self.s.poll_interval), FEEDER_IDLE_MAX_SECONDS))
+            await asyncio.sleep(CLAIM_LINGER_SECONDS)
         ev.clear()
 
     async def _room(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
