@@ -70,9 +70,12 @@ def message_name(model: type[Message]) -> str:
 
 
 def topic_for(model: type[Message]) -> TopicSpec:
-    """Commands go to the command topic; events of shared/contracts/schemas/<area>.py to <area>.events."""
+    """Commands go to the command topic; a topic naming its messages carries those; other events of
+    shared/contracts/schemas/<area>.py go to <area>.events."""
     if model.KIND == "command":
         found = [t for t in ALL_TOPICS if "command" in t.kinds]
+    elif any(model.TYPE in t.messages for t in ALL_TOPICS):
+        found = [t for t in ALL_TOPICS if model.TYPE in t.messages]
     else:
         area = model.__module__.rsplit(".", 1)[-1]
         found = [t for t in ALL_TOPICS if t.name == f"{area}.events" and model.KIND in t.kinds]
@@ -155,7 +158,8 @@ def build() -> dict[str, Any]:
             "address": t.name, "title": t.name, "description": f"{t.description} Key: {t.key}.",
             "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in names},
             "bindings": {"kafka": {"topic": t.name, "partitions": t.partitions,
-                                   "topicConfiguration": {"retention.ms": t.retention_ms, "cleanup.policy": ["delete"]},
+                                   "topicConfiguration": {"retention.ms": t.retention_ms,
+                                                          "cleanup.policy": [t.cleanup_policy]},
                                    "bindingVersion": KAFKA_BINDING}},
         }
         for p in sorted(t.producers):

@@ -17,8 +17,10 @@ def topics_table() -> str:
             "|---|---|---|---|---|---|---|"]
     for s in ALL_TOPICS:
         retention = f"{s.retention_ms // DAY_MS} d" if s.retention_ms >= DAY_MS else f"{s.retention_ms // 3_600_000} h"
+        retention = "forever" if s.retention_ms < 0 else retention
+        retention += ", compacted" if s.cleanup_policy == "compact" else ""
         rows.append(f"| `{s.name}` | {s.key} | {s.partitions} | {retention} | "
-                    f"{', '.join(s.producers)} | {', '.join(s.consumers)} | {s.description} |")
+                    f"{', '.join(s.producers)} | {', '.join(s.consumers) or 'none yet'} | {s.description} |")
     rows.append("| `<topic>.dlq` | as the source | 1 | 30 d | the source's consumers | operators | "
                 "Dead letters: original bytes, reason and source in headers. |")
     return "\n".join([BEGIN, *rows, END])

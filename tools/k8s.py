@@ -20,7 +20,7 @@ from shared.contracts.topics import (
     ALL_TOPICS,
     FEEDBACK_EVENTS,
     INBOUND_MESSAGES,
-    KNOWLEDGE_EVENTS,
+    KNOWLEDGE_ARTICLES,
     PORTAL_EVENTS,
     ROUTING_EVENTS,
     SLA_EVENTS,
@@ -53,7 +53,7 @@ CONSUMER_GROUPS: dict[str, tuple[tuple[TopicSpec, str], ...]] = {
                (SLA_EVENTS, "notify-sla"), (FEEDBACK_EVENTS, "notify-feedback"), (PORTAL_EVENTS, "notify-portal")),
     "feedback": ((TICKETS_EVENTS, "feedback-ticket-events"),),
     "gateway": (),
-    "search": ((TICKETS_EVENTS, "search"), (KNOWLEDGE_EVENTS, "search-articles")),
+    "search": ((TICKETS_EVENTS, "search"), (KNOWLEDGE_ARTICLES, "search-articles")),
     "knowledge": ((TICKETS_EVENTS, "knowledge"),),
 }
 # Reach the desk only through the gateway's HTTP API with each user's token: no Kafka user, no MongoDB URI, no
@@ -98,7 +98,8 @@ def kafka_topics() -> list[dict[str, Any]]:
         "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
         "metadata": _meta(t.name, {"strimzi.io/cluster": CLUSTER}),
         "spec": {"topicName": t.name, "partitions": t.partitions, "replicas": 3,
-                 "config": {"retention.ms": t.retention_ms, "min.insync.replicas": 2, "cleanup.policy": "delete"}},
+                 "config": {"retention.ms": t.retention_ms, "min.insync.replicas": 2,
+                            "cleanup.policy": t.cleanup_policy}},
     } for t in all_topics_with_dead_letters()]
 
 
@@ -241,7 +242,6 @@ def service_env(svc: str, port: int) -> str:
         env += f"GATEWAY_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # knowledge base
     if svc == "search":  # replicas share one index: the OpenSearch cluster of deploy/k8s/base/opensearch (HTTPS)
         env += "SEARCH_ENGINE=opensearch\nSEARCH_OPENSEARCH_URL=https://opensearch:9200\n"
-        env += f"SEARCH_KNOWLEDGE_URL=http://frontline-knowledge:{SERVICES['knowledge']}\n"  # articles' texts
     if svc == "console":  # the desk through the gateway's Service (its public API, the users' own tokens)
         env += f"CONSOLE_GATEWAY_URL=http://frontline-gateway:{SERVICES['gateway']}\n"
     return env

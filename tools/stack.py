@@ -54,7 +54,6 @@ class Stack:
             self.env.setdefault("SEARCH_INDEX_DIR", str(self.log_dir / "search-index"))
         if "knowledge" in ports:  # the gateway's knowledge base API calls the knowledge service
             self.env.setdefault("GATEWAY_KNOWLEDGE_URL", f"http://127.0.0.1:{ports['knowledge']}")
-            self.env.setdefault("SEARCH_KNOWLEDGE_URL", f"http://127.0.0.1:{ports['knowledge']}")  # article index
         if "console" in ports:  # the console's links point at itself; it reads everything through the gateway
             self.env.setdefault("CONSOLE_PUBLIC_URL", f"http://127.0.0.1:{ports['console']}")
             if "gateway" in ports:

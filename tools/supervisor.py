@@ -83,7 +83,6 @@ def run_up(var: Path, names: list[str], defaults: dict[str, int], kafka_port: in
             env.setdefault("SEARCH_INDEX_DIR", str(var / "search"))
         if "knowledge" in services:  # the gateway's knowledge base API calls the knowledge service
             env.setdefault("GATEWAY_KNOWLEDGE_URL", services["knowledge"].url)
-            env.setdefault("SEARCH_KNOWLEDGE_URL", services["knowledge"].url)  # the article index reads it too
         if "console" in services:  # the web console calls the gateway's API; `make up` is the one place its
             # development sign-in is switched on (a one-machine desk of demo people)
             env.setdefault("CONSOLE_DEV_SIGN_IN", "true")

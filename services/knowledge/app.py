@@ -1,5 +1,5 @@
-"""Wiring of knowledge: its collections, a producer for knowledge.events, one consumer group on tickets.events
-(what became of the tickets an article was linked to), the internal API."""
+"""Wiring of knowledge: its collections, a producer for knowledge.events and knowledge.articles, one consumer group on
+tickets.events (what became of the tickets an article was linked to), the internal API."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shared.runtime.service import Component, Hooks, service_app
 from shared.runtime.service_auth import service_caller
 
 from . import stats, store
-from .api import articles, feed, files, marks, news
+from .api import articles, files, marks, news
 from .files import ArticleFiles
 from .handlers import TicketOutcomes
 from .library import Library
@@ -54,6 +54,5 @@ def create_app(settings: KnowledgeSettings | None = None, clock: Clock | None = 
     api.include_router(marks.router(service.library, settings.min_suggestion_score))
     api.include_router(news.router(service.library))
     api.include_router(files.router(service.library, service.files))
-    api.include_router(feed.router(service.library))
     app.include_router(api)
     return app

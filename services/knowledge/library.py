@@ -1,5 +1,6 @@
 """The knowledge service's work behind its API: reads scoped by the viewer, writes versioned and announced on
-``knowledge.events``. A viewer who may not see an article gets the same ``Hidden`` as for a missing one."""
+``knowledge.events`` (and, when its published state changes, on ``knowledge.articles``). A viewer who may not see an
+article gets the same ``Hidden`` as for a missing one."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from shared.contracts.knowledge_api import (
     Viewer,
 )
 from shared.contracts.schemas.knowledge import ArticleVersioned
-from shared.contracts.topics import KNOWLEDGE_EVENTS
+from shared.contracts.topics import KNOWLEDGE_ARTICLES, KNOWLEDGE_EVENTS, TopicSpec
 from shared.runtime.clock import Clock
 from shared.runtime.ids import new_id
 from shared.runtime.kafka import KafkaBus
 
 from . import domain
+from .article_states import article_state
 from .domain import Article, Version
 from .relevance import Doc, Ranker, normalise_query
 from .render import render
@@ -49,14 +51,16 @@ class Library:
         rendered = {lang: RenderedText(title=t.title, html=render(t.body)) for lang, t in article.content.items()}
         return ArticleOut(**article.model_dump(), rendered=rendered, helpful=helpful, not_helpful=against, my_vote=mine)
 
-    async def announce(self, key: str, msg: Message, actor: str) -> None:
-        await self.bus.publish(KNOWLEDGE_EVENTS, envelope_for(msg, key, occurred_at=self.clock.now(), actor=actor))
+    async def announce(self, key: str, msg: Message, actor: str, topic: TopicSpec = KNOWLEDGE_EVENTS) -> None:
+        await self.bus.publish(topic, envelope_for(msg, key, occurred_at=self.clock.now(), actor=actor))
 
-    async def _saved(self, article: Article, version: Version, before: int | None) -> Article:
-        await self.store.save(article, version, before)
+    async def _saved(self, article: Article, version: Version, before: Article | None) -> Article:
+        await self.store.save(article, version, before.version if before else None)
         await self.announce(article.id, ArticleVersioned(
             article_id=article.id, version=version.version, action=version.action, status=version.status,
             visibility=article.visibility, changed=version.changed, by=version.by), version.by)
+        if (state := article_state(article, before)) is not None:
+            await self.announce(article.id, state, version.by, KNOWLEDGE_ARTICLES)
         return article
 
     async def create(self, data: ArticleIn, actor: str) -> Article:
@@ -68,13 +72,13 @@ class Library:
         if article is None:
             raise Hidden(article_id)
         edited = domain.edit(article, data, actor, self.clock.now(), can_publish)
-        return article if edited is None else await self._saved(*edited, article.version)
+        return article if edited is None else await self._saved(*edited, article)
 
     async def move(self, article_id: str, action: Transition, actor: str) -> Article:
         article = await self.store.get(article_id)
         if article is None:
             raise Hidden(article_id)
-        return await self._saved(*domain.transition(article, action, actor, self.clock.now()), article.version)
+        return await self._saved(*domain.transition(article, action, actor, self.clock.now()), article)
 
     async def search(self, viewer: Viewer, category: str | None, tag: str | None, limit: int) -> list[ArticleSummary]:
         """The viewer's articles, newest first, narrowed by catalogue category and tag (searches by words go to the

@@ -10,12 +10,12 @@ from shared.contracts.search_api import SearchRequest, SearchResponse
 from shared.runtime.problems import ProblemError, problem_responses
 from shared.runtime.service_auth import service_caller
 
+from .article_history import HistoryUnread
 from .article_query import article_query
 from .article_sync import ArticleSync
 from .engine import ArticleIndex, Query, SearchIndex
 from .filters import AllOf, ScopeError, request_filter, scope_filter
 from .indexer import Indexer
-from .knowledge_feed import FeedUnavailable
 from .settings import SearchSettings
 from .text import QueryError, words
 
@@ -68,14 +68,14 @@ def router(settings: SearchSettings, engine: SearchIndex, indexer: Indexer, arti
                            articles=await articles.count())
 
     @r.post("/reindex", response_model=Rebuilt, responses=problem_responses(401, 503),
-            summary="Empty both indexes; rebuild tickets from the ledger's histories and articles from the knowledge "
-                    "API's published ones (`frontline search reindex`)")
+            summary="Empty both indexes; rebuild tickets from the ledger's histories and articles from "
+                    "knowledge.articles read from its beginning (`frontline search reindex`)")
     async def reindex() -> Rebuilt:
         tickets = await indexer.rebuild()
         try:
             return Rebuilt(indexed=tickets, articles=await sync.rebuild())
-        except FeedUnavailable as exc:
-            raise ProblemError(503, "Knowledge API unavailable", f"tickets rebuilt ({tickets}); articles not: {exc}",
+        except HistoryUnread as exc:
+            raise ProblemError(503, "Articles not rebuilt", f"tickets rebuilt ({tickets}); articles not: {exc}",
                                headers={"Retry-After": "5"}) from exc
 
     return r

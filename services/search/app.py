@@ -1,14 +1,13 @@
-"""Wiring of search: one consumer group on ``tickets.events`` (the ticket index, in rounds) and on
-``knowledge.events`` (the article index, read through the knowledge API), the internal API."""
+"""Wiring of search: one consumer group on ``tickets.events`` (the ticket index, in rounds) and one on
+``knowledge.articles`` (the article index: each article's published state), the internal API."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 
-from shared.contracts.topics import KNOWLEDGE_EVENTS, TICKETS_EVENTS
+from shared.contracts.topics import KNOWLEDGE_ARTICLES, TICKETS_EVENTS
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
@@ -16,11 +15,11 @@ from shared.runtime.service import Component, Hooks, Periodic, service_app
 
 from .api import router
 from .article_events import ArticleEvents
-from .article_sync import ArticleSync, Waiting
+from .article_history import ArticleHistory
+from .article_sync import ArticleSync
 from .engine import ArticleIndex, SearchIndex
 from .handlers import SearchHandler
 from .indexer import Indexer
-from .knowledge_feed import KnowledgeFeed
 from .settings import SearchSettings
 from .store import INDEXES, PeopleReader, SearchStore
 
@@ -48,8 +47,7 @@ def make_article_index(settings: SearchSettings) -> ArticleIndex:
 
 
 class SearchService:
-    def __init__(self, settings: SearchSettings, clock: Clock, engine: SearchIndex | None = None,
-                 knowledge: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, settings: SearchSettings, clock: Clock, engine: SearchIndex | None = None) -> None:
         self.settings, self.clock = settings, clock
         self.bus = KafkaBus(settings, "search")  # it publishes nothing; dead letters only
         self.client = mongo_client(settings)
@@ -60,40 +58,33 @@ class SearchService:
                                settings.index_batch)
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "search", SearchHandler(self.store, self.indexer, clock))
         self.articles = make_article_index(settings)
-        self.feed = KnowledgeFeed(settings, knowledge)
-        self.sync = ArticleSync(self.feed, self.articles, Waiting(self.db), clock, settings.knowledge_retry_seconds)
-        self.article_consumer = Consumer(self.bus, KNOWLEDGE_EVENTS, "search-articles", ArticleEvents(self.sync))
+        self.sync = ArticleSync(self.articles, ArticleHistory(settings, settings.article_history_timeout_seconds))
+        self.article_consumer = Consumer(self.bus, KNOWLEDGE_ARTICLES, "search-articles", ArticleEvents(self.sync))
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse (the last round runs before the engine closes)."""
         prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
                         stop=self.client.close)
         engine = Hooks(self.engine.start, stop=self.engine.stop)
-        articles = Hooks(self.articles.start, self.feed.start, stop=self._stop_articles)
+        articles = Hooks(self.articles.start, self.sync.fill_if_empty, stop=self.articles.stop)
         last_round = Hooks(stop=self.indexer.round)
         rounds = Periodic("search-index", self.settings.index_interval_seconds, self.indexer.round)
-        article_rounds = Periodic("search-articles", self.settings.index_interval_seconds, self.sync.round)
         directory = Periodic("search-directory", self.settings.directory_poll_seconds, self.indexer.directory_changes)
-        return [prepare, engine, articles, last_round, self.bus, rounds, article_rounds, directory, self.consumer,
+        return [prepare, engine, articles, last_round, self.bus, rounds, directory, self.consumer,
                 self.article_consumer]
-
-    async def _stop_articles(self) -> None:
-        await self.feed.stop()
-        await self.articles.stop()
 
     def ready(self) -> bool:
         return self.consumer.is_running() and self.article_consumer.is_running()
 
 
 def create_app(settings: SearchSettings | None = None, clock: Clock | None = None,
-               engine: SearchIndex | None = None, knowledge: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """``knowledge``: how the knowledge API is reached other than over its URL (tests: its app in process)."""
+               engine: SearchIndex | None = None) -> FastAPI:
     settings = settings or SearchSettings()
-    service = SearchService(settings, clock or default_clock(), engine, knowledge)
+    service = SearchService(settings, clock or default_clock(), engine)
     app = service_app("search", service.components, ready=service.ready,
                       description="Search: full-text indexes of tickets (kept from tickets.events) and of published "
-                                  "knowledge articles (kept from knowledge.events through the knowledge API); asked "
-                                  "by the gateway with each caller's scope.")
+                                  "knowledge articles (kept from knowledge.articles); asked by the gateway with "
+                                  "each caller's scope.")
     app.state.service = service
     app.include_router(router(settings, service.engine, service.indexer, service.articles, service.sync))
     return app

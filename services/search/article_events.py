@@ -1,20 +1,17 @@
-"""knowledge.events → the article index: each article version event syncs that article (``article_sync.py``).
+"""knowledge.articles → the article index: each article's published state or withdrawal, written when newer than
+what the index holds (``article_sync.py``).
 
-An event naming an article the knowledge service does not have, or keyed by another id, is parked on the dead-letter
-topic with the reason; the knowledge API away (or the engine failing) leaves the article waiting for the next round,
-so the consumer never stops and nothing is lost."""
+A record that is not an article's state, or keyed by another article, is parked on the dead-letter topic with the
+reason; an engine that keeps failing parks the record too (after the consumer's retries), so the consumer never stops.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from shared.contracts.envelope import Envelope, Message
-from shared.contracts.schemas.knowledge import ArticleVersioned
 from shared.runtime.kafka import Poison
 
 from .article_sync import ArticleSync
-
-log = logging.getLogger(__name__)
+from .articles import article_doc
 
 
 class ArticleEvents:
@@ -22,16 +19,10 @@ class ArticleEvents:
         self.sync = sync
 
     async def __call__(self, item: tuple[Envelope, Message]) -> None:
-        env, ev = item
-        if not isinstance(ev, ArticleVersioned):  # links and news change nothing that is searched
-            return
-        if env.ticket_id != ev.article_id:
-            raise Poison(f"ArticleVersioned for {ev.article_id} keyed {env.ticket_id}")
-        try:
-            known = await self.sync.sync(ev.article_id)
-        except Exception as exc:  # the knowledge API or the engine: the article waits, the consumer goes on
-            log.warning("article not indexed now; it waits", extra={"article_id": ev.article_id, "error": repr(exc)})
-            await self.sync.later(ev.article_id)
-            return
-        if not known:
-            raise Poison(f"ArticleVersioned for {ev.article_id}, an article the knowledge service does not have")
+        env, state = item
+        doc = article_doc(state)
+        if doc is None:
+            raise Poison(f"{env.type} is not an article's state")
+        if env.ticket_id != doc.article_id:
+            raise Poison(f"{env.type} for {doc.article_id} keyed {env.ticket_id}")
+        await self.sync.apply([doc])

@@ -31,7 +31,8 @@ def needed(words: int) -> int:
 
 
 def article_filter(req: ArticleSearchRequest) -> Filter:
-    parts: list[Filter] = [scope_filter(visible_filter(req.scope), ARTICLE_FIELDS)]
+    # published ones only, whoever reads: the index keeps withdrawn articles as documents with no words
+    parts: list[Filter] = [Term("status", ("published",)), scope_filter(visible_filter(req.scope), ARTICLE_FIELDS)]
     parts += [Term("categories", (req.category,))] if req.category else []
     parts += [Term("tags", (req.tag,))] if req.tag else []
     return AllOf(tuple(parts))

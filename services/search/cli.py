@@ -14,7 +14,7 @@ def cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="frontline search", description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["reindex", "status"],
                         help="reindex: empty both indexes, rebuild tickets from the ledger's histories and articles "
-                             "from the knowledge API's published ones; status: their sizes")
+                             "from knowledge.articles read from its beginning; status: their sizes")
     settings = SearchSettings()
     parser.add_argument("--url", default=f"http://127.0.0.1:{settings.http_port}",
                         help="the search service (default: this machine's, SEARCH_HTTP_PORT)")

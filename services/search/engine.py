@@ -48,7 +48,8 @@ class SearchIndex(Protocol):
 
 
 class ArticleIndex(Protocol):
-    """Knowledge articles, in an index of their own beside the tickets' (published versions only)."""
+    """Knowledge articles, in an index of their own beside the tickets' (published versions; withdrawn ones as
+    documents with no words)."""
 
     async def start(self) -> None: ...
 
@@ -57,10 +58,12 @@ class ArticleIndex(Protocol):
     async def upsert(self, docs: Sequence[ArticleDoc]) -> None:
         """Add or replace these articles; searchable and durable when it returns."""
 
-    async def delete(self, article_ids: Sequence[str]) -> None: ...
+    async def versions(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """The version the index holds of each of these articles (a withdrawn one's too); absent ones left out."""
 
     async def search(self, query: ArticleQuery) -> ArticleSearchResponse: ...
 
-    async def count(self) -> int: ...
+    async def count(self) -> int:
+        """Published articles in the index."""
 
     async def clear(self) -> None: ...

@@ -37,11 +37,20 @@ class OpenSearchArticles:
     async def delete(self, article_ids: Sequence[str]) -> None:
         await self.base.delete(article_ids)
 
+    async def versions(self, article_ids: Sequence[str]) -> dict[str, int]:
+        if not article_ids:
+            return {}
+        async with self.base.call("reading articles' versions"):
+            found = await self.client.mget(index=self.name, body={"ids": list(article_ids)}, _source=["version"])
+        return {d["_id"]: int(d["_source"]["version"]) for d in found["docs"] if d.get("found")}
+
     async def search(self, query: ArticleQuery) -> ArticleSearchResponse:
         return article_response(await self.client.search(index=self.name, body=article_body(query)))
 
     async def count(self) -> int:
-        return await self.base.count()
+        async with self.base.call("a count"):
+            found = await self.client.count(index=self.name, body={"query": {"term": {"status": "published"}}})
+        return int(found["count"])
 
     async def clear(self) -> None:
         await self.base.clear()

@@ -28,13 +28,9 @@ class SearchSettings(ServiceSettings):
         0.2, gt=0, description="How often changed tickets are written to the index (a ticket is searchable after "
                                "at most about this long plus one commit)")
     index_batch: int = Field(500, ge=1, le=10_000, description="Tickets written to the index per round")
-    knowledge_url: str = Field(
-        "http://127.0.0.1:8010", description="The knowledge service's internal API: each published article's text is "
-                                             "read from it (FRONTLINE_SERVICE_TOKEN), never from its database")
-    knowledge_timeout_seconds: float = Field(10.0, gt=0, description="How long one call to the knowledge API may take")
-    knowledge_retry_seconds: float = Field(
-        5.0, gt=0, description="After the knowledge API failed, how long before the articles waiting for it are tried "
-                               "again")
+    article_history_timeout_seconds: float = Field(
+        300.0, gt=0, description="How long reading knowledge.articles from its beginning may take (a rebuild of the "
+                                 "article index, or its filling when it is empty on start)")
     directory_poll_seconds: float = Field(
         30.0, gt=0, description="How often the contacts directory is checked for changed entries (their tickets are "
                                "indexed again with the new names, e-mails and phones)")

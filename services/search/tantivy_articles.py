@@ -26,7 +26,7 @@ class TantivyArticles(TantivyBase):
     @staticmethod
     def _document(d: ArticleDoc) -> tv.Document:
         doc = tv.Document(article_id=d.article_id, title=d.title, text=d.text, labels=d.labels, status=d.status,
-                          visibility=d.visibility)
+                          visibility=d.visibility, version=d.version)
         for name in ("client_categories", "categories", "tags"):
             for value in getattr(d, name):
                 doc.add_text(name, value)
@@ -44,6 +44,21 @@ class TantivyArticles(TantivyBase):
 
     async def delete(self, article_ids: Sequence[str]) -> None:
         await self._delete("article_id", article_ids)
+
+    async def versions(self, article_ids: Sequence[str]) -> dict[str, int]:
+        return await asyncio.to_thread(self._versions, article_ids)
+
+    def _versions(self, article_ids: Sequence[str]) -> dict[str, int]:
+        searcher, held = self.index.searcher(), {}
+        for article_id in dict.fromkeys(article_ids):
+            result = searcher.search(tv.Query.term_query(self.schema, "article_id", article_id), 1)
+            for _, address in result.hits:
+                held[article_id] = int(searcher.doc(address)["version"][0])
+        return held
+
+    async def count(self) -> int:
+        published = tv.Query.term_query(self.schema, "status", "published")
+        return int(getattr(self.index.searcher().search(published, 1, count=True), "count", 0) or 0)
 
     async def search(self, query: ArticleQuery) -> ArticleSearchResponse:
         return await asyncio.to_thread(self._search, query)

@@ -48,6 +48,7 @@ def article_schema() -> tv.Schema:
         b.add_text_field(name, stored=name == "article_id", tokenizer_name="raw")
     for name in ARTICLE_TEXTS:
         b.add_text_field(name, stored=True, tokenizer_name=ARTICLE_ANALYZER)
+    b.add_integer_field("version", stored=True)  # compared before a write: an older state never replaces a newer one
     return b.build()
 
 

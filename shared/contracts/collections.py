@@ -64,8 +64,6 @@ FEEDBACK_TIMERS = declare("feedback_timers", "feedback", "Survey auto-completion
 SEARCH_TICKETS = declare("search_tickets", "search",
                          "Per ticket: what the search index holds (texts, scope fields) and the event ids applied")
 SEARCH_META = declare("search_meta", "search", "The search index's watermark: changes older than it are indexed")
-SEARCH_ARTICLES = declare("search_articles", "search",
-                          "Articles whose index entry waits for the knowledge API (it was away when their event came)")
 
 KNOWLEDGE_ARTICLES = declare("knowledge_articles", "knowledge",
                               "Articles: current version, workflow status, visibility, counters")

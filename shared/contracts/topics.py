@@ -22,9 +22,13 @@ class TopicSpec:
     description: str
     producers: tuple[str, ...]
     consumers: tuple[str, ...]
-    retention_ms: int = 7 * DAY_MS
+    retention_ms: int = 7 * DAY_MS  # -1: kept forever
     # Which registered message kinds travel here ("command", "event", "inbound", "deadletter").
     kinds: tuple[str, ...] = field(default=("event",))
+    # "compact": the broker keeps at least the latest record of every key (a topic of current states)
+    cleanup_policy: str = "delete"
+    # The message types it carries, when not its schema module's events (shared/contracts/schemas/<area>.py)
+    messages: tuple[str, ...] = ()
 
     def full(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}"
@@ -89,17 +93,25 @@ PORTAL_EVENTS = TopicSpec(
     producers=("gateway",), consumers=("notify",), retention_ms=HOUR_MS,
 )
 
-# Carries no article text (shared/contracts/schemas/knowledge.py): nothing internal leaks to a topic reader. The
-# search service reads each versioned article's text through the knowledge API to keep its article index.
+# Carries no article text (shared/contracts/schemas/knowledge.py): nothing internal leaks to a topic reader.
 KNOWLEDGE_EVENTS = TopicSpec(
     "knowledge.events", 3, "article or news id",
     "Knowledge base: article versions and workflow steps, articles linked to tickets, news saved.",
-    producers=("knowledge",), consumers=("search",),
+    producers=("knowledge",), consumers=(),
+)
+# Carries internal articles' text, as tickets.events carries internal notes: only knowledge writes and only search
+# reads it (tools/k8s.py's ACLs). Compacted and kept forever, so the latest state of every article stays on it and
+# the search service rebuilds its article index by reading it from the beginning.
+KNOWLEDGE_ARTICLES = TopicSpec(
+    "knowledge.articles", 3, "article id",
+    "Knowledge base: each article's published state (its text as plain text, its scope fields) or its withdrawal.",
+    producers=("knowledge",), consumers=("search",), retention_ms=-1, cleanup_policy="compact",
+    messages=("ArticlePublishedState", "ArticleWithdrawn"),
 )
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, ROUTING_EVENTS, SLA_EVENTS, FEEDBACK_EVENTS, NOTIFY_EVENTS,
-    PORTAL_EVENTS, KNOWLEDGE_EVENTS,
+    PORTAL_EVENTS, KNOWLEDGE_EVENTS, KNOWLEDGE_ARTICLES,
 )
 
 

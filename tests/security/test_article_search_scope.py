@@ -1,7 +1,8 @@
 """Attack replay (issue 23, knowledge search through the search service): a client never gets an internal or another
 category's article from the article index, not as a hit, a fragment or in the total, whatever he adds to the request;
 the search service takes only the scope shapes it knows and treats query syntax as text; its article search and the
-knowledge service's feed of article texts (internal ones included) answer only service callers."""
+gap report answer only service callers; the knowledge service has no HTTP feed of article texts (internal ones
+included) any more: the search service reads them from knowledge.articles, whose ACLs admit it alone."""
 
 from __future__ import annotations
 
@@ -107,9 +108,8 @@ async def test_the_search_service_refuses_scopes_it_does_not_know(desk: Desk, sc
 
 @pytest.mark.parametrize(("service", "method", "url", "body"), [
     ("search", "POST", "/api/v1/articles/search", {"q": "x", "scope": {"audience": "staff"}}),
-    ("knowledge", "GET", "/api/v1/index/articles", None), ("knowledge", "GET", "/api/v1/index/articles/a", None),
     ("knowledge", "POST", "/api/v1/gaps?viewer=v&audience=staff", {"query": "x"})])
-async def test_article_search_and_the_knowledge_feed_answer_only_service_callers(
+async def test_article_search_and_the_gap_report_answer_only_service_callers(
         env: dict[str, str], tmp_path: Any, service: str, method: str, url: str, body: Any) -> None:
     if service == "search":
         app = search_app(make_settings(SearchSettings, env, index_dir=str(tmp_path), service_token=TOKEN))
@@ -122,3 +122,13 @@ async def test_article_search_and_the_knowledge_feed_answer_only_service_callers
             resp = await http.request(method, url, json=body, headers=headers)
         assert resp.status_code == 401, (client, headers, resp.text)
         assert resp.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("url", ["/api/v1/index/articles", "/api/v1/index/articles/a"])
+async def test_the_knowledge_service_serves_no_feed_of_article_texts_even_to_a_service_caller(
+        env: dict[str, str], url: str) -> None:
+    app = knowledge_app(make_settings(KnowledgeSettings, env, service_token=TOKEN))
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 5000))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as http:
+        resp = await http.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert resp.status_code == 404, resp.text

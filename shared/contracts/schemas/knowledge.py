@@ -1,7 +1,6 @@
-"""``knowledge.events``: what the knowledge service records about its articles and news (keyed by their id).
-
-No text travels here: a reader (the search service, when it indexes articles) reads the article itself through
-the knowledge API with its own viewer, so a record on the topic never carries an internal article's words.
+"""``knowledge.events``: what the knowledge service records about its articles and news (keyed by their id), with
+no article text; ``knowledge.articles``: each article's published state, text included (internal articles too), for
+the search service's article index (shared/contracts/topics.py says who may read it).
 """
 
 from __future__ import annotations
@@ -9,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.envelope import Message, message
+from shared.contracts.language import Language
 
 Status = Literal["draft", "review", "published", "archived"]
 
@@ -45,3 +45,38 @@ class NewsSaved(Message):
     publish_at: datetime
     unpublish_at: datetime | None = None
     by: str = Field(max_length=200)
+
+
+# ---- knowledge.articles: the published state of each article (the topic is compacted: its latest record stays) ----
+
+class ArticleText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(max_length=300)
+    text: str = Field(max_length=200_000, description="The body's Markdown rendered and reduced to plain text")
+
+
+@message("ArticlePublishedState")
+class ArticlePublishedState(Message):
+    """An article's published version as the search index needs it: its words and the fields readers are scoped by.
+
+    A reader holding a newer version of the article ignores an older one."""
+
+    article_id: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    visibility: Literal["public", "internal", "categories"]
+    client_categories: list[str] = Field(default_factory=list, max_length=50)
+    categories: list[str] = Field(default_factory=list, max_length=50)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    content: dict[Language, ArticleText] = Field(min_length=1)
+    published_at: datetime | None = None
+    updated_at: datetime
+
+
+@message("ArticleWithdrawn")
+class ArticleWithdrawn(Message):
+    """A published article is no longer published (back to draft or review, or archived): readers drop it."""
+
+    article_id: str = Field(min_length=1, max_length=200)
+    version: int = Field(ge=1)
+    status: Literal["draft", "review", "archived"]
+    updated_at: datetime

@@ -1,8 +1,8 @@
 """The knowledge desk: the ledger, the knowledge service, the search service (its article index, a tantivy index in a
 temporary folder: ``article_search``, which other desks use too) and the gateway in front on the real broker and
-database, one manual clock; the gateway reaches the knowledge and search apps in process, and so does the search
-service the knowledge API. Teams A and B (``seed_directory``), a standard client C-1 (team A) and a premium one C-2
-(team B); the verbs the knowledge tests use."""
+database, one manual clock; the gateway reaches the knowledge and search apps in process (the search service learns
+articles from knowledge.articles, never from the knowledge API). Teams A and B (``seed_directory``), a standard
+client C-1 (team A) and a premium one C-2 (team B); the verbs the knowledge tests use."""
 
 from __future__ import annotations
 
@@ -52,10 +52,9 @@ async def knowledge_desk(infra: dict[str, str]) -> AsyncIterator[Desk]:
 @asynccontextmanager
 async def article_search(d: Desk, env: dict[str, str]) -> AsyncIterator[FastAPI]:
     """The search service beside a desk's knowledge service and gateway (``d.app``), its index in a temporary folder:
-    it reads the knowledge app in process and the gateway's article searches reach it in process."""
+    it reads knowledge.articles and the gateway's article searches reach it in process."""
     with tempfile.TemporaryDirectory() as index_dir:
-        search = search_app(make_settings(SearchSettings, env, index_dir=index_dir), d.clock,
-                            knowledge=httpx.ASGITransport(app=d.apps["knowledge"]))
+        search = search_app(make_settings(SearchSettings, env, index_dir=index_dir), d.clock)
         d.apps["search"] = search
         client = d.app.state.search
         await client.stop()

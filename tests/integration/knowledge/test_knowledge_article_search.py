@@ -1,9 +1,9 @@
 """Knowledge base search through the search service on the real broker and database (issue 23): a published article
 is found through the gateway within the wait, in Russian and English; a draft never enters; an internal article is
 never a client's hit nor in his total; another category's article is not the client's; archiving removes it; a
-search finding nothing lands in the content-gap report; a record naming no article is dead-lettered while the
-consumer goes on; with the knowledge API away the article waits and is indexed when it is back; a rebuild restores
-a lost article index."""
+search finding nothing lands in the content-gap report; a record on knowledge.articles that is no article's state, or
+keyed by another article, is dead-lettered with its reason while the consumer goes on; a rebuild restores a lost
+article index from the topic."""
 
 from __future__ import annotations
 
@@ -30,10 +30,9 @@ from integration.knowledge.knowledge_support import (
     write,
 )
 
-from shared.contracts.collections import SEARCH_ARTICLES
 from shared.contracts.envelope import envelope_for
-from shared.contracts.schemas.knowledge import ArticleVersioned
-from shared.contracts.topics import KNOWLEDGE_EVENTS
+from shared.contracts.schemas.knowledge import ArticlePublishedState, ArticleText, ArticleVersioned
+from shared.contracts.topics import KNOWLEDGE_ARTICLES
 from shared.runtime.kafka import read_dead_letters
 from tests.support.desk import Desk
 from tests.support.testing import eventually
@@ -60,11 +59,6 @@ def service(d: Desk) -> Any:
     return d.apps["search"].state.service
 
 
-async def all_handled(d: Desk, before: int, more: int) -> bool:
-    """The search service's consumer of knowledge.events has handled ``more`` records since ``before``."""
-    return bool(service(d).article_consumer.pipeline.processed >= before + more)
-
-
 async def test_a_published_article_is_found_in_both_languages_and_a_draft_never_enters(desk: Desk) -> None:
     made = await desk.http.post(ARTICLES, headers=as_(desk, ADMIN), json={
         "content": {"ru": {"title": "Подключение роутера к сети",
@@ -73,9 +67,7 @@ async def test_a_published_article_is_found_in_both_languages_and_a_draft_never_
         "visibility": "public"})
     assert made.status_code == 201, made.text
     article_id = made.json()["id"]
-    handled = service(desk).article_consumer.pipeline.processed
-    await step(desk, ADMIN, article_id, "submit", expect=200)
-    await eventually(lambda: all_handled(desk, handled, 2), timeout=WAIT, message="create and submit handled")
+    await step(desk, ADMIN, article_id, "submit", expect=200)  # no published state: nothing on knowledge.articles
     for who in (CLIENT_1, SPECIALIST, LEAD):
         assert article_id not in await hits(desk, who, "роутер кабель"), "a draft or a review is never searchable"
 
@@ -117,9 +109,7 @@ async def test_archiving_removes_the_article_and_a_restored_draft_stays_out(desk
     await step(desk, LEAD, article_id, "archive", expect=200)
     assert await eventually(lambda: _gone(desk, article_id, "axolotl firmware"), timeout=WAIT,
                             message="the archived article out of the index")
-    handled = service(desk).article_consumer.pipeline.processed
-    await step(desk, ADMIN, article_id, "restore", expect=200)
-    await eventually(lambda: all_handled(desk, handled, 1), timeout=WAIT, message="restore handled")
+    await step(desk, ADMIN, article_id, "restore", expect=200)  # a draft again: nothing published
     assert await search(desk, SPECIALIST, "axolotl firmware") == {"items": [], "total": 0}
 
 
@@ -136,48 +126,28 @@ async def test_a_search_that_finds_nothing_is_a_content_gap(desk: Desk) -> None:
     assert [g["searches"] for g in gaps if "pangolin" in g["query"].lower()] == [1], gaps
 
 
-async def test_a_record_naming_no_article_is_dead_lettered_and_the_consumer_goes_on(desk: Desk) -> None:
-    bogus = ArticleVersioned(article_id="no-such-article", version=1, action="publish", status="published",
-                             visibility="public", by="x")
-    await desk.bus.publish(KNOWLEDGE_EVENTS, envelope_for(bogus, "no-such-article", occurred_at=datetime.now(UTC)))
+async def test_a_record_that_is_no_articles_state_is_dead_lettered_and_the_consumer_goes_on(desk: Desk) -> None:
+    now = datetime.now(UTC)
+    versioned = ArticleVersioned(article_id="not-a-state", version=1, action="publish", status="published",
+                                 visibility="public", by="x")
+    state = ArticlePublishedState(article_id="narwhal-forged", version=9, visibility="public", updated_at=now,
+                                  content={"en": ArticleText(title="Narwhal forged", text="Forged.")})
+    await desk.bus.publish(KNOWLEDGE_ARTICLES, envelope_for(versioned, "not-a-state", occurred_at=now))
+    await desk.bus.publish(KNOWLEDGE_ARTICLES, envelope_for(state, "another-article", occurred_at=now))
+    await desk.bus.publish_raw(desk.bus.topic(KNOWLEDGE_ARTICLES), b"broken", b"{not json")
 
-    async def parked() -> list[dict[str, Any]]:
-        return [r for r in await read_dead_letters(desk.settings, KNOWLEDGE_EVENTS, timeout=10)
-                if r["key"] == b"no-such-article"]
+    async def parked() -> dict[bytes, str]:
+        found = {r["key"]: r["headers"]["x-dlq-reason"]
+                 for r in await read_dead_letters(desk.settings, KNOWLEDGE_ARTICLES, timeout=10)}
+        return found if len(found) >= 3 else {}
 
-    found = await eventually(parked, timeout=WAIT, message="the record on knowledge.events.dlq")
-    assert "does not have" in found[0]["headers"]["x-dlq-reason"]
-    assert await hits(desk, CLIENT_1, "narwhal") == set()
+    reasons = await eventually(parked, timeout=WAIT, message="three records on knowledge.articles.dlq")
+    assert "not an article's state" in reasons[b"not-a-state"]
+    assert "keyed another-article" in reasons[b"another-article"]
+    assert "undecodable" in reasons[b"broken"]
+    assert await hits(desk, SPECIALIST, "narwhal") == set()
     narwhal = await write(desk, article("Narwhal cable colours", "Blue is data."))
     assert await hits(desk, CLIENT_1, "narwhal") == {narwhal}
-
-
-async def test_with_the_knowledge_api_away_an_article_waits_and_is_indexed_when_it_is_back(desk: Desk) -> None:
-    feed = service(desk).feed
-    back = feed.transport
-
-    def away(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("knowledge is down", request=request)
-
-    await feed.stop()
-    feed.transport = httpx.MockTransport(away)
-    await feed.start()
-    article_id = await write(desk, article("Okapi modem reset", "Hold reset."), publish=False)
-    for who, action in ((ADMIN, "submit"), (LEAD, "publish")):
-        await step(desk, who, article_id, action, expect=200)
-    waiting = desk.db[SEARCH_ARTICLES]
-    await eventually(lambda: waiting.find_one({"_id": article_id}), timeout=WAIT, message="the article waits")
-    assert await hits(desk, CLIENT_1, "okapi modem") == set()
-
-    await feed.stop()
-    feed.transport = back
-    await feed.start()
-    assert await eventually(lambda: hits(desk, CLIENT_1, "okapi modem"), timeout=WAIT) == {article_id}
-    assert await eventually(lambda: _no_waiting(waiting, article_id), timeout=WAIT)
-
-
-async def _no_waiting(waiting: Any, article_id: str) -> bool:
-    return await waiting.find_one({"_id": article_id}) is None
 
 
 async def test_a_rebuild_restores_a_lost_article_index(desk: Desk) -> None:

@@ -1,5 +1,4 @@
-"""The ledger, the search service (with the knowledge service its articles come from) and (optionally) the gateway
-in this loop, on the real broker and database."""
+"""The ledger, the search service and (optionally) the gateway in this loop, on the real broker and database."""
 
 from __future__ import annotations
 
@@ -13,8 +12,6 @@ import httpx
 
 from services.gateway.app import create_app as gateway_app
 from services.gateway.settings import GatewaySettings
-from services.knowledge.app import create_app as knowledge_app
-from services.knowledge.settings import KnowledgeSettings
 from services.search.app import create_app as search_app
 from services.search.settings import SearchSettings
 from services.tickets.app import create_app as tickets_app
@@ -54,9 +51,8 @@ class SearchDesk:
     @asynccontextmanager
     async def search_running(self, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
         settings = make_settings(SearchSettings, self.env, index_dir=str(self.index_dir), **overrides)
-        knowledge = knowledge_app(make_settings(KnowledgeSettings, self.env))  # the articles' source, in process
-        self.search = search_app(settings, knowledge=httpx.ASGITransport(app=knowledge))
-        async with running(knowledge), running(self.search), httpx.AsyncClient(
+        self.search = search_app(settings)
+        async with running(self.search), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=self.search), base_url="http://search/api/v1") as api:
             self.api = api
             yield api

@@ -1,6 +1,7 @@
-"""knowledge.events → the article index (pure of Kafka and MongoDB: the feed, the engine and the waiting list are
-in-memory stand-ins): only the current published version is indexed, a redelivery changes nothing, a record naming
-no article or keyed by another is poison, and the knowledge API away leaves the article waiting, never lost."""
+"""knowledge.articles → the article index (pure of Kafka: the engine and the topic's history are in-memory stand-ins):
+a state is written only when newer than what the index holds, so a redelivery or an older replay changes nothing and
+a withdrawal is not undone by an older published state; what is no article's state, or keyed by another article, is
+poison; a rebuild empties the index and fills it from the topic, and an empty index is filled on start."""
 
 from __future__ import annotations
 
@@ -12,29 +13,12 @@ import pytest
 
 from services.search.article_events import ArticleEvents
 from services.search.article_sync import ArticleSync
-from services.search.articles import ArticleDoc
-from services.search.knowledge_feed import FeedUnavailable
-from shared.contracts.article_search import IndexedArticle, IndexedArticlePage, IndexedText
-from shared.contracts.envelope import envelope_for
-from shared.contracts.schemas.knowledge import ArticleLinked, ArticleVersioned
-from shared.runtime.clock import ManualClock
+from services.search.articles import ArticleDoc, article_doc
+from shared.contracts.envelope import Message, envelope_for
+from shared.contracts.schemas.knowledge import ArticleLinked, ArticlePublishedState, ArticleText, ArticleWithdrawn
 from shared.runtime.kafka import Poison
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-class Feed:
-    def __init__(self) -> None:
-        self.articles: dict[str, IndexedArticle] = {}
-        self.away = False
-
-    async def article(self, article_id: str) -> IndexedArticle | None:
-        if self.away:
-            raise FeedUnavailable("away")
-        return self.articles.get(article_id)
-
-    async def published(self, after: str | None) -> IndexedArticlePage:
-        return IndexedArticlePage(items=[a for a in self.articles.values() if a.status == "published"])
 
 
 class Engine:
@@ -46,80 +30,82 @@ class Engine:
         self.writes += 1
         self.docs.update({d.article_id: d for d in docs})
 
-    async def delete(self, ids: Sequence[str]) -> None:
-        for i in ids:
-            self.docs.pop(i, None)
+    async def versions(self, ids: Sequence[str]) -> dict[str, int]:
+        return {i: self.docs[i].version for i in ids if i in self.docs}
 
     async def count(self) -> int:
-        return len(self.docs)
+        return sum(d.status == "published" for d in self.docs.values())
 
     async def clear(self) -> None:
         self.docs.clear()
 
 
-class Waiting:
+class History:
     def __init__(self) -> None:
-        self.ids: dict[str, datetime] = {}
+        self.docs: list[ArticleDoc] = []
+        self.reads = 0
 
-    async def add(self, article_id: str, at: datetime) -> None:
-        self.ids[article_id] = at
-
-    async def due(self, limit: int) -> list[tuple[str, datetime]]:
-        return list(self.ids.items())[:limit]
-
-    async def done(self, article_id: str, at: datetime) -> None:
-        if self.ids.get(article_id) == at:
-            del self.ids[article_id]
+    async def read(self) -> list[ArticleDoc]:
+        self.reads += 1
+        return list(self.docs)
 
 
-def stored(status: str) -> IndexedArticle:
-    return IndexedArticle(id="a", version=2, status=status, visibility="public", updated_at=AT,  # type: ignore[arg-type]
-                          content={"en": IndexedText(title="Modem", text="Reset it")})
+def published(version: int, title: str = "Modem", article_id: str = "a") -> ArticlePublishedState:
+    return ArticlePublishedState(article_id=article_id, version=version, visibility="public", updated_at=AT,
+                                 content={"en": ArticleText(title=title, text="Reset it")})
 
 
-def event(article_id: str = "a", key: str = "a") -> Any:
-    ev = ArticleVersioned(article_id=article_id, version=2, action="publish", status="published",
-                          visibility="public", by="lea")
-    return envelope_for(ev, key, occurred_at=AT), ev
+def record(msg: Message, key: str = "a") -> tuple[Any, Message]:
+    return envelope_for(msg, key, occurred_at=AT), msg
 
 
 @pytest.fixture
-def parts() -> tuple[Feed, Engine, Waiting, ArticleEvents]:
-    feed, engine, waiting = Feed(), Engine(), Waiting()
-    sync = ArticleSync(feed, engine, waiting, ManualClock(AT), retry_seconds=0.0)  # type: ignore[arg-type]
-    return feed, engine, waiting, ArticleEvents(sync)
+def parts() -> tuple[Engine, History, ArticleEvents]:
+    engine, history = Engine(), History()
+    return engine, history, ArticleEvents(ArticleSync(engine, history))  # type: ignore[arg-type]
 
 
-async def test_the_current_published_version_is_indexed_and_a_redelivery_changes_nothing(parts: Any) -> None:
-    feed, engine, _, handle = parts
-    feed.articles["a"] = stored("published")
-    await handle(event())
-    await handle(event())
-    assert list(engine.docs) == ["a"] and engine.docs["a"].title == "Modem"
-    feed.articles["a"] = stored("archived")  # the event says published; what the knowledge service has now counts
-    await handle(event())
-    assert engine.docs == {}
+async def test_the_newest_version_wins_and_a_redelivery_or_an_older_replay_changes_nothing(parts: Any) -> None:
+    engine, _, handle = parts
+    await handle(record(published(3, "Modem")))
+    await handle(record(published(4, "Router")))
+    await handle(record(published(4, "Router")))
+    await handle(record(published(3, "Modem")))
+    assert engine.docs["a"].title == "Router" and engine.docs["a"].version == 4 and engine.writes == 2
 
 
-async def test_links_and_news_change_nothing_and_bad_records_are_poison(parts: Any) -> None:
-    feed, engine, _, handle = parts
-    linked = ArticleLinked(article_id="a", ticket_id="T-1", by="ann")
-    await handle((envelope_for(linked, "a", occurred_at=AT), linked))
+async def test_a_withdrawal_is_not_undone_by_an_older_published_state(parts: Any) -> None:
+    engine, _, handle = parts
+    await handle(record(published(3)))
+    await handle(record(ArticleWithdrawn(article_id="a", version=5, status="archived", updated_at=AT)))
+    await handle(record(published(4)))
+    assert engine.docs["a"].status == "archived" and engine.docs["a"].text == "" and await engine.count() == 0
+    await handle(record(published(7, "Back")))  # published again later
+    assert engine.docs["a"].title == "Back" and await engine.count() == 1
+
+
+async def test_what_is_no_articles_state_or_is_keyed_by_another_article_is_poison(parts: Any) -> None:
+    engine, _, handle = parts
+    with pytest.raises(Poison, match="not an article's state"):
+        await handle(record(ArticleLinked(article_id="a", ticket_id="T-1", by="ann")))
+    with pytest.raises(Poison, match="keyed b"):
+        await handle(record(published(3), key="b"))
     assert engine.writes == 0
-    with pytest.raises(Poison, match="does not have"):
-        await handle(event("ghost", "ghost"))
-    feed.articles["a"] = stored("published")
-    with pytest.raises(Poison, match="keyed"):
-        await handle(event("a", "b"))
 
 
-async def test_with_the_knowledge_api_away_the_article_waits_for_the_next_round(parts: Any) -> None:
-    feed, engine, waiting, handle = parts
-    feed.articles["a"], feed.away = stored("published"), True
-    await handle(event())  # no exception: the consumer goes on
-    assert list(waiting.ids) == ["a"] and engine.docs == {}
-    await handle.sync.round()
-    assert list(waiting.ids) == ["a"]
-    feed.away = False
-    await handle.sync.round()
-    assert waiting.ids == {} and list(engine.docs) == ["a"]
+async def test_a_rebuild_empties_the_index_and_fills_it_from_the_topic(parts: Any) -> None:
+    engine, history, handle = parts
+    await handle(record(published(9, "Stray", "gone"), key="gone"))  # not on the topic (a lost record): dropped
+    history.docs = [d for d in (article_doc(published(3, "Modem", "x")), article_doc(
+        ArticleWithdrawn(article_id="y", version=2, status="draft", updated_at=AT))) if d is not None]
+    assert await handle.sync.rebuild() == 1
+    assert set(engine.docs) == {"x", "y"} and engine.docs["x"].title == "Modem"
+
+
+async def test_only_an_empty_index_is_filled_from_the_topic_on_start(parts: Any) -> None:
+    engine, history, handle = parts
+    history.docs = [d for d in (article_doc(published(3)),) if d is not None]
+    await handle.sync.fill_if_empty()
+    assert history.reads == 1 and engine.docs["a"].version == 3
+    await handle.sync.fill_if_empty()
+    assert history.reads == 1, "an index holding articles is not read again from the topic"

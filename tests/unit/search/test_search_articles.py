@@ -1,5 +1,6 @@
-"""The article index's pure parts and the embedded engine in memory: only a published article is a document; the
-reader's scope is the one visibility rule, applied before hits are counted; words stem in Russian and English."""
+"""The article index's pure parts and the embedded engine in memory: a published state is a document with words, a
+withdrawal one without; the reader's scope is the one visibility rule (published ones only), applied before hits are
+counted; words stem in Russian and English; the index tells each article's version."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ from services.search.article_query import article_filter, article_query
 from services.search.articles import article_doc
 from services.search.filters import AllOf, AnyOf, Term
 from services.search.tantivy_articles import TantivyArticles
-from shared.contracts.article_search import ArticleScope, ArticleSearchRequest, IndexedArticle, IndexedText
+from shared.contracts.article_search import ArticleScope, ArticleSearchRequest
+from shared.contracts.schemas.knowledge import ArticlePublishedState, ArticleText, ArticleWithdrawn
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def indexed(article_id: str, status: str = "published", visibility: str = "public", categories: tuple[str, ...] = (),
-            **content: tuple[str, str]) -> IndexedArticle:
-    return IndexedArticle(
-        id=article_id, version=3, status=status, visibility=visibility, client_categories=list(categories),  # type: ignore[arg-type]
+def indexed(article_id: str, visibility: str = "public", categories: tuple[str, ...] = (),
+            **content: tuple[str, str]) -> ArticlePublishedState:
+    return ArticlePublishedState(
+        article_id=article_id, version=3, visibility=visibility, client_categories=list(categories),  # type: ignore[arg-type]
         categories=["internet"], tags=["router"], updated_at=AT, published_at=AT,
-        content={lang: IndexedText(title=t, text=x) for lang, (t, x) in content.items()})  # type: ignore[misc]
+        content={lang: ArticleText(title=t, text=x) for lang, (t, x) in content.items()})  # type: ignore[misc]
+
+
+def withdrawn(article_id: str, status: str = "archived", version: int = 4) -> ArticleWithdrawn:
+    return ArticleWithdrawn(article_id=article_id, version=version, status=status, updated_at=AT)  # type: ignore[arg-type]
 
 
 def ask(q: str, audience: str, client_category: str | None = None, **extra: Any) -> ArticleSearchRequest:
@@ -31,8 +37,10 @@ def ask(q: str, audience: str, client_category: str | None = None, **extra: Any)
 
 
 @pytest.mark.parametrize("status", ["draft", "review", "archived"])
-def test_only_a_published_article_becomes_a_document(status: str) -> None:
-    assert article_doc(indexed("a", status, en=("Modem", "Reset it"))) is None
+def test_only_a_published_article_becomes_a_document_with_words(status: str) -> None:
+    doc = article_doc(withdrawn("a", status))
+    assert doc is not None and doc.status == status and doc.version == 4
+    assert (doc.title, doc.text, doc.labels, doc.categories, doc.tags) == ("", "", "", [], [])
 
 
 def test_a_document_holds_every_languages_title_and_text_and_its_labels() -> None:
@@ -44,14 +52,16 @@ def test_a_document_holds_every_languages_title_and_text_and_its_labels() -> Non
 
 
 def test_the_scope_is_the_shared_visibility_rule_in_index_terms() -> None:
+    published = Term("status", ("published",))  # whoever reads: withdrawn articles stay in the index, wordless
     client = article_filter(ask("x", "client", "premium"))
-    assert client == AllOf((AllOf((Term("status", ("published",)), AnyOf((
+    assert client == AllOf((published, AllOf((published, AnyOf((
         Term("visibility", ("public",)),
         AllOf((Term("visibility", ("categories",)), Term("client_categories", ("premium",)))))))),))
-    assert article_filter(ask("x", "client")) == AllOf((AllOf((Term("status", ("published",)),
-                                                                AnyOf((Term("visibility", ("public",)),)))),))
+    assert article_filter(ask("x", "client")) == AllOf((published, AllOf((published,
+                                                                          AnyOf((Term("visibility", ("public",)),)))),))
     assert article_filter(ask("x", "staff", tag="vpn", category="internet")) == AllOf((
-        Term("status", ("published",)), Term("categories", ("internet",)), Term("tags", ("vpn",))))
+        published, published, Term("categories", ("internet",)), Term("tags", ("vpn",))))
+    assert article_filter(ask("x", "editor")) == AllOf((published, AllOf(())))
 
 
 @pytest.fixture
@@ -89,15 +99,20 @@ async def test_words_stem_in_both_languages_and_hits_are_highlighted(engine: Tan
     assert any("<mark>" in h.html for h in hit.highlights), hit
 
 
-async def test_an_unpublished_article_leaves_and_a_redelivery_changes_nothing(engine: TantivyArticles) -> None:
+async def test_a_withdrawn_article_is_no_hit_for_anyone_nor_counted_but_its_version_is_kept(
+        engine: TantivyArticles) -> None:
     again = article_doc(indexed("pub", en=("Router drops the connection", "Restart the router")))
     assert again is not None
     await engine.upsert([again])
     await engine.upsert([again])
-    assert await engine.count() == 3
-    await engine.delete(["pub"])
+    assert await engine.count() == 3 and await engine.versions(["pub", "int", "ghost"]) == {"pub": 3, "int": 3}
+    gone = article_doc(withdrawn("pub"))
+    assert gone is not None
+    await engine.upsert([gone])
     assert await found(engine, ask("connection", "client")) == (0, set())
-    assert await engine.count() == 2
+    for audience in ("staff", "editor"):
+        assert "pub" not in (await found(engine, ask("connection router restart", audience)))[1]
+    assert await engine.count() == 2 and await engine.versions(["pub"]) == {"pub": 4}
 
 
 async def test_a_question_finds_its_article_by_half_its_words_and_stop_words_count_for_nothing(
