@@ -164,10 +164,11 @@ class TimerStore:
         found.sort(key=lambda tm: tm.due_at)
         return found[:limit]
 
-    async def next_due(self, after: datetime) -> datetime | None:
-        """When the earliest pending timer due after ``after`` is due (any partition; None: none pending)."""
-        doc = await self.col.find_one({"fired": False, "due_at": {"$gt": after}}, {"due_at": 1},
-                                      sort=[("due_at", ASCENDING)])
+    async def next_due(self, after: datetime, before: datetime | None = None) -> datetime | None:
+        """When the earliest pending timer due after ``after`` (and not after ``before``) is due (any partition;
+        None: none). Give ``before``: the embedded database reads every pending timer past ``after`` otherwise."""
+        due: dict[str, Any] = {"$gt": after} if before is None else {"$gt": after, "$lte": before}
+        doc = await self.col.find_one({"fired": False, "due_at": due}, {"due_at": 1}, sort=[("due_at", ASCENDING)])
         return as_utc(doc["due_at"]) if doc else None
 
     async def mark_fired(self, timer_id: str, at: datetime) -> None:
