@@ -1,12 +1,16 @@
-"""OpenSearch's article index: its own mapping, documents and queries, built without a cluster (pure)."""
+"""OpenSearch's article index: its own mapping, documents and queries, built without a cluster (pure); the versions
+it compares before a write and its count of published articles, asked of a stand-in client."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from services.search.article_query import article_query
 from services.search.articles import ArticleDoc
 from services.search.opensearch_article_query import article_body, article_document, article_mapping, article_response
+from services.search.opensearch_articles import OpenSearchArticles
+from services.search.settings import SearchSettings
 from shared.contracts.article_search import ArticleScope, ArticleSearchRequest
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
@@ -41,3 +45,30 @@ def test_answers_parse_into_hits_and_a_total() -> None:
     res = article_response({"hits": {"total": {"value": 4}, "hits": [
         {"_score": 2.0, "_source": {"article_id": "a"}, "highlight": {"title": ["<mark>M</mark>"], "x": ["y"]}}]}})
     assert res.total == 4 and res.hits[0].article_id == "a" and [h.field for h in res.hits[0].highlights] == ["title"]
+
+
+class Cluster:
+    """What the adapter asks of the cluster for versions and counts (the stand-in answers like OpenSearch)."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, Any]] = []
+
+    async def mget(self, index: str, body: dict[str, Any], _source: list[str]) -> dict[str, Any]:
+        self.asked.append(("mget", (index, body, _source)))
+        return {"docs": [{"_id": "a", "found": True, "_source": {"version": 4}}, {"_id": "b", "found": False}]}
+
+    async def count(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.asked.append(("count", (index, body)))
+        return {"count": 2}
+
+
+async def test_versions_are_read_by_id_and_only_published_articles_are_counted() -> None:
+    articles = OpenSearchArticles(SearchSettings(engine="opensearch"))
+    cluster = Cluster()
+    articles.client = cluster  # type: ignore[assignment]
+    assert await articles.versions([]) == {} and cluster.asked == []
+    assert await articles.versions(["a", "b"]) == {"a": 4}
+    assert await articles.count() == 2
+    assert cluster.asked == [("mget", ("frontline-articles", {"ids": ["a", "b"]}, ["version"])),
+                             ("count", ("frontline-articles", {"query": {"term": {"status": "published"}}}))]
+    await articles.stop()
