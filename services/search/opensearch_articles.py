@@ -34,9 +34,6 @@ class OpenSearchArticles:
             actions += [{"index": {"_index": self.name, "_id": d.article_id}}, article_document(d)]
         await self.base._bulk(actions)  # the same bulk write and its error check
 
-    async def delete(self, article_ids: Sequence[str]) -> None:
-        await self.base.delete(article_ids)
-
     async def versions(self, article_ids: Sequence[str]) -> dict[str, int]:
         if not article_ids:
             return {}

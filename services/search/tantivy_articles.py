@@ -42,9 +42,6 @@ class TantivyArticles(TantivyBase):
 
         await self._write(change)
 
-    async def delete(self, article_ids: Sequence[str]) -> None:
-        await self._delete("article_id", article_ids)
-
     async def versions(self, article_ids: Sequence[str]) -> dict[str, int]:
         return await asyncio.to_thread(self._versions, article_ids)
 
