@@ -1,9 +1,12 @@
 """The embedded engine's article index: a tantivy index of its own (``SEARCH_INDEX_DIR``/articles), the tickets'
-Russian-and-English stemming with both languages' stop words dropped."""
+Russian-and-English stemming with both languages' stop words dropped. It holds only what ``knowledge.articles`` holds,
+so one on disk with another schema (an older build's) is emptied and filled again from the topic."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,11 +20,23 @@ from .tantivy_base import TantivyBase
 from .tantivy_query import ARTICLE_ANALYZER, ARTICLE_TEXTS, analyzer, article_schema, filter_query, stems_query
 
 ARTICLE_HEAP = 15_000_000  # the smallest writer tantivy takes: articles are few and short next to tickets
+log = logging.getLogger(__name__)
 
 
 class TantivyArticles(TantivyBase):
     def __init__(self, path: str | None, heap_bytes: int = ARTICLE_HEAP) -> None:
         super().__init__(path, heap_bytes, article_schema(), ARTICLE_ANALYZER, analyzer(stop_words=True))
+
+    def _open(self) -> None:
+        try:
+            super()._open()
+        except ValueError as exc:
+            if not self.path or "schema does not match" not in str(exc):
+                raise
+            log.warning("article index of another schema emptied; it is filled from knowledge.articles",
+                        extra={"path": self.path})
+            shutil.rmtree(self.path)
+            super()._open()
 
     @staticmethod
     def _document(d: ArticleDoc) -> tv.Document:
