@@ -35,7 +35,7 @@ class KnowledgeService:
     def components(self) -> list[Component]:
         prepare = Hooks(lambda: ensure_topics(self.settings),
                         lambda: ensure_indexes(self.db, {**store.INDEXES, **stats.INDEXES}), stop=self.client.close)
-        return [prepare, self.bus, self.consumer]
+        return [prepare, self.bus, Hooks(self.library.republish), self.consumer]
 
     def ready(self) -> bool:
         return self.consumer.is_running()

@@ -63,6 +63,14 @@ class Library:
             await self.announce(article.id, state, version.by, KNOWLEDGE_ARTICLES)
         return article
 
+    async def republish(self) -> None:
+        """Every published article's state once more on ``knowledge.articles``, at start: a publish lost after its save
+        (there is no outbox here) or articles older than the topic reach search; search keeps the newest version, so a
+        repeat changes nothing."""
+        async for article in self.store.published():
+            if (state := article_state(article, None)) is not None:
+                await self.announce(article.id, state, "knowledge", KNOWLEDGE_ARTICLES)
+
     async def create(self, data: ArticleIn, actor: str) -> Article:
         article, version = domain.create(new_id(), data, actor, self.clock.now())
         return await self._saved(article, version, None)

@@ -6,6 +6,7 @@ gets a conflict and saves again on the newer version.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -62,6 +63,18 @@ class ArticleStore:
         if sort:
             cursor = cursor.sort(sort)
         return [_article(d) async for d in cursor.limit(limit)]
+
+    async def published(self, batch: int = 500) -> AsyncIterator[Article]:
+        """Every published article, in id order, read a batch at a time."""
+        after = ""
+        while True:
+            page = [_article(d) async for d in self.articles.find({"status": "published", "_id": {"$gt": after}})
+                    .sort("_id", ASCENDING).limit(batch)]
+            for article in page:
+                yield article
+            if len(page) < batch:
+                return
+            after = page[-1].id
 
     async def viewed(self, article_id: str) -> None:
         await self.articles.update_one({"_id": article_id}, {"$inc": {"views": 1}})

@@ -100,3 +100,18 @@ async def test_a_wiped_index_is_filled_from_the_topic_on_start_and_by_reindex(
 
 async def _none(hits: Any) -> bool:
     return not await hits
+
+
+async def test_articles_the_topic_never_carried_reach_search_when_knowledge_starts(
+        infra: dict[str, str], tmp_path: Path) -> None:
+    """An article saved while its publish went elsewhere (a lost publish, or a desk older than the topic) is announced
+    again when the knowledge service starts, and search finds it."""
+    async with search_desk(infra, tmp_path / "index") as desk:
+        elsewhere = {**desk.env, "FRONTLINE_TOPIC_PREFIX": "elsewhere."}
+        async with running(knowledge_app(make_settings(KnowledgeSettings, elsewhere))) as app:
+            article_id = await published(app.state.service.library)
+        async with desk.search_running() as api:
+            assert await found(api, "router firmware") == set(), "the desk's topic never carried it"
+            async with running(knowledge_app(make_settings(KnowledgeSettings, desk.env))):
+                assert await eventually(lambda: found(api, "router firmware"), timeout=WAIT,
+                                        message="announced again at the knowledge service's start") == {article_id}
