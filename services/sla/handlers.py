@@ -29,6 +29,7 @@ from shared.runtime.ids import derived_id
 from shared.runtime.kafka import KafkaBus
 from shared.runtime.logging import correlation_id_var, ticket_id_var
 from shared.runtime.metrics import SLA_TIMERS_PENDING
+from shared.runtime.timer_loop import by_ticket
 from shared.runtime.timers import NotYet, Patience, Timer, partition_for
 
 from . import domain, risk
@@ -164,11 +165,7 @@ class SlaHandler:
         if not timers:
             return []
         catalog = await self.directory.catalog()
-        groups: dict[str, list[Timer]] = {}
-        for tm in timers:
-            groups.setdefault(tm.ticket_id, []).append(tm)
-        for group in groups.values():
-            group.sort(key=lambda tm: tm.due_at)
+        groups = {group[0].ticket_id: group for group in by_ticket(timers)}
         async with contextlib.AsyncExitStack() as stack:
             for ticket_id in sorted(groups):  # one order: no two holders of several locks wait on each other
                 await stack.enter_async_context(self._lock(ticket_id))
