@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, TicketType
+from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, Sender, TicketType
 from shared.contracts.schemas.tickets import MAX_ATTACHMENTS
 from shared.contracts.ticket import Ticket
 from shared.directory.routing import Availability
@@ -226,14 +226,18 @@ class ApiKeyCreated(ApiKeyInfo):
 
 
 class QueueCounts(BaseModel):
-    """Per work queue, how many tickets ``GET /queues/{queue}`` lists for this agent (same filter, same scope)."""
+    """Per work queue, how many tickets ``GET /queues/{queue}`` lists for this agent (same filter, same scope), counted
+    up to ``cap``: a badge needs "99+", not the exact size of a long queue, and counting stops there."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"agent_id": "ann", "counts": {
-        "offers": 2, "mine": 5, "needs_reply": 3, "time_limit": 0, "overdue": 1, "at_risk": 1, "long_ignored": 0,
-        "lost": 0, "unidentified": 4, "development": 0}}]})
+        "offers": 2, "mine": 5, "needs_reply": 99, "time_limit": 0, "overdue": 1, "at_risk": 1, "long_ignored": 0,
+        "lost": 0, "unidentified": 4, "development": 0}, "cap": 99, "capped": ["needs_reply"]}]})
 
     agent_id: str = Field(description="Whose offers and tickets `offers` and `mine` count")
-    counts: dict[Queue, int]
+    counts: dict[Queue, int] = Field(description="At most `cap` each")
+    cap: int = Field(description="The most a count says")
+    capped: list[Queue] = Field(default_factory=list, description="Queues holding more than `cap` tickets "
+                                                                  "(show their count as \"99+\")")
 
 
 class TicketSummary(BaseModel):
@@ -247,3 +251,33 @@ class TicketSummary(BaseModel):
     deadline: datetime | None = Field(None, description="The client's deadline, if any")
     created_at: datetime
     updated_at: datetime
+
+
+class RowClient(BaseModel):
+    client_id: str | None = None
+    client_name: str | None = None
+
+
+class QueueRow(TicketSummary):
+    """A ticket as one row of a work queue screen (``view=rows``): what the row shows and its claim button needs."""
+
+    line: str | None = None
+    client: RowClient | None = None
+    sender: Sender | None = None
+    offered_to: list[str] = Field(default_factory=list)
+
+
+# The ticket fields a queue row reads: the database returns only these (the tickets' history stays where it is).
+ROW_FIELDS = tuple(name for name in QueueRow.model_fields if name != "id")
+
+
+class QueueRowPage(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
+        "id": "T-1", "number": 1042, "subject": "No internet since morning", "status": "offered", "line": "first",
+        "client": {"client_id": "C-42", "client_name": "ACME"}, "sender": {"email": "anna@client.example"},
+        "offered_to": ["ann"], "created_at": "2026-03-02T09:12:00Z", "updated_at": "2026-03-02T09:14:00Z"}],
+        "next_cursor": None, "limit": 50}]})
+
+    items: list[QueueRow]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` (with `view=rows`) for the next page")
+    limit: int

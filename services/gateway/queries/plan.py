@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Collection
+from typing import Any, Protocol
 
 RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 # Fields that never hold arrays: two different equalities on one of them cannot both hold.
@@ -29,7 +29,13 @@ CONCURRENCY = 8
 
 Cond = tuple[str, Any]  # ("eq", value) | ("range", {op: value})
 Branch = dict[str, list[Cond]]
-Find = Callable[[dict[str, Any], list[tuple[str, int]], int | None], Awaitable[list[dict[str, Any]]]]
+
+
+class Find(Protocol):
+    """The tickets matching ``query`` in ``sort`` order (``limit`` None: all), with ``projection``'s fields if given."""
+
+    def __call__(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
+                 projection: dict[str, int] | None = None) -> Awaitable[list[dict[str, Any]]]: ...
 
 
 class Unsupported(Exception):
@@ -293,10 +299,12 @@ class BranchQuery:
 
 
 async def find_page(find: Find, parts: list[dict[str, Any]], field: str, direction: int,
-                    cursor: tuple[Any, str] | None, limit: int) -> list[dict[str, Any]]:
+                    cursor: tuple[Any, str] | None, limit: int,
+                    fields: Collection[str] | None = None) -> list[dict[str, Any]]:
     """Up to ``limit + 1`` documents matching all of ``parts``, ordered by ``field`` then ``_id``, after ``cursor``.
 
-    ``parts`` is the base filters, then the role scope last (``{}``: everything).
+    ``parts`` is the base filters, then the role scope last (``{}``: everything). With ``fields``, the documents
+    carry only those (and what the merge needs: the sort key and the fields checked here), not the whole ticket.
 
     Raises :class:`Unsupported` (before any query) when a part cannot be split.
     """
@@ -307,10 +315,11 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
     sort = [(field, direction), ("_id", direction)]
     after = _after(*cursor, direction) if cursor else None
     gate = asyncio.Semaphore(CONCURRENCY)
+    projection = None if fields is None else row_projection(fields, field, *(f for bq in bqs for f, _ in bq.residual))
 
     async def run(bq: BranchQuery, query: dict[str, Any], n: int | None, check_cursor: bool) -> list[dict[str, Any]]:
         async with gate:
-            docs = await find(query, sort, n)
+            docs = await (find(query, sort, n) if projection is None else find(query, sort, n, projection))
         return [d for d in docs if bq.accept(d) and (not check_cursor or after is None or after(d, field))]
 
     jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()]
@@ -321,3 +330,8 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
     ordered = sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)
     return ordered[:limit + 1]
 
+
+
+def row_projection(fields: Collection[str], *needed: str) -> dict[str, int]:
+    """An inclusion projection of ``fields`` and the ``needed`` ones (a sort key, a field checked in Python)."""
+    return {f: 1 for f in dict.fromkeys([*fields, *needed]) if f != "_id"}

@@ -95,9 +95,10 @@ class Reads:
         projection = {"processed_commands": 0} if history else NO_HISTORY
         return await self.tickets.find_one({"_id": ticket_id}, projection)
 
-    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None) -> list[dict[str, Any]]:
-        """Tickets without their history; ``limit`` None for all that match."""
-        cursor = self.tickets.find(query, NO_HISTORY).sort(sort).limit(limit or 0)
+    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
+                   projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match."""
+        cursor = self.tickets.find(query, projection or NO_HISTORY).sort(sort).limit(limit or 0)
         return [d async for d in cursor]
 
     async def noop_commands(self, command_ids: list[str]) -> set[str]:

@@ -1,9 +1,8 @@
 """Reading tickets: one ticket, the scoped list, and the work queues."""
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -12,8 +11,8 @@ from shared.runtime.problems import ProblemError, problem_responses
 
 from ...access.principal import STAFF, Principal, UserRole
 from ...access.scope import and_all, may_act_for, ticket_scope, visible
-from ...queries.counts import count_tickets
-from ...queries.plan import Unsupported, find_page
+from ...queries.counts import count_queues
+from ...queries.plan import Unsupported, find_page, row_projection
 from ...queries.portal_survey import ticket_survey
 from ...queries.queues import (
     DEFAULT_SORT,
@@ -27,13 +26,16 @@ from ...queries.queues import (
 )
 from ...queries.sla_view import sla_view
 from ..deps import Context, Ctx, CurrentPrincipal, forbidden
-from ..models import QueueCounts, TicketPage, TicketView
+from ..models import ROW_FIELDS, QueueCounts, QueueRowPage, TicketPage, TicketView
 
 CLIENT_HIDDEN = {"NoteAdded", "CommandRejected", "NotificationRecorded"}
 READ_ERRORS = problem_responses(401, 403, 404, 422)
 AgentId = Annotated[str | None, Query(description="Leads: another agent of their team (offers, mine)")]
 TagFilter = Annotated[str | None, Query(max_length=50, description="Only tickets carrying this tag")]
 Window = Annotated[int | None, Query(ge=1, le=60 * 24 * 30, description="time_limit: how far ahead to look")]
+View = Annotated[Literal["full", "rows"], Query(description="rows: only what a queue screen's row shows (no history, "
+                                                            "flags or conversation ids), read and sent cheaply")]
+Cap = Annotated[int, Query(ge=1, le=10_000, description="Count each queue up to this many")]
 
 
 def view(doc: dict[str, Any], p: Principal, sla: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -55,7 +57,9 @@ async def load_visible(ctx: Context, p: Principal, ticket_id: str, history: bool
 
 
 async def page(ctx: Context, p: Principal, base: dict[str, Any], queue: Queue | None, sort: SortField | None,
-               order: int | None, cursor: str | None, limit: int) -> dict[str, Any]:
+               order: int | None, cursor: str | None, limit: int,
+               fields: Collection[str] | None = None) -> dict[str, Any]:
+    """One page in the caller's scope; with ``fields``, its tickets carry only those (and ``id``)."""
     field, direction = DEFAULT_SORT[queue] if queue else (SortField.created_at, -1)
     field, direction = sort or field, order or direction
     owner = f"{p.role.value}:{p.user_id}"  # a cursor is good only for the principal it was issued to
@@ -66,13 +70,15 @@ async def page(ctx: Context, p: Principal, base: dict[str, Any], queue: Queue | 
         raise ProblemError(400, "Bad cursor or sort", str(exc)) from None
     scope = ticket_scope(p)
     try:  # one index-bounded query per branch of the filter's $or/$in, merged (see plan.py)
-        docs = await find_page(ctx.reads.find, [base, scope], field.value, direction, position, limit)
+        docs = await find_page(ctx.reads.find, [base, scope], field.value, direction, position, limit, fields)
     except Unsupported:
         after = after_cursor(field, direction, *position) if position else {}
-        docs = await ctx.reads.find(and_all(base, scope, after), sort_spec(field, direction), limit + 1)
+        projection = None if fields is None else row_projection(fields, field.value)
+        docs = await ctx.reads.find(and_all(base, scope, after), sort_spec(field, direction), limit + 1, projection)
     more = len(docs) > limit
     docs = docs[:limit]
-    return {"items": [view(d, p) for d in docs], "limit": limit,
+    items = [view(d, p) for d in docs] if fields is None else [{**d, "id": d["_id"]} for d in docs]
+    return {"items": items, "limit": limit,
             "next_cursor": ctx.cursors.encode(docs[-1], field, direction, owner) if more and docs else None}
 
 
@@ -101,7 +107,7 @@ def router(max_page: int) -> APIRouter:
         return await page(ctx, p, _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel,
                                            parent_id, tag), None, sort, order or None, cursor, limit)
 
-    @r.get("/queues/{queue}", response_model=TicketPage, tags=["queues"],
+    @r.get("/queues/{queue}", response_model=TicketPage | QueueRowPage, tags=["queues"],
            responses=READ_ERRORS | problem_responses(400),
            summary="A work queue: offers, mine, needs_reply, time_limit, overdue, at_risk, long_ignored, lost, "
                    "unidentified, development")
@@ -112,21 +118,25 @@ def router(max_page: int) -> APIRouter:
         service_team_id: str | None = None, assignee_id: str | None = None, client_id: str | None = None,
         channel: Channel | None = None, tag: TagFilter = None,
         sort: SortField | None = None, order: Order = None, cursor: str | None = None, limit: Limit = 50,
-    ) -> dict[str, Any]:
+        view: View = "full",
+    ) -> TicketPage | QueueRowPage | dict[str, Any]:
         base = and_all(queue_base(ctx, p, agent_id, window_minutes)(queue),
                        _filters(status, line, group_id, service_team_id, assignee_id, client_id, channel, None, tag))
+        if view == "rows":  # validated here: the full page's model would take rows for tickets with defaults
+            return QueueRowPage.model_validate(await page(ctx, p, base, queue, sort, order or None, cursor, limit,
+                                                          ROW_FIELDS))
         return await page(ctx, p, base, queue, sort, order or None, cursor, limit)
 
     @r.get("/queues", response_model=QueueCounts, tags=["queues"], responses=problem_responses(401, 403, 422),
            summary="How many tickets each work queue holds for you (or, for leads, an agent of your teams)")
     async def queue_counts(p: CurrentPrincipal, ctx: Ctx, agent_id: AgentId = None,
-                           window_minutes: Window = None) -> QueueCounts:
-        """Each count is the length of the matching `GET /queues/{queue}` without filters: same queue filter,
-        same scope."""
+                           window_minutes: Window = None, cap: Cap = 99) -> QueueCounts:
+        """Each count is the length of the matching `GET /queues/{queue}` without filters (same queue filter,
+        same scope), up to `cap`; a queue holding more is listed in `capped`."""
         of = queue_base(ctx, p, agent_id, window_minutes)
-        scope = ticket_scope(p)
-        found = await asyncio.gather(*(count_tickets(ctx.reads.tickets, [of(q), scope]) for q in Queue))
-        return QueueCounts(agent_id=agent_id or p.user_id, counts=dict(zip(Queue, found, strict=True)))
+        found = await count_queues(ctx.reads.tickets, {q: of(q) for q in Queue}, ticket_scope(p), cap)
+        return QueueCounts(agent_id=agent_id or p.user_id, counts={q: min(n, cap) for q, n in found.items()},
+                           cap=cap, capped=[q for q in Queue if found[q] > cap])
 
     return r
 
