@@ -13,11 +13,12 @@ from shared.runtime.problems import ProblemError
 from ..gateway import Api, UserApi, optional
 from ..pages import render
 from ..session import CurrentSession, MaybeSession
-from ..views.queues import QUEUES, counts, rows
+from ..views.queues import QUEUES, capped, counts, rows
 from ..views.tools import tag_param
 
 router = APIRouter()
 PAGE_SIZE = 100
+ROWS = {"view": "rows"}  # the gateway sends only what a row shows (bench/console.py: whole tickets were the cost)
 
 
 @router.get("/", include_in_schema=False)
@@ -25,10 +26,11 @@ async def home(session: MaybeSession) -> RedirectResponse:
     return RedirectResponse(session.home if session else "/sign-in", status_code=303)
 
 
-async def queue_counts(api: Api) -> dict[str, int]:
-    """Counts from the gateway's ``GET /queues``; while it has none to give (or refuses), the nav shows none."""
+async def queue_counts(api: Api) -> tuple[dict[str, int], frozenset[str]]:
+    """Counts from the gateway's ``GET /queues`` and the queues past its cap; while it has none to give (or
+    refuses), the nav shows none."""
     answer = await optional(api.get("/queues"))
-    return {} if answer is None else counts(answer)
+    return ({}, frozenset()) if answer is None else (counts(answer), capped(answer))
 
 
 def _queue(queue: str) -> str:
@@ -39,7 +41,8 @@ def _queue(queue: str) -> str:
 
 @router.get("/queues/counts", response_class=HTMLResponse)
 async def counts_partial(request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
-    return render(request, session, "workspace/counts.html", counts=await queue_counts(api), queues=QUEUES,
+    found, more = await queue_counts(api)
+    return render(request, session, "workspace/counts.html", counts=found, capped=more, queues=QUEUES,
                   current=request.query_params.get("current"))
 
 
@@ -48,7 +51,7 @@ async def queue_page(queue: str, request: Request, session: CurrentSession, api:
     _queue(queue)
     # The counts are not waited for: the nav fetches /queues/counts as soon as the page is in (data-live-load),
     # so the page answers in the time of its rows alone (bench/console.py measured the counts as the slow part).
-    params = {"limit": PAGE_SIZE, **tag_param(request.query_params.get("tag"))}
+    params = {"limit": PAGE_SIZE, **ROWS, **tag_param(request.query_params.get("tag"))}
     page = await api.get(f"/queues/{queue}", params=params)
     return render(request, session, "workspace/queue.html", queue=queue, queues=QUEUES, current=queue,
                   rows=rows(page, queue, session.user_id), counts={}, tag=params.get("tag"))
@@ -57,7 +60,8 @@ async def queue_page(queue: str, request: Request, session: CurrentSession, api:
 @router.get("/queues/{queue}/rows", response_class=HTMLResponse)
 async def queue_rows(queue: str, request: Request, session: CurrentSession, api: UserApi) -> HTMLResponse:
     _queue(queue)
-    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE, **tag_param(request.query_params.get("tag"))})
+    page = await api.get(f"/queues/{queue}", params={"limit": PAGE_SIZE, **ROWS,
+                                                     **tag_param(request.query_params.get("tag"))})
     return render(request, session, "workspace/rows.html", queue=queue, rows=rows(page, queue, session.user_id))
 
 

@@ -51,3 +51,9 @@ def counts(body: Any) -> dict[str, int]:
     if not isinstance(raw, dict):
         return {}
     return {q: n for q in QUEUES if isinstance(n := raw.get(q), int) and not isinstance(n, bool) and n >= 0}
+
+
+def capped(body: Any) -> frozenset[str]:
+    """The queues ``GET /api/v1/queues`` says hold more than its cap: their badge reads "99+", not 99."""
+    listed = body.get("capped") if isinstance(body, dict) else None
+    return frozenset(q for q in QUEUES if isinstance(listed, list) and q in listed)
