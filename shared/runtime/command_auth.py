@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from shared.contracts.command_owners import COMMAND_PRODUCERS, may_send, owners
 from shared.contracts.envelope import Envelope
+from shared.contracts.flag_owners import may_set_flag
 from shared.runtime.secrets import require_secret
 from shared.runtime.settings import CommonSettings
 
@@ -53,11 +54,17 @@ class CommandSigner:
         self.producer, self.keys = producer, dict(keys)
 
     def headers(self, env: Envelope, value: bytes) -> list[tuple[str, bytes]]:
-        producer = self.producer or next(iter(owners(env.type)), None)
+        producer = self.producer or _stand_in(env)
         key = self.keys.get(producer) if producer else None
         if producer is None or key is None:
             return []  # the ledger dead-letters it as unauthenticated
         return [(PRODUCER_HEADER, producer.encode()), (SIGNATURE_HEADER, signature(key, producer, env, value).encode())]
+
+
+def _stand_in(env: Envelope) -> str | None:
+    """The first owner of the command's type that may send this one (a flag's narrowed owners only their flags)."""
+    flag = str(env.payload.get("flag", "")) if env.type == "SetFlag" else None
+    return next((p for p in owners(env.type) if flag is None or may_set_flag(p, flag)), None)
 
 
 def signer_for(settings: CommonSettings, service: str) -> CommandSigner | None:

@@ -122,3 +122,16 @@ def test_production_ledger_needs_every_producers_key_and_verifies_with_them() ->
     assert verifier.refusal(headers, env, value) is None
     dev_headers, _ = signed("gateway", env)
     assert verifier.refusal(dev_headers, env, value) == "unauthenticated producer: the signature is not gateway's"
+
+
+def test_a_tests_stand_in_signs_a_flag_as_an_owner_that_may_set_it() -> None:
+    """Intake owns SetFlag for quarantine flags only: a stand-in signer picks it for those and routing for others."""
+    signer = signer_for(DEV, "test")
+    assert signer is not None
+
+    def producer_of(flag: str) -> bytes:
+        env = envelope_for(t.SetFlag(flag=flag), "T-1", occurred_at=NOW)
+        return dict(signer.headers(env, b"{}"))[PRODUCER_HEADER]
+
+    assert producer_of("attachment_quarantined:f1") == b"intake"
+    assert producer_of("sla_breached") == b"routing"
