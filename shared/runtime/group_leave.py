@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import socket
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,17 +50,42 @@ class MemberFile:
     def save(self, member_id: str, generation: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         part = self.path.with_suffix(".part")
-        part.write_text(json.dumps({"member_id": member_id, "generation": generation}))
+        part.write_text(json.dumps({"member_id": member_id, "generation": generation, "pid": os.getpid(),
+                                    "process": PROCESS}))
         part.replace(self.path)  # a kill mid-write leaves the previous id, never half of one
 
     def take(self) -> str | None:
-        """The recorded member id, removed: each is left once."""
+        """The recorded member id, removed (each is left once), unless the worker that recorded it still runs."""
         try:
-            member = json.loads(self.path.read_text()).get("member_id")
+            record = json.loads(self.path.read_text())
+            member = record.get("member_id")
         except (OSError, ValueError, AttributeError):
-            member = None
+            self.path.unlink(missing_ok=True)
+            return None
+        if _alive(record):
+            return None  # a live worker of the same name (two in one test process, or a misconfigured twin)
         self.path.unlink(missing_ok=True)
         return member if isinstance(member, str) and member else None
+
+
+# This process's own mark: a recorded pid equal to ours is our predecessor only if another process wrote it (a
+# container restarted as pid 1 again), never a worker beside us in this process.
+PROCESS = uuid.uuid4().hex
+
+
+def _alive(record: dict[str, Any]) -> bool:
+    pid = record.get("pid")
+    if record.get("process") == PROCESS:
+        return True
+    if not isinstance(pid, int) or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def worker_name(port: int) -> str:

@@ -17,6 +17,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime import group_leave
 from shared.runtime.group_leave import MemberFile, leave_predecessor
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.settings import CommonSettings
@@ -127,10 +128,11 @@ async def _join(consumer: AIOKafkaConsumer) -> None:
 
 
 async def test_a_recorded_member_no_longer_in_the_group_is_left_alone(
-        env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        env: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make_settings(CommonSettings, env)
     file = MemberFile(tmp_path / "member.json")
     file.save("aiokafka-0.14.0-gone", 7)
+    monkeypatch.setattr(group_leave, "PROCESS", "this process restarted")  # the record is a predecessor's
     with caplog.at_level(logging.INFO, logger="shared.runtime.group_leave"):
         assert await leave_predecessor(settings, f"{settings.topic_prefix}leave-test", file) is None
     assert [getattr(r, "why", None) for r in caplog.records] == ["not a member"]  # asked the broker, sent no leave
