@@ -34,10 +34,12 @@ async def run(env: dict[str, str], tmp_path: Path, n: int, victims: tuple[str, .
     async with running_desk(env, tmp_path / "logs", plan) as desk:
         seconds = {"started": round(time.monotonic() - t0, 1)}
         progress = asyncio.create_task(desk.progress()) if os.environ.get("FRONTLINE_FAULT_PROGRESS") else None
-        # the messages are spread over the kills, so every victim dies with tickets in flight
-        writer = asyncio.create_task(desk.write(plan, rate=max(n / (7 * len(victims) or 1), 5)))
+        # each victim's share of the messages is being written as it dies, so it dies with tickets in flight however
+        # long the restarts before it took (a single paced writer ran dry before the last victims on a loaded machine)
         in_flight: dict[str, int] = {}
-        for victim in victims:
+        for k, victim in enumerate(victims):
+            share = Plan.of(plan.indices[k::len(victims)])
+            writer = asyncio.create_task(desk.write(share, rate=max(share.n / 2.5, 5)))
             await asyncio.sleep(1.5)
             desk.check(writer)
             in_flight[victim] = desk.tickets.unfinished()
@@ -45,7 +47,7 @@ async def run(env: dict[str, str], tmp_path: Path, n: int, victims: tuple[str, .
             await asyncio.sleep(down)
             await asyncio.to_thread(desk.stack.start_service, victim)
             seconds[victim] = round(time.monotonic() - t0, 1)
-        await writer
+            await writer
         await desk.write(Plan.of(range(0, n, 7)), rate=50)  # retried webhooks: the same messages again
         await desk.settle(plan, timeout=120 + 2 * n)  # 1.5-3 tickets/s on the embedded database, 2 cores
         seconds["settled"] = round(time.monotonic() - t0, 1)

@@ -28,7 +28,7 @@ from tools.stack import Stack
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 # a live stream stays open by design; the other doors' single requests are fuzzed elsewhere
 SKIP_PATHS = {"/api/v1/stream"}
-SERVICES = ("tickets", "intake", "routing", "notify", "feedback", "gateway", "search")
+SERVICES = ("tickets", "intake", "routing", "notify", "feedback", "gateway", "search", "knowledge")
 
 
 def admin_token(env: dict[str, str]) -> str:

@@ -17,6 +17,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from services.knowledge.app import create_app as knowledge_app
+from services.knowledge.settings import KnowledgeSettings
 from services.notify.app import create_app as notify_app
 from services.notify.settings import NotifySettings
 from services.search.app import create_app as search_app
@@ -64,11 +66,14 @@ def _fuzz(base_url: str, schema_doc: dict[str, Any], headers: dict[str, str]) ->
 
 
 async def test_no_server_errors(infra: dict[str, str], tmp_path: Path) -> None:
-    # notify's API answers the gateway's feed and preview routes, the search service its searches, as in a running desk
+    # notify's API answers the gateway's feed and preview routes, the search service its searches, the knowledge
+    # service its articles, news and suggestions, as in a running desk
     search = search_app(make_settings(SearchSettings, {**infra, **isolated_env()}, index_dir=str(tmp_path / "index")))
+    knowledge = knowledge_app(make_settings(KnowledgeSettings, {**infra, **isolated_env()}))
     async with serving(notify_app(make_settings(NotifySettings, {**infra, **isolated_env()}))) as notify_url, \
-            serving(search, lifespan="on") as search_url, \
-            stack(infra, action_wait_seconds=0.5, notify_url=notify_url, search_url=search_url) as s:
+            serving(search, lifespan="on") as search_url, serving(knowledge, lifespan="on") as knowledge_url, \
+            stack(infra, action_wait_seconds=0.5, notify_url=notify_url, search_url=search_url,
+                  knowledge_url=knowledge_url) as s:
         await s.seed([("T-1", t.OpenTicket(channel=Channel.web, client=ClientRef(client_id="C-1")))])
         async with serving(s.app) as url:
             failures = await asyncio.to_thread(_fuzz, url, s.app.openapi(), s.token("root", "administrator"))
