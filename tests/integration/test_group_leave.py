@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient
 
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.runtime import group_leave
 from shared.runtime.group_leave import MemberFile, leave_predecessor
 from shared.runtime.kafka import ensure_topics
 from shared.runtime.settings import CommonSettings
+from tests.support.groups import group_members
 from tests.support.testing import eventually, make_settings
 
 # Tansu holds every join for half the session (a first join too); without the leave the successor waits for the
@@ -66,17 +66,6 @@ class Assigned(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.partitions = set(assigned)
-
-
-async def group_members(settings: CommonSettings, group: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([group])
-        (described,) = response.groups
-        return {member[0] for member in described[5]}
-    finally:
-        await admin.close()
 
 
 async def test_a_successor_removes_its_killed_predecessor_and_joins_before_the_session_expires(

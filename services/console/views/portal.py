@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from shared.contracts.schemas.common import ACTIVE_STATUSES, TicketStatus
 from shared.contracts.schemas.feedback import Answer
 
-from .ticket import safe_id
+from .ticket import FileLink, safe_id
 
 ANSWERS: tuple[str, ...] = get_args(Answer)
 OPEN = frozenset(s.value for s in ACTIVE_STATUSES)
@@ -42,13 +42,6 @@ def requests(page: Any) -> tuple[list[Row], list[Row]]:
     found = [_row(d) for d in items if isinstance(d, dict) and isinstance(d.get("id"), str) and safe_id(d["id"])]
     found.sort(key=lambda r: r.updated_at, reverse=True)
     return [r for r in found if r.status in OPEN], [r for r in found if r.status not in OPEN]
-
-
-@dataclass(frozen=True)
-class FileLink:
-    name: str
-    size: int
-    url: str
 
 
 @dataclass(frozen=True)

@@ -8,23 +8,11 @@ import json
 import signal
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from services.sla.settings import SlaSettings
 from shared.runtime.group_leave import MemberFile, worker_name
+from tests.support.groups import group_members
 from tests.support.testing import eventually, make_settings
 from tools.processes import ServiceProcess
-
-
-async def group_members(settings: SlaSettings, group: str) -> set[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        (response,) = await admin.describe_consumer_groups([group])
-        (described,) = response.groups
-        return {member[0] for member in described[5]}
-    finally:
-        await admin.close()
 
 
 def recorded(file: MemberFile) -> str | None:
