@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import tempfile
 import time
@@ -28,6 +29,7 @@ import httpx
 
 from bench.common import infra, percentile, summary_ms, write_result
 from bench.measure import merge_latest
+from services.console.routes.workspace import PAGE_SIZE
 from services.console.session import COOKIE, Sessions
 from services.console.settings import ConsoleSettings
 from shared.contracts.envelope import envelope_for
@@ -128,8 +130,8 @@ async def measure(console_url: str, gateway_url: str, n: int, requests: int) -> 
         assert session is not None, "the console's session key is not the development one"
         auth = {"Authorization": f"Bearer {session.token}"}
         async with httpx.AsyncClient(base_url=gateway_url + "/api/v1", headers=auth, timeout=120) as gw:
-            async def offered() -> bool:
-                return (await gw.get("/queues")).json().get("counts", {}).get("offers", 0) >= n
+            async def offered() -> bool:  # counted up to n: the default cap stops at 99
+                return (await gw.get("/queues", params={"cap": n})).json().get("counts", {}).get("offers", 0) >= n
             await eventually(offered, timeout=max(120, n / 5), interval=1.0, message=f"{n} offers")
             first = (await gw.get("/queues/offers", params={"limit": 1})).json()["items"][0]["id"]
             await converse(gw, first)
@@ -149,10 +151,10 @@ async def measure(console_url: str, gateway_url: str, n: int, requests: int) -> 
                     return resps
                 return run
 
-            queue = ("/queues/offers", {"limit": "100"})
+            queue = ("/queues/offers", {"limit": str(PAGE_SIZE), "view": "rows"})  # as the console asks
             ticket = (f"/tickets/{first}", {"history": "true"})
             pages = {  # console path → the gateway calls it makes (as its route makes them)
-                "/queues/offers": gateway(queue, ("/queues", {}), together=True),
+                "/queues/offers": gateway(queue),  # its nav loads /queues/counts after it (data-live-load)
                 "/queues/offers/rows": gateway(queue),
                 "/queues/counts": gateway(("/queues", {})),
                 f"/tickets/{first}": gateway(ticket, (f"/tickets/{first}/client", {}), together=True),
@@ -176,6 +178,7 @@ async def measure(console_url: str, gateway_url: str, n: int, requests: int) -> 
 
 
 async def run(n: int, requests: int) -> dict[str, Any]:
+    load_before = os.getloadavg()  # the machine is shared: the figures mean little without it
     with infra() as base, tempfile.TemporaryDirectory() as logs:
         env = {**base, **isolated_env(), "ROUTING_CLAIM_TIMEOUT_SECONDS": "3600", "FRONTLINE_LOG_LEVEL": "WARNING",
                "CONSOLE_DEV_SIGN_IN": "true"}
@@ -196,9 +199,10 @@ async def run(n: int, requests: int) -> dict[str, Any]:
         finally:
             for p in procs:
                 p.stop()
-    return {"tickets_offered": n, "requests_per_page": requests, "queue_page_size": 100,
+    return {"tickets_offered": n, "requests_per_page": requests, "queue_page_size": PAGE_SIZE,
             "goal": {"server_p95_ms": GOAL_MS, "page_bytes": GOAL_BYTES}, "load_and_measure_seconds": round(load_s, 1),
-            "transport": "httpx (bench process) → console process → gateway process, loopback", "pages": pages}
+            "transport": "httpx (bench process) → console process → gateway process, loopback", "pages": pages,
+            "load_average": {"before": load_before, "after": os.getloadavg()}}
 
 
 def table(pages: dict[str, Any]) -> str:
@@ -220,6 +224,8 @@ def main() -> None:
     write_result("console", result)
     merge_latest("console", result)
     print(table(result["pages"]))
+    print(f"load average (1, 5, 15 min): before {result['load_average']['before']}, after "
+          f"{result['load_average']['after']}")
     failed = [name for name, r in result["pages"].items() if not (r["time_under_goal"] and r["weight_under_goal"])]
     if failed:
         raise SystemExit(f"over the goal: {failed}")
