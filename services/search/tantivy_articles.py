@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,17 +25,6 @@ log = logging.getLogger(__name__)
 class TantivyArticles(TantivyBase):
     def __init__(self, path: str | None, heap_bytes: int = ARTICLE_HEAP) -> None:
         super().__init__(path, heap_bytes, article_schema(), ARTICLE_ANALYZER, analyzer(stop_words=True))
-
-    def _open(self) -> None:
-        try:
-            super()._open()
-        except ValueError as exc:
-            if not self.path or "schema does not match" not in str(exc):
-                raise
-            log.warning("article index of another schema emptied; it is filled from knowledge.articles",
-                        extra={"path": self.path})
-            shutil.rmtree(self.path)
-            super()._open()
 
     @staticmethod
     def _document(d: ArticleDoc) -> tv.Document:

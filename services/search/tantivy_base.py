@@ -4,6 +4,8 @@ committed before they return, and highlighted fragments cut from a hit's stored 
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ import tantivy as tv
 
 from .tantivy_query import ANALYZER, SNIPPET_CHARS, analyzer
 from .text import char_ranges, mark
+
+log = logging.getLogger(__name__)
 
 
 async def _finished(work: asyncio.Future[None]) -> None:
@@ -39,7 +43,17 @@ class TantivyBase:
     def _open(self) -> None:
         if self.path:
             Path(self.path).mkdir(parents=True, exist_ok=True)
-        self._index = tv.Index(self.schema, path=self.path, reuse=True)
+        try:
+            self._index = tv.Index(self.schema, path=self.path, reuse=True)
+        except ValueError as exc:
+            # an index an older build wrote: emptied, then filled again from what it mirrors (the service's
+            # stored ticket states, the article topic) instead of stopping the start
+            if not self.path or "schema does not match" not in str(exc):
+                raise
+            log.warning("index of another schema emptied; it is filled again", extra={"path": self.path})
+            shutil.rmtree(self.path)
+            Path(self.path).mkdir(parents=True)
+            self._index = tv.Index(self.schema, path=self.path, reuse=True)
         self._index.register_tokenizer(self.analyzer_name, self.analyzer)
         self._writer = self._index.writer(self.heap, 1)
 
