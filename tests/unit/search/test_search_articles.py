@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import tantivy as tv
 
 from services.search.article_query import article_filter, article_query
 from services.search.articles import article_doc
@@ -121,18 +120,3 @@ async def test_a_question_finds_its_article_by_half_its_words_and_stop_words_cou
     assert (await found(engine, ask("the router restart procedure", "client")))[1] == {"pub"}  # 2 of 3 words
     assert (await found(engine, ask("router warranty teleporter", "client")))[1] == set()  # 1 of 3: no hit
     assert await found(engine, ask("the of and", "client")) == (0, set())
-
-
-async def test_an_article_index_on_disk_with_another_schema_is_started_afresh(tmp_path: Any) -> None:
-    old = tv.SchemaBuilder()
-    old.add_text_field("article_id", stored=True)
-    writer = tv.Index(old.build(), path=str(tmp_path), reuse=True).writer(15_000_000, 1)
-    writer.add_document(tv.Document(article_id="stale"))
-    writer.commit()
-    writer.wait_merging_threads()
-    index = TantivyArticles(str(tmp_path))
-    await index.start()  # it holds only what knowledge.articles holds: emptied, then filled from the topic
-    try:
-        assert await index.count() == 0 and await index.versions(["stale"]) == {}
-    finally:
-        await index.stop()
