@@ -10,6 +10,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Two workers, each with its own broker and database; a module (or the browser package, which shares one desk)
+# stays on one worker so its desk starts once (tests/conftest.py). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
 
 .PHONY: install up demo test test-all lint scan typecheck bench clean system-deps
 
@@ -57,7 +61,7 @@ scan: $(STAMP)
 
 test: $(STAMP) system-deps scan
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-all: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -49,7 +49,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize("broker", kinds, indirect=True)
 
 
+# Packages whose modules share one package-scoped desk: their tests stay together on one xdist worker.
+SHARED_DESK_PACKAGES = ("tests/browser/",)
+
+
+def _worker_group(module: str) -> str:
+    return next((package for package in SHARED_DESK_PACKAGES if module.startswith(package)), module)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        item.add_marker(pytest.mark.xdist_group(_worker_group(_module(config, item.path))))
         if listed(_module(config, item.path), getattr(item, "originalname", item.name)):
             item.add_marker(pytest.mark.kafka_layer)
