@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Two workers, each with its own broker and database; a module (or the browser package, which shares one desk)
 # stays on one worker so its desk starts once (tests/conftest.py). TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup)
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS))
 
 .PHONY: install up demo test test-all lint scan typecheck bench clean system-deps
 

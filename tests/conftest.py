@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -55,6 +56,18 @@ SHARED_DESK_PACKAGES = ("tests/browser/",)
 
 def _worker_group(module: str) -> str:
     return next((package for package in SHARED_DESK_PACKAGES if module.startswith(package)), module)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``make test``'s workers, a module (or a shared-desk package) runs whole on one worker, so each desk
+    starts once. (xdist's own ``loadgroup`` renames test ids, which pytest 9 no longer allows.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByDesk(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _worker_group(nodeid.split("::", 1)[0])
+
+    return ByDesk(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
