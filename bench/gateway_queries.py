@@ -3,8 +3,9 @@
 Seeds ``--tickets`` valid open tickets straight into the ledger's ``tickets`` collection (bulk insert,
 with the ledger's own indexes), runs the gateway service as its own process and measures every queue
 as an administrator (whole desk) and as a specialist (scoped to one team and line), paged lists, one
-ticket by id, and reads/s (queues; tickets by id) from concurrent clients. The gateway builds the
-indexes its queues read on start (services/gateway/store.py), as it does when deployed.
+ticket by id, and reads/s (queues; tickets by id) from concurrent clients. On start the gateway copies the tickets
+it has not seen into its own history-less copies and builds the indexes its queues read on them
+(services/gateway/queries/views.py and store.py), as it does when deployed.
 
     python -m bench.gateway_queries --tickets 100000
 """

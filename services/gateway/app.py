@@ -77,7 +77,7 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     clock = clock or default_clock()
     reads = Reads(settings)
     bus = KafkaBus(settings, "gateway")
-    hub = EventHub(settings, reads.ticket, buffer=settings.sse_buffer)
+    hub = EventHub(settings, reads.ticket, reads.views, buffer=settings.sse_buffer)
     notify_api = NotifyApi(settings, notify)
     search_api = SearchApi(settings, search)
     knowledge_api = KnowledgeApi(settings, knowledge)

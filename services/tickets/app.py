@@ -36,8 +36,8 @@ class TicketsService:
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""
-        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.store.db, INDEXES),
-                        stop=self.client.close)
+        prepare = Hooks(lambda: ensure_topics(self.settings),
+                        lambda: ensure_indexes(self.store.db, INDEXES, exclusive=True), stop=self.client.close)
         return [prepare, self.bus, self.consumer]
 
     def ready(self) -> bool:

@@ -16,7 +16,8 @@ from shared.contracts.ticket import Ticket
 from .handlers import PROCESSED_KEEP, ConcurrentWrite
 
 # Only what a write or a lookup by key needs: on the embedded database every index is rewritten on every update
-# of a ticket. The gateway creates the indexes its queues and reports read (services/gateway/queries/store.py).
+# of a ticket. The queues and reports read the gateway's own copy of the tickets and its indexes
+# (services/gateway/queries/views.py); any other index found on the ledger's collections is dropped at start.
 INDEXES = {
     TICKETS: [
         IndexModel([("number", ASCENDING)], unique=True),  # one ticket per number; intake finds one by its number

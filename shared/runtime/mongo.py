@@ -45,8 +45,15 @@ def database(client: AsyncMongoClient, settings: CommonSettings) -> AsyncDatabas
     return client[settings.mongodb_db]
 
 
-async def ensure_indexes(db: AsyncDatabase, indexes: Mapping[str, Sequence[IndexModel]]) -> None:
-    """Idempotent: each service declares the indexes of the collections it owns."""
+async def ensure_indexes(db: AsyncDatabase, indexes: Mapping[str, Sequence[IndexModel]],
+                         exclusive: bool = False) -> None:
+    """Idempotent: each service declares the indexes of the collections it owns. ``exclusive`` also drops every
+    other index on them (each costs every write; an older release may have left one behind)."""
     for collection, models in indexes.items():
         if models:
             await db[collection].create_indexes(list(models))
+        if exclusive:
+            declared = {"_id_", *(m.document["name"] for m in models)}
+            for info in [i async for i in await db[collection].list_indexes()]:
+                if info["name"] not in declared:
+                    await db[collection].drop_index(info["name"])

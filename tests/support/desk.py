@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.contracts.collections import TICKET_VIEWS, TICKETS
 from shared.contracts.envelope import Envelope, Message, envelope_for
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
 from shared.runtime.clock import Clock, SystemClock
@@ -69,23 +70,40 @@ class Desk:
                          message="seeded commands answered")
         rejected = [e for e in self.events.items if e.causation_id in ids and e.type == "CommandRejected"]
         assert not rejected, [e.payload for e in rejected]
+        await self.copied(*(e.ticket_id for e in envs))
         return envs
 
     # ---- what happened ---------------------------------------------------------------------------
 
     async def wait(self, ticket_id: str, type: str, count: int = 1, timeout: float = 15.0) -> list[Envelope]:
-        return await self.events.wait(ticket_id, type, count=count, timeout=timeout)
+        envs = await self.events.wait(ticket_id, type, count=count, timeout=timeout)
+        await self.copied(ticket_id)
+        return envs
 
     async def ticket(self, ticket_id: str) -> dict[str, Any]:
-        doc = await self.db["tickets"].find_one({"_id": ticket_id}, {"history": 0})
+        doc = await self.db[TICKETS].find_one({"_id": ticket_id}, {"history": 0})
         assert doc is not None, ticket_id
         return dict(doc)
 
     async def settled(self, ticket_id: str, check: Callable[[dict[str, Any]], Any], message: str) -> dict[str, Any]:
         async def probe() -> dict[str, Any] | None:
-            doc = await self.db["tickets"].find_one({"_id": ticket_id}, {"history": 0})
+            doc = await self.db[TICKETS].find_one({"_id": ticket_id}, {"history": 0})
             return doc if doc is not None and check(doc) else None
-        return await eventually(probe, message=message)
+        doc = await eventually(probe, message=message)
+        await self.copied(ticket_id)
+        return doc
+
+    async def copied(self, *ticket_ids: str) -> None:
+        """With a gateway: until its copies of these tickets (what its lists read) hold the ledger's version."""
+        if "gateway" not in self.apps:
+            return
+
+        async def caught_up() -> bool:
+            query = {"_id": {"$in": list(set(ticket_ids))}}
+            ledger = {d["_id"]: d["version"] async for d in self.db[TICKETS].find(query, {"version": 1})}
+            views = {d["_id"]: d["version"] async for d in self.db[TICKET_VIEWS].find(query, {"version": 1})}
+            return all(views.get(t, -1) >= v for t, v in ledger.items())
+        await eventually(caught_up, message=f"the gateway's copies of {ticket_ids}")
 
     def token(self, user: str, role: str, **claims: Any) -> dict[str, str]:
         """A bearer header for the gateway (the front service must be the gateway)."""

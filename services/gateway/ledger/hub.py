@@ -1,4 +1,4 @@
-"""One reader of ``tickets.events`` per gateway process, feeding action waiters and live streams.
+"""One reader of ``tickets.events`` per gateway process, feeding the ticket copies, action waiters and live streams.
 
 No consumer group: every gateway replica must see every event (a waiter may sit on any
 replica), so it assigns all partitions itself and starts at the end. It is positioned
@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -47,9 +47,19 @@ class Subscriber:
 TicketLoader = Callable[[str], Awaitable[dict[str, Any] | None]]
 
 
+class TicketCopies(Protocol):
+    """The gateway's copies of the tickets (queries/views.py)."""
+
+    async def copy(self, ticket_ids: Iterable[str]) -> int: ...
+
+    async def catch_up(self) -> int: ...
+
+
 class EventHub:
-    def __init__(self, settings: CommonSettings, load_ticket: TicketLoader, buffer: int = 1000) -> None:
-        self.settings, self.load_ticket, self.buffer = settings, load_ticket, buffer
+    def __init__(self, settings: CommonSettings, load_ticket: TicketLoader, views: TicketCopies,
+                 buffer: int = 1000) -> None:
+        self.settings, self.load_ticket, self.views, self.buffer = settings, load_ticket, views, buffer
+        self._uncopied: set[str] = set()  # tickets whose copy failed; retried with the next fetch
         self._waiters: dict[str, asyncio.Future[Envelope]] = {}
         self._subscribers: set[Subscriber] = set()
         self._consumer: AIOKafkaConsumer | None = None
@@ -68,6 +78,9 @@ class EventHub:
         consumer.assign(tps)
         await seek_past_history(consumer, tps)  # now, not lazily at the first fetch; never inside the last batch
         self._consumer = consumer
+        copied = await self.views.catch_up()  # after the seek: what changes from now on, the loop copies
+        if copied:
+            log.info("ticket copies caught up", extra={"tickets": copied})
         self._task = asyncio.create_task(self._run(), name="gateway-event-hub")
 
     async def stop(self) -> None:
@@ -120,12 +133,23 @@ class EventHub:
                 log.warning("event hub fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1)
                 continue
+            await self._copy({r.key.decode() for records in batches.values() for r in records if r.key})
             for records in batches.values():
                 for record in records:
                     raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,
                                        record.headers)
                     if await pipeline.process(raw) is Outcome.handled:
                         self.seen += 1
+
+    async def _copy(self, ticket_ids: set[str]) -> None:
+        """Before the waiters hear of it: whoever acted then reads his change in every list."""
+        ticket_ids |= self._uncopied
+        try:
+            await self.views.copy(ticket_ids)
+            self._uncopied = set()
+        except Exception:  # a database hiccup must not stop the hub; the next fetch retries these
+            log.exception("cannot copy tickets for the queues")
+            self._uncopied = ticket_ids
 
     async def dispatch(self, env: Envelope) -> None:
         if env.causation_id and (fut := self._waiters.get(env.causation_id)) is not None and not fut.done():

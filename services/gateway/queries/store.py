@@ -1,7 +1,7 @@
 """MongoDB reads (the ledger's tickets, other services' published read models) and the gateway's own writes.
 
-The gateway writes only its API keys, directory entries (through DirectoryStore) and agent
-availability; ticket state is the ledger's alone.
+The gateway writes only its API keys, directory entries (through DirectoryStore), agent availability and its
+copy of the tickets (views.py); ticket state is the ledger's alone.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from shared.contracts.collections import (
     GATEWAY_MACROS,
     LEDGER_COMMANDS,
     SLA_CLOCKS,
+    TICKET_VIEWS,
     TICKETS,
 )
 from shared.directory import DirectoryStore
@@ -25,8 +26,8 @@ from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceT
 from shared.runtime.mongo import database, mongo_client
 
 from ..settings import GatewaySettings
+from .views import NO_HISTORY, TicketViews
 
-NO_HISTORY = {"history": 0, "processed_commands": 0}
 ONLY_HISTORY = {"history": 1}
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ def _flagged(field: str) -> IndexModel:
 
 
 # The work queues' query shapes (see queues.py and plan.py): each branch is equalities on a queue field and
-# one status, then one range (the sort key's cursor bound, or the queue's own range). The ledger owns the
-# collection; these are the gateway's read indexes on it, created at start, one at a time.
+# one status, then one range (the sort key's cursor bound, or the queue's own range). They live on the gateway's
+# copy of the tickets (views.py), never on the ledger's collection; created at start, one at a time.
 TICKET_INDEXES = [
     IndexModel([("offered_to", ASCENDING), ("status", ASCENDING), ("updated_at", ASCENDING)]),
     IndexModel([("assignee_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)]),
@@ -62,7 +63,7 @@ TICKET_INDEXES = [
     IndexModel([("parent_id", ASCENDING)]),
 ]
 
-INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKETS: TICKET_INDEXES,
+INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKET_VIEWS: TICKET_INDEXES,
            # the macro picker (shared ones and the user's own) and the macros report's period
            GATEWAY_MACROS: [IndexModel([("scope", ASCENDING), ("owner_id", ASCENDING)])],
            GATEWAY_MACRO_USES: [IndexModel([("at", ASCENDING)])]}
@@ -73,7 +74,9 @@ class Reads:
         self.settings = settings
         self.client = mongo_client(settings)
         self.db = database(self.client, settings)
-        self.tickets = self.db[TICKETS]
+        self.tickets = self.db[TICKET_VIEWS]  # what lists, counts and reports query
+        self.ledger = self.db[TICKETS]  # one ticket by id, current to the ledger's last write, with its history
+        self.views = TicketViews(self.db)
         self.agents = DirectoryStore(self.db, AGENTS)
         self.teams = DirectoryStore(self.db, TEAMS)
         self.lines = DirectoryStore(self.db, LINES)
@@ -93,12 +96,12 @@ class Reads:
 
     async def ticket(self, ticket_id: str, history: bool = False) -> dict[str, Any] | None:
         projection = {"processed_commands": 0} if history else NO_HISTORY
-        return await self.tickets.find_one({"_id": ticket_id}, projection)
+        return await self.ledger.find_one({"_id": ticket_id}, projection)
 
     async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
                    projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match."""
-        cursor = self.tickets.find(query, projection or NO_HISTORY).sort(sort).limit(limit or 0)
+        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
         return [d async for d in cursor]
 
     async def noop_commands(self, command_ids: list[str]) -> set[str]:

@@ -20,7 +20,7 @@ from typing import Any, get_args
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.contracts.collections import FEEDBACK_SURVEYS, TICKETS
+from shared.contracts.collections import FEEDBACK_SURVEYS, TICKET_VIEWS
 from shared.contracts.schemas.feedback import Answer
 from shared.runtime.clock import as_utc
 
@@ -56,11 +56,11 @@ def _scope(line_ids: Sequence[str] | None, group_ids: Sequence[str] | None,
 
 
 def _ticket_stages(tickets: TicketFilter) -> Pipeline:
-    """Keep surveys whose ledger ticket matches ``tickets``; nothing when there is no filter (no join)."""
+    """Keep surveys whose ticket (the gateway's copy) matches ``tickets``; nothing when there is no filter (no join)."""
     if tickets is None:
         return []
     return [
-        {"$lookup": {"from": TICKETS, "localField": "ticket_id", "foreignField": "_id",
+        {"$lookup": {"from": TICKET_VIEWS, "localField": "ticket_id", "foreignField": "_id",
                      "pipeline": [{"$match": dict(tickets)}, {"$project": {"_id": 1}}], "as": "_ticket"}},
         {"$match": {"_ticket": {"$ne": []}}},
         {"$project": {"_ticket": 0}},

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.contracts.collections import GATEWAY_MACRO_USES, TICKETS
+from shared.contracts.collections import GATEWAY_MACRO_USES, TICKET_VIEWS, TICKETS
 from shared.runtime.problems import ProblemError
 
 from . import macros as rm
@@ -58,8 +58,10 @@ def check_zone(tz: str) -> None:
         raise ProblemError(422, "Invalid time zone", f"unknown time zone {tz!r}") from exc
 
 
-async def _rows(db: AsyncDatabase, pipeline: rp.Pipeline, scope: Scope) -> list[dict[str, Any]]:
-    cursor = await db[TICKETS].aggregate(rp.scoped(pipeline, scope))
+async def _rows(db: AsyncDatabase, pipeline: rp.Pipeline, scope: Scope, history: bool = False) -> list[dict[str, Any]]:
+    """On the gateway's history-less copies (their indexes), or on the ledger's tickets when the report reads
+    the history."""
+    cursor = await db[TICKETS if history else TICKET_VIEWS].aggregate(rp.scoped(pipeline, scope))
     return [doc async for doc in cursor]
 
 
@@ -120,7 +122,8 @@ async def first_response(db: AsyncDatabase, *, period_start: datetime, period_en
     check_period(period_start, period_end)
     if threshold_seconds < 0:
         raise ProblemError(422, "Invalid threshold", "threshold_seconds must not be negative")
-    groups = await _rows(db, rp.first_response_pipeline(period_start, period_end, filters, agent_ids), scope)
+    groups = await _rows(db, rp.first_response_pipeline(period_start, period_end, filters, agent_ids), scope,
+                         history=True)
     return FirstResponseReport(period_start=period_start, period_end=period_end, threshold_seconds=threshold_seconds,
                                rows=rp.first_response_rows(groups, threshold_seconds))
 

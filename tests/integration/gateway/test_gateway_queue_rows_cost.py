@@ -12,6 +12,7 @@ from gateway_support import stack
 from pymongo import monitoring
 
 from services.gateway.queries.counts import ONE_READ_LIMIT
+from shared.contracts.collections import TICKET_VIEWS
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef
 from tests.support.desk import Desk
@@ -22,15 +23,15 @@ ROW_KEYS = {"id", "number", "subject", "status", "assignee_id", "deadline", "cre
 
 
 class Commands(monitoring.CommandListener):
-    """The reads of the ``tickets`` collection in one database, while ``db`` is set (registered for the process:
-    pymongo has no way to take a listener back, so it stays idle outside these tests)."""
+    """The reads of the gateway's ticket copies (what queues query) in one database, while ``db`` is set
+    (registered for the process: pymongo has no way to take a listener back, so it stays idle outside these tests)."""
 
     def __init__(self) -> None:
         self.db: str | None = None
         self.seen: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.database_name == self.db and event.command.get(event.command_name) == "tickets":
+        if event.database_name == self.db and event.command.get(event.command_name) == TICKET_VIEWS:
             self.seen.append({"name": event.command_name, **dict(event.command)})
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:

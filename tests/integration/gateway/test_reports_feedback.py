@@ -36,6 +36,7 @@ from services.feedback.domain import FraudMark, Survey, SurveyStatus
 from services.feedback.store import SURVEYS
 from services.gateway.access.principal import Principal, UserRole
 from services.gateway.access.scope import ticket_scope
+from services.gateway.queries.views import TicketViews
 from services.gateway.reports import feedback as rf
 from services.gateway.reports.models import ReportFilters
 from shared.contracts.schemas.common import Channel, ClientRef, TicketStatus
@@ -97,6 +98,7 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
     async with stack(infra) as s:
         tickets, surveys = docs()
         await s.db.tickets.insert_many(tickets)
+        await TicketViews(s.db).catch_up()  # written behind the gateway's back: no event tells it to copy them
         await s.db[SURVEYS].insert_many(surveys)
         yield s
 

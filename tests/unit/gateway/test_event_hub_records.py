@@ -25,6 +25,26 @@ def event(cause: str, **payload: Any) -> bytes:
                     causation_id=cause, payload=payload).to_bytes()
 
 
+class Copies:
+    """The gateway's ticket copies in memory: which ids were copied, in which call; ``fail`` times it breaks."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.calls: list[set[str]] = []
+        self.fail = fail
+
+    async def copy(self, ticket_ids: Any) -> int:
+        ids = set(ticket_ids)
+        if ids and self.fail:
+            self.fail -= 1
+            raise RuntimeError("the database is away")
+        if ids:
+            self.calls.append(ids)
+        return len(ids)
+
+    async def catch_up(self) -> int:
+        return 0
+
+
 class FakeConsumer:
     """Hands out one batch, then nothing."""
 
@@ -42,7 +62,7 @@ async def test_records_the_hub_cannot_use_are_skipped_and_the_next_one_is_dispat
     async def no_ticket(ticket_id: str) -> None:
         return None
 
-    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket)
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, Copies())
     oversize, after = hub.expect("cmd-oversize"), hub.expect("cmd-after")
     hub._consumer = FakeConsumer([  # type: ignore[assignment]
         record(1, event("cmd-oversize", text="x" * LIMIT)),
@@ -64,7 +84,7 @@ async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
     async def no_ticket(ticket_id: str) -> None:
         return None
 
-    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket)
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, Copies())
     seen: list[str | None] = []
     dispatch = hub.dispatch
 
@@ -81,6 +101,29 @@ async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
     try:
         await asyncio.wait_for(after, timeout=10)
         assert seen == ["cmd-after"] and not task.done()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_batch_is_copied_before_its_waiters_hear_and_a_failed_copy_is_retried() -> None:
+    async def no_ticket(ticket_id: str) -> None:
+        return None
+
+    copies = Copies(fail=1)
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, copies)
+    first, second = hub.expect("cmd-1"), hub.expect("cmd-2")
+    consumer = FakeConsumer([record(1, event("cmd-1"))])
+    hub._consumer = consumer  # type: ignore[assignment]
+    task = asyncio.create_task(hub._run())
+    try:
+        await asyncio.wait_for(first, timeout=10)
+        assert copies.calls == [], "the first copy failed, and the waiter is answered all the same"
+        consumer.batches.append({("tickets.events", 0): [
+            SimpleNamespace(**{**vars(record(2, event("cmd-2"))), "key": b"T-2"})]})
+        await asyncio.wait_for(second, timeout=10)
+        assert "T-1" in copies.calls[0], "the failed ticket is copied at the next fetch"
+        assert set().union(*copies.calls) == {"T-1", "T-2"}
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

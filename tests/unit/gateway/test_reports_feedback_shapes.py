@@ -27,7 +27,7 @@ def test_the_join_keeps_only_surveys_whose_ticket_matches_and_brings_back_nothin
                                 tickets=SCOPE)
     assert p[0]["$match"]["answered_at"] == {"$gte": S, "$lt": E}
     lookup = p[1]["$lookup"]
-    assert (lookup["from"], lookup["localField"], lookup["foreignField"]) == ("tickets", "ticket_id", "_id")
+    assert (lookup["from"], lookup["localField"], lookup["foreignField"]) == ("ticket_views", "ticket_id", "_id")
     assert lookup["pipeline"] == [{"$match": SCOPE}, {"$project": {"_id": 1}}]  # no ticket history pulled
     assert p[2] == {"$match": {"_ticket": {"$ne": []}}} and p[3] == {"$project": {"_ticket": 0}}
     facet = p[4]["$facet"]

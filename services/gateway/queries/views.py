@@ -1,0 +1,67 @@
+"""The gateway's copy of every ticket without its history: what queues, counts, boards and reports query.
+
+The ledger's ``tickets`` collection keeps only the indexes its own writes need; the gateway's read indexes live
+on this copy, so a ledger update does not rewrite them and a queue does not decode histories
+(docs/performance.md). The event hub copies the tickets each fetched batch of ``tickets.events`` touched before
+it answers the actions waiting on them, so a user reads his own writes; at start, ``catch_up`` copies whatever
+changed while no gateway ran. Every copy is guarded by the ticket's version, so replicas and retries never move
+a copy backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, ReplaceOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from shared.contracts.collections import TICKET_VIEWS, TICKETS
+
+# What the copy leaves out: the history grows without bound, the command window is the ledger's own bookkeeping.
+NO_HISTORY = {"history": 0, "processed_commands": 0}
+DUPLICATE_KEY = 11000
+PAGE = 500
+
+
+class TicketViews:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+        self.ledger = db[TICKETS]
+        self.views = db[TICKET_VIEWS]
+
+    async def copy(self, ticket_ids: Iterable[str]) -> int:
+        """Copy these tickets' current state; returns how many the ledger had."""
+        ids = list(dict.fromkeys(ticket_ids))
+        if not ids:
+            return 0
+        docs = [d async for d in self.ledger.find({"_id": {"$in": ids}}, NO_HISTORY)]
+        await self._write(docs)
+        return len(docs)
+
+    async def catch_up(self) -> int:
+        """Copy every ticket whose copy is missing or older, a page of ids at a time; returns how many."""
+        copied, after = 0, None
+        while True:
+            query = {} if after is None else {"_id": {"$gt": after}}
+            page = [d async for d in self.ledger.find(query, {"version": 1}).sort("_id", ASCENDING).limit(PAGE)]
+            if not page:
+                return copied
+            after = page[-1]["_id"]
+            held = {d["_id"]: d.get("version", 0)
+                    async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}}, {"version": 1})}
+            stale = [d["_id"] for d in page if held.get(d["_id"], -1) < d.get("version", 0)]
+            copied += await self.copy(stale)
+
+    async def _write(self, docs: list[dict[str, Any]]) -> None:
+        if not docs:
+            return
+        # Replaces an older copy; where the copy is as new or newer the filter misses and the upsert's insert
+        # hits the duplicate key, which is the no-op we want.
+        ops = [ReplaceOne({"_id": d["_id"], "version": {"$lt": d.get("version", 0)}}, d, upsert=True) for d in docs]
+        try:
+            await self.views.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
+                raise
