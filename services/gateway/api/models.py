@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.schemas.common import MAX_TEXT, Classification, ClientRef, Sender, TicketType
@@ -269,6 +270,12 @@ class QueueRow(TicketSummary):
 
 # The ticket fields a queue row reads: the database returns only these (the tickets' history stays where it is).
 ROW_FIELDS = tuple(name for name in QueueRow.model_fields if name != "id")
+
+
+def json_response(model: BaseModel) -> Response:
+    """A model already validated, sent as is: a returned model is otherwise validated again against the route's
+    ``response_model``."""
+    return Response(model.model_dump_json(by_alias=True), media_type="application/json")
 
 
 class QueueRowPage(BaseModel):
