@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, ReplaceOne
+from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -40,18 +40,23 @@ class TicketViews:
         return len(docs)
 
     async def catch_up(self) -> int:
-        """Copy every ticket whose copy is missing or older, a page of ids at a time; returns how many."""
-        copied, after = 0, None
-        while True:
-            query = {} if after is None else {"_id": {"$gt": after}}
-            page = [d async for d in self.ledger.find(query, {"version": 1}).sort("_id", ASCENDING).limit(PAGE)]
-            if not page:
-                return copied
-            after = page[-1]["_id"]
-            held = {d["_id"]: d.get("version", 0)
-                    async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}}, {"version": 1})}
-            stale = [d["_id"] for d in page if held.get(d["_id"], -1) < d.get("version", 0)]
-            copied += await self.copy(stale)
+        """Copy every ticket whose copy is missing or older, a page at a time; returns how many."""
+        copied, page = 0, []
+        # One streamed read: a page by ``_id > last`` with a limit would read every later ticket per page here
+        # (docs/embedded-database.md).
+        async for doc in self.ledger.find({}, {"version": 1}).batch_size(PAGE):
+            page.append(doc)
+            if len(page) == PAGE:
+                copied += await self._copy_stale(page)
+                page = []
+        return copied + await self._copy_stale(page)
+
+    async def _copy_stale(self, page: list[dict[str, Any]]) -> int:
+        if not page:
+            return 0
+        held = {d["_id"]: d.get("version", 0)
+                async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}}, {"version": 1})}
+        return await self.copy(d["_id"] for d in page if held.get(d["_id"], -1) < d.get("version", 0))
 
     async def _write(self, docs: list[dict[str, Any]]) -> None:
         if not docs:
