@@ -78,8 +78,9 @@ KNOWLEDGE_FILES = declare("knowledge_files", "knowledge",
                           "GridFS bucket of articles' images and attachments (served through the gateway)")
 
 GATEWAY_API_KEYS = declare("gateway_api_keys", "gateway", "Hashed API keys of other systems")
-TICKET_VIEWS = declare("ticket_views", "gateway", "Each ticket as the ledger keeps it, without its history: what the "
-                       "queues, counts, boards and reports query, with their indexes")
+TICKET_VIEWS = declare("gateway_ticket_views", "gateway",
+                       "Each ticket as the ledger keeps it, without its history: what the queues, counts, boards and "
+                       "reports query, with their indexes")
 GATEWAY_MACROS = declare("gateway_macros", "gateway", "Macros: reply texts (ru/en) and actions, personal or shared, "
                          "versioned")
 GATEWAY_MACRO_USES = declare("gateway_macro_uses", "gateway", "One per macro application: macro, agent, day, "

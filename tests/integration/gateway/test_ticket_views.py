@@ -1,4 +1,4 @@
-"""The gateway's copies of the tickets (``ticket_views``) on the real database: a copy never goes backwards, the
+"""The gateway's copies of the tickets (``gateway_ticket_views``) on the real database: a copy never goes backwards, the
 catch-up at start copies only what is missing or older, and the ledger keeps no index but its own."""
 
 from __future__ import annotations

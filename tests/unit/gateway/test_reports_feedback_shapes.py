@@ -8,6 +8,7 @@ from services.gateway.reports.feedback import CSAT_DIMENSIONS, satisfaction_rows
 from services.gateway.reports.feedback_models import CsatRow
 from services.gateway.reports.feedback_pipelines import csat_breakdown_pipeline, fraud_alerts_pipeline
 from services.gateway.reports.models import ReportFilters
+from shared.contracts.collections import TICKET_VIEWS
 
 S, E = datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 16, tzinfo=UTC)
 SCOPE = {"$or": [{"service_team_id": {"$in": ["A"]}}, {"assignee_id": {"$in": ["ann"]}}]}
@@ -27,7 +28,7 @@ def test_the_join_keeps_only_surveys_whose_ticket_matches_and_brings_back_nothin
                                 tickets=SCOPE)
     assert p[0]["$match"]["answered_at"] == {"$gte": S, "$lt": E}
     lookup = p[1]["$lookup"]
-    assert (lookup["from"], lookup["localField"], lookup["foreignField"]) == ("ticket_views", "ticket_id", "_id")
+    assert (lookup["from"], lookup["localField"], lookup["foreignField"]) == (TICKET_VIEWS, "ticket_id", "_id")
     assert lookup["pipeline"] == [{"$match": SCOPE}, {"$project": {"_id": 1}}]  # no ticket history pulled
     assert p[2] == {"$match": {"_ticket": {"$ne": []}}} and p[3] == {"$project": {"_ticket": 0}}
     facet = p[4]["$facet"]
