@@ -8,8 +8,11 @@ from typing import Any
 from prometheus_client import Counter
 from pymongo import AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from shared.runtime.settings import CommonSettings
+
+INDEX_NOT_FOUND = 27  # the server's error code for dropping an index that is not there
 
 DB_COMMANDS = Counter(
     "frontline_db_commands_total", "Database commands sent (a bulk write is one per batch), by command and collection",
@@ -56,4 +59,8 @@ async def ensure_indexes(db: AsyncDatabase, indexes: Mapping[str, Sequence[Index
             declared = {"_id_", *(m.document["name"] for m in models)}
             for info in [i async for i in await db[collection].list_indexes()]:
                 if info["name"] not in declared:
-                    await db[collection].drop_index(info["name"])
+                    try:
+                        await db[collection].drop_index(info["name"])
+                    except OperationFailure as exc:  # another replica starting beside this one dropped it first
+                        if exc.code != INDEX_NOT_FOUND:
+                            raise
