@@ -24,6 +24,9 @@ RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 SCALAR_FIELDS = frozenset({"_id", "status", "line", "group_id", "service_team_id", "assignee_id", "client.client_id",
                            "channel", "parent_id", "last_message_from", "unidentified", "flags.sla_breached",
                            "flags.long_ignored", "flags.lost", "flags.sla_at_risk", "number"})
+# A person's own fields: the embedded database bounds a query by the first field it has an index for, and these
+# hold a few tickets where a team's or a line's (the scope's) hold every ticket it ever had.
+PERSONAL_FIELDS = ("assignee_id", "offered_to", "participants.user_id")
 MAX_BRANCHES = 512
 CONCURRENCY = 8
 
@@ -148,8 +151,9 @@ def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Bra
 
     A base branch inside the scope (one of the scope's branches is among its conditions: my offers, my
     tickets) is split on its ``$in`` values and runs on the queue's own compound index. Otherwise it is
-    asked once per scope branch, the scope's equalities first (a user's or a team's tickets; the embedded
-    database bounds the query by the first field it has an index for) and its ``$in`` kept whole.
+    asked once per scope branch, the scope's equalities first (a team's or a line's tickets; the embedded
+    database bounds the query by the first field it has an index for) unless the queue names a person
+    (``PERSONAL_FIELDS``: my offers lead), and its ``$in`` kept whole.
     """
     result: list[Branch] = [{}]
     for part in base:
@@ -263,7 +267,8 @@ class BranchQuery:
                     ranges.append((f, v))
         if len(ranges) > 1 or any(f in eqs for f, _ in ranges):
             raise Unsupported("several conditions on one field")
-        self.eqs, self.range = eqs, (ranges[0] if ranges else None)
+        self.eqs = dict(sorted(eqs.items(), key=lambda item: item[0] not in PERSONAL_FIELDS))  # stable
+        self.range = ranges[0] if ranges else None
 
     def queries(self) -> list[tuple[dict[str, Any], int | None, bool]]:
         """(filter, limit or None for all, whether Python applies the cursor) for each database query."""

@@ -191,3 +191,14 @@ def test_scope_branches_implied_by_the_queue_are_not_repeated() -> None:
     assert plan._tighten({"$gte": 1, "$lte": 9}, 3, 1) == {"$gt": 3, "$lte": 9}
     assert plan._tighten({"$gte": 5, "$lte": 9}, 3, 1) == {"$gte": 5, "$lte": 9}
     assert plan._tighten({}, 3, -1) == {"$lt": 3}
+
+
+async def test_a_queue_of_mine_leads_every_query_with_a_person_not_the_line() -> None:
+    """A line's unteamed tickets are every one it ever had; my offers are a few: the database reads what leads."""
+    calls: list[dict[str, Any]] = []
+    p = Principal(user_id="a2", role=UserRole.specialist, line_ids=["first"])
+    await plan.find_page(fake_find(random_docs(30, random.Random(5)), calls),
+                         [queue_filter(Queue.offers, "a2", NOW, timedelta(hours=1)), ticket_scope(p)], "updated_at",
+                         -1, None, 5)
+    assert len(calls) >= 2 and any("line" in query for query in calls)
+    assert all(next(iter(query)) in plan.PERSONAL_FIELDS for query in calls), calls
