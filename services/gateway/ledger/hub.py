@@ -133,7 +133,9 @@ class EventHub:
                 log.warning("event hub fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1)
                 continue
-            await self._copy({r.key.decode() for records in batches.values() for r in records if r.key})
+            # a key that is no ticket id copies nothing; the record itself goes through the pipeline's checks
+            await self._copy({r.key.decode(errors="replace") for records in batches.values() for r in records
+                              if r.key})
             for records in batches.values():
                 for record in records:
                     raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,

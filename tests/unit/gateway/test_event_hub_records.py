@@ -66,7 +66,7 @@ async def test_records_the_hub_cannot_use_are_skipped_and_the_next_one_is_dispat
     oversize, after = hub.expect("cmd-oversize"), hub.expect("cmd-after")
     hub._consumer = FakeConsumer([  # type: ignore[assignment]
         record(1, event("cmd-oversize", text="x" * LIMIT)),
-        record(2, b"{not an envelope"),
+        SimpleNamespace(**{**vars(record(2, b"{not an envelope")), "key": b"\xff\xfe not utf-8"}),
         record(3, event("cmd-after")),
     ])
     task = asyncio.create_task(hub._run())
