@@ -27,8 +27,8 @@ from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
 from shared.runtime.health import watch
 from shared.runtime.metrics import CONSUMER_LAG, CONSUMER_RESTARTS, DEAD_LETTERS, DEAD_LETTERS_LOST, MESSAGES_PRODUCED
+from shared.runtime.pipeline import BatchHandler, RawRecord, RecordPipeline, Verify
 from shared.runtime.pipeline import Poison as Poison  # handlers import it from here
-from shared.runtime.pipeline import RawRecord, RecordPipeline, Verify
 from shared.runtime.settings import CommonSettings
 from shared.runtime.tasks import cancel
 from shared.runtime.tracing import Tracing
@@ -210,8 +210,12 @@ class Consumer(Generic[T]):
         max_records: int = 500,
         restart_backoff: float = 0.5,
         verify: Verify[T] | None = None,
+        batch_handler: BatchHandler[T] | None = None,
     ) -> None:
         self.bus, self.spec = bus, spec
+        # a partition's fetched records in one call (one read and one write per collection instead of one per
+        # record); traced records keep one span each, so tracing handles them one by one
+        self.batch_handler = None if bus.tracing.enabled else batch_handler
         self.group_id = f"{bus.settings.topic_prefix}{group_id}"
         self.pipeline = RecordPipeline(
             decoder, handler, self._park, max_bytes=bus.settings.max_message_bytes,
@@ -379,16 +383,19 @@ class Consumer(Generic[T]):
 
     async def _partition(self, records: list[ConsumerRecord]) -> int:
         """Handle one partition's records in order; the offset to commit after them."""
-        for record in records:
-            await self._one(record)
+        if self.batch_handler is not None and len(records) > 1:
+            await self.pipeline.process_batch([_raw(r) for r in records], self.batch_handler)
+        else:
+            for record in records:
+                await self.pipeline.process(_raw(record))
         return int(records[-1].offset) + 1
-
-    async def _one(self, record: ConsumerRecord) -> None:
-        await self.pipeline.process(RawRecord.of(record.topic, record.partition, record.offset, record.key,
-                                                 record.value, record.headers))
 
     async def _park(self, record: RawRecord, reason: str) -> None:
         await self.bus.dead_letter(self.spec, record, reason, self.group_id)
+
+
+def _raw(record: ConsumerRecord) -> RawRecord:
+    return RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value, record.headers)
 
 
 async def read_dead_letters(settings: CommonSettings, spec: TopicSpec, *, timeout: float = 5.0,

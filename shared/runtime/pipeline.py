@@ -55,6 +55,9 @@ class Outcome(Enum):
 
 Park = Callable[[RawRecord, str], Awaitable[None]]
 Verify = Callable[[RawRecord, T], str | None]
+# Handles a partition's decoded records in their order, in one go (one read and one write per collection); it
+# must be idempotent like any handler, since a failed batch is handled again record by record.
+BatchHandler = Callable[[list[T]], Awaitable[None]]
 
 
 class RecordPipeline(Generic[T]):
@@ -73,15 +76,10 @@ class RecordPipeline(Generic[T]):
 
     async def process(self, record: RawRecord) -> Outcome:
         MESSAGES_CONSUMED.labels(self.service, self.topic).inc()
-        raw = record.value or b""
-        if len(raw) > self.max_bytes:
-            return await self._park(record, f"oversize: {len(raw)} bytes > {self.max_bytes}")
-        try:
-            value = self.decoder(raw)
-        except Exception as exc:
-            return await self._park(record, f"undecodable: {exc}")
-        if self.verify is not None and (refusal := self.verify(record, value)):
-            return await self._park(record, f"rejected: {refusal}")
+        readable = await self._readable(record)
+        if readable is None:
+            return Outcome.parked
+        value = readable[0]
         started = time.perf_counter()
         if self.tracing is None:
             outcome = await self._handle(record, value)
@@ -92,6 +90,47 @@ class RecordPipeline(Generic[T]):
         self.processed += 1
         HANDLER_LATENCY.labels(self.service, self.topic).observe(time.perf_counter() - started)
         return outcome
+
+    async def process_batch(self, records: list[RawRecord], batch: BatchHandler[T]) -> None:
+        """Records of one partition, in order: what cannot be read is parked, the rest goes to ``batch`` at once.
+        If the batch fails, its records are handled one at a time with retries, so only a bad record is parked;
+        records the batch already took effect for are deduplicated by the handler, as on a redelivery."""
+        good: list[tuple[RawRecord, T]] = []
+        for record in records:
+            MESSAGES_CONSUMED.labels(self.service, self.topic).inc()
+            readable = await self._readable(record)
+            if readable is not None:
+                good.append((record, readable[0]))
+        if not good:
+            return
+        started = time.perf_counter()
+        try:
+            await batch([value for _, value in good])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("batch failed, handling its records one by one",
+                        extra={"topic": self.topic, "records": len(good), "error": repr(exc)})
+            for record, value in good:
+                await self._handle(record, value)
+        self.processed += len(good)
+        HANDLER_LATENCY.labels(self.service, self.topic).observe((time.perf_counter() - started) / len(good))
+
+    async def _readable(self, record: RawRecord) -> tuple[T] | None:
+        """The decoded, verified value, or None once the record is dead-lettered."""
+        raw = record.value or b""
+        if len(raw) > self.max_bytes:
+            await self._park(record, f"oversize: {len(raw)} bytes > {self.max_bytes}")
+            return None
+        try:
+            value = self.decoder(raw)
+        except Exception as exc:
+            await self._park(record, f"undecodable: {exc}")
+            return None
+        if self.verify is not None and (refusal := self.verify(record, value)):
+            await self._park(record, f"rejected: {refusal}")
+            return None
+        return (value,)
 
     async def _handle(self, record: RawRecord, value: T) -> Outcome:
         """The handler with retries and a growing pause; what never succeeds is parked."""

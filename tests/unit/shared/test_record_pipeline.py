@@ -115,3 +115,36 @@ def test_coordinates_come_from_any_client_headers_as_a_list_or_a_mapping() -> No
     from_mapping = RawRecord.of("t", 1, 2, None, None, {"type": b"X"})
     assert from_mapping.headers == [("type", b"X")] and from_mapping.value is None
     assert RawRecord.of("t", 1, 2, b"k", b"v", None).headers == []
+
+
+async def test_a_batch_gets_the_readable_records_in_order_and_the_unreadable_are_parked() -> None:
+    batches: list[list[dict[str, object]]] = []
+
+    async def batch(values: list[dict[str, object]]) -> None:
+        batches.append(values)
+
+    async def handle(value: dict[str, object]) -> None:
+        raise AssertionError("a batch that succeeds is not handled again one by one")
+
+    park = FakePark()
+    p = pipeline(handle, park)
+    await p.process_batch([record(b'{"n": 1}'), record(b"{bad"), record(b'{"n": 2}')], batch)
+    assert batches == [[{"n": 1}, {"n": 2}]]
+    assert [r.startswith("undecodable") for r in park.reasons] == [True] and p.processed == 2
+
+
+async def test_a_failed_batch_is_handled_again_record_by_record_so_only_the_bad_one_is_parked() -> None:
+    handled: list[object] = []
+
+    async def batch(values: list[dict[str, object]]) -> None:
+        raise RuntimeError("one of them is bad")
+
+    async def handle(value: dict[str, object]) -> None:
+        if value["n"] == 2:
+            raise Poison("bad number")
+        handled.append(value["n"])
+
+    park = FakePark()
+    p = pipeline(handle, park)
+    await p.process_batch([record(b'{"n": 1}'), record(b'{"n": 2}'), record(b'{"n": 3}')], batch)
+    assert handled == [1, 3] and park.reasons == ["rejected: bad number"] and p.processed == 3
