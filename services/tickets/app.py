@@ -32,7 +32,7 @@ class TicketsService:
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),
                                      DirectoryStore(self.store.db, CUSTOM_FIELDS).list, history_reader(self.store.db))
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
-                                 verify=producer_check(settings))
+                                 verify=producer_check(settings), batch_handler=self.handler.batch)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
 
+from .batch import Loaded, TicketWrite
 from .handlers import PROCESSED_KEEP, ConcurrentWrite
 
 # Only what a write or a lookup by key needs: on the embedded database every index is rewritten on every update
@@ -31,6 +32,7 @@ NO_HISTORY = {"history": 0}
 # The recent command ids kept on the ticket (``PROCESSED_KEEP`` of them).
 PROCESSED = "processed_commands"
 NUMBER_BLOCK = 20
+DUPLICATE_KEY = 11000
 
 
 def changed(before: Ticket, after: Ticket) -> dict[str, Any]:
@@ -54,6 +56,31 @@ class LedgerStore:
         if doc is None:
             return None, set()
         return Ticket.from_doc(doc), set(doc.get(PROCESSED, ()))
+
+    async def load_many(self, ticket_ids: set[str]) -> dict[str, Loaded]:
+        """Each ticket with its recent command ids, in one read; a missing ticket as (None, empty)."""
+        found: dict[str, Loaded] = {tid: (None, set()) for tid in ticket_ids}
+        async for doc in self.tickets.find({"_id": {"$in": sorted(ticket_ids)}}, NO_HISTORY):
+            found[doc["_id"]] = Ticket.from_doc(doc), set(doc.get(PROCESSED, ()))
+        return found
+
+    async def save_batch(self, writes: list[TicketWrite], recorded: list[tuple[Envelope, list[Envelope]]]) -> None:
+        """Refusals first (a ticket's processed list may name them only once they are kept), then one write per
+        ticket, each guarded by the version the batch read; any write refused fails the batch."""
+        if recorded:
+            try:
+                await self.commands.insert_many([_command_doc(c, events) for c, events in recorded], ordered=False)
+            except BulkWriteError as exc:
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
+        if not writes:
+            return
+        try:
+            result = await self.tickets.bulk_write([_write_op(w) for w in writes], ordered=False)
+        except BulkWriteError as exc:
+            raise ConcurrentWrite(f"a batch of {len(writes)} tickets met another writer") from exc
+        if result.inserted_count + result.matched_count != len(writes):
+            raise ConcurrentWrite(f"{len(writes) - result.matched_count - result.inserted_count} tickets moved on")
 
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
         """Events a command already produced, or None if it was never processed."""
@@ -106,8 +133,23 @@ class LedgerStore:
 
     async def record_command(self, command: Envelope, events: list[Envelope]) -> None:
         try:
-            await self.commands.insert_one({"_id": command.id, "ticket_id": command.ticket_id,
-                                            "type": command.type, "at": command.occurred_at,
-                                            "events": [e.model_dump(mode="json") for e in events]})
+            await self.commands.insert_one(_command_doc(command, events))
         except DuplicateKeyError:
             pass
+
+
+def _command_doc(command: Envelope, events: list[Envelope]) -> dict[str, Any]:
+    return {"_id": command.id, "ticket_id": command.ticket_id, "type": command.type, "at": command.occurred_at,
+            "events": [e.model_dump(mode="json") for e in events]}
+
+
+def _write_op(write: TicketWrite) -> InsertOne[Any] | UpdateOne:
+    history = [e.model_dump(mode="json") for e in write.events]
+    if write.before is None:
+        return InsertOne({**write.after.to_doc(), "history": history, PROCESSED: write.command_ids[-PROCESSED_KEEP:]})
+    update: dict[str, Any] = {"$push": {PROCESSED: {"$each": write.command_ids, "$slice": -PROCESSED_KEEP}}}
+    if history:
+        update["$push"]["history"] = {"$each": history}
+    if fields := changed(write.before, write.after):
+        update["$set"] = fields
+    return UpdateOne({"_id": write.after.id, "version": write.before.version}, update)

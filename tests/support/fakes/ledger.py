@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.tickets.batch import Loaded, TicketWrite
 from services.tickets.handlers import PROCESSED_KEEP, ConcurrentWrite
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
@@ -17,6 +18,7 @@ class FakeLedgerStore:
         self.processed: dict[str, list[str]] = {}
         self.rejections: dict[str, list[dict[str, Any]]] = {}  # command id → its events, as ledger_commands
         self.last_number = 0
+        self.batch_reads = self.batch_writes = 0
 
     async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]:
         ticket = self.tickets.get(ticket_id)
@@ -47,3 +49,22 @@ class FakeLedgerStore:
 
     async def record_command(self, command: Envelope, events: list[Envelope]) -> None:
         self.rejections.setdefault(command.id, [e.model_dump(mode="json") for e in events])
+
+    async def load_many(self, ticket_ids: set[str]) -> dict[str, Loaded]:
+        self.batch_reads += 1
+        return {tid: await self.load(tid) for tid in ticket_ids}
+
+    async def save_batch(self, writes: list[TicketWrite], recorded: list[tuple[Envelope, list[Envelope]]]) -> None:
+        self.batch_writes += 1
+        for command, events in recorded:
+            await self.record_command(command, events)
+        stale = [w for w in writes if (w.before is None) != (w.after.id not in self.tickets)
+                 or (w.before is not None and self.tickets[w.after.id].version != w.before.version)]
+        for w in writes:
+            if w in stale:
+                continue
+            self.tickets[w.after.id] = w.after.model_copy(deep=True)
+            self.history.setdefault(w.after.id, []).extend(e.model_dump(mode="json") for e in w.events)
+            self.processed[w.after.id] = [*self.processed.get(w.after.id, []), *w.command_ids][-PROCESSED_KEEP:]
+        if stale:  # like an unordered bulk write: the others took effect
+            raise ConcurrentWrite(f"{len(stale)} tickets moved on")
