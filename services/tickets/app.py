@@ -17,6 +17,7 @@ from shared.runtime.service import Component, Hooks, service_app
 from .domain import LedgerRules
 from .handlers import LedgerHandler
 from .history import history_reader
+from .memory import TicketMemory
 from .producer_check import producer_check
 from .settings import TicketsSettings
 from .store import INDEXES, LedgerStore
@@ -28,11 +29,14 @@ class TicketsService:
         self.bus = KafkaBus(settings, "tickets")
         self.client = mongo_client(settings)
         self.store = LedgerStore(database(self.client, settings))
-        self.handler = LedgerHandler(self.store, self.bus, clock,
+        self.memory = TicketMemory(self.store)  # its tickets as last written, while it holds their partitions
+        self.handler = LedgerHandler(self.memory, self.bus, clock,
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),
                                      DirectoryStore(self.store.db, CUSTOM_FIELDS).list, history_reader(self.store.db))
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
-                                 verify=producer_check(settings), batch_handler=self.handler.batch)
+                                 verify=producer_check(settings), batch_handler=self.handler.batch,
+                                 on_assigned=self.memory.partitions_changed,
+                                 on_revoked=self.memory.partitions_changed)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""
