@@ -92,6 +92,26 @@ class Usage:
                 "db_ops": round(sum(s["total"] for s in by_service.values()), 2), "db_ops_by_service": by_service}
 
 
+def per_net_of_idle(window: tuple[dict[str, Any], dict[str, Any]], idle: tuple[dict[str, Any], dict[str, Any]],
+                    scale: float, items: int) -> dict[str, Any]:
+    """As :meth:`Usage.per`, less what the idle window's marks cost, scaled by ``scale`` (the measured window's
+    length over the idle one's): the work's own cost where a desk polls while nothing happens. Exact for commands
+    polled on timers; for CPU only as exact as the idle polling is the same under load (a value may go negative)."""
+    def deltas(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+        cpu = {n: after["cpu"][n] - before["cpu"][n] for n in after["cpu"]}
+        return cpu, {s: {k: v - before["db"][s].get(k, 0.0) for k, v in counts.items()}
+                     for s, counts in after["db"].items()}
+    (cpu, db), (idle_cpu, idle_db) = deltas(*window), deltas(*idle)
+    cpu_ms = {n: round((s - idle_cpu.get(n, 0.0) * scale) * 1000 / items, 2) for n, s in cpu.items()}
+    by_service: dict[str, dict[str, Any]] = {}
+    for name, counts in db.items():
+        net = {k: (v - idle_db.get(name, {}).get(k, 0.0) * scale) / items for k, v in counts.items()}
+        rows = {k: round(v, 2) for k, v in sorted(net.items(), key=lambda kv: -kv[1]) if round(v, 2)}
+        by_service[name] = {"total": round(sum(net.values()), 2), "by_command": rows}
+    return {"items": items, "cpu_ms": round(sum(cpu_ms.values()), 2), "cpu_ms_by_process": cpu_ms,
+            "db_ops": round(sum(s["total"] for s in by_service.values()), 2), "db_ops_by_service": by_service}
+
+
 def merge_latest(name: str, data: dict[str, Any] | None = None) -> None:
     """Put one benchmark's result (``data``, or ``results/<name>.json`` as ``write_result`` wrote it, with its time
     and machine) into latest.json, keeping the other benchmarks' figures."""
