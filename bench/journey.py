@@ -279,21 +279,21 @@ def main() -> None:
     missing = [s for s in SERVICES if s not in available_services()]
     if missing:
         raise SystemExit(f"the journey benchmark needs the services {missing}")
+    load_at_start = list(os.getloadavg())
     smtp = SmtpServer()
     smtp.start()
-    assert smtp.controller is not None
-    with infra() as base, tempfile.TemporaryDirectory() as logs:
-        env = {**base, **isolated_env(), **ENV, "NOTIFY_SMTP_PORT": str(smtp.port)}
-        asyncio.run(seed(make_settings(CommonSettings, env), args.warmup + args.tickets))
-        try:
+    try:
+        with infra() as base, tempfile.TemporaryDirectory() as logs:
+            env = {**base, **isolated_env(), **ENV, "NOTIFY_SMTP_PORT": str(smtp.port)}
+            asyncio.run(seed(make_settings(CommonSettings, env), args.warmup + args.tickets))
             with Stack(env, Path(logs), services=SERVICES, ready_timeout=180) as stack:
                 # "bench" is this process: the driver and the SMTP server, the other end of every mail
                 usage = Usage({**{n: p.proc.pid for n, p in stack.procs.items() if p.proc}, **infra_pids(env),
                                "bench": os.getpid()}, {n: p.metrics_url for n, p in stack.procs.items()})
                 result = asyncio.run(measure(stack, usage, smtp, args.tickets, args.concurrency, args.warmup,
                                              args.idle_seconds, args.step_timeout))
-        finally:
-            smtp.stop()
+    finally:
+        smtp.stop()
     cost, gross = result["cost_per_ticket"], result["cost_per_ticket_gross"]
     cpu, gross_cpu = cost["cpu_ms_by_process"], gross["cpu_ms_by_process"]
     result.update({
@@ -306,7 +306,7 @@ def main() -> None:
         "cpu_ms_per_ticket_by_process": cpu,
         "cpu_ms_per_ticket_gross": round(sum(v for n, v in gross_cpu.items() if n != "bench"), 2),
         "cpu_ms_per_ticket_gross_by_process": gross_cpu,  # as measured, the broker's included
-        "services": SERVICES, "load_average": list(os.getloadavg()),
+        "services": SERVICES, "load_average_at_start": load_at_start, "load_average": list(os.getloadavg()),
         "path": "inbound.messages → offer → gateway claim, start, reply, resolve → feedback answer → completed, "
                 "and the client's 4 mails recorded as sent"})
     write_result("journey", result)
