@@ -20,6 +20,7 @@ from bench.common import RESULTS, machine
 # module → (small args, full args)
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench.pipeline": (["--messages", "300", "--sustain-seconds", "20"], ["--messages", "1000"]),
+    "bench.journey": (["--tickets", "20"], ["--tickets", "50"]),  # open to feedback, every service's commands
     "bench.routing_latency": ([], []),
     "bench.notify_throughput": (["--messages", "300"], ["--messages", "1000"]),
     "bench.gateway_queries": (["--tickets", "20000", "--budget", "5"], ["--tickets", "100000", "--budget", "8"]),
