@@ -41,6 +41,8 @@ def command_id(principal: Principal, idempotency_key: str | None, *parts: Any) -
 
 
 NoopProbe = Callable[[list[str]], Awaitable[set[str]]]
+# The first look for no-ops after a quarter second, then ever less often: a ledger slowed by load answers most
+# commands later than that, and each look is a database read.
 PROBE_EVERY = 0.25
 
 
@@ -88,12 +90,14 @@ class Commander:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         noops: set[str] = set()
+        pause = PROBE_EVERY
         while True:
             waiting = [f for e, f in zip(envs, futures, strict=True) if not f.done() and e.id not in noops]
             left = deadline - loop.time()
             if not waiting or left <= 0:
                 return noops
-            await asyncio.wait(waiting, timeout=min(PROBE_EVERY, left))
+            await asyncio.wait(waiting, timeout=min(pause, left))
+            pause *= 2
             if self.noop_probe is not None:
                 pending = [e.id for e, f in zip(envs, futures, strict=True) if not f.done() and e.id not in noops]
                 if pending:
