@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from shared.contracts.topics import TICKETS_COMMANDS
 from shared.directory import DirectoryStore
 from shared.directory.custom_fields import CUSTOM_FIELDS
+from shared.runtime.cached import Cached
 from shared.runtime.clock import Clock, default_clock
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
@@ -32,7 +33,9 @@ class TicketsService:
         self.memory = TicketMemory(self.store)  # its tickets as last written, while it holds their partitions
         self.handler = LedgerHandler(self.memory, self.bus, clock,
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),
-                                     DirectoryStore(self.store.db, CUSTOM_FIELDS).list, history_reader(self.store.db))
+                                     Cached(DirectoryStore(self.store.db, CUSTOM_FIELDS).list,
+                                            settings.directory_cache_seconds).get,
+                                     history_reader(self.store.db))
         self.consumer = Consumer(self.bus, TICKETS_COMMANDS, "tickets-ledger", self.handler,
                                  verify=producer_check(settings), batch_handler=self.handler.batch,
                                  on_assigned=self.memory.partitions_changed,

@@ -12,6 +12,8 @@ class TicketsSettings(ServiceSettings):
     http_port: int = 8002
     reopen_window_seconds: float = Field(
         300.0, description="How long after resolution a ticket may be reopened (intake's window must match)")
+    directory_cache_seconds: float = Field(
+        1.0, ge=0, description="How stale the custom-fields directory a resolution is checked against may be")
     # Every other producer's command-signing key, as JSON {"gateway": "...", "intake": "...", ...}
     # (shared/runtime/command_auth.py). Development derives the missing ones; production requires them all.
     command_keys: dict[str, SecretStr] = {}
