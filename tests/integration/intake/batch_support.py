@@ -67,6 +67,7 @@ async def seed_claims(db: AsyncDatabase) -> None:
 
 @dataclass
 class World:
+    settings: IntakeSettings
     db: AsyncDatabase
     pipeline: Pipeline
     batch: InboundBatch
@@ -83,6 +84,20 @@ class World:
         """The commands on tickets.commands once there are ``count``."""
         await eventually(lambda: len(self.tap.items) >= count or None, 30.0, message=f"{count} commands")
         return list(self.tap.items)
+
+
+@asynccontextmanager
+async def second_pod(w: World) -> AsyncIterator[Pipeline]:
+    """Another intake pod on the same database and topics: its own client and producer."""
+    client = mongo_client(w.settings)
+    bus = KafkaBus(w.settings, "intake")
+    await bus.start()
+    try:
+        yield Pipeline(IntakeStore(database(client, w.settings)), bus, w.pipeline.clock, domain=w.pipeline.domain,
+                       region=w.pipeline.region, rule=w.pipeline.rule, reopen_window=w.pipeline.reopen_window)
+    finally:
+        await bus.stop()
+        await client.close()
 
 
 def by_ticket(envelopes: list[Envelope]) -> dict[str, list[dict[str, Any]]]:
@@ -109,7 +124,7 @@ async def world(env: dict[str, str]) -> AsyncIterator[World]:
     try:
         async with Tap(settings, TICKETS_COMMANDS) as tap:
             await bus.start()
-            yield World(db, pipeline, InboundBatch(pipeline), tap, commands)
+            yield World(settings, db, pipeline, InboundBatch(pipeline), tap, commands)
     finally:
         await bus.stop()
         await client.close()

@@ -4,16 +4,19 @@ nothing twice. Real broker, real database."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from typing import Any
 
 import pytest
 
+from services.intake.batch import InboundBatch
 from services.intake.handlers import InvalidInbound
 from services.intake.store import CONVERSATIONS, MESSAGES, TICKET_KEYS
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas.common import Classification
-from tests.integration.intake.batch_support import World, by_ticket, messages, world
+from shared.contracts.schemas.inbound import InboundMessage
+from tests.integration.intake.batch_support import World, by_ticket, messages, second_pod, world
 
 PUBLISHED = 17  # the batch's messages but the auto-reply, the repeat of w1 included
 
@@ -111,6 +114,25 @@ def first_of(envelopes: list[Envelope], external_id: str) -> Envelope:
 def drop_first(envelopes: list[Envelope], gone: Envelope) -> list[Envelope]:
     i = envelopes.index(gone)
     return envelopes[:i] + envelopes[i + 1:]
+
+
+async def test_two_pods_racing_put_one_conversation_on_one_ticket(env: dict[str, str]) -> None:
+    """Messages of one sender fetched by two pods at once, each in a batch, or one of them one by one."""
+    def mail(ext: str, who: str) -> InboundMessage:
+        return InboundMessage(channel="web", external_id=ext, sender={"email": f"{who}@race.example"}, text="hi")
+
+    async with world(env) as w, second_pod(w) as other:
+        other_batch = InboundBatch(other)
+        for round_ in range(5):
+            a, b, c = (f"r{round_}-{who}" for who in ("a", "b", "c"))
+            await asyncio.gather(w.batch([mail(f"{a}-1", a), mail(f"{b}-1", b), mail(f"{a}-2", a)]),
+                                 other_batch([mail(f"{b}-2", b), mail(f"{a}-3", a), mail(f"{c}-1", c)]),
+                                 other.handle(mail(f"{c}-2", c)))
+        decisions = (await w.state())[MESSAGES]
+    tickets_of: dict[str, set[str]] = {}
+    for d in decisions:
+        tickets_of.setdefault(d["inbound"]["sender"]["email"], set()).add(d["ticket_id"])
+    assert len(tickets_of) == 15 and all(len(t) == 1 for t in tickets_of.values()), tickets_of
 
 
 async def test_an_invalid_message_fails_the_batch_before_anything_is_written(env: dict[str, str]) -> None:
