@@ -19,6 +19,7 @@ from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.problems import ProblemError
 from shared.runtime.service import Component, Hooks, Together, service_app
 
+from .batch import InboundBatch
 from .domain import message_id
 from .doors import Doors
 from .handlers import INDEXES, InboundHandler, InvalidInbound, Pipeline, TicketEventsHandler
@@ -44,7 +45,7 @@ class IntakeService:
                                  region=settings.default_region, rule=settings.ticket_rule,
                                  reopen_window=timedelta(seconds=settings.reopen_window_seconds))
         self.inbound = Consumer(self.bus, INBOUND_MESSAGES, "intake-inbound", InboundHandler(self.pipeline),
-                                decoder=InboundMessage.model_validate_json)
+                                decoder=InboundMessage.model_validate_json, batch_handler=InboundBatch(self.pipeline))
         self.events = Consumer(self.bus, TICKETS_EVENTS, "intake-ticket-events", TicketEventsHandler(self.pipeline))
         self.pollers = [MailPoller(box, self.pipeline, self.store, settings) for box in settings.mailboxes]
 

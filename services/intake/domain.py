@@ -30,6 +30,12 @@ def dedupe_key(msg: InboundMessage) -> str:
     return f"{msg.channel.value}:{msg.external_id}"
 
 
+def candidate_ticket(key: str) -> str:
+    """The ticket a message opens if its conversation has none: derived from its dedupe key, so a message decided
+    again after a crash (before its decision was recorded) claims the very ticket it claimed the first time."""
+    return derived_id("ticket", key)
+
+
 def message_id(msg: InboundMessage) -> str:
     """Same channel + external id → same message id, however often it is delivered."""
     return msg.message_id or derived_id("inbound", msg.channel.value, msg.external_id)
@@ -67,6 +73,11 @@ def thread_refs(msg: InboundMessage) -> list[str]:
         if r and r not in seen:
             seen.append(r)
     return seen
+
+
+def cites_a_ticket(msg: InboundMessage) -> bool:
+    """Does the message say which ticket it continues (threading headers, or a ``[#N]`` tag on e-mail)?"""
+    return bool(thread_refs(msg)) or (msg.channel.value == "email" and subject_number(msg.subject) is not None)
 
 
 def own_ticket(refs: list[str], domain: str) -> str | None:

@@ -19,12 +19,12 @@ from shared.contracts.schemas.common import ClientRef
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import TICKETS_COMMANDS
 from shared.runtime.clock import Clock
-from shared.runtime.ids import new_id
 from shared.runtime.kafka import KafkaBus, Poison
 
 from .classify import all_errors, urgency_of, with_service
 from .domain import (
     TicketRule,
+    candidate_ticket,
     conversation_key,
     dedupe_key,
     is_own_mail,
@@ -34,6 +34,7 @@ from .domain import (
     to_command,
     unverified_thread,
 )
+from .senders import Identified, Wanted
 from .store import INDEXES, IntakeStore
 from .threads import Threads
 
@@ -71,34 +72,46 @@ class Pipeline:
             seen = await self.store.record_message(await self._decide(msg, key))
         if seen.get("ignored"):
             return seen
-        await self._publish(msg, seen)
+        await self.bus.publish(TICKETS_COMMANDS, await self.envelope(msg, seen))
         return seen
 
-    async def _decide(self, msg: InboundMessage, key: str) -> dict[str, Any]:
-        now = self.clock.now()
-        mid = message_id(msg)
-        base: dict[str, Any] = {"_id": key, "message_id": mid, "command_id": mid, "at": now}
+    def skipped(self, msg: InboundMessage, key: str) -> dict[str, Any] | None:
+        """The decision for a message that never becomes a ticket (an auto-reply, our own mail come back)."""
         if msg.auto_submitted or is_own_mail(msg, self.domain):
-            return {**base, "ignored": "auto_submitted" if msg.auto_submitted else "own_mail"}
+            return {**self._base(msg, key), "ignored": "auto_submitted" if msg.auto_submitted else "own_mail"}
+        return None
+
+    def _base(self, msg: InboundMessage, key: str) -> dict[str, Any]:
+        mid = message_id(msg)
+        return {"_id": key, "message_id": mid, "command_id": mid, "at": self.clock.now()}
+
+    async def _decide(self, msg: InboundMessage, key: str) -> dict[str, Any]:
+        if (skip := self.skipped(msg, key)) is not None:
+            return skip
         await self.validate(msg)
         review: list[tickets.ReviewNote] = []
-        client = await self._identify(msg, review)
-        ticket_id, via = await self._route(msg, client, review)
+        (found,) = await self.store.senders.identify_many([Wanted(msg.sender, msg.contract_number)])
+        client = self.client_of(msg, found, review)
+        ticket_id, via = await self._route(msg, key, client, review)
+        return await self.decision(msg, key, ticket_id, via, client, review)
+
+    async def decision(self, msg: InboundMessage, key: str, ticket_id: str, via: str, client: ClientRef | None,
+                       review: list[tickets.ReviewNote]) -> dict[str, Any]:
         topics = [c.topic for c in (msg.classification, *msg.questions) if c and c.topic]
         urgency = urgency_of(await self.store.urgency.get(), f"{msg.subject or ''}\n{msg.text}", topics)
-        return {**base, "ticket_id": ticket_id, "via": via, "urgency": urgency,
+        return {**self._base(msg, key), "ticket_id": ticket_id, "via": via, "urgency": urgency,
                 "client": client.model_dump(mode="json") if client else None,
                 "review": [n.model_dump(mode="json") for n in review], "inbound": msg.model_dump(mode="json")}
 
-    async def _identify(self, msg: InboundMessage, review: list[tickets.ReviewNote]) -> ClientRef | None:
+    @staticmethod
+    def client_of(msg: InboundMessage, found: Identified, review: list[tickets.ReviewNote]) -> ClientRef | None:
         """The sender's client; none for an address imitating a known contact's (flagged for an agent)."""
-        twin = await self.store.lookalike(msg.sender)
-        if twin is not None and msg.sender.email:
-            review.append(lookalike_sender(msg.sender.email, *twin))
+        if found.twin is not None and msg.sender.email:
+            review.append(lookalike_sender(msg.sender.email, *found.twin))
             return None
-        return await self.store.identify(msg.sender, msg.contract_number)
+        return found.client
 
-    async def _route(self, msg: InboundMessage, client: ClientRef | None,
+    async def _route(self, msg: InboundMessage, key: str, client: ClientRef | None,
                      review: list[tickets.ReviewNote]) -> tuple[str, str]:
         """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
         conv = conversation_key(msg, client, self.rule)
@@ -109,7 +122,7 @@ class Pipeline:
             return ticket_id, via
         if refused is not None:
             review.append(unverified_thread(refused.get("number"), str(refused["_id"])))
-        candidate = new_id()
+        candidate = candidate_ticket(key)
         ticket_id, fresh = await self.store.claim(conv, candidate)
         if not fresh:
             doc = await self.store.ticket(ticket_id)
@@ -119,7 +132,8 @@ class Pipeline:
             return ticket_id, "conversation"
         return ticket_id, "new"
 
-    async def _publish(self, msg: InboundMessage, seen: dict[str, Any]) -> None:
+    async def envelope(self, msg: InboundMessage, seen: dict[str, Any]) -> Envelope:
+        """The ``ReceiveMessage`` a recorded decision becomes; the same every time it is published."""
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
         # the ticket records the catalogue service its tree node names: reports group by it, routing offers by it
         msg = msg.model_copy(update={"classification": with_service(await self.store.topics.get(), msg.classification)})
@@ -127,8 +141,7 @@ class Pipeline:
         command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"),
                              review=review)
         command.content.message_id = seen["message_id"]
-        await self.bus.publish(TICKETS_COMMANDS, envelope_for(
-            command, seen["ticket_id"], occurred_at=seen["at"], id=seen["command_id"], actor="client"))
+        return envelope_for(command, seen["ticket_id"], occurred_at=seen["at"], id=seen["command_id"], actor="client")
 
     async def reroute(self, message_id_: str, rejected_on: str) -> bool:
         """The ledger refused to reopen the ticket (window passed): the message opens a new ticket."""
@@ -142,7 +155,7 @@ class Pipeline:
         client = ClientRef.model_validate(seen["client"]) if seen.get("client") else None
         await self.store.replace_claim(conversation_key(msg, client, self.rule), rejected_on, new_ticket)
         seen = {**seen, "ticket_id": new_ticket, "command_id": command_id}
-        await self._publish(msg, seen)
+        await self.bus.publish(TICKETS_COMMANDS, await self.envelope(msg, seen))
         return True
 
 

@@ -29,10 +29,11 @@ from shared.contracts.collections import (
 from shared.contracts.schemas.common import Attachment, ClientRef, Sender
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
-from shared.directory.contacts import CLIENTS, CONTACTS, CONTRACTS, ContactPerson
+from shared.directory.contacts import CONTACTS, CONTRACTS, ContactPerson
 from shared.runtime.ids import derived_id
 
-from .identity import identities, lookalike_probe
+from .identity import identities
+from .senders import SenderDirectory, Wanted
 
 MESSAGES = INTAKE_MESSAGES
 CONVERSATIONS = INTAKE_CONVERSATIONS
@@ -87,6 +88,7 @@ class IntakeStore:
         self.ticket_keys = db[TICKET_KEYS]
         self.tickets = db[TICKETS]
         self.contacts = DirectoryStore(db, CONTACTS)
+        self.senders = SenderDirectory(db)
         self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self.topics: Cached[list[Topic]] = Cached(lambda: DirectoryStore(db, TOPICS).list(), cache_seconds)
         self.urgency: Cached[list[UrgencyRule]] = Cached(lambda: DirectoryStore(db, URGENCY_RULES).list(),
@@ -199,47 +201,8 @@ class IntakeStore:
     # ---- contacts ------------------------------------------------------------------------------
 
     async def identify(self, sender: Sender, contract_number: str | None = None) -> ClientRef | None:
-        contact: dict[str, Any] | None = None
-        for field, value in identities(sender):
-            contact = await self.db[CONTACTS.collection].find_one({field: value}, sort=[("_id", 1)])
-            if contact:
-                break
-        if contact is None:
-            if not contract_number:
-                return None
-            contract = await self.db[CONTRACTS.collection].find_one({"_id": contract_number, "active": True})
-            return await self._client_ref(contract["client_id"], contract_number, None) if contract else None
-        named = contract_number
-        if named and not await self.db[CONTRACTS.collection].find_one(
-                {"_id": named, "client_id": contact["client_id"]}):
-            named = None  # a contract of someone else's: do not trust it
-        return await self._client_ref(contact["client_id"], named or contact.get("contract_number"),
-                                      str(contact["_id"]))
-
-    async def lookalike(self, sender: Sender) -> tuple[str, str] | None:
-        """(the contact address ``sender``'s e-mail imitates, that contact's id); None when it imitates nobody
-        or is itself a contact's address. Finds look-alikes of plain addresses, which is what contacts hold."""
-        probe = lookalike_probe(sender.email) if sender.email else None
-        if probe is None:
-            return None
-        contacts = self.db[CONTACTS.collection]
-        if await contacts.find_one({"emails": sender.email}, {"_id": 1}):
-            return None
-        twin = await contacts.find_one({"emails": probe}, {"_id": 1}, sort=[("_id", 1)])
-        return (probe, str(twin["_id"])) if twin else None
-
-    async def _client_ref(self, client_id: str, contract_number: str | None, contact_id: str | None,
-                          ) -> ClientRef | None:
-        client = await self.db[CLIENTS.collection].find_one({"_id": client_id})
-        if client is None:
-            return None
-        if contract_number is None:
-            first = await self.db[CONTRACTS.collection].find_one({"client_id": client_id, "active": True},
-                                                                 sort=[("_id", 1)])
-            contract_number = first["_id"] if first else None
-        return ClientRef(client_id=client_id, client_name=client.get("name"), contract_id=contract_number,
-                         contract_number=contract_number, category=client.get("category"),
-                         service_team_id=client.get("service_team_id"), contact_id=contact_id)
+        (found,) = await self.senders.identify_many([Wanted(sender, contract_number)], lookalikes=False)
+        return found.client
 
     async def add_identity(self, client: ClientRef, sender: Sender, *, actor: str, at: datetime) -> bool:
         """Remember who wrote for a client an agent linked, so their next message identifies."""
