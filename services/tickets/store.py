@@ -3,6 +3,7 @@ ticket numbers."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
@@ -49,6 +50,7 @@ class LedgerStore:
         self.tickets = db[TICKETS]
         self.commands = db[LEDGER_COMMANDS]
         self._numbers: list[int] = []
+        self._reserving = asyncio.Lock()  # partition tasks that find the block spent wait on one reservation
 
     async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]:
         """The ticket and the ids of the commands it has recently processed (one round trip)."""
@@ -99,6 +101,10 @@ class LedgerStore:
 
     async def next_number(self) -> int:
         """Ticket numbers are reserved in blocks: one counter write per block, gaps after a restart."""
+        async with self._reserving:
+            return await self._next_number()
+
+    async def _next_number(self) -> int:
         if not self._numbers:
             doc = await self.db[COUNTERS].find_one_and_update(
                 {"_id": "ticket_number"}, {"$inc": {"seq": NUMBER_BLOCK}}, upsert=True,
