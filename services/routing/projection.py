@@ -64,6 +64,10 @@ TRACKED: tuple[type[Message], ...] = (
     tickets.TicketMerged,  # closed as merged: its timers go, as a closed ticket's do
 )
 
+# Events routing decides on but whose ``apply`` changes nothing it decides with, whatever the view (no status,
+# no field): their view is not written, and a redelivered one is decided on again (the same ids).
+UNCHANGING: tuple[type[Message], ...] = (tickets.MessageReceived,)
+
 
 def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | None:
     """The view after ``ev``; None when routing has no view and the event does not open one."""

@@ -16,8 +16,9 @@ from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
 from shared.directory.routing import Agent, Line, Staff
 from shared.runtime.clock import ManualClock
 from shared.runtime.timers import Timer
-from tests.support.fakes import FakeBus, FakeTimers
-from tests.support.fakes.routing import FakeProjection, FakeStaff
+from tests.support.fakes import FakeBus
+from tests.support.fakes.routing import FakeStaff
+from tests.unit.routing.routing_fakes import BatchProjection, BatchTimers
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday morning
 LINES = {ln.id: ln for ln in (Line(id="first", order=1), Line(id="second", order=2))}
@@ -27,15 +28,15 @@ FIRST_LINE = Staff(agents={a: Agent(id=a, name=a.title(), line_ids=["first"]) fo
 @dataclass
 class Routing:
     handler: RoutingHandler
-    projection: FakeProjection
+    projection: BatchProjection
     staff: FakeStaff
-    timers: FakeTimers
+    timers: BatchTimers
     bus: FakeBus
 
 
 @pytest.fixture
 def routing() -> Routing:
-    projection, staff, timers, bus = FakeProjection(), FakeStaff(FIRST_LINE), FakeTimers(), FakeBus()
+    projection, staff, timers, bus = BatchProjection(), FakeStaff(FIRST_LINE), BatchTimers(), FakeBus()
     policy = Policy(claim_timeout=timedelta(seconds=40))
     handler = RoutingHandler(projection, staff, timers, bus, ManualClock(NOW), policy, timedelta(seconds=30))
     return Routing(handler, projection, staff, timers, bus)
