@@ -41,17 +41,21 @@ class Effects:
     kinds: tuple[str, ...]  # the timer kinds a cancel removes (all of routing's)
     cancelled: set[str] = field(default_factory=set)  # tickets whose pending timers go
     timers: dict[str, Timer] = field(default_factory=dict)  # to schedule, by id: scheduling an id again moves it
+    armed: set[str] = field(default_factory=set)  # tickets a timer was scheduled for (if cancelled since)
     commands: list[Envelope] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
 
-    def cancel(self, ticket_id: str) -> None:
-        self.cancelled.add(ticket_id)
+    def cancel(self, ticket_id: str, stored: bool) -> None:
+        """``stored``: the ticket may have timers in the database (else only this batch's are cancelled)."""
+        if stored:
+            self.cancelled.add(ticket_id)
         for timer_id in [i for i, tm in self.timers.items() if tm.ticket_id == ticket_id]:
             del self.timers[timer_id]  # scheduled earlier in the batch: cancelled before it was ever written
 
     def schedule(self, timer: Timer) -> None:
         self.timers.pop(timer.id, None)
         self.timers[timer.id] = timer
+        self.armed.add(timer.ticket_id)
 
     async def write(self, timers: BatchTimers, bus: Bus) -> None:
         """Cancels before schedules: every schedule kept came after its ticket's last cancel."""

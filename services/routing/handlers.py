@@ -114,8 +114,13 @@ class RoutingHandler:
                 if view is None:
                     continue
             assert view is not None
-            await self._react(env, msg, view, before if fresh else None, effects, loads)
-            if fresh and not isinstance(msg, UNCHANGING):
+            pre = before_batch[env.ticket_id]
+            await self._react(env, msg, view, before if fresh else None, effects, loads,
+                              timers_stored=pre is not None and pre.timers)
+            changed = fresh and not isinstance(msg, UNCHANGING)
+            if env.ticket_id in effects.armed and not view.timers:
+                view, changed = view.model_copy(update={"timers": True}), True
+            if changed:
                 settled[env.ticket_id] = view  # after the decision: one by one, its loads did not count it yet
         # Effects first, then the views: a crash in between redelivers the records, which are applied again and
         # re-publish the same ids; the offers do not wait for the projection write.
@@ -126,11 +131,11 @@ class RoutingHandler:
             await self.projection.save_many(saves)
 
     async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None,
-                     effects: Effects, loads: Loads) -> None:
+                     effects: Effects, loads: Loads, *, timers_stored: bool) -> None:
         now = self.clock.now()
         actions: list[Action] = []
         if isinstance(msg, tickets.TicketAssigned | tickets.TicketEscalated) or view.status in FINISHED_STATUSES:
-            effects.cancel(env.ticket_id)
+            effects.cancel(env.ticket_id, timers_stored)
         if isinstance(msg, tickets.TicketOpened):
             reason = "sub_ticket" if view.parent_id else "new"
             actions = route(view, await self.staff.snapshot(), await self._policy(), now, reason=reason,
@@ -147,18 +152,18 @@ class RoutingHandler:
             actions = reclassified(before, view, await self.staff.snapshot(), await self._policy(), now,
                                    loads=await self._loads(loads))
             if actions:  # the standing offer is moot: its timer must not auto-assign on the old line meanwhile
-                effects.cancel(env.ticket_id)
+                effects.cancel(env.ticket_id, timers_stored)
         elif isinstance(msg, tickets.TicketAssigned):
             actions = settle_flags(view)
         elif isinstance(msg, tickets.MessageReceived):
             actions = lost(view, await self.staff.snapshot(), await self._policy(), now)
         elif isinstance(msg, tickets.TicketOffered):
-            effects.cancel(env.ticket_id)
+            effects.cancel(env.ticket_id, timers_stored)
             if view.status == "offered" and view.offer_round == msg.round:
                 due = env.occurred_at + self.policy.timeout_for(view.urgency)
                 effects.schedule(self._timer(auto_timer_id(env.ticket_id, msg.round), env.ticket_id, due, AUTO,
                                              {"round": msg.round}))
-        self._decided(env.ticket_id, actions, env.id, env, effects)
+        self._decided(view, actions, env.id, env, effects)
 
     # ---- timers ------------------------------------------------------------------------------------
 
@@ -166,19 +171,21 @@ class RoutingHandler:
         ticket_id_var.set(timer.ticket_id)
         view, _ = await self.projection.get(timer.ticket_id)
         offer_round = int(timer.data.get("round", 0))
-        if timer.kind == AUTO and (view is None or view.offer_round < offer_round):
-            # the offer is not in the view yet (the view is written after the timer: mid-flight, or a kill
-            # in between and the replay still to come): wait for it rather than decide on the older round
+        if "round" in timer.data and (view is None or view.offer_round < offer_round):
+            # the view is behind the timer (written after it: mid-flight, or a kill in between and the replay
+            # still to come): wait for it rather than decide on the older round
             self.patience.wait(timer.id)
             # out of patience: drop the timer (the loop's mark_fired then finds nothing), so the offer's
             # event, when it is replayed, schedules it again instead of finding it used up
             await self.timers.cancel(timer.id)
-            log.warning("auto-assign timer dropped until its offer is replayed", extra={"timer": timer.id})
+            log.warning("timer dropped until its cause is replayed", extra={"timer": timer.id})
             return
         else:
             self.patience.caught_up(timer.id)
         if view is None:
             return
+        if timer.kind == RETRY and "round" in timer.data and view.offer_round > offer_round:
+            return  # offered since it was set, and that offer's timer carries on: a retry its cancel missed
         now = self.clock.now()
         staff = await self.staff.snapshot()
         actions: list[Action] = []
@@ -189,7 +196,7 @@ class RoutingHandler:
         elif timer.kind == RETRY:
             actions = route(view, staff, policy, now, reason="retry", quiet=True, loads=await self._loads(loads))
         effects = Effects(KINDS)
-        self._decided(timer.ticket_id, actions, timer.id, None, effects)
+        self._decided(view, actions, timer.id, None, effects)
         await effects.write(self.timers, self.bus)
 
     # ---- effects -----------------------------------------------------------------------------------
@@ -207,10 +214,10 @@ class RoutingHandler:
     def _timer(self, timer_id: str, ticket_id: str, due_at: datetime, kind: str, data: dict[str, Any]) -> Timer:
         return Timer(timer_id, ticket_id, due_at, kind, data, partition_for(ticket_id, self.timers.partitions))
 
-    def _decided(self, ticket_id: str, actions: Sequence[Action], cause_id: str, cause: Envelope | None,
+    def _decided(self, view: TicketView, actions: Sequence[Action], cause_id: str, cause: Envelope | None,
                  effects: Effects) -> None:
         """The actions as commands, events and a retry timer, with ids derived from their cause and position."""
-        now = self.clock.now()
+        now, ticket_id = self.clock.now(), view.id
         commands, events = effects.commands, effects.events
 
         def wrap(m: Message, i: int) -> Envelope:
@@ -237,6 +244,7 @@ class RoutingHandler:
                                                                agent_id=a.agent_id), i))
                 case Retry():
                     effects.schedule(self._timer(caused_id(cause_id, "routing-retry"), ticket_id,
-                                                 now + self.retry_after, RETRY, {"reason": a.reason}))
+                                                 now + self.retry_after, RETRY,
+                                                 {"reason": a.reason, "round": view.offer_round}))
         if actions:
             log.info("routed", extra={"actions": [type(a).__name__ for a in actions]})

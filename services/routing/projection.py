@@ -40,6 +40,9 @@ class TicketView(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="For groups' field conditions")
     flags: dict[str, bool] = Field(default_factory=dict)
     updated_at: datetime | None = None
+    # Routing has scheduled a timer for it (an offer's auto-assignment, a retry): only then may one be pending, and
+    # only then does a cancel go to the database. Never cleared: a stale True costs one delete.
+    timers: bool = False
     # Ids of the last events applied: a redelivered event is not applied twice.
     applied: list[str] = Field(default_factory=list)
 
@@ -53,6 +56,7 @@ class TicketView(BaseModel):
         data = {k: v for k, v in doc.items() if not k.startswith("_")}
         if "pinned_line" not in data:  # a view saved before pinning was tracked: never move it off its line
             data["pinned_line"], data["pinned_group_id"] = data.get("line"), data.get("group_id")
+        data.setdefault("timers", True)  # saved before it was tracked: it may have timers
         return cls.model_validate({"id": doc["_id"], **data})
 
 

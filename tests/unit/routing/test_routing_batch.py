@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from services.routing.handlers import AUTO, RoutingHandler, auto_timer_id
+import pytest
+
+from services.routing.handlers import AUTO, RETRY, RoutingHandler, auto_timer_id
+from services.routing.projection import TicketView
+from shared.contracts.schemas import tickets as t
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
+from shared.directory.routing import Agent, Staff
 from shared.runtime.clock import ManualClock
+from shared.runtime.timers import NotYet, Timer
 from tests.support.fakes import FakeBus
 from tests.support.fakes.routing import FakeStaff
-from tests.unit.routing.batch_scenario import NOW, POLICY, STAFF, STORED, deliveries
+from tests.unit.routing.batch_scenario import NOW, POLICY, STAFF, STORED, deliveries, ev, opened
 from tests.unit.routing.routing_fakes import BatchProjection, BatchTimers
 
 
@@ -55,3 +62,49 @@ async def test_a_message_that_changes_nothing_routing_tracks_is_not_written() ->
     writes = projection.writes
     await routing(batch[10])  # the client writes into T-2
     assert projection.writes == writes and bus.on(TICKETS_COMMANDS)[-1].type == "AssignTicket"
+
+
+class CountingTimers(BatchTimers):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancel_writes: list[list[str]] = []
+
+    async def cancel_for_tickets(self, ticket_ids: Iterable[str], kinds: Iterable[str] | None = None) -> None:
+        self.cancel_writes.append(list(ticket_ids))
+        await super().cancel_for_tickets(ticket_ids, kinds)
+
+
+def on_line_first(timers: BatchTimers) -> tuple[RoutingHandler, FakeBus]:
+    bus = FakeBus()
+    staff = Staff(agents={"ann": Agent(id="ann", name="Ann", line_ids=["first"])}, lines=STAFF.lines)
+    return RoutingHandler(BatchProjection(), FakeStaff(staff), timers, bus, ManualClock(NOW), POLICY,
+                          timedelta(seconds=30)), bus
+
+
+async def test_a_first_offer_deletes_no_timers_and_a_second_offer_deletes_the_first_ones() -> None:
+    timers = CountingTimers()
+    routing, _ = on_line_first(timers)
+    await routing(ev(opened("first"), "e-open", "T-9", 1))
+    await routing(ev(t.TicketOffered(agent_ids=["ann"], line="first"), "e-offer-1", "T-9", 2))
+    assert timers.cancel_writes == [], "nothing routing set for the ticket before its first offer"
+    await routing(ev(t.TicketOffered(agent_ids=["ann"], line="first", round=2), "e-offer-2", "T-9", 3))
+    assert timers.cancel_writes == [["T-9"]] and list(timers.pending("T-9")) == [auto_timer_id("T-9", 2)]
+
+
+async def test_a_retry_outlived_by_an_offer_does_nothing_and_one_ahead_of_its_view_waits() -> None:
+    timers = BatchTimers()
+    routing, bus = on_line_first(timers)
+    await routing(ev(opened("first"), "e-open", "T-9", 1))
+    await routing(ev(t.TicketOffered(agent_ids=["ann"], line="first"), "e-offer-1", "T-9", 2))
+    bus.clear()
+    await routing.fire(Timer("r-old", "T-9", NOW, RETRY, {"reason": "nobody_available", "round": 0}, 0))
+    assert bus.published == [], "the ticket was offered since the retry was set"
+    with pytest.raises(NotYet):  # its view has not caught up with the offer the retry was set after
+        await routing.fire(Timer("r-new", "T-9", NOW, RETRY, {"reason": "nobody_available", "round": 2}, 0))
+    await routing.fire(Timer("r-legacy", "T-9", NOW, RETRY, {"reason": "nobody_available"}, 0))
+    assert bus.types(TICKETS_COMMANDS) == ["OfferTicket"], "a retry set before rounds were recorded routes as ever"
+
+
+def test_a_view_saved_before_timers_were_tracked_may_have_some() -> None:
+    assert TicketView.from_doc({"_id": "T-old", "status": "offered"}).timers
+    assert not TicketView.from_doc({"_id": "T-new", "status": "new", "timers": False}).timers
