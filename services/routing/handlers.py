@@ -8,7 +8,7 @@ publishes the same ids again and the ledger (and readers of ``routing.events``) 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ from .domain import (
 )
 from .effects import BatchTimers, Effects, Loads
 from .projection import TRACKED, UNCHANGING, TicketView, apply
+from .store import ConcurrentUpdate
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class Projection(Protocol):
 
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]: ...
 
-    async def get_many(self, ticket_ids: Iterable[str]) -> dict[str, tuple[TicketView | None, int]]: ...
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]: ...
 
     async def save_many(self, saves: Sequence[tuple[TicketView, int]]) -> None: ...
 
@@ -92,13 +94,22 @@ class RoutingHandler:
     async def __call__(self, delivery: Delivery) -> None:
         await self.handle_batch([delivery])
 
-    async def handle_batch(self, deliveries: list[Delivery]) -> None:
+    async def handle_batch(self, deliveries: list[Delivery], *, read_all: bool = False) -> None:
         """A partition's records in order: their views read in one go, each record decided on the view the ones
-        before it left (as one by one), then the effects written together and the changed views saved at once."""
+        before it left (as one by one), then the effects written together and the changed views saved at once.
+
+        A ticket whose first record here is its opening is taken to have no view yet, unread: almost always so.
+        When it had one (a redelivery), its insert is refused, and the batch is decided again on the stored
+        views; what the first pass published carries the ids the event's first handling published, so the ledger
+        and readers drop it."""
         tracked = [(env, msg) for env, msg in deliveries if isinstance(msg, TRACKED)]
         if not tracked:
             return
-        stored = await self.projection.get_many({env.ticket_id for env, _ in tracked})
+        first: dict[str, Message] = {}
+        for env, msg in tracked:
+            first.setdefault(env.ticket_id, msg)
+        opening = [] if read_all else [i for i, msg in first.items() if isinstance(msg, tickets.TicketOpened)]
+        stored = await self.projection.get_many(first, opening)
         before_batch = {ticket_id: view for ticket_id, (view, _) in stored.items()}
         settled = dict(before_batch)  # each ticket's view after the records decided so far
         effects = Effects(KINDS)
@@ -127,8 +138,15 @@ class RoutingHandler:
         await effects.write(self.timers, self.bus)
         saves = [(view, stored[ticket_id][1]) for ticket_id, view in settled.items()
                  if view is not None and view is not before_batch[ticket_id]]
-        if saves:
+        if not saves:
+            return
+        try:
             await self.projection.save_many(saves)
+        except ConcurrentUpdate:
+            if read_all:
+                raise
+            log.info("a view was there already: deciding the batch again on the stored views")
+            await self.handle_batch(deliveries, read_all=True)
 
     async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None,
                      effects: Effects, loads: Loads, *, timers_stored: bool) -> None:

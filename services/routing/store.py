@@ -7,7 +7,7 @@ Besides its own directories routing reads intake's classification tree and urgen
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne
@@ -35,6 +35,9 @@ INDEXES = {
 }
 
 
+DUPLICATE_KEY = 11000
+
+
 class ConcurrentUpdate(Exception):
     """Another writer moved the view on (a rebalance overlap); the consumer retries with a fresh read."""
 
@@ -46,10 +49,12 @@ class ProjectionStore:
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
         return (await self.get_many([ticket_id]))[ticket_id]
 
-    async def get_many(self, ticket_ids: Iterable[str]) -> dict[str, tuple[TicketView | None, int]]:
-        """Each ticket's view and version ((None, 0): none yet) in one read: ``_id`` $in is a key lookup."""
-        ids = sorted(set(ticket_ids))
-        out: dict[str, tuple[TicketView | None, int]] = dict.fromkeys(ids, (None, 0))
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]:
+        """Each ticket's view and version ((None, 0): none yet) in one read: ``_id`` $in is a key lookup.
+        ``opening``: tickets taken to have none, unread (``handlers.RoutingHandler.handle_batch`` says when)."""
+        out: dict[str, tuple[TicketView | None, int]] = dict.fromkeys(ticket_ids, (None, 0))
+        ids = sorted(set(out) - set(opening))
         if ids:
             async for doc in self.col.find({"_id": ids[0]} if len(ids) == 1 else {"_id": {"$in": ids}}):
                 out[doc["_id"]] = TicketView.from_doc(doc), int(doc.get("_v", 0))
@@ -69,7 +74,10 @@ class ProjectionStore:
             return
         try:
             res = await self.col.bulk_write(ops, ordered=False)
-        except BulkWriteError as exc:  # an insert found the view there: another writer made it
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            # an insert found a view there: another writer made it, or it was a redelivered opening's
             raise ConcurrentUpdate(", ".join(v.id for v, _ in saves)) from exc
         if res.matched_count != sum(version != 0 for _, version in saves):
             raise ConcurrentUpdate(", ".join(v.id for v, _ in saves))

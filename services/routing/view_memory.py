@@ -12,7 +12,7 @@ A finished ticket is not kept (it rarely hears again), and at most ``size`` view
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from shared.contracts.schemas.common import FINISHED_STATUSES
@@ -31,8 +31,9 @@ class ViewMemory:
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
         return (await self.get_many([ticket_id]))[ticket_id]
 
-    async def get_many(self, ticket_ids: Iterable[str]) -> dict[str, tuple[TicketView | None, int]]:
-        """Kept views from memory, the others in one read."""
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]:
+        """Kept views from memory, the others in one read (``opening``: as ``ProjectionStore.get_many``)."""
         out: dict[str, tuple[TicketView | None, int]] = {}
         missing: list[str] = []
         for ticket_id in ticket_ids:
@@ -43,7 +44,7 @@ class ViewMemory:
                 self._views.move_to_end(ticket_id)
                 out[ticket_id] = kept
         if missing:
-            out.update(await self.store.get_many(missing))
+            out.update(await self.store.get_many(missing, opening))
         return out
 
     async def save(self, view: TicketView, version: int) -> None:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from services.routing.projection import TicketView
 from shared.runtime.timers import Timer
@@ -15,9 +15,13 @@ class BatchProjection(FakeProjection):
     def __init__(self) -> None:
         super().__init__()
         self.writes = 0  # save_many calls: one database write each
+        self.reads = 0  # views read
 
-    async def get_many(self, ticket_ids: Iterable[str]) -> dict[str, tuple[TicketView | None, int]]:
-        return {ticket_id: await self.get(ticket_id) for ticket_id in set(ticket_ids)}
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]:
+        self.reads += len(set(ticket_ids) - set(opening))
+        return {ticket_id: (None, 0) if ticket_id in opening else await self.get(ticket_id)
+                for ticket_id in set(ticket_ids)}
 
     async def save_many(self, saves: Sequence[tuple[TicketView, int]]) -> None:
         self.writes += 1

@@ -108,3 +108,19 @@ async def test_a_retry_outlived_by_an_offer_does_nothing_and_one_ahead_of_its_vi
 def test_a_view_saved_before_timers_were_tracked_may_have_some() -> None:
     assert TicketView.from_doc({"_id": "T-old", "status": "offered"}).timers
     assert not TicketView.from_doc({"_id": "T-new", "status": "new", "timers": False}).timers
+
+
+async def test_a_redelivered_opening_whose_view_is_stored_is_decided_again_on_it() -> None:
+    # the opening's view was saved, the offer's effects written but not its view: a kill, then both come again
+    timers = BatchTimers()
+    routing, bus = on_line_first(timers)
+    projection = routing.projection
+    assert isinstance(projection, BatchProjection)
+    opening, offer = ev(opened("first"), "e-open", "T-9", 1), ev(t.TicketOffered(agent_ids=["ann"], line="first"),
+                                                                 "e-offer", "T-9", 2)
+    await routing(opening)
+    await routing.handle_batch([opening, offer])
+    view, version = await projection.get("T-9")
+    assert view is not None and view.applied == ["e-open", "e-offer"] and view.offer_round == 1 and version == 2
+    assert list(timers.pending("T-9")) == [auto_timer_id("T-9", 1)]
+    assert {o.id for o in bus.on(TICKETS_COMMANDS)} == {bus.on(TICKETS_COMMANDS)[0].id}, "one offer, by its id"
