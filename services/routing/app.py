@@ -52,7 +52,9 @@ class RoutingService:
         self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
                                       timedelta(seconds=settings.retry_seconds))
         self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
+        # a partition's fetched records in one call: one read of their views, one write per collection
         self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
+                                 batch_handler=self.handler.handle_batch,
                                  on_assigned=self._assigned, on_revoked=self._revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned, idle_max=IDLE_MAX_SECONDS)

@@ -7,12 +7,12 @@ Besides its own directories routing reads intake's classification tree and urgen
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from shared.contracts.collections import ROUTING_TICKETS, ROUTING_TIMERS
 from shared.contracts.schemas.common import WORKING_STATUSES
@@ -35,6 +35,9 @@ INDEXES = {
 }
 
 
+DUPLICATE_KEY = 11000
+
+
 class ConcurrentUpdate(Exception):
     """Another writer moved the view on (a rebalance overlap); the consumer retries with a fresh read."""
 
@@ -44,23 +47,40 @@ class ProjectionStore:
         self.col = db[PROJECTION]
 
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
-        doc = await self.col.find_one({"_id": ticket_id})
-        if doc is None:
-            return None, 0
-        return TicketView.from_doc(doc), int(doc.get("_v", 0))
+        return (await self.get_many([ticket_id]))[ticket_id]
+
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]:
+        """Each ticket's view and version ((None, 0): none yet) in one read: ``_id`` $in is a key lookup.
+        ``opening``: tickets taken to have none, unread (``handlers.RoutingHandler.handle_batch`` says when)."""
+        out: dict[str, tuple[TicketView | None, int]] = dict.fromkeys(ticket_ids, (None, 0))
+        ids = sorted(set(out) - set(opening))
+        if ids:
+            async for doc in self.col.find({"_id": ids[0]} if len(ids) == 1 else {"_id": {"$in": ids}}):
+                out[doc["_id"]] = TicketView.from_doc(doc), int(doc.get("_v", 0))
+        return out
 
     async def save(self, view: TicketView, version: int) -> None:
-        """Compare-and-set on ``_v``: one writer per ticket wins."""
-        doc = {**view.to_doc(), "_v": version + 1}
-        if version == 0:
-            try:
-                await self.col.insert_one(doc)
-            except DuplicateKeyError as exc:
-                raise ConcurrentUpdate(view.id) from exc
+        await self.save_many([(view, version)])
+
+    async def save_many(self, saves: Sequence[tuple[TicketView, int]]) -> None:
+        """Compare-and-set on ``_v`` in one write: one writer per ticket wins. Refused when any ticket's view moved
+        on under us (the others may have landed): the caller reads again."""
+        ops: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = []
+        for view, version in saves:
+            doc = {**view.to_doc(), "_v": version + 1}
+            ops.append(InsertOne(doc) if version == 0 else ReplaceOne({"_id": view.id, "_v": version}, doc))
+        if not ops:
             return
-        res = await self.col.replace_one({"_id": view.id, "_v": version}, doc)
-        if res.matched_count != 1:
-            raise ConcurrentUpdate(view.id)
+        try:
+            res = await self.col.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+            # an insert found a view there: another writer made it, or it was a redelivered opening's
+            raise ConcurrentUpdate(", ".join(v.id for v, _ in saves)) from exc
+        if res.matched_count != sum(version != 0 for _, version in saves):
+            raise ConcurrentUpdate(", ".join(v.id for v, _ in saves))
 
     async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]:
         """Active (assigned, in progress, waiting) tickets per agent, for least-loaded choices."""

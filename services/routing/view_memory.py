@@ -12,7 +12,7 @@ A finished ticket is not kept (it rarely hears again), and at most ``size`` view
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from shared.contracts.schemas.common import FINISHED_STATUSES
@@ -29,22 +29,42 @@ class ViewMemory:
         self._views: OrderedDict[str, tuple[TicketView, int]] = OrderedDict()
 
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
-        kept = self._views.get(ticket_id)
-        if kept is None:
-            return await self.store.get(ticket_id)
-        self._views.move_to_end(ticket_id)
-        return kept
+        return (await self.get_many([ticket_id]))[ticket_id]
+
+    async def get_many(self, ticket_ids: Iterable[str], opening: Collection[str] = (),
+                       ) -> dict[str, tuple[TicketView | None, int]]:
+        """Kept views from memory, the others in one read (``opening``: as ``ProjectionStore.get_many``)."""
+        out: dict[str, tuple[TicketView | None, int]] = {}
+        missing: list[str] = []
+        for ticket_id in ticket_ids:
+            kept = self._views.get(ticket_id)
+            if kept is None:
+                missing.append(ticket_id)
+            else:
+                self._views.move_to_end(ticket_id)
+                out[ticket_id] = kept
+        if missing:
+            out.update(await self.store.get_many(missing, opening))
+        return out
 
     async def save(self, view: TicketView, version: int) -> None:
+        await self.save_many([(view, version)])
+
+    async def save_many(self, saves: Sequence[tuple[TicketView, int]]) -> None:
         try:
-            await self.store.save(view, version)
-        except BaseException:  # refused (another writer) or unknown (the write may or may not have landed)
-            self._views.pop(view.id, None)
+            await self.store.save_many(saves)
+        except BaseException:  # refused (another writer) or unknown (a write may or may not have landed)
+            for view, _ in saves:
+                self._views.pop(view.id, None)
             raise
+        for view, version in saves:
+            self._keep(view, version + 1)
+
+    def _keep(self, view: TicketView, version: int) -> None:
         if view.status in FINISHED_STATUSES:
             self._views.pop(view.id, None)
             return
-        self._views[view.id] = (view, version + 1)
+        self._views[view.id] = (view, version)
         self._views.move_to_end(view.id)
         while len(self._views) > self.size:
             self._views.popitem(last=False)

@@ -53,6 +53,15 @@ class RoutingDesk(Desk):
             return view is not None and event.id in view.applied
         await eventually(probe, message=f"routing applied {event.type} on {ticket_id}")
 
+    async def caught_up(self) -> None:
+        """Wait until routing's consumer has handled every record ``tickets.events`` holds now (an event its view
+        does not record, such as a client's message, included)."""
+        published = len(self.events.items)
+
+        async def probe() -> bool:
+            return self.routing.consumer.processed >= published
+        await eventually(probe, message=f"routing handled the {published} records on tickets.events")
+
     async def pending_timers(self, ticket_id: str) -> int:
         return await self.db["routing_timers"].count_documents({"ticket_id": ticket_id, "fired": False})
 
