@@ -22,8 +22,8 @@ from shared.runtime.clock import ManualClock
 from shared.runtime.kafka import KafkaBus, ensure_topics
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.timers import TimerStore
+from tests.support.routing_batch import NOW, POLICY, STAFF, STORED, deliveries
 from tests.support.testing import Tap, eventually, isolated_env, make_settings
-from tests.unit.routing.batch_scenario import NOW, POLICY, STAFF, STORED, deliveries
 
 
 class CrashBeforeViews(ProjectionStore):

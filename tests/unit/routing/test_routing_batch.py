@@ -16,9 +16,8 @@ from shared.directory.routing import Agent, Staff
 from shared.runtime.clock import ManualClock
 from shared.runtime.timers import NotYet, Timer
 from tests.support.fakes import FakeBus
-from tests.support.fakes.routing import FakeStaff
-from tests.unit.routing.batch_scenario import NOW, POLICY, STAFF, STORED, deliveries, ev, opened
-from tests.unit.routing.routing_fakes import BatchProjection, BatchTimers
+from tests.support.fakes.routing import BatchProjection, BatchTimers, FakeStaff
+from tests.support.routing_batch import NOW, POLICY, STAFF, STORED, deliveries, ev, opened
 
 
 def handler() -> tuple[RoutingHandler, BatchProjection, BatchTimers, FakeBus]:

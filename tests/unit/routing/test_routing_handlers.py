@@ -17,8 +17,7 @@ from shared.directory.routing import Agent, Line, Staff
 from shared.runtime.clock import ManualClock
 from shared.runtime.timers import Timer
 from tests.support.fakes import FakeBus
-from tests.support.fakes.routing import FakeStaff
-from tests.unit.routing.routing_fakes import BatchProjection, BatchTimers
+from tests.support.fakes.routing import BatchProjection, BatchTimers, FakeStaff
 
 NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)  # a Monday morning
 LINES = {ln.id: ln for ln in (Line(id="first", order=1), Line(id="second", order=2))}
