@@ -37,7 +37,8 @@ class NotifyService:
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
         self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
-            Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event),
+            Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event,
+                     batch_handler=self.handler.on_ticket_events),
             Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
             Consumer(self.bus, SLA_EVENTS, "notify-sla", self.handler.on_event),
             Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),
