@@ -26,6 +26,7 @@ from shared.runtime.ids import new_id
 from .coalesce import Coalescer
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
+from .written import SEARCH_EVERY_SECONDS, Written
 
 TICKETS = NOTIFY_TICKETS
 DELIVERIES = NOTIFY_DELIVERIES
@@ -61,6 +62,8 @@ class NotifyStore:
         self._saves: Coalescer[dict[str, Any], None] = Coalescer(self._write_views)
         self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
         self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
+        self.written = Written()
+        self._searched: dict[str, float] = {}  # channel -> when its queue was last searched (monotonic)
 
     # ---- projection ------------------------------------------------------------------------------
 
@@ -91,6 +94,7 @@ class NotifyStore:
             upserted = set((await self.deliveries.bulk_write(ops, ordered=False)).upserted_ids or {})
         except BulkWriteError as exc:  # concurrent insert of the same id: it is there, which is all we need
             upserted = {u["index"] for u in exc.details.get("upserted", [])}
+        self.written.add(d for i, d in enumerate(d for g in groups for d in g) if i in upserted)
         counts, start = [], 0
         for g in groups:
             counts.append(sum(1 for i in range(start, start + len(g)) if i in upserted))
@@ -111,13 +115,26 @@ class NotifyStore:
 
     async def claim_due(self, channel: str, now: datetime, lease: float, limit: int) -> Claim:
         """``claim_batch``, with what an idle feeder needs to rest instead of polling (read by the same query):
-        when the next pending delivery is due, and whether a due one waits behind another."""
+        when the next pending delivery is due, and whether a due one waits behind another. What this process
+        wrote itself is claimed first, by id (``written.py``); the queue is searched when that gives nothing."""
+        if time.monotonic() - self._searched.get(channel, -1e18) < SEARCH_EVERY_SECONDS:
+            known = self.written.due(channel, now, 2 * limit)
+            if known:
+                claim = await self._claim(channel, known, None, now, lease, limit)
+                if claim.docs:
+                    return claim
+        self._searched[channel] = time.monotonic()
         pending = {"status": "pending", "channel": channel}
         fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1, "next_attempt_at": 1}
         rows = [d async for d in
                 self.deliveries.find(pending, fields).sort("next_attempt_at", ASCENDING).limit(limit * 4)]
         candidates = [d for d in rows if as_utc(d["next_attempt_at"]) <= now]
         later = next((as_utc(d["next_attempt_at"]) for d in rows if as_utc(d["next_attempt_at"]) > now), None)
+        return await self._claim(channel, candidates, later, now, lease, limit)
+
+    async def _claim(self, channel: str, candidates: list[dict[str, Any]], later: datetime | None, now: datetime,
+                     lease: float, limit: int) -> Claim:
+        """Lease the candidates first in line; a claim token keeps two replicas apart."""
         if not candidates:
             return Claim([], later, False)
         free = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))
@@ -129,6 +146,7 @@ class NotifyStore:
             {"_id": {"$in": ids}, "status": "pending"},
             {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
              "$inc": {"attempts": 1}})
+        self.written.forget(channel, ids)  # leased now, by us or (those we did not get) by another replica
         return Claim([d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later, held_back)
 
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
