@@ -36,11 +36,12 @@ INDEXES = {
     TICKETS: [],
     DELIVERIES: [
         IndexModel([("status", ASCENDING), ("channel", ASCENDING), ("next_attempt_at", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("outcome_published", ASCENDING)]),
+        # only outcomes still to publish carry ``unpublished``: the sweep reads those, not every sent delivery, and
+        # the other writes of a delivery leave this index alone
+        IndexModel([("unpublished", ASCENDING)], sparse=True),
         IndexModel([("provider_id", ASCENDING)], sparse=True),
         IndexModel([("delivery_status", ASCENDING)], sparse=True),  # carrier reports; the admins' failure list
         IndexModel([("ticket_id", ASCENDING), ("created_at", DESCENDING)]),
-        IndexModel([("ticket_id", ASCENDING), ("held_for", ASCENDING)], sparse=True),
     ],
     INBOX: [IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)])],
 }
@@ -180,7 +181,8 @@ class NotifyStore:
         await self.deliveries.bulk_write([UpdateOne(
             {"_id": doc_id, "status": "sending"},
             {"$set": {"status": "sent", "sent_at": now, "provider_id": provider_id, "provider_response": response,
-                      "outcome_published": False, "last_error": None}, "$unset": {"lease_until": ""}})
+                      "outcome_published": False, "unpublished": True, "last_error": None},
+             "$unset": {"lease_until": ""}})
             for doc_id, now, provider_id, response in marks], ordered=False)
         return [None] * len(marks)
 
@@ -193,15 +195,23 @@ class NotifyStore:
         await self.deliveries.update_one(
             {"_id": doc_id, "status": "sending"},
             {"$set": {"status": "failed", "failed_at": now, "last_error": error, "permanent": permanent,
-                      "outcome_published": False}, "$unset": {"lease_until": ""}})
+                      "outcome_published": False, "unpublished": True}, "$unset": {"lease_until": ""}})
 
     async def mark_all_published(self, ids: Sequence[str]) -> None:
         if ids:
-            await self.deliveries.update_many({"_id": {"$in": list(ids)}}, {"$set": {"outcome_published": True}})
+            await self.deliveries.update_many({"_id": {"$in": list(ids)}},
+                                              {"$set": {"outcome_published": True}, "$unset": {"unpublished": ""}})
 
     async def unpublished(self, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.deliveries.find({"status": {"$in": ["sent", "failed"]}, "outcome_published": False}).limit(limit)
-        return [d async for d in cursor]
+        return [d async for d in self.deliveries.find({"unpublished": True}).limit(limit)]
+
+    async def flag_unpublished(self) -> int:
+        """Outcomes an older release left unpublished, before it marked them ``unpublished``: marked now (at each
+        start one read of the sent and failed deliveries, so none is left behind by an upgrade)."""
+        res = await self.deliveries.update_many(
+            {"status": {"$in": ["sent", "failed"]}, "outcome_published": False, "unpublished": {"$exists": False}},
+            {"$set": {"unpublished": True}})
+        return res.modified_count
 
     async def release_expired(self, now: datetime) -> int:
         """Deliveries whose worker died mid-send go back to the queue."""
