@@ -47,6 +47,24 @@ INDEXES = {
 }
 
 
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(collection: Any, docs: list[dict[str, Any]]) -> set[int]:
+    """Insert-if-absent, as a plain bulk insert (a third of an upsert's cost): the positions of the documents that
+    were new; one already there (a redelivered event's) is left as it is. Any other refusal raises."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return set(range(len(docs))) - {e["index"] for e in errors}
+    return set(range(len(docs)))
+
+
 class Claim(NamedTuple):
     docs: list[dict[str, Any]]  # leased to the caller
     next_due: datetime | None  # when the earliest pending delivery not yet due is (None: none seen)
@@ -89,26 +107,19 @@ class NotifyStore:
         return await self._adds(docs) if docs else 0
 
     async def _add_deliveries(self, groups: list[Sequence[dict[str, Any]]]) -> list[int]:
-        """One bulk upsert for every caller's documents; each learns how many of its own were new."""
-        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for g in groups for d in g]
-        try:
-            upserted = set((await self.deliveries.bulk_write(ops, ordered=False)).upserted_ids or {})
-        except BulkWriteError as exc:  # concurrent insert of the same id: it is there, which is all we need
-            upserted = {u["index"] for u in exc.details.get("upserted", [])}
-        self.written.add(d for i, d in enumerate(d for g in groups for d in g) if i in upserted)
+        """One bulk insert for every caller's documents; each learns how many of its own were new."""
+        docs = [d for g in groups for d in g]
+        new = await insert_new(self.deliveries, docs)
+        self.written.add(d for i, d in enumerate(docs) if i in new)
         counts, start = [], 0
         for g in groups:
-            counts.append(sum(1 for i in range(start, start + len(g)) if i in upserted))
+            counts.append(sum(1 for i in range(start, start + len(g)) if i in new))
             start += len(g)
         return counts
 
     async def add_inbox(self, docs: Sequence[dict[str, Any]]) -> None:
         if docs:
-            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
-            try:
-                await self.inbox.bulk_write(ops, ordered=False)
-            except BulkWriteError:
-                pass
+            await insert_new(self.inbox, list(docs))
 
     async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
         """Lease up to ``limit`` due deliveries that are first in line; a claim token keeps two replicas apart."""

@@ -78,3 +78,13 @@ def test_deferred_and_forgotten_deliveries_are_not_offered() -> None:
     assert [r["_id"] for r in written.due("email", NOW, 10)] == ["n-3", "n-4"]  # deferred skipped, oldest dropped
     written.forget("email", ["n-3"])
     assert [r["_id"] for r in written.due("email", NOW, 10)] == ["n-4"]
+
+
+async def test_a_redelivered_delivery_is_not_added_again_and_only_the_new_ones_count(db: AsyncDatabase) -> None:
+    store = NotifyStore(db)
+    assert await store.add_deliveries([delivery(1), delivery(2)]) == 2
+    await store.deliveries.update_one({"_id": "n-1"}, {"$set": {"status": "sent"}})
+    counts = await asyncio.gather(store.add_deliveries([delivery(1), delivery(3)]), store.add_deliveries([delivery(2)]))
+    assert counts == [1, 0]  # both callers' documents went in one insert; each learns its own
+    assert (await store.deliveries.find_one({"_id": "n-1"}) or {})["status"] == "sent"  # left as it was
+    assert await store.deliveries.count_documents({}) == 3
