@@ -48,8 +48,7 @@ class NotifyService:
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""
         prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES, exclusive=True),
-                        self.store.flag_unpublished, DirectoryStore(self.db, PREFERENCES).ensure_indexes,
-                        stop=self.client.close)
+                        DirectoryStore(self.db, PREFERENCES).ensure_indexes, stop=self.client.close)
         return [prepare, self.bus, self.dispatcher, Together(*self.consumers)]
 
     def ready(self) -> bool:

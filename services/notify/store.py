@@ -225,8 +225,8 @@ class NotifyStore:
         return [d async for d in self.deliveries.find({"unpublished": True}).limit(limit)]
 
     async def flag_unpublished(self) -> int:
-        """Outcomes an older release left unpublished, before it marked them ``unpublished``: marked now (at each
-        start one read of the sent and failed deliveries, so none is left behind by an upgrade)."""
+        """Outcomes an older release left unpublished, before it marked them ``unpublished``: marked now (the
+        sweeper's first round after each start: one read of the sent and failed deliveries, none left behind)."""
         res = await self.deliveries.update_many(
             {"status": {"$in": ["sent", "failed"]}, "outcome_published": False, "unpublished": {"$exists": False}},
             {"$set": {"unpublished": True}})
