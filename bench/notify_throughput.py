@@ -31,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import infra, write_result  # noqa: E402
 from bench.measure import Usage, db_commands, infra_pids, merge_latest  # noqa: E402
 from services.notify.settings import NotifySettings  # noqa: E402
-from services.notify.store import TICKETS  # noqa: E402
+from services.notify.store import DELIVERIES, TICKETS  # noqa: E402
 from shared.contracts.envelope import envelope_for  # noqa: E402
 from shared.contracts.schemas import tickets as t  # noqa: E402
 from shared.contracts.schemas.common import Channel, Sender  # noqa: E402
 from shared.contracts.topics import TICKETS_EVENTS  # noqa: E402
+from shared.runtime.clock import as_utc  # noqa: E402
 from shared.runtime.ids import new_id  # noqa: E402
 from shared.runtime.kafka import KafkaBus, ensure_topics  # noqa: E402
 from shared.runtime.mongo import database, mongo_client  # noqa: E402
@@ -62,6 +63,21 @@ class Counter:
 
 async def _count(col: Any, want: int) -> bool:
     return bool(await col.count_documents({}) >= want)
+
+
+async def _timeline(deliveries: Any, started_at: datetime) -> dict[str, float | None]:
+    """Seconds from the first reply published until the first and last delivery was enqueued and marked sent:
+    whether planning (the consumers) or sending (the e-mail workers) sets the pace."""
+    def span(field: str, first: bool) -> Any:
+        return deliveries.find({field: {"$ne": None}}, {field: 1}).sort(field, 1 if first else -1).limit(1)
+    out: dict[str, float | None] = {}
+    for field in ("created_at", "sent_at"):
+        for first in (True, False):
+            found = [d async for d in span(field, first)]
+            at = as_utc(found[0][field]) if found else None
+            out[f"{'first' if first else 'last'}_{field.removesuffix('_at')}"] = \
+                round((at - started_at).total_seconds(), 3) if at else None
+    return out
 
 
 async def idle_rate(metrics_url: str, seconds: float) -> dict[str, Any]:
@@ -107,7 +123,7 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path, idle
                          message="notify projected every ticket")
         before = sink.count  # whatever TicketOpened caused (nothing: no staff in the directory)
         mark = await asyncio.to_thread(usage.mark)
-        t0 = time.perf_counter()
+        started_at, t0 = datetime.now(UTC), time.perf_counter()
         await bus.publish_many(TICKETS_EVENTS, replies)
         published = time.perf_counter() - t0
         deadline = time.monotonic() + 300
@@ -115,6 +131,7 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path, idle
             await asyncio.sleep(0.02)
         elapsed = time.perf_counter() - t0
         cost = Usage.per(mark, await asyncio.to_thread(usage.mark), max(sink.count - before, 1))
+        timeline = await _timeline(database(client, settings)[DELIVERIES], started_at)
         await asyncio.sleep(1.0)  # any duplicate would arrive now
         idle = await idle_rate(notify.metrics_url, idle_seconds)
     finally:
@@ -131,7 +148,7 @@ async def run(env: dict[str, str], messages: int, workers: int, logs: Path, idle
             "notifications_per_second": round(delivered / elapsed, 1) if elapsed else None,
             "db_ops_per_email": cost["db_ops"], "db_ops_per_email_by_command": cost["db_ops_by_service"]["notify"],
             "cpu_ms_per_email": cost["cpu_ms"], "cpu_ms_per_email_by_process": cost["cpu_ms_by_process"],
-            "idle_db_commands": idle, "load_average": list(os.getloadavg()),
+            "timeline_seconds": timeline, "idle_db_commands": idle, "load_average": list(os.getloadavg()),
             "path": "ReplySent on tickets.events → notify (plan, render, enqueue in MongoDB) → e-mail workers → "
                     "aiosmtpd on loopback"}
 

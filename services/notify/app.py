@@ -37,7 +37,8 @@ class NotifyService:
         self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
         self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
-            Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event),
+            Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event,
+                     batch_handler=self.handler.on_ticket_events),
             Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
             Consumer(self.bus, SLA_EVENTS, "notify-sla", self.handler.on_event),
             Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),
@@ -46,7 +47,7 @@ class NotifyService:
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""
-        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES, exclusive=True),
                         DirectoryStore(self.db, PREFERENCES).ensure_indexes, stop=self.client.close)
         return [prepare, self.bus, self.dispatcher, Together(*self.consumers)]
 

@@ -283,6 +283,12 @@ class Dispatcher:
         """Sweeps every ``poll_interval * 4`` (at least 1 s) while they find work, else every
         ``SWEEP_IDLE_MAX_SECONDS``: recovery is never urgent and an idle desk stays quiet."""
         base = max(self.s.poll_interval * 4, 1.0)
+        try:  # once, off the start's path: it reads every sent and failed delivery
+            await self.store.flag_unpublished()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the next start tries again
+            log.exception("flagging unpublished outcomes failed")
         while True:
             found = True
             try:

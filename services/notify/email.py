@@ -15,7 +15,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any, Protocol
 
 import aiosmtplib
@@ -24,6 +24,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared.contracts.mail import outbound_message_id
 from shared.contracts.schemas.inbound import MessageId
 
+from . import mime
 from .attachments import MailFile
 from .domain import valid_email
 from .errors import SendError, permanent, transient
@@ -83,10 +84,10 @@ def build_message(d: Mapping[str, Any], settings: NotifySettings, now: datetime,
     if ticket_id:
         msg["X-Frontline-Ticket"] = ticket_id
     msg["X-Frontline-Notification"] = d["_id"]
-    msg["Content-Language"] = d.get("language") or "ru"
     msg.set_content(d["text"])
     if d.get("html"):
         msg.add_alternative(d["html"], subtype="html")
+    msg["Content-Language"] = d.get("language") or "ru"  # after the content: setting it clears Content-* headers
     for f in files:
         maintype, _, subtype = f.content_type.partition("/")
         msg.add_attachment(f.data, maintype=maintype or "application", subtype=subtype or "octet-stream",
@@ -135,18 +136,38 @@ class SmtpSender:
         if not valid_email(d.get("address")):
             raise permanent(f"invalid e-mail address {d.get('address')!r}")
         attached = await attached_files(self.files, d)
+        raw = self._plain(d, attached)
         try:
-            message = build_message(d, self.settings, self.now(), attached)
+            message = build_message(d, self.settings, self.now(), attached) if raw is None else None
         except (ValueError, TypeError, KeyError) as exc:  # e.g. a header value with CR/LF: no retry will fix it
             raise permanent(f"cannot build the message: {exc}"[:500]) from exc
         try:
             if self._client is None or not self._client.is_connected:
                 self._client = await self._connect()
-            _errors, response = await self._client.send_message(message)
+            if raw is not None:
+                _errors, response = await self._client.sendmail(self._sender(), [d["address"]], raw)
+            else:
+                _errors, response = await self._client.send_message(message)  # type: ignore[arg-type]
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self.close()
             raise classify(exc) from exc
         return str(response)
+
+    def _plain(self, d: Mapping[str, Any], files: Sequence[MailFile]) -> bytes | None:
+        """The mail written directly (``mime.py``); None for what only ``build_message`` writes (files, a non-ASCII
+        address, a value the direct way refuses: ``build_message`` then decides whether it can be sent at all)."""
+        if not mime.plain(d, files):
+            return None
+        in_reply_to = thread_id(d.get("in_reply_to"))
+        references = ([r for r in map(thread_id, d.get("references") or []) if r] or [in_reply_to]) \
+            if in_reply_to else []
+        try:
+            return mime.encode(d, self.settings, self.now(), in_reply_to, [r for r in references if r])
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def _sender(self) -> str:
+        return parseaddr(self.settings.mail_from)[1] or self.settings.mail_from
 
     async def close(self) -> None:
         client, self._client = self._client, None

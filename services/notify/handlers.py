@@ -7,6 +7,7 @@ cause's position (``ordering.py``), so one person's notices about a ticket go ou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -74,12 +75,51 @@ class NotifyHandler:
         view = apply(await self.store.view(env.ticket_id), env, msg)
         await self.store.save_view(view)
         await self._plan_and_enqueue(env, msg, view, ticket_event_seq(view))
-        if isinstance(msg, tickets.TicketResolved):  # only now, behind its own notices, may its survey go
-            view = resolution_queued(view, env)
-            await self.store.save_view(view)
-            seq = after_resolution(view, env.id)
-            if seq is not None and await self.store.release_held(env.ticket_id, env.id, seq) and self.dispatcher:
-                self.dispatcher.wake()
+        if isinstance(msg, tickets.TicketResolved):
+            await self._resolution_queued(view, env)
+
+    async def on_ticket_events(self, items: list[Item]) -> None:
+        """A partition's fetched tickets.events at once: every view read in one command, folded in order in memory,
+        the changed views written in one and every notice queued in one, views first as one by one. A
+        resolution closes a stretch: its notices are queued before its place is recorded (its survey may follow)."""
+        views = await self._views({env.ticket_id for env, _ in items})
+        staff, prefs = await self.directories.snapshot()
+        now = self.clock.now()
+        changed: set[str] = set()
+        inbox: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
+        for env, msg in items:
+            view = views[env.ticket_id] = apply(views.get(env.ticket_id), env, msg)
+            changed.add(env.ticket_id)
+            intents = plan(PlanInput(env=env, msg=msg, view=view, staff=staff, prefs=prefs, now=now,
+                                     default_language=self.s.default_language,
+                                     ticket_url=self._ticket_url(env.ticket_id)))
+            self._docs(intents, ticket_event_seq(view), None, now, inbox, deliveries)
+            if isinstance(msg, tickets.TicketResolved):
+                await self._write_views([views[t] for t in sorted(changed)])
+                changed.clear()
+                await self._write(inbox, deliveries)
+                inbox, deliveries = [], []
+                views[env.ticket_id] = await self._resolution_queued(view, env)
+        await self._write_views([views[t] for t in sorted(changed)])
+        await self._write(inbox, deliveries)
+
+    async def _views(self, ticket_ids: set[str]) -> dict[str, TicketView]:
+        """Every view asked for together (the store coalesces them into one read)."""
+        found = await asyncio.gather(*(self.store.view(t) for t in sorted(ticket_ids)))
+        return {v.ticket_id: v for v in found if v is not None}
+
+    async def _write_views(self, views: list[TicketView]) -> None:
+        await asyncio.gather(*(self.store.save_view(v) for v in views))
+
+    async def _resolution_queued(self, view: TicketView, env: Envelope) -> TicketView:
+        """The resolution's notices are queued: only now, behind them, may its survey go."""
+        view = resolution_queued(view, env)
+        await self.store.save_view(view)
+        seq = after_resolution(view, env.id)
+        if seq is not None and await self.store.release_held(env.ticket_id, env.id, seq) and self.dispatcher:
+            self.dispatcher.wake()
+        return view
 
     async def on_event(self, item: Item) -> None:
         """routing / sla / feedback events: read the projection, never change it."""
@@ -115,9 +155,15 @@ class NotifyHandler:
             await self.enqueue([notice])
 
     async def enqueue(self, intents: list[Intent], seq: int | None = None, held_for: str | None = None) -> None:
-        now = self.clock.now()
+        inbox: list[dict[str, Any]] = []
+        deliveries: list[dict[str, Any]] = []
+        self._docs(intents, seq, held_for, self.clock.now(), inbox, deliveries)
+        await self._write(inbox, deliveries)
+
+    def _docs(self, intents: list[Intent], seq: int | None, held_for: str | None, now: Any,
+              inbox: list[dict[str, Any]], deliveries: list[dict[str, Any]]) -> None:
+        """Render the intents into in-app items and delivery documents (appended to the lists given)."""
         cache: dict[tuple[str, str, str], Rendered] = {}
-        inbox, deliveries = [], []
         for i in intents:
             rendered = self._render(i, cache)
             if i.channel == "in_app":
@@ -127,6 +173,8 @@ class NotifyHandler:
                               "created_at": now, "read": False})
             else:
                 deliveries.append(delivery_doc(i, rendered, now, seq, held_for, self.s.portal_base))
+
+    async def _write(self, inbox: list[dict[str, Any]], deliveries: list[dict[str, Any]]) -> None:
         await self.store.add_inbox(inbox)
         added = await self.store.add_deliveries(deliveries)
         self.planned += added

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -26,6 +26,7 @@ from shared.runtime.ids import new_id
 from .coalesce import Coalescer
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
+from .written import SEARCH_EVERY_SECONDS, Written
 
 TICKETS = NOTIFY_TICKETS
 DELIVERIES = NOTIFY_DELIVERIES
@@ -35,14 +36,33 @@ INDEXES = {
     TICKETS: [],
     DELIVERIES: [
         IndexModel([("status", ASCENDING), ("channel", ASCENDING), ("next_attempt_at", ASCENDING)]),
-        IndexModel([("status", ASCENDING), ("outcome_published", ASCENDING)]),
+        # only outcomes still to publish carry ``unpublished``: the sweep reads those, not every sent delivery, and
+        # the other writes of a delivery leave this index alone
+        IndexModel([("unpublished", ASCENDING)], sparse=True),
         IndexModel([("provider_id", ASCENDING)], sparse=True),
         IndexModel([("delivery_status", ASCENDING)], sparse=True),  # carrier reports; the admins' failure list
         IndexModel([("ticket_id", ASCENDING), ("created_at", DESCENDING)]),
-        IndexModel([("ticket_id", ASCENDING), ("held_for", ASCENDING)], sparse=True),
     ],
     INBOX: [IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)])],
 }
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(collection: Any, docs: list[dict[str, Any]]) -> set[int]:
+    """Insert-if-absent, as a plain bulk insert (a third of an upsert's cost): the positions of the documents that
+    were new; one already there (a redelivered event's) is left as it is. Any other refusal raises."""
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return set(range(len(docs))) - {e["index"] for e in errors}
+    return set(range(len(docs)))
 
 
 class Claim(NamedTuple):
@@ -61,6 +81,8 @@ class NotifyStore:
         self._saves: Coalescer[dict[str, Any], None] = Coalescer(self._write_views)
         self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
         self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
+        self.written = Written()
+        self._searched: dict[str, float] = {}  # channel -> when its queue was last searched (monotonic)
 
     # ---- projection ------------------------------------------------------------------------------
 
@@ -85,25 +107,19 @@ class NotifyStore:
         return await self._adds(docs) if docs else 0
 
     async def _add_deliveries(self, groups: list[Sequence[dict[str, Any]]]) -> list[int]:
-        """One bulk upsert for every caller's documents; each learns how many of its own were new."""
-        ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for g in groups for d in g]
-        try:
-            upserted = set((await self.deliveries.bulk_write(ops, ordered=False)).upserted_ids or {})
-        except BulkWriteError as exc:  # concurrent insert of the same id: it is there, which is all we need
-            upserted = {u["index"] for u in exc.details.get("upserted", [])}
+        """One bulk insert for every caller's documents; each learns how many of its own were new."""
+        docs = [d for g in groups for d in g]
+        new = await insert_new(self.deliveries, docs)
+        self.written.add(d for i, d in enumerate(docs) if i in new)
         counts, start = [], 0
         for g in groups:
-            counts.append(sum(1 for i in range(start, start + len(g)) if i in upserted))
+            counts.append(sum(1 for i in range(start, start + len(g)) if i in new))
             start += len(g)
         return counts
 
     async def add_inbox(self, docs: Sequence[dict[str, Any]]) -> None:
         if docs:
-            ops = [UpdateOne({"_id": d["_id"]}, {"$setOnInsert": d}, upsert=True) for d in docs]
-            try:
-                await self.inbox.bulk_write(ops, ordered=False)
-            except BulkWriteError:
-                pass
+            await insert_new(self.inbox, list(docs))
 
     async def claim_batch(self, channel: str, now: datetime, lease: float, limit: int) -> list[dict[str, Any]]:
         """Lease up to ``limit`` due deliveries that are first in line; a claim token keeps two replicas apart."""
@@ -111,13 +127,26 @@ class NotifyStore:
 
     async def claim_due(self, channel: str, now: datetime, lease: float, limit: int) -> Claim:
         """``claim_batch``, with what an idle feeder needs to rest instead of polling (read by the same query):
-        when the next pending delivery is due, and whether a due one waits behind another."""
+        when the next pending delivery is due, and whether a due one waits behind another. What this process
+        wrote itself is claimed first, by id (``written.py``); the queue is searched when that gives nothing."""
+        if time.monotonic() - self._searched.get(channel, -1e18) < SEARCH_EVERY_SECONDS:
+            known = self.written.due(channel, now, 2 * limit)
+            if known:
+                claim = await self._claim(channel, known, None, now, lease, limit)
+                if claim.docs:
+                    return claim
+        self._searched[channel] = time.monotonic()
         pending = {"status": "pending", "channel": channel}
         fields = {"_id": 1, "ticket_id": 1, "recipient": 1, "seq": 1, "next_attempt_at": 1}
         rows = [d async for d in
                 self.deliveries.find(pending, fields).sort("next_attempt_at", ASCENDING).limit(limit * 4)]
         candidates = [d for d in rows if as_utc(d["next_attempt_at"]) <= now]
         later = next((as_utc(d["next_attempt_at"]) for d in rows if as_utc(d["next_attempt_at"]) > now), None)
+        return await self._claim(channel, candidates, later, now, lease, limit)
+
+    async def _claim(self, channel: str, candidates: list[dict[str, Any]], later: datetime | None, now: datetime,
+                     lease: float, limit: int) -> Claim:
+        """Lease the candidates first in line; a claim token keeps two replicas apart."""
         if not candidates:
             return Claim([], later, False)
         free = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))
@@ -129,6 +158,7 @@ class NotifyStore:
             {"_id": {"$in": ids}, "status": "pending"},
             {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
              "$inc": {"attempts": 1}})
+        self.written.forget(channel, ids)  # leased now, by us or (those we did not get) by another replica
         return Claim([d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later, held_back)
 
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
@@ -159,11 +189,20 @@ class NotifyStore:
         await self._marks((doc_id, now, provider_id, response))
 
     async def _mark_sent(self, marks: list[tuple[str, datetime, str | None, str | None]]) -> list[None]:
-        await self.deliveries.bulk_write([UpdateOne(
-            {"_id": doc_id, "status": "sending"},
-            {"$set": {"status": "sent", "sent_at": now, "provider_id": provider_id, "provider_response": response,
-                      "outcome_published": False, "last_error": None}, "$unset": {"lease_until": ""}})
-            for doc_id, now, provider_id, response in marks], ordered=False)
+        """One write for every mark waiting: marks that record the same provider id and reply share one update (an
+        update per document costs twice as much), each sent at the latest of their times (milliseconds apart)."""
+        same: dict[tuple[str | None, str | None], list[tuple[str, datetime]]] = {}
+        for doc_id, now, provider_id, response in marks:
+            same.setdefault((provider_id, response), []).append((doc_id, now))
+        ops: list[UpdateOne | UpdateMany] = []
+        for (provider_id, response), group in same.items():
+            update = {"$set": {"status": "sent", "sent_at": max(now for _, now in group), "provider_id": provider_id,
+                               "provider_response": response, "outcome_published": False, "unpublished": True,
+                               "last_error": None}, "$unset": {"lease_until": ""}}
+            ids = [doc_id for doc_id, _ in group]
+            ops.append(UpdateOne({"_id": ids[0], "status": "sending"}, update) if len(ids) == 1
+                       else UpdateMany({"_id": {"$in": ids}, "status": "sending"}, update))
+        await self.deliveries.bulk_write(ops, ordered=False)
         return [None] * len(marks)
 
     async def reschedule(self, doc_id: str, at: datetime, error: str) -> None:
@@ -175,15 +214,23 @@ class NotifyStore:
         await self.deliveries.update_one(
             {"_id": doc_id, "status": "sending"},
             {"$set": {"status": "failed", "failed_at": now, "last_error": error, "permanent": permanent,
-                      "outcome_published": False}, "$unset": {"lease_until": ""}})
+                      "outcome_published": False, "unpublished": True}, "$unset": {"lease_until": ""}})
 
     async def mark_all_published(self, ids: Sequence[str]) -> None:
         if ids:
-            await self.deliveries.update_many({"_id": {"$in": list(ids)}}, {"$set": {"outcome_published": True}})
+            await self.deliveries.update_many({"_id": {"$in": list(ids)}},
+                                              {"$set": {"outcome_published": True}, "$unset": {"unpublished": ""}})
 
     async def unpublished(self, limit: int = 100) -> list[dict[str, Any]]:
-        cursor = self.deliveries.find({"status": {"$in": ["sent", "failed"]}, "outcome_published": False}).limit(limit)
-        return [d async for d in cursor]
+        return [d async for d in self.deliveries.find({"unpublished": True}).limit(limit)]
+
+    async def flag_unpublished(self) -> int:
+        """Outcomes an older release left unpublished, before it marked them ``unpublished``: marked now (the
+        sweeper's first round after each start: one read of the sent and failed deliveries, none left behind)."""
+        res = await self.deliveries.update_many(
+            {"status": {"$in": ["sent", "failed"]}, "outcome_published": False, "unpublished": {"$exists": False}},
+            {"$set": {"unpublished": True}})
+        return res.modified_count
 
     async def release_expired(self, now: datetime) -> int:
         """Deliveries whose worker died mid-send go back to the queue."""

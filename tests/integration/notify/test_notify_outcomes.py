@@ -7,14 +7,16 @@ from datetime import timedelta
 from notify_support import NOW, counters, ev, moved, notify_running, notify_settings, publish, publisher
 
 from services.feedback.domain import LABELS, Policy, Resolution, Route, new_survey
+from services.notify.store import DELIVERIES, INDEXES
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.contracts.topics import FEEDBACK_EVENTS, NOTIFY_EVENTS, TICKETS_EVENTS
 from shared.runtime.ids import new_id
 from shared.runtime.kafka import read_dead_letters
+from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from tests.support.notify_servers import Providers, SmtpServer
-from tests.support.testing import Tap
+from tests.support.testing import Tap, eventually
 
 
 def chat_ticket(tid: str, conversation: str) -> list[Envelope]:
@@ -76,3 +78,24 @@ async def test_a_transient_failure_that_exhausts_its_retries_is_dead_lettered_wi
     assert headers["x-notification-id"] == payload["notification_id"] and headers["type"] == "NotificationFailed"
     assert Envelope.from_bytes(dead[0]["value"]).id == failed.id
     assert moved(before, after) == {("chat", "retried"): 2.0, ("chat", "failed"): 1.0}
+
+
+async def test_an_outcome_an_older_release_left_unpublished_is_published_after_the_upgrade(
+        env: dict[str, str], smtp: SmtpServer) -> None:
+    s = notify_settings(env, smtp.port)
+    tid, nid = new_id(), new_id()
+    client = mongo_client(s)
+    deliveries = database(client, s)[DELIVERIES]
+    await ensure_indexes(database(client, s), INDEXES)
+    # sent and marked by the older release, which crashed before publishing its outcome (no "unpublished" flag yet)
+    await deliveries.insert_one({"_id": nid, "event_id": new_id(), "ticket_id": tid, "recipient": "client",
+                                 "channel": "email", "address": "old@client.test", "template": "reply",
+                                 "status": "sent", "sent_at": NOW, "attempts": 1, "outcome_published": False})
+    try:
+        async with notify_running(s), Tap(s, NOTIFY_EVENTS) as outcomes:
+            await outcomes.wait(tid, "NotificationSent")
+            published = await eventually(lambda: deliveries.find_one({"_id": nid, "outcome_published": True}),
+                                         timeout=30, message="the outcome marked published")
+        assert "unpublished" not in published and not smtp.sink.to("old@client.test")  # published, not sent again
+    finally:
+        await client.close()

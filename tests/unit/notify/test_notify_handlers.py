@@ -79,3 +79,21 @@ async def test_a_resolution_is_mailed_to_the_client_in_the_tickets_language(noti
         agent_id="lead", problem="p", solution="s", channel=Channel.email, sender=OPENED.sender), "e-res"))
     client = [d for d in notify.store.deliveries.values() if d["audience"] == "client"]
     assert [(d["address"], d["event_id"], d["language"]) for d in client] == [("anna@c.test", "e-res", "ru")]
+
+
+async def test_a_partitions_batch_queues_what_one_by_one_would_and_a_redelivered_batch_queues_nothing(
+        notify: Notify) -> None:
+    events = [ev(OPENED, "e-open", "cmd-open"),
+              ev(t.ReplySent(agent_id="lead", text="On it", channel=Channel.email), "e-reply"),
+              ev(t.TicketResolved(agent_id="lead", problem="p", solution="s", channel=Channel.email,
+                                  sender=OPENED.sender), "e-res")]
+    alone = FakeNotifyStore()
+    one_by_one = NotifyHandler(alone, FakeDirectories(STAFF), FakeWaker(), ManualClock(NOW), notify.handler.s)
+    for item in events:
+        await one_by_one.on_ticket_event(item)
+    await notify.handler.on_ticket_events(events)
+    assert (notify.store.deliveries, notify.store.inbox) == (alone.deliveries, alone.inbox)
+    assert notify.store.views == alone.views and notify.store.views["T-1"].resolutions == {"e-res": 3}
+    assert len(alone.deliveries) >= 3 and notify.handler.planned == one_by_one.planned
+    await notify.handler.on_ticket_events(events)
+    assert notify.handler.planned == one_by_one.planned and notify.store.deliveries == alone.deliveries

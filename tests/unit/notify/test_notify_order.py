@@ -107,3 +107,14 @@ async def test_a_retried_notice_holds_back_the_later_ones_until_it_is_done(notif
     assert again["template"] == "reply"
     await notify.store.mark_failed(again["_id"], later, "550 no such user", permanent=True)  # done, for good
     assert await notify.claim(later) == ["ticket_resolved"]
+
+
+async def test_a_partitions_batch_keeps_the_order_and_releases_the_survey_held_for_its_resolution(
+        notify: Notify) -> None:
+    resolved, pairs = await opened_replied_resolved(notify)
+    survey_env, survey = survey_of(resolved)
+    await notify.handler.on_event((survey_env, survey))  # held: its resolution is not folded yet
+    await notify.handler.on_ticket_events(pairs)  # the reply and the resolution fetched together
+    assert [await notify.send_next() for _ in range(3)] == ["reply", "ticket_resolved", "survey"]
+    await notify.handler.on_ticket_events(pairs)  # the same batch again (a rebalance before the commit)
+    assert await notify.claim() == []
