@@ -23,7 +23,11 @@ from shared.runtime.settings import CommonSettings
 log = logging.getLogger(__name__)
 
 QUIET_AFTER_S = 1.0  # records this recent count as flowing: a burst's gaps keep the short wait
-DOUBLING_S = 0.2  # then 10 ms grows to 1 s in about 1.3 s (by time: however often the loop looks)
+DOUBLING_S = 0.2  # then 10 ms grows to 1 s in about 1.3 s: by time, as an idle loop looks only once a second
+# aiokafka's fetch routine wakes on every event it acts on (a fetch answered, records taken, a seek, a new
+# assignment); this timeout only bounds how late it looks again without one. Its default (200 ms) is five wake-ups a
+# second per idle consumer.
+ROUTINE_TIMEOUT_MS = 1000
 
 
 class FetchWait:
@@ -60,6 +64,7 @@ class AdaptiveConsumer(AIOKafkaConsumer):  # type: ignore[misc]
     tests/integration/test_fetch_wait.py checks on the wire that it takes effect."""
 
     def __init__(self, *topics: str, fetch_wait: FetchWait, **kwargs: Any) -> None:
+        kwargs.setdefault("consumer_timeout_ms", ROUTINE_TIMEOUT_MS)
         super().__init__(*topics, fetch_max_wait_ms=fetch_wait.wait_ms, **kwargs)
         self.fetch_wait = fetch_wait
 

@@ -37,6 +37,7 @@ from shared.runtime.transactions import TRANSACTION_TIMEOUT_MS, Transactions, ru
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+IDLE_LOOK_MS = 1000
 
 
 def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
@@ -332,8 +333,10 @@ class Consumer(Generic[T]):
                 if fetch is None:
                     ready = [tp for tp in consumer.assignment() if tp not in work]
                     if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
+                        # records wake it at once and so does a finished partition: the timeout is only how
+                        # often an idle loop looks round (progress for health), so it matches the idle fetch wait
                         fetch = asyncio.create_task(
-                            consumer.getmany(*ready, timeout_ms=200, max_records=self.max_records))
+                            consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self.max_records))
                 waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 finished = {tp: task for tp, task in work.items() if task.done()}

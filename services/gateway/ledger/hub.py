@@ -131,7 +131,7 @@ class EventHub:
                                   retries=0, service="gateway", topic=TICKETS_EVENTS.name, group="gateway-hub")
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # events wake it at once
             except KafkaError as exc:
                 log.warning("event hub fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1)
