@@ -7,6 +7,7 @@ and command: what polls when nothing happens. The consumers keep ``make up``'s g
 test suite's fast ones, whose heartbeats three times a second are no desk's idle cost.
 
     python -m bench.idle [--seconds 30] [--settle 10] [--skip SERVICE ...] [--set VARIABLE=VALUE ...]
+                         [--mongo-options OPTION=VALUE&...]
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ def desk_groups() -> dict[str, str]:
     return {name: desk[name] for name in FAST_GROUPS}
 
 
-def measure(seconds: float, settle: float, skip: list[str], overrides: dict[str, str]) -> dict[str, Any]:
+def measure(seconds: float, settle: float, skip: list[str], overrides: dict[str, str],
+            mongo_options: str = "") -> dict[str, Any]:
     with infra() as base, tempfile.TemporaryDirectory() as logs:
         env = {**base, **isolated_env(), "FRONTLINE_LOG_LEVEL": "WARNING", **desk_groups(), **overrides}
+        if mongo_options:  # the database's port is known only now
+            env["MONGODB_URI"] += ("&" if "?" in env["MONGODB_URI"] else "?") + mongo_options
         services = [s for s in available_services() if s not in skip]
         with Stack(env, Path(logs), services=services) as stack:
             usage = Usage({**{n: p.proc.pid for n, p in stack.procs.items() if p.proc}, **infra_pids(env)},
@@ -52,7 +56,8 @@ def measure(seconds: float, settle: float, skip: list[str], overrides: dict[str,
                       "by_command": {k: round(v / elapsed, 2) for k, v in s["by_command"].items()}}
                   for n, s in cost["db_ops_by_service"].items()}
     return {"seconds": round(elapsed, 1), "settle_seconds": settle, "services": sorted(stack.procs),
-            "group_timings": desk_groups(), "overrides": overrides, "load_average": os.getloadavg(),
+            "group_timings": desk_groups(), "overrides": overrides, "mongo_options": mongo_options,
+            "load_average": os.getloadavg(),
             "cpu_percent_of_one_core": round(sum(by_process.values()), 2),
             "cpu_percent_of_one_core_by_process": by_process,
             "db_commands_per_s": round(sum(s["total"] for s in by_service.values()), 2),
@@ -66,9 +71,10 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], help="services left out (say, one not finished yet)")
     parser.add_argument("--set", nargs="*", default=[], metavar="VARIABLE=VALUE",
                         help="environment for every service (a lever to try: KAFKA_FETCH_IDLE_WAIT_MS=2000)")
+    parser.add_argument("--mongo-options", default="", help="added to the services' MONGODB_URI query")
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.set)
-    result = measure(args.seconds, args.settle, args.skip, overrides)
+    result = measure(args.seconds, args.settle, args.skip, overrides, args.mongo_options)
     write_result("idle", result)
     merge_latest("idle")
 
