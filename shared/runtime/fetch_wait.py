@@ -92,6 +92,12 @@ class AdaptiveConsumer(AIOKafkaConsumer):  # type: ignore[misc]
         self._apply(self.fetch_wait.fetched(True))
 
     def _apply(self, wait_ms: int) -> None:
-        fetcher = getattr(self, "_fetcher", None)
-        if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
-            fetcher._fetch_max_wait_ms = wait_ms
+        set_fetch_wait(self, wait_ms)
+
+
+def set_fetch_wait(consumer: AIOKafkaConsumer, wait_ms: int) -> None:
+    """The wait of a started aiokafka consumer's next fetch requests; also for a consumer built by a library that
+    reads records past ``getmany`` (faust's consumer thread calls the fetcher itself)."""
+    fetcher = getattr(consumer, "_fetcher", None)
+    if fetcher is not None and hasattr(fetcher, "_fetch_max_wait_ms"):
+        fetcher._fetch_max_wait_ms = wait_ms
