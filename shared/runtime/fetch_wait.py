@@ -28,6 +28,9 @@ DOUBLING_S = 0.2  # then 10 ms grows to 1 s in about 1.3 s: by time, as an idle 
 # assignment); this timeout only bounds how late it looks again without one. Its default (200 ms) is five wake-ups a
 # second per idle consumer.
 ROUTINE_TIMEOUT_MS = 1000
+# How often a consumer loop's getmany comes back empty-handed: records and a finished partition wake it at once, so
+# this is only how often an idle loop looks round (progress for health, a retry of what failed).
+IDLE_LOOK_MS = 1000
 
 
 class FetchWait:

@@ -25,7 +25,7 @@ from shared.contracts.topics import TopicSpec, all_topics_with_dead_letters
 from shared.runtime.catchup import read_to_end
 from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
-from shared.runtime.fetch_wait import AdaptiveConsumer, FetchWait
+from shared.runtime.fetch_wait import IDLE_LOOK_MS, AdaptiveConsumer, FetchWait
 from shared.runtime.health import watch
 from shared.runtime.metrics import CONSUMER_LAG, CONSUMER_RESTARTS, DEAD_LETTERS, DEAD_LETTERS_LOST, MESSAGES_PRODUCED
 from shared.runtime.pipeline import BatchHandler, RawRecord, RecordPipeline, Verify
@@ -37,7 +37,6 @@ from shared.runtime.transactions import TRANSACTION_TIMEOUT_MS, Transactions, ru
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-IDLE_LOOK_MS = 1000
 
 
 def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
@@ -333,8 +332,6 @@ class Consumer(Generic[T]):
                 if fetch is None:
                     ready = [tp for tp in consumer.assignment() if tp not in work]
                     if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
-                        # records wake it at once and so does a finished partition: the timeout is only how
-                        # often an idle loop looks round (progress for health), so it matches the idle fetch wait
                         fetch = asyncio.create_task(
                             consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self.max_records))
                 waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}

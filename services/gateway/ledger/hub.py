@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.runtime.catchup import seek_past_history
-from shared.runtime.fetch_wait import AdaptiveConsumer, FetchWait
+from shared.runtime.fetch_wait import IDLE_LOOK_MS, AdaptiveConsumer, FetchWait
 from shared.runtime.kafka import _client_kwargs, ensure_topics
 from shared.runtime.pipeline import Outcome, RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
@@ -131,7 +131,7 @@ class EventHub:
                                   retries=0, service="gateway", topic=TICKETS_EVENTS.name, group="gateway-hub")
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)  # events wake it at once
+                batches = await self._consumer.getmany(timeout_ms=IDLE_LOOK_MS, max_records=500)
             except KafkaError as exc:
                 log.warning("event hub fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1)
