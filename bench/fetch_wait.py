@@ -6,7 +6,12 @@ after the last one arrived); publish → consumed latency per record, p50 / p99.
 over an idle window with that consumer polling, as a percentage of one core. A broker that answers a waiting fetch
 when data arrives shows latencies well under the wait; one that holds the fetch shows about half the wait.
 
+``--adaptive SHORT IDLE`` adds the services' adaptive wait (shared/runtime/fetch_wait.py): a reader loop as the
+services run it, records sent one at a time after a quiet spell (``--quiet-seconds`` plus up to one idle wait, so the
+wait has grown) and then while records flow (each 50 ms after the last arrived); publish → consumed latency of each.
+
     python -m bench.fetch_wait [--records 40] [--idle-seconds 5] [--waits 10 100 500] [--kinds tansu-s3 tansu-memory]
+                               [--adaptive 10 1000] [--quiet-seconds 3]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.common import summary_ms, write_result
 from bench.measure import merge_latest
+from shared.runtime.fetch_wait import AdaptiveConsumer, FetchWait
 from tools import brokers
 from tools.ports import free_port
 
@@ -42,13 +48,7 @@ def _cpu_ms(pids: list[int]) -> float:
 
 
 async def _one(bs: str, wait_ms: int, records: int, idle_s: float, pids: list[int]) -> dict[str, Any]:
-    topic = f"fetch-wait-{wait_ms}-{random.randrange(1 << 30)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bs)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
-    finally:
-        await admin.close()
+    topic = await _topic(bs, f"fetch-wait-{wait_ms}")
     producer = AIOKafkaProducer(bootstrap_servers=bs, acks="all", linger_ms=0, enable_idempotence=False)
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bs, group_id=None, auto_offset_reset="earliest",
                                 enable_auto_commit=False, fetch_max_wait_ms=wait_ms)
@@ -77,7 +77,72 @@ async def _one(bs: str, wait_ms: int, records: int, idle_s: float, pids: list[in
         await producer.stop()
 
 
-def measure(kinds: list[str], waits: list[int], records: int, idle_s: float) -> dict[str, Any]:
+async def _topic(bs: str, name: str) -> str:
+    topic = f"{name}-{random.randrange(1 << 30)}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bs)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
+    finally:
+        await admin.close()
+    return topic
+
+
+async def _adaptive(bs: str, short_ms: int, idle_ms: int, records: int, quiet_s: float,
+                    pids: list[int]) -> dict[str, Any]:
+    topic = await _topic(bs, f"fetch-wait-adaptive-{short_ms}-{idle_ms}")
+    producer = AIOKafkaProducer(bootstrap_servers=bs, acks="all", linger_ms=0, enable_idempotence=False)
+    consumer = AdaptiveConsumer(topic, bootstrap_servers=bs, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, fetch_wait=FetchWait(short_ms, idle_ms))
+    arrived: dict[bytes, asyncio.Event] = {}
+
+    async def read() -> None:  # as the services do: getmany in a loop, so the wait follows what arrives
+        while True:
+            for rs in (await consumer.getmany(timeout_ms=1000)).values():
+                for r in rs:
+                    arrived.setdefault(r.value, asyncio.Event()).set()
+
+    async def one(value: bytes, partition: int) -> tuple[float, int | None]:
+        wait_then, sent = consumer.fetch_wait_ms, time.perf_counter()
+        await producer.send(topic, value, partition=partition)
+        await asyncio.wait_for(arrived.setdefault(value, asyncio.Event()).wait(), 30)
+        return time.perf_counter() - sent, wait_then
+
+    await producer.start()
+    await consumer.start()
+    reader: asyncio.Task[None] | None = None
+    try:
+        while not consumer.assignment():  # the topic is new and empty: nothing is read meanwhile
+            await consumer.getmany(timeout_ms=50)
+        reader = asyncio.create_task(read())
+        quiet: list[float] = []
+        waits_then: list[int | None] = []
+        quiet_cpu_ms_per_s = 0.0
+        for i in range(records):
+            t0, before = time.monotonic(), _cpu_ms(pids)
+            await asyncio.sleep(quiet_s + random.uniform(0, idle_ms / 1000))  # lands anywhere in a long fetch
+            quiet_cpu_ms_per_s += (_cpu_ms(pids) - before) / (time.monotonic() - t0)
+            latency, wait_then = await one(f"quiet-{i}".encode(), i % PARTITIONS)
+            quiet.append(latency)
+            waits_then.append(wait_then)
+        flowing: list[float] = []
+        for i in range(records):
+            await asyncio.sleep(0.05)
+            flowing.append((await one(f"flow-{i}".encode(), i % PARTITIONS))[0])
+        return {"after_quiet": summary_ms(quiet), "flowing": summary_ms(flowing),
+                "wait_ms_before_quiet_records": sorted(set(waits_then), key=str),
+                "wait_ms_after_flow": consumer.fetch_wait_ms,
+                "broker_quiet_cpu_percent_of_one_core": round(quiet_cpu_ms_per_s / records / 10, 2)}
+    finally:
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+
+
+def measure(kinds: list[str], waits: list[int], records: int, idle_s: float,
+            adaptive: list[int] | None = None, quiet_s: float = 3.0) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in kinds:
         port = free_port()
@@ -85,6 +150,14 @@ def measure(kinds: list[str], waits: list[int], records: int, idle_s: float) -> 
         try:
             pids = [p.pid for p in broker.processes]
             out[kind] = {f"{w}ms": asyncio.run(_one(broker.bootstrap, w, records, idle_s, pids)) for w in waits}
+            if adaptive:
+                short, idle = adaptive
+                out[kind][f"adaptive_{short}_{idle}ms"] = r = asyncio.run(
+                    _adaptive(broker.bootstrap, short, idle, records, quiet_s, pids))
+                print(f"{kind:13} adaptive {short}->{idle} ms: after {quiet_s:.0f} s quiet p50 "
+                      f"{r['after_quiet']['p50_ms']:7.1f} p99 {r['after_quiet']['p99_ms']:7.1f} ms; flowing p50 "
+                      f"{r['flowing']['p50_ms']:7.1f} p99 {r['flowing']['p99_ms']:7.1f} ms; broker while quiet "
+                      f"{r['broker_quiet_cpu_percent_of_one_core']:5.1f} % of a core", flush=True)
         finally:
             broker.stop()
         for w in waits:
@@ -100,8 +173,12 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--waits", type=int, nargs="*", default=[10, 100, 500])
     parser.add_argument("--kinds", nargs="*", default=["tansu-s3", "tansu-memory"])
+    parser.add_argument("--adaptive", type=int, nargs=2, metavar=("SHORT_MS", "IDLE_MS"),
+                        help="also the services' adaptive wait, from SHORT_MS while records flow to IDLE_MS")
+    parser.add_argument("--quiet-seconds", type=float, default=3.0, help="pause before each after-quiet record")
     args = parser.parse_args()
-    result = {"by_kind": measure(args.kinds, args.waits, args.records, args.idle_seconds),
+    result = {"by_kind": measure(args.kinds, args.waits, args.records, args.idle_seconds, args.adaptive,
+                                 args.quiet_seconds),
               "records_per_setting": args.records}
     write_result("fetch_wait", result)
     merge_latest("fetch_wait")

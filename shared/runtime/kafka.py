@@ -25,6 +25,7 @@ from shared.contracts.topics import TopicSpec, all_topics_with_dead_letters
 from shared.runtime.catchup import read_to_end
 from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
+from shared.runtime.fetch_wait import IDLE_LOOK_MS, AdaptiveConsumer, FetchWait
 from shared.runtime.health import watch
 from shared.runtime.metrics import CONSUMER_LAG, CONSUMER_RESTARTS, DEAD_LETTERS, DEAD_LETTERS_LOST, MESSAGES_PRODUCED
 from shared.runtime.pipeline import BatchHandler, RawRecord, RecordPipeline, Verify
@@ -225,7 +226,7 @@ class Consumer(Generic[T]):
         self.auto_offset_reset = auto_offset_reset
         self.max_records = max_records
         self.restart_backoff = self._backoff = restart_backoff
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: AdaptiveConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._unwatch: Callable[[], None] = lambda: None
         self.failure: str | None = None  # why the loop last died, until the restarted one makes progress
@@ -241,7 +242,7 @@ class Consumer(Generic[T]):
         self._task = asyncio.create_task(self._supervise(), name=f"consume-{self.spec.name}")
 
     async def _connect(self) -> None:
-        self._consumer = AIOKafkaConsumer(
+        self._consumer = AdaptiveConsumer(
             **_client_kwargs(self.bus.settings),
             group_id=self.group_id,
             client_id=f"frontline-{self.bus.service}",
@@ -249,7 +250,7 @@ class Consumer(Generic[T]):
             auto_offset_reset=self.auto_offset_reset,
             session_timeout_ms=self.bus.settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=self.bus.settings.kafka_heartbeat_interval_ms,
-            fetch_max_wait_ms=self.bus.settings.kafka_fetch_max_wait_ms,
+            fetch_wait=FetchWait.from_settings(self.bus.settings),
             max_partition_fetch_bytes=max(self.bus.settings.max_message_bytes * 2, 1_048_576),
             # where anyone publishes in transactions, an aborted one's records are not for us
             isolation_level="read_committed" if self.bus.settings.kafka_transactions else "read_uncommitted",
@@ -274,6 +275,11 @@ class Consumer(Generic[T]):
 
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done() and self.failure is None
+
+    @property
+    def fetch_wait_ms(self) -> int | None:
+        """The fetch wait of the next request: short while records flow, long after a quiet spell."""
+        return self._consumer.fetch_wait_ms if self._consumer is not None else None
 
     def problem(self) -> str | None:
         """For /healthz: None while consuming; why not while the loop is dead or restarting."""
@@ -321,11 +327,13 @@ class Consumer(Generic[T]):
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         try:
             while True:
+                if work:  # records in hand: their partitions' next fetch must not sit behind a long one
+                    consumer.flowing()
                 if fetch is None:
                     ready = [tp for tp in consumer.assignment() if tp not in work]
                     if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
                         fetch = asyncio.create_task(
-                            consumer.getmany(*ready, timeout_ms=200, max_records=self.max_records))
+                            consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self.max_records))
                 waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 finished = {tp: task for tp, task in work.items() if task.done()}
@@ -337,6 +345,7 @@ class Consumer(Generic[T]):
                     for tp, records in batches.items():
                         work[tp] = asyncio.create_task(self._partition(records), name=f"consume-{tp}")
                 if finished:
+                    consumer.flowing()
                     for tp in finished:
                         del work[tp]
                     await self._commit(consumer, {tp: task.result() for tp, task in finished.items()})

@@ -55,6 +55,12 @@ class CommonSettings(BaseSettings):
     # wants it short (10). See docs/performance.md (routing latency).
     kafka_fetch_max_wait_ms: int = Field(
         500, validation_alias=env("KAFKA_FETCH_MAX_WAIT_MS", "kafka_fetch_max_wait_ms"))
+    # The wait a consumer grows to within about two seconds of nothing arriving (shared/runtime/fetch_wait.py): an
+    # idle desk then asks the broker once per this wait per consumer. On Tansu the first record after a quiet spell
+    # may wait up to this long (measured p50 230-310 ms at 1000); Kafka answers it at once. At or below the wait
+    # above: off.
+    kafka_fetch_idle_wait_ms: int = Field(
+        1000, ge=0, validation_alias=env("KAFKA_FETCH_IDLE_WAIT_MS", "kafka_fetch_idle_wait_ms"))
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017", validation_alias=env("MONGODB_URI", "mongodb_uri"),
         description="MongoDB connection string")
     mongodb_db: str = Field("frontline", validation_alias=env("MONGODB_DB", "mongodb_db"),

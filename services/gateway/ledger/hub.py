@@ -14,12 +14,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.topics import TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.runtime.catchup import seek_past_history
+from shared.runtime.fetch_wait import IDLE_LOOK_MS, AdaptiveConsumer, FetchWait
 from shared.runtime.kafka import _client_kwargs, ensure_topics
 from shared.runtime.pipeline import Outcome, RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
@@ -62,7 +63,7 @@ class EventHub:
         self._uncopied: set[str] = set()  # tickets whose copy failed; retried with the next fetch
         self._waiters: dict[str, asyncio.Future[Envelope]] = {}
         self._subscribers: set[Subscriber] = set()
-        self._consumer: AIOKafkaConsumer | None = None
+        self._consumer: AdaptiveConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self.seen = 0
 
@@ -70,8 +71,10 @@ class EventHub:
         await ensure_topics(self.settings, [TICKETS_COMMANDS, TICKETS_EVENTS, TICKETS_COMMANDS.dead_letter,
                                             TICKETS_EVENTS.dead_letter])
         topic = TICKETS_EVENTS.full(self.settings.topic_prefix)
-        consumer = AIOKafkaConsumer(**_client_kwargs(self.settings), group_id=None, enable_auto_commit=False,
-                                    auto_offset_reset="latest", client_id="frontline-gateway-hub")
+        # the consumers' fetch wait: short while events flow (a waiter hears at once), long while the desk is idle
+        consumer = AdaptiveConsumer(**_client_kwargs(self.settings), group_id=None, enable_auto_commit=False,
+                                    auto_offset_reset="latest", client_id="frontline-gateway-hub",
+                                    fetch_wait=FetchWait.from_settings(self.settings))
         await consumer.start()
         parts = consumer.partitions_for_topic(topic) or set(range(TICKETS_EVENTS.partitions))
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
@@ -128,7 +131,7 @@ class EventHub:
                                   retries=0, service="gateway", topic=TICKETS_EVENTS.name, group="gateway-hub")
         while True:
             try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                batches = await self._consumer.getmany(timeout_ms=IDLE_LOOK_MS, max_records=500)
             except KafkaError as exc:
                 log.warning("event hub fetch failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1)
