@@ -49,9 +49,12 @@ class Indexer:
         self.indexed += len(docs)
 
     async def round(self) -> None:
-        """Index what changed since the last round (on the first: since the last watermark)."""
+        """Index what changed since the last round (on the first: since the last watermark). A round that found
+        nothing leaves the watermark where it is (states written since are what the next round takes anyway), so an
+        idle desk does not write it several times a second."""
         async with self._lock:
             started = self.clock.now()
+            wrote = not self._caught_up or bool(self._pending)
             if not self._caught_up:
                 # an empty index (a new or lost disk) takes every stored state, not only the recent ones
                 mark = await self.store.watermark() if await self.engine.count() else None
@@ -68,7 +71,8 @@ class Indexer:
                     for state in taken.values():  # the next round tries again (a newer state wins)
                         self.add(state)
                     raise
-            await self.store.set_watermark(started)
+            if wrote:
+                await self.store.set_watermark(started)
 
     async def rebuild(self) -> int:
         """Empty the engine and index every ticket the ledger has, from its history; the number indexed."""
