@@ -19,6 +19,9 @@ import itertools
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
+from .keys import spec_for, token
+from .windows import Sketch, bounds, succ, walk
+
 RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 # Fields that never hold arrays: two different equalities on one of them cannot both hold.
 SCALAR_FIELDS = frozenset({"_id", "status", "line", "group_id", "service_team_id", "assignee_id", "client.client_id",
@@ -303,6 +306,54 @@ class BranchQuery:
         return all(_eq_holds(doc, f, v) for f, v in self.residual)
 
 
+def _windowed(b: Branch, field: str) -> list[Branch] | None:
+    """``b`` as branches that each have a queue key spec for ``field`` (keys.py), splitting its ``$in``; or None."""
+    if not any(kind == "in" for conds in b.values() for kind, _ in conds):
+        parts = [b]
+    else:
+        try:
+            parts = split_ins(b)
+        except Unsupported:
+            return None
+    for part in parts:
+        ranges = [f for f, conds in part.items() for kind, _ in conds if kind == "range"]
+        eqs = {f: v for f, conds in part.items() for kind, v in conds if kind == "eq"}
+        if len(ranges) > 1 or sum(len(c) for c in part.values()) != len(eqs) + len(ranges):
+            return None
+        if spec_for(eqs, ranges[0] if ranges else None, field) is None:
+            return None
+    return parts
+
+
+async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[tuple[str, int]],
+                       projection: dict[str, int] | None,
+                       accept: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """One branch by windows of its queue keys (windows.py): what ``bq.queries()`` would find, fewer read."""
+    field, direction = bq.field, bq.direction
+    range_field = bq.range[0] if bq.range else None
+    found = spec_for(bq.eqs, range_field, field)
+    assert found is not None
+    _spec, prefix = found
+    conditions = dict(bq.eqs)
+    low: str | None = None
+    high: str | None = None
+    if bq.range:
+        conditions[bq.range[0]] = bq.range[1]
+        if range_field == field:
+            low, high = bounds(bq.range[1])
+    if bq.cursor is not None:
+        at = token(bq.cursor[0])
+        if direction > 0:
+            low = at if low is None else max(low, at)
+        else:
+            high = succ(at) if high is None else min(high, succ(at))
+    key = prefix + (range_field or "") if range_field != field else prefix
+
+    def one(query: dict[str, Any]) -> Awaitable[list[dict[str, Any]]]:
+        return find(query, sort, None) if projection is None else find(query, sort, None, projection)
+    return await walk(one, sketch, key, prefix, conditions, field, direction, low, high, bq.limit + 1, accept)
+
+
 async def find_page(find: Find, parts: list[dict[str, Any]], field: str, direction: int,
                     cursor: tuple[Any, str] | None, limit: int,
                     fields: Collection[str] | None = None) -> list[dict[str, Any]]:
@@ -310,31 +361,46 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
 
     ``parts`` is the base filters, then the role scope last (``{}``: everything). With ``fields``, the documents
     carry only those (and what the merge needs: the sort key and the fields checked here), not the whole ticket.
+    A ``find`` that carries a ``sketch`` (windows.py) reads the branches that have a queue key spec by windows.
 
     Raises :class:`Unsupported` (before any query) when a part cannot be split.
     """
     if cursor is not None and cursor[0] is None:
         raise Unsupported("cursor on a null sort value")
     plan = plan_branches(parts[:-1], parts[-1])
-    bqs = [BranchQuery(b, field, direction, cursor, limit) for b in plan]
+    sketch: Sketch | None = getattr(find, "sketch", None)
+    windowed: list[BranchQuery] = []
+    bqs: list[BranchQuery] = []
+    for b in plan:
+        split = _windowed(b, field) if sketch is not None else None
+        if split is None:
+            bqs.append(BranchQuery(b, field, direction, cursor, limit))
+        else:
+            windowed.extend(BranchQuery(part, field, direction, cursor, limit) for part in split)
     sort = [(field, direction), ("_id", direction)]
     after = _after(*cursor, direction) if cursor else None
     gate = asyncio.Semaphore(CONCURRENCY)
-    projection = None if fields is None else row_projection(fields, field, *(f for bq in bqs for f, _ in bq.residual))
+    projection = None if fields is None else row_projection(
+        fields, field, *(f for bq in [*bqs, *windowed] for f, _ in bq.residual))
 
     async def run(bq: BranchQuery, query: dict[str, Any], n: int | None, check_cursor: bool) -> list[dict[str, Any]]:
         async with gate:
             docs = await (find(query, sort, n) if projection is None else find(query, sort, n, projection))
         return [d for d in docs if bq.accept(d) and (not check_cursor or after is None or after(d, field))]
 
-    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()]
+    async def by_windows(bq: BranchQuery) -> list[dict[str, Any]]:
+        assert sketch is not None
+        async with gate:
+            return await _walk_branch(find, sketch, bq, sort, projection,
+                                      lambda d: after is None or after(d, field))
+
+    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()] + [by_windows(bq) for bq in windowed]
     results = await asyncio.gather(*jobs)
     seen: dict[str, dict[str, Any]] = {}
     for doc in itertools.chain.from_iterable(results):
         seen.setdefault(doc["_id"], doc)
     ordered = sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)
     return ordered[:limit + 1]
-
 
 
 def row_projection(fields: Collection[str], *needed: str) -> dict[str, int]:

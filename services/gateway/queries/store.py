@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from shared.contracts.collections import (
@@ -26,7 +27,9 @@ from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceT
 from shared.runtime.mongo import database, mongo_client
 
 from ..settings import GatewaySettings
+from .keys import KEYS_FIELD
 from .views import NO_HISTORY, TicketViews
+from .windows import Sketch
 
 ONLY_HISTORY = {"history": 1}
 
@@ -61,12 +64,30 @@ TICKET_INDEXES = [
     IndexModel([("created_at", DESCENDING)]),
     IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)]),
     IndexModel([("parent_id", ASCENDING)]),
+    # the queues' windows (keys.py, windows.py): one range of this array per branch and window
+    IndexModel([(KEYS_FIELD, ASCENDING)]),
 ]
 
 INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKET_VIEWS: TICKET_INDEXES,
            # the macro picker (shared ones and the user's own) and the macros report's period
            GATEWAY_MACROS: [IndexModel([("scope", ASCENDING), ("owner_id", ASCENDING)])],
            GATEWAY_MACRO_USES: [IndexModel([("at", ASCENDING)])]}
+
+
+class TicketFind:
+    """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match.
+
+    Carries the sketch that sizes the queues' windows (plan.py reads a queue's branches by windows with it).
+    """
+
+    def __init__(self, tickets: AsyncCollection[dict[str, Any]]) -> None:
+        self.tickets = tickets
+        self.sketch = Sketch()
+
+    async def __call__(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
+                       projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
+        return [d async for d in cursor]
 
 
 class Reads:
@@ -77,6 +98,7 @@ class Reads:
         self.tickets = self.db[TICKET_VIEWS]  # what lists, counts and reports query
         self.ledger = self.db[TICKETS]  # one ticket by id, current to the ledger's last write, with its history
         self.views = TicketViews(self.db)
+        self.find = TicketFind(self.tickets)
         self.agents = DirectoryStore(self.db, AGENTS)
         self.teams = DirectoryStore(self.db, TEAMS)
         self.lines = DirectoryStore(self.db, LINES)
@@ -97,12 +119,6 @@ class Reads:
     async def ticket(self, ticket_id: str, history: bool = False) -> dict[str, Any] | None:
         projection = {"processed_commands": 0} if history else NO_HISTORY
         return await self.ledger.find_one({"_id": ticket_id}, projection)
-
-    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
-                   projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match."""
-        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
-        return [d async for d in cursor]
 
     async def noop_commands(self, command_ids: list[str]) -> set[str]:
         """Commands the ledger recorded as producing nothing (``ledger_commands`` with no events)."""
