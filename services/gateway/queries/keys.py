@@ -5,8 +5,10 @@ The embedded database reads every candidate of a query before it sorts and cuts 
 carries ``queue_keys``: one string per queue-shaped group it belongs to, ``<spec><values>|<sort token>``, e.g.
 "the tickets of status new whose client wrote last, in team T, at this last client message". One index on that
 array turns a branch of a queue (its equalities) plus a window of its sort key into a single index range
-(windows.py). A spec stands for an emulated compound index: equalities on ``fields`` (each limited to the
-values in ``allowed``), an optional ``present`` field that a range of the branch keeps off null, then ``sort``.
+(windows.py). A spec stands for an emulated compound index over the active tickets: equalities on ``fields``
+(each limited to the values in ``allowed``), an optional ``present`` field that a range of the branch keeps off
+null, then ``sort``. The status is not in the key: a queue holds active tickets of every active status, so one
+window serves them all and the branch's status condition stays in the query.
 The keys are computed from the copy itself, where it is written (views.py): pure, one place.
 """
 
@@ -68,7 +70,7 @@ _SCOPE_SHAPES: list[tuple[str, dict[str, frozenset[Any] | None]]] = [
 ]
 
 KEY_SPECS: list[KeySpec] = [
-    KeySpec(f"{q}{s}", tuple(sorted({"status": ACTIVE, **scope, **queue}.items())), sort, present)
+    KeySpec(f"{q}{s}", tuple(sorted({**scope, **queue}.items())), sort, present)
     for q, queue, sort, present in _queue_shapes() for s, scope in _SCOPE_SHAPES
     if not set(queue) & set(scope)
 ]
@@ -103,6 +105,8 @@ def prefix(spec: KeySpec, values: Mapping[str, Any]) -> str:
 
 
 def _keys(doc: Mapping[str, Any]) -> Iterator[str]:
+    if doc.get("status") not in ACTIVE:
+        return
     for spec in KEY_SPECS:
         values = {f: _value(doc, f) for f, _ in spec.allowed}
         if not all(_admits(allowed, values[f]) for f, allowed in spec.allowed):
@@ -122,11 +126,36 @@ def shaped(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, KEYS_FIELD: queue_keys(doc), SHAPE_FIELD: SHAPE_VERSION}
 
 
+SPECS_BY_NAME = {spec.name: spec for spec in KEY_SPECS}
+
+
+def hint_key(spec: KeySpec, prefix: str) -> str:
+    """What the windows' sketch is kept under: the prefix, and the field a branch's other range is on."""
+    return prefix + spec.present if spec.present not in (None, spec.sort) else prefix
+
+
+def split_key(key: str) -> tuple[KeySpec, str, str] | None:
+    """A stored key as (spec, prefix, sort token); None for a key of another shape."""
+    prefix, bar, tok = key.rpartition("|")
+    spec = SPECS_BY_NAME.get(key.split("[", 1)[0])
+    return (spec, prefix + bar, tok) if spec is not None and bar else None
+
+
+def _only_active(status: Any) -> bool:
+    if isinstance(status, dict) and set(status) == {"$in"}:
+        return bool(status["$in"]) and all(isinstance(s, str) and s in ACTIVE for s in status["$in"])
+    return isinstance(status, str) and status in ACTIVE
+
+
 def spec_for(eqs: Mapping[str, Any], range_field: str | None, sort: str) -> tuple[KeySpec, str] | None:
     """The spec whose equalities are exactly the branch's (each value allowed), with its key prefix; or None.
 
-    ``range_field``: the field of the branch's one range (its sort key's, or the spec's ``present`` one).
+    ``eqs`` must hold a status among the active ones (an equality or an ``$in``); ``range_field``: the field of
+    the branch's one range (its sort key's, or the spec's ``present`` one).
     """
+    if not _only_active(eqs.get("status")):
+        return None
+    eqs = {f: v for f, v in eqs.items() if f != "status"}
     for spec in KEY_SPECS:
         if spec.sort != sort or spec.fields != set(eqs):
             continue

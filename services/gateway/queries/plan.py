@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from .keys import spec_for, token
+from .keys import hint_key, spec_for, token
 from .windows import Sketch, bounds, succ, walk
 
 RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
@@ -158,6 +158,15 @@ def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Bra
     database bounds the query by the first field it has an index for) unless the queue names a person
     (``PERSONAL_FIELDS``: my offers lead), and its ``$in`` kept whole.
     """
+    out: list[Branch] = []
+    for b, inside in _plan(base, scope):
+        out.extend(split_ins(b) if inside else [b])
+        _check_size(out)
+    return _unique(out)
+
+
+def _plan(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[tuple[Branch, bool]]:
+    """:func:`plan_branches` before the ``$in`` of the branches inside the scope are split (flagged True)."""
     result: list[Branch] = [{}]
     for part in base:
         if part:
@@ -165,15 +174,19 @@ def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Bra
             _check_size(result)
     result = [b for b in result if _satisfiable(b)]
     alts = branches(scope) if scope else None
-    out: list[Branch] = []
+    out: list[tuple[Branch, bool]] = []
     for q in result:
         if alts is None or any(_implies(q, s) for s in alts):
-            out.extend(split_ins(q))
+            out.append((q, True))
         else:
-            out.extend(b for s in alts if _satisfiable(b := _conjoin(s, q)))
+            out.extend((b, False) for s in alts if _satisfiable(b := _conjoin(s, q)))
         _check_size(out)
+    return out
+
+
+def _unique(bs: list[Branch]) -> list[Branch]:
     unique: dict[str, Branch] = {}
-    for b in out:
+    for b in bs:
         unique.setdefault(repr(sorted((f, sorted(map(repr, c))) for f, c in b.items())), b)
     return list(unique.values())
 
@@ -307,22 +320,28 @@ class BranchQuery:
 
 
 def _windowed(b: Branch, field: str) -> list[Branch] | None:
-    """``b`` as branches that each have a queue key spec for ``field`` (keys.py), splitting its ``$in``; or None."""
-    if not any(kind == "in" for conds in b.values() for kind, _ in conds):
-        parts = [b]
-    else:
-        try:
-            parts = split_ins(b)
-        except Unsupported:
-            return None
+    """``b`` as branches that each have a queue key spec for ``field`` (keys.py), splitting its ``$in`` but the
+    status's (the keys hold every active status); or None."""
+    rest = {f: conds for f, conds in b.items() if f != "status"}
+    try:
+        parts = split_ins(rest) if any(kind == "in" for conds in rest.values() for kind, _ in conds) else [rest]
+    except Unsupported:
+        return None
+    status = b.get("status", [])
+    if len(status) != 1:
+        return None
+    out = []
     for part in parts:
         ranges = [f for f, conds in part.items() for kind, _ in conds if kind == "range"]
         eqs = {f: v for f, conds in part.items() for kind, v in conds if kind == "eq"}
         if len(ranges) > 1 or sum(len(c) for c in part.values()) != len(eqs) + len(ranges):
             return None
-        if spec_for(eqs, ranges[0] if ranges else None, field) is None:
+        kind, value = status[0]
+        eqs["status"] = {"$in": list(value)} if kind == "in" else value
+        if kind == "range" or spec_for(eqs, ranges[0] if ranges else None, field) is None:
             return None
-    return parts
+        out.append({**part, "status": status})
+    return out
 
 
 async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[tuple[str, int]],
@@ -333,7 +352,7 @@ async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[t
     range_field = bq.range[0] if bq.range else None
     found = spec_for(bq.eqs, range_field, field)
     assert found is not None
-    _spec, prefix = found
+    spec, prefix = found
     conditions = dict(bq.eqs)
     low: str | None = None
     high: str | None = None
@@ -347,7 +366,7 @@ async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[t
             low = at if low is None else max(low, at)
         else:
             high = succ(at) if high is None else min(high, succ(at))
-    key = prefix + (range_field or "") if range_field != field else prefix
+    key = hint_key(spec, prefix)
 
     def one(query: dict[str, Any]) -> Awaitable[list[dict[str, Any]]]:
         return find(query, sort, None) if projection is None else find(query, sort, None, projection)
@@ -367,16 +386,20 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
     """
     if cursor is not None and cursor[0] is None:
         raise Unsupported("cursor on a null sort value")
-    plan = plan_branches(parts[:-1], parts[-1])
     sketch: Sketch | None = getattr(find, "sketch", None)
-    windowed: list[BranchQuery] = []
-    bqs: list[BranchQuery] = []
-    for b in plan:
-        split = _windowed(b, field) if sketch is not None else None
-        if split is None:
-            bqs.append(BranchQuery(b, field, direction, cursor, limit))
-        else:
-            windowed.extend(BranchQuery(part, field, direction, cursor, limit) for part in split)
+    if sketch is None:
+        plan, by_windows_plan = plan_branches(parts[:-1], parts[-1]), []
+    else:  # as plan_branches, but a branch with queue keys keeps its status $in: one walk for all of them
+        plan, by_windows_plan = [], []
+        for b, inside in _plan(parts[:-1], parts[-1]):
+            split = _windowed(b, field)
+            if split is not None:
+                by_windows_plan.extend(split)
+            else:
+                plan.extend(split_ins(b) if inside else [b])
+        plan, by_windows_plan = _unique(plan), _unique(by_windows_plan)
+    bqs = [BranchQuery(b, field, direction, cursor, limit) for b in plan]
+    windowed = [BranchQuery(b, field, direction, cursor, limit) for b in by_windows_plan]
     sort = [(field, direction), ("_id", direction)]
     after = _after(*cursor, direction) if cursor else None
     gate = asyncio.Semaphore(CONCURRENCY)

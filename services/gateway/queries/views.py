@@ -10,7 +10,7 @@ Every copy is guarded by the ticket's version, so replicas and retries never mov
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pymongo import ReplaceOne
@@ -28,9 +28,11 @@ PAGE = 500
 
 
 class TicketViews:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]],
+                 after_catch_up: Callable[[], Awaitable[None]] | None = None) -> None:
         self.ledger = db[TICKETS]
         self.views = db[TICKET_VIEWS]
+        self.after_catch_up = after_catch_up  # e.g. build what waited for the first copy
 
     async def copy(self, ticket_ids: Iterable[str], reshape: bool = False) -> int:
         """Copy these tickets' current state; returns how many the ledger had.
@@ -54,7 +56,10 @@ class TicketViews:
             if len(page) == PAGE:
                 copied += await self._copy_stale(page)
                 page = []
-        return copied + await self._copy_stale(page)
+        copied += await self._copy_stale(page)
+        if self.after_catch_up is not None:
+            await self.after_catch_up()
+        return copied
 
     async def _copy_stale(self, page: list[dict[str, Any]]) -> int:
         if not page:

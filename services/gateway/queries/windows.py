@@ -41,6 +41,10 @@ class Sketch:
         i = bisect.bisect_left(samples, start) if start is not None else len(samples)
         return samples[i - steps] if i - steps >= 0 else None
 
+    def seed(self, key: str, samples: list[str]) -> None:
+        """Samples drawn elsewhere (one in ``SAMPLE`` of the key's tickets, in any order)."""
+        self._samples[key] = sorted(samples)
+
     def learn(self, key: str, low: str | None, high: str | None, tokens: list[str]) -> None:
         """Every ticket with a token in [low, high) was read: its samples there become these tokens'."""
         samples = self._samples.setdefault(key, [])

@@ -11,7 +11,9 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.queries.keys import KEYS_FIELD, SHAPE_FIELD, SHAPE_VERSION
+from services.gateway.queries.store import TICKET_INDEXES, Reads
 from services.gateway.queries.views import TicketViews
+from services.gateway.settings import GatewaySettings
 from services.tickets.store import INDEXES
 from shared.contracts.collections import TICKET_VIEWS, TICKETS
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
@@ -62,6 +64,23 @@ async def test_the_catch_up_copies_what_is_missing_or_older_and_nothing_else(db:
     assert KEYS_FIELD not in held["C0"] and held["C2"][KEYS_FIELD] == [] and held["C2"][SHAPE_FIELD] == SHAPE_VERSION
     assert all("history" not in d and "processed_commands" not in d for d in held.values())
     assert await views.catch_up() == 0
+
+
+async def test_a_first_copy_builds_its_indexes_after_the_catch_up(infra: dict[str, str]) -> None:
+    reads = Reads(make_settings(GatewaySettings, {**infra, **isolated_env()}))
+    try:
+        await reads.db[TICKETS].insert_many([{**ticket(f"F{i}", 1), "last_message_from": "client"}
+                                             for i in range(50)])
+        await reads.start()
+        assert [i["name"] async for i in await reads.tickets.list_indexes()] in ([], ["_id_"])
+        assert await reads.views.catch_up() == 50
+        names = {i["name"] async for i in await reads.tickets.list_indexes()}
+        assert names == {"_id_", *(m.document["name"] for m in TICKET_INDEXES)}
+        assert reads.find.sketch._samples  # the windows' hints were seeded from the copies
+        await reads.start()  # a later start on a filled copy builds (keeps) them at once
+    finally:
+        await reads.client.drop_database(reads.settings.mongodb_db)
+        await reads.stop()
 
 
 async def test_the_ledger_drops_an_index_it_did_not_declare(db: AsyncDatabase[dict[str, Any]]) -> None:
