@@ -128,7 +128,7 @@ def split_ins(b: Branch) -> list[Branch]:
     return [x for x in out if _satisfiable(x)]
 
 
-def _check_size(bs: list[Branch]) -> None:
+def _check_size(bs: list[Any]) -> None:
     if len(bs) > MAX_BRANCHES:
         raise Unsupported("too many branches")
 
@@ -387,10 +387,11 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
     if cursor is not None and cursor[0] is None:
         raise Unsupported("cursor on a null sort value")
     sketch: Sketch | None = getattr(find, "sketch", None)
+    by_windows_plan: list[Branch] = []
     if sketch is None:
-        plan, by_windows_plan = plan_branches(parts[:-1], parts[-1]), []
+        plan = plan_branches(parts[:-1], parts[-1])
     else:  # as plan_branches, but a branch with queue keys keeps its status $in: one walk for all of them
-        plan, by_windows_plan = [], []
+        plan = []
         for b, inside in _plan(parts[:-1], parts[-1]):
             split = _windowed(b, field)
             if split is not None:
