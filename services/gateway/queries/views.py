@@ -34,16 +34,21 @@ class TicketViews:
         self.views = db[TICKET_VIEWS]
         self.after_catch_up = after_catch_up  # e.g. build what waited for the first copy
 
-    async def copy(self, ticket_ids: Iterable[str], reshape: bool = False) -> int:
+    async def copy(self, ticket_ids: Iterable[str], reshape: bool = False, missing: bool = False) -> int:
         """Copy these tickets' current state; returns how many the ledger had.
 
         ``reshape``: also rewrite a copy of the same version (its queue keys were computed by an older shape).
+        ``missing``: these have no copy yet, so they are inserted in bulk (a third of an upsert's cost on the
+        embedded database); one that a concurrent copy inserted first hits the duplicate key and is left to it.
         """
         ids = list(dict.fromkeys(ticket_ids))
         if not ids:
             return 0
         docs = [d async for d in self.ledger.find({"_id": {"$in": ids}}, NO_HISTORY)]
-        await self._write(docs, "$lte" if reshape else "$lt")
+        if missing and docs:
+            await self._tolerate_duplicates(self.views.insert_many([shaped(d) for d in docs], ordered=False))
+        else:
+            await self._write(docs, "$lte" if reshape else "$lt")
         return len(docs)
 
     async def catch_up(self) -> int:
@@ -66,9 +71,11 @@ class TicketViews:
             return 0
         held = {d["_id"]: d async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}},
                                                           {"version": 1, SHAPE_FIELD: 1})}
-        older = [d["_id"] for d in page if held.get(d["_id"], {}).get("version", -1) < d.get("version", 0)]
+        missing = [d["_id"] for d in page if d["_id"] not in held]
+        older = [d["_id"] for d in page if d["_id"] in held and held[d["_id"]].get("version", -1) < d.get("version", 0)]
         reshaped = [i for i, d in held.items() if d.get(SHAPE_FIELD) != SHAPE_VERSION and i not in older]
-        return await self.copy(older) + await self.copy(reshaped, reshape=True)
+        return (await self.copy(missing, missing=True) + await self.copy(older)
+                + await self.copy(reshaped, reshape=True))
 
     async def _write(self, docs: list[dict[str, Any]], newer: str = "$lt") -> None:
         if not docs:
@@ -77,8 +84,12 @@ class TicketViews:
         # misses and the upsert's insert hits the duplicate key, which is the no-op we want.
         ops = [ReplaceOne({"_id": d["_id"], "version": {newer: d.get("version", 0)}}, shaped(d), upsert=True)
                for d in docs]
+        await self._tolerate_duplicates(self.views.bulk_write(ops, ordered=False))
+
+    @staticmethod
+    async def _tolerate_duplicates(write: Awaitable[Any]) -> None:
         try:
-            await self.views.bulk_write(ops, ordered=False)
+            await write
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
