@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from bench.common import infra, percentile, summary_ms, write_result
+from bench.measure import Usage, infra_pids
 from services.gateway.access.auth import mint_token
 from services.gateway.settings import GatewaySettings
 from services.tickets.store import INDEXES
@@ -92,10 +93,15 @@ async def seed(db: Any, n: int) -> float:
 
 
 async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int, budget: float,
-                  n: int) -> dict[str, Any]:
-    """Up to ``rounds`` sequential requests per queue, fewer (at least 3) if one queue exceeds ``budget`` seconds."""
+                  n: int, usage: Usage) -> dict[str, Any]:
+    """Up to ``rounds`` sequential requests per queue, fewer (at least 3) if one queue exceeds ``budget`` seconds.
+
+    Besides the latencies (which follow the host's load), each queue's CPU ms per request of the gateway and
+    the database processes and its database commands per request, which do not.
+    """
     out: dict[str, Any] = {}
     for q in QUEUES:
+        mark = usage.mark()
         params = {"limit": 50, **({"agent_id": AGENTS[7]} if q in ("offers", "mine") else {})}
         lat: list[float] = []
         items = 0
@@ -108,7 +114,9 @@ async def measure(http: httpx.AsyncClient, headers: dict[str, str], rounds: int,
             lat.append(time.perf_counter() - t0)
             assert resp.status_code == 200, resp.text
             items = len(resp.json()["items"])
-        out[q] = {**summary_ms(lat), "page_items": items}
+        cost = Usage.per(mark, usage.mark(), len(lat))
+        out[q] = {**summary_ms(lat), "page_items": items, "cpu_ms_per_request": cost["cpu_ms_by_process"],
+                  "db_commands_per_request": cost["db_ops"]}
     # deep pagination: five pages of the whole-desk list
     lat = []
     started = time.perf_counter()
@@ -185,8 +193,10 @@ async def run(n: int, rounds: int, seconds: float, workers: int, budget: float) 
             async with httpx.AsyncClient(base_url=gateway.url, timeout=600) as http:
                 # the gateway built its queue indexes (services/gateway/store.py) on start, as deployed
                 print("measuring", flush=True)
-                admin_q = await measure(http, admin, rounds, budget, n)
-                spec_q = await measure(http, spec, rounds, budget, n)
+                assert gateway.proc is not None
+                usage = Usage({"gateway": gateway.proc.pid, **infra_pids(env)}, {"gateway": gateway.metrics_url})
+                admin_q = await measure(http, admin, rounds, budget, n, usage)
+                spec_q = await measure(http, spec, rounds, budget, n, usage)
                 rps = await throughput(http, admin, seconds, workers)
                 ticket_rps = await throughput(http, admin, seconds, workers, n)
                 queue_p99s = [v["p99_ms"] for q in (admin_q, spec_q) for k, v in q.items() if k in QUEUES]

@@ -19,6 +19,9 @@ import itertools
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
+from .keys import hint_key, spec_for, token
+from .windows import Sketch, bounds, succ, walk
+
 RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
 # Fields that never hold arrays: two different equalities on one of them cannot both hold.
 SCALAR_FIELDS = frozenset({"_id", "status", "line", "group_id", "service_team_id", "assignee_id", "client.client_id",
@@ -125,7 +128,7 @@ def split_ins(b: Branch) -> list[Branch]:
     return [x for x in out if _satisfiable(x)]
 
 
-def _check_size(bs: list[Branch]) -> None:
+def _check_size(bs: list[Any]) -> None:
     if len(bs) > MAX_BRANCHES:
         raise Unsupported("too many branches")
 
@@ -155,6 +158,15 @@ def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Bra
     database bounds the query by the first field it has an index for) unless the queue names a person
     (``PERSONAL_FIELDS``: my offers lead), and its ``$in`` kept whole.
     """
+    out: list[Branch] = []
+    for b, inside in _plan(base, scope):
+        out.extend(split_ins(b) if inside else [b])
+        _check_size(out)
+    return _unique(out)
+
+
+def _plan(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[tuple[Branch, bool]]:
+    """:func:`plan_branches` before the ``$in`` of the branches inside the scope are split (flagged True)."""
     result: list[Branch] = [{}]
     for part in base:
         if part:
@@ -162,15 +174,19 @@ def plan_branches(base: list[dict[str, Any]], scope: dict[str, Any]) -> list[Bra
             _check_size(result)
     result = [b for b in result if _satisfiable(b)]
     alts = branches(scope) if scope else None
-    out: list[Branch] = []
+    out: list[tuple[Branch, bool]] = []
     for q in result:
         if alts is None or any(_implies(q, s) for s in alts):
-            out.extend(split_ins(q))
+            out.append((q, True))
         else:
-            out.extend(b for s in alts if _satisfiable(b := _conjoin(s, q)))
+            out.extend((b, False) for s in alts if _satisfiable(b := _conjoin(s, q)))
         _check_size(out)
+    return out
+
+
+def _unique(bs: list[Branch]) -> list[Branch]:
     unique: dict[str, Branch] = {}
-    for b in out:
+    for b in bs:
         unique.setdefault(repr(sorted((f, sorted(map(repr, c))) for f, c in b.items())), b)
     return list(unique.values())
 
@@ -303,6 +319,60 @@ class BranchQuery:
         return all(_eq_holds(doc, f, v) for f, v in self.residual)
 
 
+def _windowed(b: Branch, field: str) -> list[Branch] | None:
+    """``b`` as branches that each have a queue key spec for ``field`` (keys.py), splitting its ``$in`` but the
+    status's (the keys hold every active status); or None."""
+    rest = {f: conds for f, conds in b.items() if f != "status"}
+    try:
+        parts = split_ins(rest) if any(kind == "in" for conds in rest.values() for kind, _ in conds) else [rest]
+    except Unsupported:
+        return None
+    status = b.get("status", [])
+    if len(status) != 1:
+        return None
+    out = []
+    for part in parts:
+        ranges = [f for f, conds in part.items() for kind, _ in conds if kind == "range"]
+        eqs = {f: v for f, conds in part.items() for kind, v in conds if kind == "eq"}
+        if len(ranges) > 1 or sum(len(c) for c in part.values()) != len(eqs) + len(ranges):
+            return None
+        kind, value = status[0]
+        eqs["status"] = {"$in": list(value)} if kind == "in" else value
+        if kind == "range" or spec_for(eqs, ranges[0] if ranges else None, field) is None:
+            return None
+        out.append({**part, "status": status})
+    return out
+
+
+async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[tuple[str, int]],
+                       projection: dict[str, int] | None,
+                       accept: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """One branch by windows of its queue keys (windows.py): what ``bq.queries()`` would find, fewer read."""
+    field, direction = bq.field, bq.direction
+    range_field = bq.range[0] if bq.range else None
+    found = spec_for(bq.eqs, range_field, field)
+    assert found is not None
+    spec, prefix = found
+    conditions = dict(bq.eqs)
+    low: str | None = None
+    high: str | None = None
+    if bq.range:
+        conditions[bq.range[0]] = bq.range[1]
+        if range_field == field:
+            low, high = bounds(bq.range[1])
+    if bq.cursor is not None:
+        at = token(bq.cursor[0])
+        if direction > 0:
+            low = at if low is None else max(low, at)
+        else:
+            high = succ(at) if high is None else min(high, succ(at))
+    key = hint_key(spec, prefix)
+
+    def one(query: dict[str, Any]) -> Awaitable[list[dict[str, Any]]]:
+        return find(query, sort, None) if projection is None else find(query, sort, None, projection)
+    return await walk(one, sketch, key, prefix, conditions, field, direction, low, high, bq.limit + 1, accept)
+
+
 async def find_page(find: Find, parts: list[dict[str, Any]], field: str, direction: int,
                     cursor: tuple[Any, str] | None, limit: int,
                     fields: Collection[str] | None = None) -> list[dict[str, Any]]:
@@ -310,31 +380,51 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
 
     ``parts`` is the base filters, then the role scope last (``{}``: everything). With ``fields``, the documents
     carry only those (and what the merge needs: the sort key and the fields checked here), not the whole ticket.
+    A ``find`` that carries a ``sketch`` (windows.py) reads the branches that have a queue key spec by windows.
 
     Raises :class:`Unsupported` (before any query) when a part cannot be split.
     """
     if cursor is not None and cursor[0] is None:
         raise Unsupported("cursor on a null sort value")
-    plan = plan_branches(parts[:-1], parts[-1])
+    sketch: Sketch | None = getattr(find, "sketch", None)
+    by_windows_plan: list[Branch] = []
+    if sketch is None:
+        plan = plan_branches(parts[:-1], parts[-1])
+    else:  # as plan_branches, but a branch with queue keys keeps its status $in: one walk for all of them
+        plan = []
+        for b, inside in _plan(parts[:-1], parts[-1]):
+            split = _windowed(b, field)
+            if split is not None:
+                by_windows_plan.extend(split)
+            else:
+                plan.extend(split_ins(b) if inside else [b])
+        plan, by_windows_plan = _unique(plan), _unique(by_windows_plan)
     bqs = [BranchQuery(b, field, direction, cursor, limit) for b in plan]
+    windowed = [BranchQuery(b, field, direction, cursor, limit) for b in by_windows_plan]
     sort = [(field, direction), ("_id", direction)]
     after = _after(*cursor, direction) if cursor else None
     gate = asyncio.Semaphore(CONCURRENCY)
-    projection = None if fields is None else row_projection(fields, field, *(f for bq in bqs for f, _ in bq.residual))
+    projection = None if fields is None else row_projection(
+        fields, field, *(f for bq in [*bqs, *windowed] for f, _ in bq.residual))
 
     async def run(bq: BranchQuery, query: dict[str, Any], n: int | None, check_cursor: bool) -> list[dict[str, Any]]:
         async with gate:
             docs = await (find(query, sort, n) if projection is None else find(query, sort, n, projection))
         return [d for d in docs if bq.accept(d) and (not check_cursor or after is None or after(d, field))]
 
-    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()]
+    async def by_windows(bq: BranchQuery) -> list[dict[str, Any]]:
+        assert sketch is not None
+        async with gate:
+            return await _walk_branch(find, sketch, bq, sort, projection,
+                                      lambda d: after is None or after(d, field))
+
+    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()] + [by_windows(bq) for bq in windowed]
     results = await asyncio.gather(*jobs)
     seen: dict[str, dict[str, Any]] = {}
     for doc in itertools.chain.from_iterable(results):
         seen.setdefault(doc["_id"], doc)
     ordered = sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)
     return ordered[:limit + 1]
-
 
 
 def row_projection(fields: Collection[str], *needed: str) -> dict[str, int]:

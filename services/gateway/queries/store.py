@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from shared.contracts.collections import (
@@ -26,7 +27,9 @@ from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceT
 from shared.runtime.mongo import database, mongo_client
 
 from ..settings import GatewaySettings
+from .keys import KEYS_FIELD, hint_key, split_key
 from .views import NO_HISTORY, TicketViews
+from .windows import SAMPLE, Sketch
 
 ONLY_HISTORY = {"history": 1}
 
@@ -61,12 +64,46 @@ TICKET_INDEXES = [
     IndexModel([("created_at", DESCENDING)]),
     IndexModel([("status", ASCENDING), ("updated_at", DESCENDING)]),
     IndexModel([("parent_id", ASCENDING)]),
+    # the queues' windows (keys.py, windows.py): one range of this array per branch and window
+    IndexModel([(KEYS_FIELD, ASCENDING)]),
 ]
 
 INDEXES = {GATEWAY_API_KEYS: [IndexModel([("name", ASCENDING)])], TICKET_VIEWS: TICKET_INDEXES,
            # the macro picker (shared ones and the user's own) and the macros report's period
            GATEWAY_MACROS: [IndexModel([("scope", ASCENDING), ("owner_id", ASCENDING)])],
            GATEWAY_MACRO_USES: [IndexModel([("at", ASCENDING)])]}
+
+
+class TicketFind:
+    """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match.
+
+    Carries the sketch that sizes the queues' windows (plan.py reads a queue's branches by windows with it).
+    """
+
+    def __init__(self, tickets: AsyncCollection[dict[str, Any]]) -> None:
+        self.tickets = tickets
+        self.sketch = Sketch()
+
+    async def __call__(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
+                       projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
+        return [d async for d in cursor]
+
+    async def warm(self) -> None:
+        """Seed the sketch from every copy's queue keys, so a queue's first page after a start reads about a page
+        (unseeded, a branch's first window is all of it)."""
+        seen: dict[str, int] = {}
+        samples: dict[str, list[str]] = {}
+        async for doc in self.tickets.find({KEYS_FIELD: {"$gte": ""}}, {KEYS_FIELD: 1}).batch_size(1000):
+            for stored in doc.get(KEYS_FIELD) or []:
+                if (parts := split_key(stored)) is None:
+                    continue
+                key = hint_key(parts[0], parts[1])
+                seen[key] = n = seen.get(key, 0) + 1
+                if n % SAMPLE == SAMPLE // 2:
+                    samples.setdefault(key, []).append(parts[2])
+        for key, tokens in samples.items():
+            self.sketch.seed(key, tokens)
 
 
 class Reads:
@@ -76,20 +113,38 @@ class Reads:
         self.db = database(self.client, settings)
         self.tickets = self.db[TICKET_VIEWS]  # what lists, counts and reports query
         self.ledger = self.db[TICKETS]  # one ticket by id, current to the ledger's last write, with its history
-        self.views = TicketViews(self.db)
+        self.views = TicketViews(self.db, self._after_catch_up)
+        self.find = TicketFind(self.tickets)
+        self._deferred: list[IndexModel] = []
         self.agents = DirectoryStore(self.db, AGENTS)
         self.teams = DirectoryStore(self.db, TEAMS)
         self.lines = DirectoryStore(self.db, LINES)
 
     async def start(self) -> None:
         await self.client.admin.command("ping")
+        # An empty copy is about to be filled by the catch-up: its indexes are built after that, not rewritten on
+        # each insert (docs/embedded-database.md).
+        if await self.tickets.find_one({}, {"_id": 1}) is None:
+            self._deferred = TICKET_INDEXES
         for coll, models in INDEXES.items():
-            # One by one: big batches dropped the embedded database's connection (docs/embedded-database.md).
-            for model in models:
-                try:
-                    await self.db[coll].create_indexes([model])
-                except PyMongoError as exc:  # queries stay correct without it, only slower
-                    log.warning("could not create index %s on %s: %r", model.document.get("name"), coll, exc)
+            if coll != TICKET_VIEWS or not self._deferred:
+                await self._create(coll, models)
+
+    async def _after_catch_up(self) -> None:
+        deferred, self._deferred = self._deferred, []
+        await self._create(TICKET_VIEWS, deferred)
+        try:
+            await self.find.warm()
+        except PyMongoError as exc:  # the windows stay correct unseeded, a queue's first page only slower
+            log.warning("could not seed the queue windows: %r", exc)
+
+    async def _create(self, coll: str, models: list[IndexModel]) -> None:
+        # One by one: big batches dropped the embedded database's connection (docs/embedded-database.md).
+        for model in models:
+            try:
+                await self.db[coll].create_indexes([model])
+            except PyMongoError as exc:  # queries stay correct without it, only slower
+                log.warning("could not create index %s on %s: %r", model.document.get("name"), coll, exc)
 
     async def stop(self) -> None:
         await self.client.close()
@@ -97,12 +152,6 @@ class Reads:
     async def ticket(self, ticket_id: str, history: bool = False) -> dict[str, Any] | None:
         projection = {"processed_commands": 0} if history else NO_HISTORY
         return await self.ledger.find_one({"_id": ticket_id}, projection)
-
-    async def find(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
-                   projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        """Tickets without their history (or only ``projection``'s fields); ``limit`` None for all that match."""
-        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
-        return [d async for d in cursor]
 
     async def noop_commands(self, command_ids: list[str]) -> set[str]:
         """Commands the ledger recorded as producing nothing (``ledger_commands`` with no events)."""

@@ -4,13 +4,13 @@ The ledger's ``tickets`` collection keeps only the indexes its own writes need; 
 on this copy, so a ledger update does not rewrite them and a queue does not decode histories
 (docs/performance.md). The event hub copies the tickets each fetched batch of ``tickets.events`` touched before
 it answers the actions waiting on them, so a user reads his own writes; at start, ``catch_up`` copies whatever
-changed while no gateway ran. Every copy is guarded by the ticket's version, so replicas and retries never move
-a copy backwards.
+changed while no gateway ran, and recomputes the queue keys (keys.py) of copies an older build shaped otherwise.
+Every copy is guarded by the ticket's version, so replicas and retries never move a copy backwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from pymongo import ReplaceOne
@@ -19,6 +19,8 @@ from pymongo.errors import BulkWriteError
 
 from shared.contracts.collections import TICKET_VIEWS, TICKETS
 
+from .keys import SHAPE_FIELD, SHAPE_VERSION, shaped
+
 # What the copy leaves out: the history grows without bound, the command window is the ledger's own bookkeeping.
 NO_HISTORY = {"history": 0, "processed_commands": 0}
 DUPLICATE_KEY = 11000
@@ -26,17 +28,27 @@ PAGE = 500
 
 
 class TicketViews:
-    def __init__(self, db: AsyncDatabase[dict[str, Any]]) -> None:
+    def __init__(self, db: AsyncDatabase[dict[str, Any]],
+                 after_catch_up: Callable[[], Awaitable[None]] | None = None) -> None:
         self.ledger = db[TICKETS]
         self.views = db[TICKET_VIEWS]
+        self.after_catch_up = after_catch_up  # e.g. build what waited for the first copy
 
-    async def copy(self, ticket_ids: Iterable[str]) -> int:
-        """Copy these tickets' current state; returns how many the ledger had."""
+    async def copy(self, ticket_ids: Iterable[str], reshape: bool = False, missing: bool = False) -> int:
+        """Copy these tickets' current state; returns how many the ledger had.
+
+        ``reshape``: also rewrite a copy of the same version (its queue keys were computed by an older shape).
+        ``missing``: these have no copy yet, so they are inserted in bulk (a third of an upsert's cost on the
+        embedded database); one that a concurrent copy inserted first hits the duplicate key and is left to it.
+        """
         ids = list(dict.fromkeys(ticket_ids))
         if not ids:
             return 0
         docs = [d async for d in self.ledger.find({"_id": {"$in": ids}}, NO_HISTORY)]
-        await self._write(docs)
+        if missing and docs:
+            await self._tolerate_duplicates(self.views.insert_many([shaped(d) for d in docs], ordered=False))
+        else:
+            await self._write(docs, "$lte" if reshape else "$lt")
         return len(docs)
 
     async def catch_up(self) -> int:
@@ -49,23 +61,35 @@ class TicketViews:
             if len(page) == PAGE:
                 copied += await self._copy_stale(page)
                 page = []
-        return copied + await self._copy_stale(page)
+        copied += await self._copy_stale(page)
+        if self.after_catch_up is not None:
+            await self.after_catch_up()
+        return copied
 
     async def _copy_stale(self, page: list[dict[str, Any]]) -> int:
         if not page:
             return 0
-        held = {d["_id"]: d.get("version", 0)
-                async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}}, {"version": 1})}
-        return await self.copy(d["_id"] for d in page if held.get(d["_id"], -1) < d.get("version", 0))
+        held = {d["_id"]: d async for d in self.views.find({"_id": {"$in": [d["_id"] for d in page]}},
+                                                          {"version": 1, SHAPE_FIELD: 1})}
+        missing = [d["_id"] for d in page if d["_id"] not in held]
+        older = [d["_id"] for d in page if d["_id"] in held and held[d["_id"]].get("version", -1) < d.get("version", 0)]
+        reshaped = [i for i, d in held.items() if d.get(SHAPE_FIELD) != SHAPE_VERSION and i not in older]
+        return (await self.copy(missing, missing=True) + await self.copy(older)
+                + await self.copy(reshaped, reshape=True))
 
-    async def _write(self, docs: list[dict[str, Any]]) -> None:
+    async def _write(self, docs: list[dict[str, Any]], newer: str = "$lt") -> None:
         if not docs:
             return
-        # Replaces an older copy; where the copy is as new or newer the filter misses and the upsert's insert
-        # hits the duplicate key, which is the no-op we want.
-        ops = [ReplaceOne({"_id": d["_id"], "version": {"$lt": d.get("version", 0)}}, d, upsert=True) for d in docs]
+        # Replaces an older copy (``$lte``: or one of the same version); where the copy is newer the filter
+        # misses and the upsert's insert hits the duplicate key, which is the no-op we want.
+        ops = [ReplaceOne({"_id": d["_id"], "version": {newer: d.get("version", 0)}}, shaped(d), upsert=True)
+               for d in docs]
+        await self._tolerate_duplicates(self.views.bulk_write(ops, ordered=False))
+
+    @staticmethod
+    async def _tolerate_duplicates(write: Awaitable[Any]) -> None:
         try:
-            await self.views.bulk_write(ops, ordered=False)
+            await write
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
             if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
