@@ -107,6 +107,7 @@ async def load(db: Any, n: int, now: datetime, batch: int = 20_000) -> float:
     embedded database updates every index per document: building them once afterwards is cheaper). The next
     batch is built in a thread while the database takes the last one."""
     tpl, plans = template(now)
+    plans = domain.next_timers(plans)  # what the service keeps: each clock's next timer
 
     def build(lo: int, hi: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         clocks: list[dict[str, Any]] = []

@@ -42,7 +42,7 @@ class SlaService:
     def components(self) -> list[Component]:
         """In start order; they stop in reverse, the timers' drain first: no batch or sweep is cut in half
         (between its publish and its outbox clear, which would make the next owner publish it again)."""
-        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES, exclusive=True),
                         stop=self.client.close)
         gauge = [self.gauge] if self.settings.pending_gauge_seconds else []
         return [prepare, self.bus, self.stream, self.timers, self.sweeper, *gauge, Hooks(stop=self.timers.drain)]

@@ -267,6 +267,16 @@ def desired_timers(clock: SlaClock, catalog: Catalog) -> list[TimerPlan]:
     return out
 
 
+def next_timers(plans: list[TimerPlan]) -> list[TimerPlan]:
+    """The plans kept as timer documents: the earliest (ties together). Each firing derives the next plans from
+    the new state and schedules the earliest of them, so a ticket holds one pending timer, not one per future
+    step (every timer costs a document and its index entries on every write), and its steps fire in due order."""
+    if not plans:
+        return []
+    first = min(p.due_at for p in plans)
+    return [p for p in plans if p.due_at == first]
+
+
 def _anchor(clock: SlaClock, step: LadderStep) -> datetime | None:
     return clock.assigned_at if step.start == "assigned" else clock.breach_started_at
 
