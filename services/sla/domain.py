@@ -1,8 +1,8 @@
 """Clock rules: how ticket events move a ticket's SLA clocks, which timers that implies, what a due timer does.
 
 All pure. ``apply`` turns (clock, event) into the new clock; ``desired_timers`` derives
-the complete set of pending timers from a clock, so the adapter can make the timer
-store match it (stale timers go, new ones come, fired ones never revive). Timer ids
+the complete set of pending timers from a clock; the adapter keeps the earliest of them
+(``next_timers``) in the timer store (stale timers go, new ones come, fired ones never revive). Timer ids
 are deterministic in (ticket, kind, target/step, epoch), so a re-fire after a crash
 produces the same ids and dedupes downstream.
 """

@@ -1,10 +1,11 @@
 """``tickets.events`` → clock records + timers; due timers → ``sla.events`` + ledger commands.
 
 Crash safety. Events: timers are synced before the clock is saved, so a redelivered event
-recomputes the same deterministic timers. Firings: the new state and the envelopes to send
-(an outbox) are saved in one write, then the timers that state implies are synced, then the
-envelopes are published and the outbox cleared, then the timer is marked fired. A crash
-anywhere repeats the publish with the same ids (derived from the timer id), which the
+recomputes the same deterministic timers; an event's outbox is published, then cleared. Firings:
+the new state, the envelopes to send (an outbox) and the ids of the timers that wrote it are saved
+in one write, then the ticket's next timer is synced, then the envelopes are published, then the
+timers are marked fired, which is what makes that outbox count as published (no second write).
+A crash anywhere repeats the publish with the same ids (derived from the timer id), which the
 ledger and the readers of ``sla.events`` dedupe; nothing is lost and order per ticket holds.
 
 Event time. An event is applied after the ticket's timers that fell due before it (``_overdue``),
@@ -245,7 +246,9 @@ class SlaHandler:
         Returns the new state, the due timers handled (to mark fired), the envelopes and whether every handled
         timer did something (a timer that does nothing hints that the pending timers differ from the clock).
         """
-        current, handled, outbox, sure = before, [], [], True
+        current, sure = before, True
+        handled: list[str] = []
+        outbox: list[dict[str, Any]] = []
         partition = partition_for(group[0].ticket_id, self.store.timers.partitions)
         waiting = list(group)
         seen = {tm.id for tm in group}
@@ -270,6 +273,7 @@ class SlaHandler:
                 tm = Timer(plan.id, group[0].ticket_id, plan.due_at, plan.kind, plan.data, partition)
             else:
                 break
+            assert current is not None  # a timer fires only on a clock (see above), a plan only comes from one
             firing = domain.fire(current, tm.kind, tm.data, tm.due_at, catalog)
             if firing is None:  # already done (maybe by a run that crashed before syncing timers)
                 sure = False
