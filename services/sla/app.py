@@ -18,6 +18,10 @@ from .settings import SlaSettings
 from .store import INDEXES, ClockStore, DirectoryCache
 from .stream import FaustStream
 
+# How long the outbox sweep rests at most while it finds nothing: it bounds only how late a left-behind event
+# outbox (a crash between its publish and its clear, or a lost race) goes out when no event of that ticket comes.
+SWEEP_REST_MAX_SECONDS = 30.0
+
 
 class SlaService:
     def __init__(self, settings: SlaSettings, clock: Clock) -> None:
@@ -64,7 +68,7 @@ class SlaService:
             found = await self.handler.flush_pending(owned)
         self._swept = owned
         self._sweep_rest = (self.settings.sweep_interval_seconds if found or not owned else
-                            min(self._sweep_rest * 2, self.settings.sweep_idle_max_seconds))
+                            min(self._sweep_rest * 2, SWEEP_REST_MAX_SECONDS))
         self._sweep_next = time.monotonic() + self._sweep_rest
 
     async def _gauge(self) -> None:

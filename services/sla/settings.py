@@ -20,9 +20,6 @@ class SlaSettings(ServiceSettings):
         description="Warn when this share of a target is used, for policies that set none")
     commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
-    sweep_idle_max_seconds: float = Field(
-        30.0, gt=0, description="How long the outbox sweep rests at most while it finds nothing (it doubles its "
-        "rest each empty round; a change of partitions or a find brings it back to sweep_interval_seconds)")
     pending_gauge_seconds: float = Field(
         300.0, ge=0, description="How often the pending-timers gauge is recounted (0: never). Counting reads "
         "every pending timer, which stalls firing on the embedded database (docs/embedded-database.md); "

@@ -70,7 +70,7 @@ def clock_queries() -> float:
 
 
 async def test_an_idle_sla_service_sweeps_for_left_outboxes_ever_more_rarely(env: dict[str, str]) -> None:
-    app = sla_app(make_settings(SlaSettings, env, sweep_interval_seconds=0.2, sweep_idle_max_seconds=30.0))
+    app = sla_app(make_settings(SlaSettings, env, sweep_interval_seconds=0.2))
     async with running(app):
         service = app.state.service
         await eventually(lambda: service.stream.owned_partitions(), timeout=30, message="partitions assigned")
