@@ -48,6 +48,9 @@ class SlaHandler:
         self.store, self.directory, self.bus, self.clock = store, directory, bus, clock
         self._locks: dict[str, asyncio.Lock] = {}
         self.patience = Patience()  # for a timer whose clock record is not saved yet (its event mid-flight)
+        # Timers whose pass published its outboxes and released the tickets; the loop marks them fired right after
+        # (before its next pass). An event handled in between must not take their outbox for unpublished.
+        self._published: set[str] = set()
 
     def _lock(self, ticket_id: str) -> asyncio.Lock:
         lock = self._locks.get(ticket_id)
@@ -133,7 +136,7 @@ class SlaHandler:
         """The clock, after publishing whatever a firing recorded but did not get to publish."""
         clock = await self.store.load(ticket_id)
         if clock is not None and clock.outbox:
-            if clock.outbox_timers and not await self.store.unfired(clock.outbox_timers):
+            if clock.outbox_timers and not await self.store.unfired(clock.outbox_timers) - self._published:
                 clock.outbox, clock.outbox_timers = [], []  # a timer pass's, published: its timers are marked
             else:
                 await self._flush(clock)
@@ -167,6 +170,7 @@ class SlaHandler:
         its timers are marked fired (by the loop, after this returns) it counts as published. A crash before
         the marking leaves them due, and the next pass (or the next event) publishes the outbox again, same ids.
         """
+        self._published = set()  # the last pass's timers are marked by now (or, not marked, published again here)
         if not timers:
             return []
         catalog = await self.directory.catalog()
@@ -215,8 +219,10 @@ class SlaHandler:
             keep = {tid: [tm.id for tm in groups[tid]] for tid in plans}  # all of them: none deleted undecided
             await self.store.sync_timers_many(plans, keep, known)
             await self._publish(unsaved + [entry for _, after in saves for entry in after.outbox])
+            done = [tid for handled in done_of.values() for tid in handled]
+            self._published = set(done)
             await self._drop(dropped)
-            return [tid for handled in done_of.values() for tid in handled]
+            return done
 
     async def _settle_outboxes(self, clocks: dict[str, SlaClock]) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
         """Outboxes the loaded clocks still carry: an event's (a crash or a lost race left it) is published and

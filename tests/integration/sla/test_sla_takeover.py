@@ -244,3 +244,29 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
             assert await db.sla_clocks.count_documents({"outbox_pending": True}) == 0
         await bus.stop()
     await client.close()
+
+
+async def test_an_event_handled_between_a_pass_and_its_marking_sends_nothing_again(env: dict[str, str]) -> None:
+    """The loop marks a pass's timers fired after the pass has let go of its tickets. An event of such a ticket
+    handled in between finds the pass's outbox on the clock with its timers not marked yet: it must not take it
+    for one a crash left unpublished and send it again."""
+    clock = ManualClock(T0)
+    settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
+    app = sla_app(settings, clock)
+    held, gate = hold_marking(app.state.service)
+    async with running(app), Tap(settings, SLA_EVENTS) as sla_tap:
+        await bus.start()
+        await step_one_held_before_marking(bus, db, sla_tap, clock, ["T-m"], held)
+        await event(bus, "T-m", t.TicketAssigned(agent_id="a2", mode="reassign", previous_agent_id="a1"), minutes(16))
+        await eventually(lambda: db.sla_clocks.find_one({"_id": "T-m", "assign_epoch": 2}), message="reassigned")
+        gate.set()
+        step1 = domain.timer_id("T-m", domain.LADDER, "default", 1, "assigned", 1)
+
+        async def settled() -> bool:  # marked, or dropped by the event's sync (a step of the old assignment)
+            return await db.sla_timers.find_one({"_id": step1, "fired": False}) is None
+
+        await eventually(settled, timeout=10, message="step 1 no longer pending")
+        await asyncio.sleep(0.5)  # anything sent again would show up now
+        assert len(sla_tap.of("T-m", "EscalationStepFired")) == 1
+        await bus.stop()
+    await client.close()
