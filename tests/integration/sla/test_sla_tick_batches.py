@@ -94,8 +94,8 @@ async def test_tickets_due_together_fire_in_one_pass_once_each_in_order(env: dic
                 every = sla_tap.of(tid)
                 if fail == "mark":
                     # Published, not marked: the outbox counts as published only once its timers are marked, so
-                    # the next pass sends it again, the same records (ids and content), which readers dedupe.
-                    assert len({e.id for e in every}) < len(every), f"{tid}: the unmarked outbox was not resent"
+                    # the next pass may send it again (unless an event of the ticket saved over it first), the
+                    # same records (ids and content, checked by distinct), which readers dedupe.
                     every = distinct(every)
                 sent = [e for e in every if e.type in ("SlaWarning", "SlaBreached")]
                 assert [f"{e.type}:{e.payload['target']}" for e in sent] == ORDER, (tid, fail)
