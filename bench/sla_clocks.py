@@ -102,11 +102,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def load(db: Any, n: int, now: datetime, batch: int = 20_000) -> float:
-    """Insert ``n`` clocks and their timers in large unordered batches, with no secondary index yet (the
+async def load(db: Any, n: int, now: datetime, batch: int = 20_000) -> tuple[float, int]:
+    """Insert ``n`` clocks and their next timers in large unordered batches, the timers with no index yet (the
     embedded database updates every index per document: building them once afterwards is cheaper). The next
-    batch is built in a thread while the database takes the last one."""
+    batch is built in a thread while the database takes the last one. Returns the seconds and documents."""
     tpl, plans = template(now)
+    plans = domain.next_timers(plans)  # what the service keeps: each clock's next timer
 
     def build(lo: int, hi: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         clocks: list[dict[str, Any]] = []
@@ -131,7 +132,7 @@ async def load(db: Any, n: int, now: datetime, batch: int = 20_000) -> float:
             print(f"  loaded {lo} clocks ({time.perf_counter() - started:.0f}s)", flush=True)
     if inflight is not None:
         await inflight
-    return time.perf_counter() - started
+    return time.perf_counter() - started, n * (1 + len(plans))
 
 
 async def stream(db: Any, rate: int, seconds: float, lead: float = 1.0, prefix: str = "S") -> list[str]:
@@ -182,10 +183,11 @@ async def main(args: argparse.Namespace) -> None:
         db_rss_before = rss_mb(db_pid) if db_pid else None
         print(f"loading {args.tickets} open clocks …", flush=True)
         t0 = time.perf_counter()
-        if args.indexes_first:
-            await ensure_indexes(db, INDEXES)
+        # The clocks' one index is sparse over a field a loaded clock lacks: created first, it costs the inserts
+        # nothing, where building it afterwards reads every clock.
+        await ensure_indexes(db, INDEXES if args.indexes_first else {CLOCKS: INDEXES[CLOCKS]})
         index_s = time.perf_counter() - t0
-        insert_s = await load(db, args.tickets, datetime.now(UTC), args.batch)
+        insert_s, documents = await load(db, args.tickets, datetime.now(UTC), args.batch)
         t0 = time.perf_counter()
         await ensure_indexes(db, INDEXES)
         index_s += time.perf_counter() - t0
@@ -196,7 +198,7 @@ async def main(args: argparse.Namespace) -> None:
                 "open_tickets": args.tickets, "load_seconds": round(load_s, 1),
                 "load_phases_seconds": {"inserts": round(insert_s, 1), "indexes": round(index_s, 1),
                                         "batch": args.batch, "indexes_first": args.indexes_first},
-                "documents": args.tickets + await db[TIMERS].count_documents({}),
+                "documents": documents,
                 "database_rss_mb": rss_mb(db_pid) if db_pid else None, "load_average": list(os.getloadavg())})
             await client.close()
             return

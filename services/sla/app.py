@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import FastAPI
 
 from shared.runtime.clock import Clock, default_clock
@@ -15,6 +17,10 @@ from .handlers import SlaHandler
 from .settings import SlaSettings
 from .store import INDEXES, ClockStore, DirectoryCache
 from .stream import FaustStream
+
+# How long the outbox sweep rests at most while it finds nothing: it bounds only how late a left-behind event
+# outbox (a crash between its publish and its clear, or a lost race) goes out when no event of that ticket comes.
+SWEEP_REST_MAX_SECONDS = 30.0
 
 
 class SlaService:
@@ -36,22 +42,34 @@ class SlaService:
                                 interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions,
                                 idle_max=IDLE_MAX_SECONDS)
         self.stream.on_revoke.append(self.timers.quiesce)
+        self._swept: set[int] = set()  # partitions the last sweep covered, its rest and when it ends
+        self._sweep_rest, self._sweep_next = settings.sweep_interval_seconds, 0.0
         self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)
         self.gauge = Periodic("sla-pending-gauge", settings.pending_gauge_seconds or 1.0, self._gauge)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse, the timers' drain first: no batch or sweep is cut in half
         (between its publish and its outbox clear, which would make the next owner publish it again)."""
-        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES),
+        prepare = Hooks(lambda: ensure_topics(self.settings), lambda: ensure_indexes(self.db, INDEXES, exclusive=True),
                         stop=self.client.close)
         gauge = [self.gauge] if self.settings.pending_gauge_seconds else []
         return [prepare, self.bus, self.stream, self.timers, self.sweeper, *gauge, Hooks(stop=self.timers.drain)]
 
     async def _sweep(self) -> None:
-        """Publish outboxes a crashed run left behind (under the timer loop's lock: fenced like a batch)."""
+        """Publish outboxes a crashed run left behind (under the timer loop's lock: fenced like a batch).
+
+        Only an event's outbox can be left (a timer pass's is published again by its timers, which stay due until
+        marked), and only by a crash or a lost race, so the sweep rests longer each round it finds nothing: an idle
+        desk does not query for them every second. New partitions (a restart, a rebalance) are swept at once."""
         async with self.timers.busy:
-            if not self.timers.stopping:
-                await self.handler.flush_pending(self.stream.owned_partitions())
+            owned = self.stream.owned_partitions()
+            if self.timers.stopping or (owned == self._swept and time.monotonic() < self._sweep_next):
+                return
+            found = await self.handler.flush_pending(owned)
+        self._swept = owned
+        self._sweep_rest = (self.settings.sweep_interval_seconds if found or not owned else
+                            min(self._sweep_rest * 2, SWEEP_REST_MAX_SECONDS))
+        self._sweep_next = time.monotonic() + self._sweep_rest
 
     async def _gauge(self) -> None:
         """Recount pending timers, apart from the sweep: the count grows with open tickets (see settings)."""

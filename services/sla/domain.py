@@ -1,8 +1,8 @@
 """Clock rules: how ticket events move a ticket's SLA clocks, which timers that implies, what a due timer does.
 
 All pure. ``apply`` turns (clock, event) into the new clock; ``desired_timers`` derives
-the complete set of pending timers from a clock, so the adapter can make the timer
-store match it (stale timers go, new ones come, fired ones never revive). Timer ids
+the complete set of pending timers from a clock; the adapter keeps the earliest of them
+(``next_timers``) in the timer store (stale timers go, new ones come, fired ones never revive). Timer ids
 are deterministic in (ticket, kind, target/step, epoch), so a re-fire after a crash
 produces the same ids and dedupes downstream.
 """
@@ -265,6 +265,16 @@ def desired_timers(clock: SlaClock, catalog: Catalog) -> list[TimerPlan]:
             out.append(TimerPlan(timer_id(tid, DEADLINE, offset, clock.deadline.isoformat()), at, DEADLINE,
                                  {"offset": offset, "deadline": clock.deadline.isoformat()}))
     return out
+
+
+def next_timers(plans: list[TimerPlan]) -> list[TimerPlan]:
+    """The plans kept as timer documents: the earliest (ties together). Each firing derives the next plans from
+    the new state and schedules the earliest of them, so a ticket holds one pending timer, not one per future
+    step (every timer costs a document and its index entries on every write), and its steps fire in due order."""
+    if not plans:
+        return []
+    first = min(p.due_at for p in plans)
+    return [p for p in plans if p.due_at == first]
 
 
 def _anchor(clock: SlaClock, step: LadderStep) -> datetime | None:

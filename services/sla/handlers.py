@@ -1,10 +1,11 @@
 """``tickets.events`` → clock records + timers; due timers → ``sla.events`` + ledger commands.
 
 Crash safety. Events: timers are synced before the clock is saved, so a redelivered event
-recomputes the same deterministic timers. Firings: the new state and the envelopes to send
-(an outbox) are saved in one write, then the timers that state implies are synced, then the
-envelopes are published and the outbox cleared, then the timer is marked fired. A crash
-anywhere repeats the publish with the same ids (derived from the timer id), which the
+recomputes the same deterministic timers; an event's outbox is published, then cleared. Firings:
+the new state, the envelopes to send (an outbox) and the ids of the timers that wrote it are saved
+in one write, then the ticket's next timer is synced, then the envelopes are published, then the
+timers are marked fired, which is what makes that outbox count as published (no second write).
+A crash anywhere repeats the publish with the same ids (derived from the timer id), which the
 ledger and the readers of ``sla.events`` dedupe; nothing is lost and order per ticket holds.
 
 Event time. An event is applied after the ticket's timers that fell due before it (``_overdue``),
@@ -47,6 +48,9 @@ class SlaHandler:
         self.store, self.directory, self.bus, self.clock = store, directory, bus, clock
         self._locks: dict[str, asyncio.Lock] = {}
         self.patience = Patience()  # for a timer whose clock record is not saved yet (its event mid-flight)
+        # Timers whose pass published its outboxes and released the tickets; the loop marks them fired right after
+        # (before its next pass). An event handled in between must not take their outbox for unpublished.
+        self._published: set[str] = set()
 
     def _lock(self, ticket_id: str) -> asyncio.Lock:
         lock = self._locks.get(ticket_id)
@@ -132,8 +136,11 @@ class SlaHandler:
         """The clock, after publishing whatever a firing recorded but did not get to publish."""
         clock = await self.store.load(ticket_id)
         if clock is not None and clock.outbox:
-            await self._flush(clock)
-            clock = await self.store.load(ticket_id)
+            if clock.outbox_timers and not await self.store.unfired(clock.outbox_timers) - self._published:
+                clock.outbox, clock.outbox_timers = [], []  # a timer pass's, published: its timers are marked
+            else:
+                await self._flush(clock)
+                clock = await self.store.load(ticket_id)
         return clock
 
     async def _flush(self, clock: SlaClock) -> None:
@@ -156,67 +163,53 @@ class SlaHandler:
         """Fire a tick's due timers together; returns the ids to mark fired (not those still waiting for their
         clock, nor those Patience gave up on: see ``_drop``).
 
-        The steps of ``fire``, each done once for the whole batch instead of once per timer: one read of
-        every ticket's clock, each ticket's due timers applied in due order in memory, one compare-and-set
-        write of every new state with its outbox, one sync of every ticket's timers, one publish per topic,
-        one write clearing the outboxes. A crash between any two steps leaves what a crash inside ``fire``
-        leaves (saved outboxes are re-published with the same ids, timers stay due), so recovery is the same.
+        One read of every ticket's clock; each ticket's due timers, and the steps their firing makes due at once
+        (a breach starts the ladder), applied in due order in memory; one compare-and-set write of every new
+        state with its outbox and the timers that wrote it; one sync of the timers (not read back when the
+        loaded clock shows no crash); one publish per topic. The outbox is not cleared with a second write: once
+        its timers are marked fired (by the loop, after this returns) it counts as published. A crash before
+        the marking leaves them due, and the next pass (or the next event) publishes the outbox again, same ids.
         """
+        self._published = set()  # the last pass's timers are marked by now (or, not marked, published again here)
         if not timers:
             return []
         catalog = await self.directory.catalog()
+        now = self.clock.now()
         groups = {group[0].ticket_id: group for group in by_ticket(timers)}
         async with contextlib.AsyncExitStack() as stack:
             for ticket_id in sorted(groups):  # one order: no two holders of several locks wait on each other
                 await stack.enter_async_context(self._lock(ticket_id))
             clocks = await self.store.load_many(list(groups))
-            for ticket_id, clock in list(clocks.items()):
-                if clock.outbox:  # left behind by a crash or a lost race: publish it first (same ids)
-                    reloaded = await self._load(ticket_id)
-                    if reloaded is None:
-                        del clocks[ticket_id]
-                    else:
-                        clocks[ticket_id] = reloaded
-            done: list[str] = []
+            carried = await self._settle_outboxes(clocks)
             saves: list[tuple[SlaClock, SlaClock]] = []
             plans: dict[str, list[TimerPlan]] = {}
+            known: dict[str, list[TimerPlan]] = {}
             done_of: dict[str, list[str]] = {}
             dropped: list[str] = []
+            unsaved: list[dict[str, Any]] = []  # carried outboxes of clocks this pass does not write
             people: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
             for ticket_id, group in groups.items():
                 before = clocks.get(ticket_id)
-                current, handled, outbox = before, [], []
-                for tm in group:
-                    if current is None or _ahead(tm, current):
-                        try:
-                            self.patience.wait(tm.id)
-                        except NotYet:
-                            break  # this and the ticket's later timers wait for the next tick, in order
-                        dropped.append(tm.id)  # not marked fired: see _drop
-                        continue
-                    self.patience.caught_up(tm.id)
-                    firing = domain.fire(current, tm.kind, tm.data, tm.due_at, catalog)
-                    handled.append(tm.id)
-                    if firing is None:  # already done (maybe by a run that crashed before syncing timers)
-                        continue
-                    current = firing.clock
-                    envs = await self._envelopes(tm, firing, people)
-                    outbox += envs
-                    log.info("sla timer fired", extra={"timer": tm.id, "kind": tm.kind,
-                                                       "sent": [e["envelope"]["type"] for e in envs]})
+                current, handled, outbox, sure = await self._fire_ticket(group, before, now, catalog, people,
+                                                                         dropped)
                 if not handled:
                     continue
                 done_of[ticket_id] = handled
-                if current is None:
+                if before is None or current is None:
                     continue
-                if before is not None and current is not before:
-                    current.outbox = outbox
+                old_outbox, old_timers = carried.get(ticket_id, ([], []))
+                if current is not before:
+                    current.outbox, current.outbox_timers = old_outbox + outbox, old_timers + handled
                     saves.append((before, current))
+                else:
+                    unsaved += old_outbox
                 plans[ticket_id] = domain.desired_timers(current, catalog)
+                if sure and ticket_id not in carried:  # its timers match the clock as loaded: no need to read them
+                    known[ticket_id] = domain.desired_timers(before, catalog)
             if not await self.store.save_many(saves):
                 # Some clock moved on under us (a rebalance overlap): which saves landed is unknown, so those
-                # tickets stop here. Next tick re-reads them: a landed save is flushed from its outbox and its
-                # timers come back as already done; a lost one fires afresh.
+                # tickets stop here. Next tick re-reads them: a landed save's outbox is published again (its
+                # timers are not marked) and its timers come back as already done; a lost one fires afresh.
                 for _, after in saves:
                     plans.pop(after.id, None)
                     done_of.pop(after.id, None)
@@ -224,14 +217,79 @@ class SlaHandler:
                             extra={"tickets": [after.id for _, after in saves]})
                 saves = []
             keep = {tid: [tm.id for tm in groups[tid]] for tid in plans}  # all of them: none deleted undecided
-            await self.store.sync_timers_many(plans, keep)
-            outboxes = [after for _, after in saves if after.outbox]
-            await self._publish([entry for clock in outboxes for entry in clock.outbox])
-            await self.store.clear_outboxes(outboxes)
+            await self.store.sync_timers_many(plans, keep, known)
+            await self._publish(unsaved + [entry for _, after in saves for entry in after.outbox])
+            done = [tid for handled in done_of.values() for tid in handled]
+            self._published = set(done)
             await self._drop(dropped)
-            for handled in done_of.values():
-                done += handled
             return done
+
+    async def _settle_outboxes(self, clocks: dict[str, SlaClock]) -> dict[str, tuple[list[dict[str, Any]], list[str]]]:
+        """Outboxes the loaded clocks still carry: an event's (a crash or a lost race left it) is published and
+        cleared now (same ids); a timer pass's is unpublished only while one of its timers is not marked fired
+        (one read for all), and then returned by ticket to go out first in this pass. Either way the clocks in
+        ``clocks`` come back without an outbox."""
+        for ticket_id, clock in list(clocks.items()):
+            if clock.outbox and not clock.outbox_timers:
+                reloaded = await self._load(ticket_id)
+                if reloaded is None:
+                    del clocks[ticket_id]
+                else:
+                    clocks[ticket_id] = reloaded
+        written = {tid: c for tid, c in clocks.items() if c.outbox}
+        unfired = await self.store.unfired([i for c in written.values() for i in c.outbox_timers])
+        carried = {tid: (c.outbox, c.outbox_timers) for tid, c in written.items() if unfired & set(c.outbox_timers)}
+        for c in written.values():
+            c.outbox, c.outbox_timers = [], []
+        return carried
+
+    async def _fire_ticket(self, group: list[Timer], before: SlaClock | None, now: datetime, catalog: Catalog,
+                           people: dict[tuple[Any, ...], list[tuple[str, str]]], dropped: list[str],
+                           ) -> tuple[SlaClock | None, list[str], list[dict[str, Any]], bool]:
+        """One ticket's due timers, in due order, and then the steps their firing makes due by ``now`` (a breach
+        starts the ladder): fired here, they need no timer document, no second pass and no second write.
+
+        Returns the new state, the due timers handled (to mark fired), the envelopes and whether every handled
+        timer did something (a timer that does nothing hints that the pending timers differ from the clock).
+        """
+        current, sure = before, True
+        handled: list[str] = []
+        outbox: list[dict[str, Any]] = []
+        partition = partition_for(group[0].ticket_id, self.store.timers.partitions)
+        waiting = list(group)
+        seen = {tm.id for tm in group}
+        for _ in range(len(group) + OVERDUE_MAX):
+            plan = None
+            if handled and current is not None:
+                due = [p for p in domain.desired_timers(current, catalog) if p.due_at <= now and p.id not in seen]
+                plan = min(due, key=lambda p: p.due_at, default=None)
+            if waiting and (plan is None or waiting[0].due_at <= plan.due_at):
+                tm = waiting.pop(0)
+                if current is None or _ahead(tm, current):
+                    try:
+                        self.patience.wait(tm.id)
+                    except NotYet:
+                        break  # this and the ticket's later timers wait for the next tick, in order
+                    dropped.append(tm.id)  # not marked fired: see _drop
+                    continue
+                self.patience.caught_up(tm.id)
+                handled.append(tm.id)
+            elif plan is not None:
+                seen.add(plan.id)
+                tm = Timer(plan.id, group[0].ticket_id, plan.due_at, plan.kind, plan.data, partition)
+            else:
+                break
+            assert current is not None  # a timer fires only on a clock (see above), a plan only comes from one
+            firing = domain.fire(current, tm.kind, tm.data, tm.due_at, catalog)
+            if firing is None:  # already done (maybe by a run that crashed before syncing timers)
+                sure = False
+                continue
+            current = firing.clock
+            envs = await self._envelopes(tm, firing, people)
+            outbox += envs
+            log.info("sla timer fired", extra={"timer": tm.id, "kind": tm.kind,
+                                               "sent": [e["envelope"]["type"] for e in envs]})
+        return current, handled, outbox, sure
 
     async def _drop(self, timer_ids: Sequence[str]) -> None:
         """Delete timers whose state never caught up within Patience, instead of marking them fired.

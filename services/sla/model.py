@@ -77,13 +77,18 @@ class SlaClock(BaseModel):
     applied: list[str] = Field(default_factory=list, description="Recent event ids: redelivery is a no-op")
     outbox: list[dict[str, Any]] = Field(
         default_factory=list, description="Envelopes a firing recorded with its state, published after the save")
+    outbox_timers: list[str] = Field(
+        default_factory=list, description="The timers whose firing wrote the outbox: once they are marked fired "
+        "it has been published (a timer pass writes no second clock write to clear it). Empty: an event's "
+        "outbox, pending until cleared")
     partition: int = -1
     version: int = 0
 
     def to_doc(self) -> dict[str, Any]:
         doc = self.model_dump()
         doc["_id"] = doc.pop("id")
-        doc["outbox_pending"] = bool(self.outbox)
+        if self.outbox and not self.outbox_timers:  # only then: the sweep's sparse index holds just these clocks
+            doc["outbox_pending"] = True
         return doc
 
     @classmethod

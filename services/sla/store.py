@@ -6,8 +6,9 @@ import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne, UpdateOne
+from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -17,18 +18,22 @@ from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, GROUPS
 from shared.directory.sla import CALENDARS, DEFAULT_POLICY, LADDERS, POLICIES
 from shared.runtime.clock import as_utc
-from shared.runtime.timers import TIMER_INDEXES, Timer, TimerStore, partition_for
+from shared.runtime.timers import Timer, TimerStore, partition_for
 
+from .domain import next_timers
 from .model import Catalog, SlaClock, TimerPlan
 
 CLOCKS = SLA_CLOCKS
 TIMERS = SLA_TIMERS
+# Only what a query reads: the embedded database rewrites every index entry of a document on each update, and a
+# clock is written on every event and firing (everyone else reads clocks by _id). ``outbox_pending`` exists only
+# while an event's outbox waits for its clear, so the sweep's sparse index holds just those clocks.
 INDEXES = {
-    CLOCKS: [IndexModel([("status", ASCENDING), ("policy_id", ASCENDING)]),
-             IndexModel([("deadline", ASCENDING)], sparse=True),
-             IndexModel([("opened_at", ASCENDING)]),
-             IndexModel([("outbox_pending", ASCENDING), ("partition", ASCENDING)])],
-    TIMERS: TIMER_INDEXES,
+    CLOCKS: [IndexModel([("outbox_pending", ASCENDING)], sparse=True)],
+    # the due query (fired, due_at) and the syncs' per-ticket reads; a backlog's per-partition queries are bounded
+    # by the same (fired, due_at) range
+    TIMERS: [IndexModel([("fired", ASCENDING), ("due_at", ASCENDING)]),
+             IndexModel([("ticket_id", ASCENDING), ("fired", ASCENDING)])],
 }
 
 
@@ -87,26 +92,30 @@ class ClockStore:
             after.version = before.version + 1
         return res.matched_count == len(ops)
 
-    async def clear_outboxes(self, clocks: Sequence[SlaClock]) -> None:
-        """``clear_outbox`` for many clocks in one write."""
-        if clocks:
-            await self.col.bulk_write([UpdateOne({"_id": c.id, "version": c.version},
-                                                 {"$set": {"outbox": [], "outbox_pending": False},
-                                                  "$inc": {"version": 1}}) for c in clocks], ordered=False)
-
     async def clear_outbox(self, clock: SlaClock) -> None:
         """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids)."""
         await self.col.update_one({"_id": clock.id, "version": clock.version},
-                                  {"$set": {"outbox": [], "outbox_pending": False}, "$inc": {"version": 1}})
+                                  {"$set": {"outbox": [], "outbox_timers": []}, "$unset": {"outbox_pending": ""},
+                                   "$inc": {"version": 1}})
 
     async def with_outbox(self, partitions: set[int], limit: int = 200) -> list[str]:
-        cursor = self.col.find({"outbox_pending": True, "partition": {"$in": sorted(partitions)}},
-                               {"_id": 1}).limit(limit)
-        return [d["_id"] async for d in cursor]
+        """Clocks of ``partitions`` with an event's outbox not cleared: an equality on the sparse index, which holds
+        only such clocks, and the partitions picked here (an ``$in`` beside it may scan, docs/embedded-database.md)."""
+        ids = [d["_id"] async for d in self.col.find({"outbox_pending": True}, {"_id": 1, "partition": 1})
+               if d.get("partition") in partitions]
+        return ids[:limit]
+
+    async def unfired(self, timer_ids: Sequence[str]) -> set[str]:
+        """Which of these timers are not marked fired (an ``_id`` read: point lookups)."""
+        if not timer_ids:
+            return set()
+        return {d["_id"] async for d in self.timers.col.find({"_id": {"$in": list(timer_ids)}, "fired": False},
+                                                              {"_id": 1})}
 
     async def sync_timers(self, ticket_id: str, plans: Sequence[TimerPlan], keep: Iterable[str] = ()) -> None:
-        """Make the ticket's pending timers exactly ``plans`` (plus ``keep``, those firing now, which the
-        caller marks fired): drop stale ones, upsert the rest."""
+        """Make the ticket's pending timers exactly the next of ``plans`` (``domain.next_timers``; plus ``keep``,
+        those firing now, which the caller marks fired): drop stale ones, upsert the rest."""
+        plans = next_timers(list(plans))
         await self.timers.col.delete_many({"ticket_id": ticket_id, "fired": False,
                                            "_id": {"$nin": [p.id for p in plans] + list(keep)}})
         partition = partition_for(ticket_id, self.timers.partitions)
@@ -114,25 +123,32 @@ class ClockStore:
             Timer(p.id, ticket_id, p.due_at, p.kind, p.data, partition) for p in plans)
 
     async def sync_timers_many(self, plans: Mapping[str, Sequence[TimerPlan]],
-                               keep: Mapping[str, Iterable[str]]) -> None:
+                               keep: Mapping[str, Iterable[str]],
+                               known: Mapping[str, Sequence[TimerPlan]] | None = None) -> None:
         """``sync_timers`` for many tickets, writing only what differs.
 
-        Reads each ticket's pending timers (one equality query per ticket on the (ticket_id, fired) index,
-        sent together), then deletes the stale ones in one command and upserts the missing or moved ones
-        in another: one query per ticket rather than ``ticket_id $in`` (docs/embedded-database.md).
+        ``known``: per ticket, the plans its clock as loaded implies, which its pending timers match when no crash
+        came between a save and its sync (the caller knows: an unpublished outbox). Those tickets' timers are not
+        read; the others' are (one equality query per ticket on the (ticket_id, fired) index, sent together: no
+        ``ticket_id $in``, docs/embedded-database.md). Then the stale ones go in one delete command and the
+        missing or moved ones in one upsert command.
         """
         if not plans:
             return
-        tids = list(plans)
-        existing = await asyncio.gather(*(self.timers.col.find({"ticket_id": tid, "fired": False}).to_list(None)
-                                          for tid in tids))
+        known = known or {}
+        unknown = [tid for tid in plans if tid not in known]
+        read = await asyncio.gather(*(self.timers.col.find({"ticket_id": tid, "fired": False}).to_list(None)
+                                      for tid in unknown))
+        have_of: dict[str, dict[str, dict[str, Any]]] = {tid: {d["_id"]: d for d in docs}
+                                                         for tid, docs in zip(unknown, read, strict=True)}
         stale: list[str] = []
         moved: list[Timer] = []
-        for tid, docs in zip(tids, existing, strict=True):
+        for tid, wanted_plans in plans.items():
             partition = partition_for(tid, self.timers.partitions)
-            wanted = {p.id: p for p in plans[tid]}
+            have = have_of[tid] if tid in have_of else \
+                {p.id: _as_doc(tid, p, partition) for p in next_timers(list(known[tid]))}
+            wanted = {p.id: p for p in next_timers(list(wanted_plans))}
             kept = set(keep.get(tid, ()))
-            have = {d["_id"]: d for d in docs}
             stale += [i for i in have if i not in wanted and i not in kept]
             for p in wanted.values():
                 d = have.get(p.id)
@@ -154,6 +170,11 @@ class ClockStore:
 
     async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
         await self.timers.mark_fired_many(timer_ids, at)
+
+
+def _as_doc(ticket_id: str, plan: TimerPlan, partition: int) -> dict[str, Any]:
+    return {"_id": plan.id, "ticket_id": ticket_id, "due_at": plan.due_at, "kind": plan.kind, "data": plan.data,
+            "partition": partition}
 
 
 class DirectoryCache:

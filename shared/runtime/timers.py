@@ -153,15 +153,17 @@ class TimerStore:
         """Due timers of ``partitions`` (None: all), earliest first.
 
         Usually one query: what is due in any partition, on the (fired, due_at) index (bounded by the due
-        timers, not the pending ones), keeping the owned ones. Only when that page comes back full (a
-        backlog, or many due timers of partitions other instances own) it asks partition by partition, so
+        timers, not the pending ones), keeping the owned ones. Only when that page comes back full and this
+        instance owns some partitions only (many due timers of partitions other instances own may fill it)
+        it asks partition by partition, so
         an instance's own timers never wait behind others'. Equalities, not ``partition: {$in: [...]}``
         (docs/embedded-database.md).
         """
         wanted = set(partitions) if partitions is not None else None
         docs = [d async for d in self.col.find({"fired": False, "due_at": {"$lte": now}}).sort(
             "due_at", ASCENDING).limit(limit)]
-        if len(docs) < limit:
+        if len(docs) < limit or wanted is None or wanted >= set(range(self.partitions)):
+            # a full page of every partition is already the earliest due timers of those wanted
             return [_timer(d) for d in docs if wanted is None or d["partition"] in wanted]
         found: list[Timer] = []
         for p in sorted(wanted) if wanted is not None else range(self.partitions):

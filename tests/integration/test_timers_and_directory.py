@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from shared.directory import Directory, DirectoryStore, VersionConflict
@@ -40,6 +42,34 @@ async def test_timers_fire_once_in_due_order_and_only_for_owned_partitions(env: 
     clock.advance(timedelta(hours=2))
     assert await loop.tick() == 0 and fired == ["early", "late"]
     assert await store.pending() == 1  # the foreign partition's timer waits for its owner
+    await client.close()
+
+
+def timer_finds() -> float:
+    text = generate_latest().decode()
+    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "timers"
+               and s.labels.get("command") == "find")
+
+
+async def test_a_full_page_of_due_timers_is_asked_once_when_every_partition_is_owned(env: dict[str, str]) -> None:
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    store = TimerStore(database(client, settings)["timers"], partitions=12)
+    await store.ensure_indexes()
+    tickets = [f"T-{i}" for i in range(8)]
+    for i, tid in enumerate(tickets):
+        await store.schedule(f"t{i}", tid, T0 + timedelta(seconds=i), "breach")
+    now = T0 + timedelta(minutes=1)
+    for owned in (None, set(range(12))):
+        before = timer_finds()
+        assert [tm.id for tm in await store.due(now, owned, limit=5)] == ["t0", "t1", "t2", "t3", "t4"]
+        assert timer_finds() - before == 1, owned  # not once more per partition
+    some = {partition_for(tid, 12) for tid in tickets[5:]}
+    before = timer_finds()
+    assert [tm.id for tm in await store.due(now, some, limit=5)] == [f"t{i}" for i in range(8)
+                                                                      if partition_for(tickets[i], 12) in some][:5]
+    assert timer_finds() - before == 1 + len(some)  # a full page that may hold others' timers: by partition
     await client.close()
 
 

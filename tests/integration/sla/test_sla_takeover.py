@@ -69,19 +69,22 @@ async def sla_desk(env: dict[str, str], policy: SlaPolicy) -> tuple[SlaSettings,
     return settings, client, db, KafkaBus(settings, "test")
 
 
-def hold_outbox_clear(worker: SlaService) -> tuple[asyncio.Event, asyncio.Event]:
-    """Hold ``worker``'s batches between publishing and clearing their outbox: ``cleared`` is set when one
-    gets there, and it goes on once the test sets ``gate``."""
-    cleared, gate = asyncio.Event(), asyncio.Event()
-    clear = worker.store.clear_outboxes
+def hold_marking(worker: SlaService) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold ``worker``'s batches between publishing and marking their timers fired (which is what makes a timer
+    pass's outbox count as published): ``held`` is set when one gets there, and it goes on once the test sets
+    ``gate``."""
+    held, gate = asyncio.Event(), asyncio.Event()
+    timers = worker.store.timers
+    mark = timers.mark_fired_many
 
-    async def slow_clear(clocks: Any) -> None:
-        cleared.set()
-        await gate.wait()
-        await clear(clocks)
+    async def slow_mark(timer_ids: Any, at: Any) -> None:
+        if timer_ids:
+            held.set()
+            await gate.wait()
+        await mark(timer_ids, at)
 
-    worker.store.clear_outboxes = slow_clear  # type: ignore[method-assign]
-    return cleared, gate
+    timers.mark_fired_many = slow_mark  # type: ignore[method-assign]
+    return held, gate
 
 
 async def assigned_clocks(db: Any, ids: list[str]) -> None:
@@ -90,15 +93,15 @@ async def assigned_clocks(db: Any, ids: list[str]) -> None:
                          message=f"{tid} assigned")
 
 
-async def step_one_held_mid_clear(bus: KafkaBus, db: Any, sla_tap: Tap, clock: ManualClock, ids: list[str],
-                                  cleared: asyncio.Event) -> None:
+async def step_one_held_before_marking(bus: KafkaBus, db: Any, sla_tap: Tap, clock: ManualClock, ids: list[str],
+                                       held: asyncio.Event) -> None:
     """Open and assign ``ids``, jump to step 1's due time, and return once a batch published every ticket's
-    step 1 and is held (``hold_outbox_clear``) between publishing and clearing its outbox."""
+    step 1 and is held (``hold_marking``) between publishing and marking its timers fired."""
     for tid in ids:
         await opened_and_assigned(bus, tid, T0)
     await assigned_clocks(db, ids)
     clock.set(minutes(16))
-    await asyncio.wait_for(cleared.wait(), 10)
+    await asyncio.wait_for(held.wait(), 10)
     await sla_tap.wait(type="EscalationStepFired", count=len(ids))
 
 
@@ -179,18 +182,18 @@ async def test_a_timer_whose_event_is_replayed_after_patience_ran_out_still_fire
 
 async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes_nothing_again(
         env: dict[str, str]) -> None:
-    """SIGTERM (a rolling deploy, a scale-down) while a batch is between publishing and clearing its outbox:
+    """SIGTERM (a rolling deploy, a scale-down) while a batch is between publishing and marking its timers fired:
     the stop waits for the batch, so the next owner has nothing left to publish a second time."""
     clock = ManualClock(T0)
     settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
     ids = [f"T-s{i}" for i in range(6)]
     first = sla_app(settings, clock)
-    cleared, gate = hold_outbox_clear(first.state.service)
+    held, gate = hold_marking(first.state.service)
     async with Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         async with AsyncExitStack() as stack:
             await stack.enter_async_context(running(first))
-            await step_one_held_mid_clear(bus, db, sla_tap, clock, ids, cleared)
+            await step_one_held_before_marking(bus, db, sla_tap, clock, ids, held)
             stopping = asyncio.ensure_future(stack.aclose())
             await asyncio.sleep(0.5)
             assert not stopping.done()  # the stop waits for the batch
@@ -211,7 +214,7 @@ async def test_a_graceful_stop_mid_batch_finishes_it_so_the_next_owner_publishes
 
 async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never_have_two_owners(
         env: dict[str, str]) -> None:
-    """A second worker joins while the first is between publishing a batch and clearing its outbox: the first
+    """A second worker joins while the first is between publishing a batch and marking its timers fired: the first
     hands no partition over before that batch is done, so nobody publishes the batch a second time."""
     clock = ManualClock(T0)
     settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
@@ -219,12 +222,12 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
     first, second = sla_app(settings, clock), sla_app(settings, clock)
     one: SlaService = first.state.service
     two: SlaService = second.state.service
-    cleared, gate = hold_outbox_clear(one)
+    held, gate = hold_marking(one)
     async with running(first), Tap(settings, SLA_EVENTS) as sla_tap:
         await bus.start()
         await eventually(lambda: len(one.stream.owned_partitions()) == TICKETS_EVENTS.partitions, timeout=15,
                          message="the first worker owns everything")
-        await step_one_held_mid_clear(bus, db, sla_tap, clock, ids, cleared)
+        await step_one_held_before_marking(bus, db, sla_tap, clock, ids, held)
         async with AsyncExitStack() as stack:
             joining = asyncio.ensure_future(stack.enter_async_context(running(second)))  # returns once assigned
             await eventually(lambda: one.stream.owned_partitions() == set(), timeout=15, message="revocation")
@@ -239,5 +242,31 @@ async def test_a_rebalance_waits_for_the_batch_in_flight_so_the_partitions_never
             published = Counter(e.id for e in sla_tap.of(type="EscalationStepFired"))
             assert len(published) == len(ids) and set(published.values()) == {1}, published
             assert await db.sla_clocks.count_documents({"outbox_pending": True}) == 0
+        await bus.stop()
+    await client.close()
+
+
+async def test_an_event_handled_between_a_pass_and_its_marking_sends_nothing_again(env: dict[str, str]) -> None:
+    """The loop marks a pass's timers fired after the pass has let go of its tickets. An event of such a ticket
+    handled in between finds the pass's outbox on the clock with its timers not marked yet: it must not take it
+    for one a crash left unpublished and send it again."""
+    clock = ManualClock(T0)
+    settings, client, db, bus = await sla_desk(env, LONG_TARGETS)
+    app = sla_app(settings, clock)
+    held, gate = hold_marking(app.state.service)
+    async with running(app), Tap(settings, SLA_EVENTS) as sla_tap:
+        await bus.start()
+        await step_one_held_before_marking(bus, db, sla_tap, clock, ["T-m"], held)
+        await event(bus, "T-m", t.TicketAssigned(agent_id="a2", mode="reassign", previous_agent_id="a1"), minutes(16))
+        await eventually(lambda: db.sla_clocks.find_one({"_id": "T-m", "assign_epoch": 2}), message="reassigned")
+        gate.set()
+        step1 = domain.timer_id("T-m", domain.LADDER, "default", 1, "assigned", 1)
+
+        async def settled() -> bool:  # marked, or dropped by the event's sync (a step of the old assignment)
+            return await db.sla_timers.find_one({"_id": step1, "fired": False}) is None
+
+        await eventually(settled, timeout=10, message="step 1 no longer pending")
+        await asyncio.sleep(0.5)  # anything sent again would show up now
+        assert len(sla_tap.of("T-m", "EscalationStepFired")) == 1
         await bus.stop()
     await client.close()

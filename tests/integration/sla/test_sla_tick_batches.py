@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sla_support import command, kinds, open_ticket, seed_sla
+from sla_support import command, distinct, kinds, open_ticket, seed_sla
 
 from services.sla.app import create_app as sla_app
 from services.sla.domain import BREACH, WARN
@@ -72,8 +72,10 @@ async def test_tickets_due_together_fire_in_one_pass_once_each_in_order(env: dic
             for tid in ids:
                 await command(bus, tid, open_ticket(), clock.now())
             timers = db["sla_timers"]
-            await eventually(lambda: _count(timers, {"fired": False}, 4 * TICKETS), timeout=60,
-                             message="every ticket's four timers pending")
+            await eventually(lambda: _count(timers, {"fired": False}, TICKETS), timeout=60,
+                             message="every ticket's next timer pending")
+            # one pending timer a ticket (its earliest step), not one per step: the others come from the clock
+            assert await _count(timers, {"fired": False}, TICKETS, exact=True)
             if fail == "publish":  # the pass saved the new clocks with their outboxes, sent nothing yet
                 service.bus.publish_many = once_failing(service.bus.publish_many, "broker went away")
             elif fail == "mark":  # the pass sent everything, marked no timer fired yet
@@ -89,10 +91,15 @@ async def test_tickets_due_together_fire_in_one_pass_once_each_in_order(env: dic
                                             exact=True), timeout=30, message="warnings and breaches marked fired")
             assert len(batches[0]) == TICKETS, f"one pass fired every ticket's due timers: {batches[:3]}"
             for tid in ids:
-                sent = [e for e in sla_tap.of(tid) if e.type in ("SlaWarning", "SlaBreached")]
+                every = sla_tap.of(tid)
+                if fail == "mark":
+                    # Published, not marked: the outbox counts as published only once its timers are marked, so
+                    # the next pass may send it again (unless an event of the ticket saved over it first), the
+                    # same records (ids and content, checked by distinct), which readers dedupe.
+                    every = distinct(every)
+                sent = [e for e in every if e.type in ("SlaWarning", "SlaBreached")]
                 assert [f"{e.type}:{e.payload['target']}" for e in sent] == ORDER, (tid, fail)
                 assert [e.occurred_at for e in sent] == sorted(e.occurred_at for e in sent)
-                every = sla_tap.of(tid)
                 assert len({e.id for e in every}) == len(every), f"an event of {tid} was sent twice ({fail})"
     finally:
         await bus.stop()

@@ -61,3 +61,22 @@ async def test_an_idle_sla_service_does_not_poll_its_timers(env: dict[str, str])
         asked = timer_queries() - before
     # a tick every 100 ms asked ~30 times; resting up to IDLE_MAX_SECONDS asks about twice a second
     assert asked <= 12, f"{asked} timer queries in 3 s of idle"
+
+
+def clock_queries() -> float:
+    text = generate_latest().decode()
+    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
+               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "sla_clocks")
+
+
+async def test_an_idle_sla_service_sweeps_for_left_outboxes_ever_more_rarely(env: dict[str, str]) -> None:
+    app = sla_app(make_settings(SlaSettings, env, sweep_interval_seconds=0.2))
+    async with running(app):
+        service = app.state.service
+        await eventually(lambda: service.stream.owned_partitions(), timeout=30, message="partitions assigned")
+        before = clock_queries()
+        await asyncio.sleep(6.0)
+        asked = clock_queries() - before
+        assert service._sweep_rest > 1.0, "an empty sweep lengthens the next rest"
+    # every 0.2 s it asked 30 times; resting 0.2, 0.4, 0.8 … s after each empty round, about 5 times
+    assert asked <= 8, f"{asked} clock queries in 6 s of idle"
