@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
+import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.runtime.mongo import database, mongo_client
+from shared.runtime.settings import CommonSettings
 from tests.support.brokers import DEFAULT, ExtraBrokers, extra_brokers, kinds_for, listed
-from tests.support.testing import infra_env, isolated_env
+from tests.support.testing import infra_env, isolated_env, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +37,16 @@ def env(infra: dict[str, str], broker: str, request: pytest.FixtureRequest) -> d
     """Connection settings plus a per-test topic prefix and database."""
     other = {} if broker == DEFAULT else request.getfixturevalue("other_brokers").env(broker)
     return {**infra, **other, **isolated_env()}
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(infra: dict[str, str]) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of the test's own on the session's server, dropped after it."""
+    settings = make_settings(CommonSettings, {**infra, **isolated_env()})
+    client = mongo_client(settings)
+    yield database(client, settings)
+    await client.drop_database(settings.mongodb_db)
+    await client.close()
 
 
 def _module(config: pytest.Config, path: object) -> str:

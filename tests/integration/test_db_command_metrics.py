@@ -3,19 +3,13 @@ collection, on the real database: the pipeline benchmark divides these by ticket
 
 from __future__ import annotations
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
-from tests.support.testing import make_settings
+from tests.support.testing import db_commands, make_settings
 
 
 def count(command: str, collection: str) -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("command") == command
-               and s.labels.get("collection") == collection)
+    return db_commands(collection, command)
 
 
 async def test_commands_are_counted_by_name_and_collection(env: dict[str, str]) -> None:

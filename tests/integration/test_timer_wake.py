@@ -6,22 +6,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from shared.runtime.clock import SystemClock
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
 from shared.runtime.timer_loop import TimerLoop
 from shared.runtime.timers import Timer, TimerStore
-from tests.support.testing import eventually, make_settings
+from tests.support.testing import db_commands, eventually, make_settings
 
 
 def finds(collection: str) -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("command") == "find"
-               and s.labels.get("collection") == collection)
+    return db_commands(collection, "find")
 
 
 async def test_idle_loop_sleeps_until_the_earliest_timer_and_wakes_for_a_sooner_one(env: dict[str, str]) -> None:

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from shared.directory import Directory, DirectoryStore, VersionConflict
@@ -12,7 +10,7 @@ from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
 from shared.runtime.timer_loop import TimerLoop
 from shared.runtime.timers import Timer, TimerStore, partition_for
-from tests.support.testing import make_settings
+from tests.support.testing import db_commands, make_settings
 
 T0 = datetime(2026, 3, 6, 17, 55, tzinfo=UTC)
 
@@ -46,10 +44,7 @@ async def test_timers_fire_once_in_due_order_and_only_for_owned_partitions(env: 
 
 
 def timer_finds() -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "timers"
-               and s.labels.get("command") == "find")
+    return db_commands("timers", "find")
 
 
 async def test_a_full_page_of_due_timers_is_asked_once_when_every_partition_is_owned(env: dict[str, str]) -> None:

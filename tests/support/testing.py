@@ -92,6 +92,16 @@ async def eventually(check: Callable[[], Any], timeout: float = 15.0,
     raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
 
 
+def db_commands(collection: str, command: str | None = None) -> float:
+    """Database commands this process's services sent to ``collection`` so far (of one ``command``, or any), as
+    their clients count them (``frontline_db_commands_total``)."""
+    from prometheus_client import REGISTRY
+
+    return sum(s.value for fam in REGISTRY.collect() for s in fam.samples
+               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == collection
+               and (command is None or s.labels.get("command") == command))
+
+
 def command_headers(settings: CommonSettings, env: Envelope, producer: str = "test") -> list[tuple[str, bytes]]:
     """Headers for a command record a test writes with a bare producer: signed as ``producer`` (a service name),
     or, by default, as the owner of its type with the development keys, like a test's KafkaBus does."""

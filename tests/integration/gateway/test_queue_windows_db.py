@@ -5,11 +5,9 @@ time passes tickets into overdue."""
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.gateway.access.scope import and_all, ticket_scope
@@ -19,19 +17,7 @@ from services.gateway.queries.queues import DEFAULT_SORT, Queue, queue_filter, s
 from services.gateway.queries.store import TICKET_INDEXES, TicketFind
 from services.gateway.queries.views import TicketViews
 from shared.contracts.collections import TICKET_VIEWS, TICKETS
-from shared.runtime.mongo import database, mongo_client
-from shared.runtime.settings import CommonSettings
-from tests.support.testing import isolated_env, make_settings
 from tests.unit.gateway.test_gateway_plan import NOW, PRINCIPALS, random_docs
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(infra: dict[str, str]) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    settings = make_settings(CommonSettings, {**infra, **isolated_env()})
-    client = mongo_client(settings)
-    yield database(client, settings)
-    await client.drop_database(settings.mongodb_db)
-    await client.close()
 
 
 class CountingFind(TicketFind):

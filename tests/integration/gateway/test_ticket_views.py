@@ -3,10 +3,8 @@ catch-up at start copies only what is missing or older, and the ledger keeps no 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -16,18 +14,8 @@ from services.gateway.queries.views import TicketViews
 from services.gateway.settings import GatewaySettings
 from services.tickets.store import INDEXES
 from shared.contracts.collections import TICKET_VIEWS, TICKETS
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
-from shared.runtime.settings import CommonSettings
+from shared.runtime.mongo import ensure_indexes
 from tests.support.testing import isolated_env, make_settings
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(infra: dict[str, str]) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    settings = make_settings(CommonSettings, {**infra, **isolated_env()})
-    client = mongo_client(settings)
-    yield database(client, settings)
-    await client.drop_database(settings.mongodb_db)
-    await client.close()
 
 
 def ticket(tid: str, version: int, status: str = "new") -> dict[str, Any]:

@@ -8,8 +8,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from notify_support import ev, notify_running, notify_settings, publish, publisher
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from test_notify_delivery import client_ticket
 
 from services.notify.store import DELIVERIES
@@ -19,14 +17,11 @@ from shared.contracts.topics import TICKETS_EVENTS
 from shared.runtime.ids import new_id
 from shared.runtime.mongo import database, mongo_client
 from tests.support.notify_servers import SmtpServer
-from tests.support.testing import eventually
+from tests.support.testing import db_commands, eventually
 
 
 def delivery_queries() -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == DELIVERIES
-               and s.labels.get("command") == "find")
+    return db_commands(DELIVERIES, "find")
 
 
 async def test_an_idle_feeder_rests_and_still_sends_what_comes_and_what_falls_due(env: dict[str, str],

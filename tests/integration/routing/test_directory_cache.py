@@ -6,24 +6,19 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from services.routing.store import StaffReader
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, Agent, Line
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
-from tests.support.testing import make_settings
+from tests.support.testing import db_commands, make_settings
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 PARTITIONS = 12
 
 
 def reads(collection: str) -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == collection)
+    return db_commands(collection)
 
 
 async def test_partitions_share_one_directory_reload(env: dict[str, str]) -> None:

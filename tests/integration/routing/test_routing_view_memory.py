@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
 from routing_support import desk
 
 from services.routing.projection import TicketView
@@ -18,16 +16,13 @@ from shared.directory.routing import Agent
 from shared.runtime.clock import ManualClock
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.settings import CommonSettings
-from tests.support.testing import eventually, make_settings
+from tests.support.testing import db_commands, eventually, make_settings
 
 MONDAY_10 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
 def view_reads() -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "routing_tickets"
-               and s.labels.get("command") == "find")
+    return db_commands("routing_tickets", "find")
 
 
 async def test_open_to_offer_reads_each_view_once(env: dict[str, str]) -> None:

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from services.sla.model import TimerPlan
 from services.sla.settings import SlaSettings
 from services.sla.store import ClockStore
 from shared.runtime.mongo import database, mongo_client
-from tests.support.testing import make_settings
+from tests.support.testing import db_commands, make_settings
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def timer_commands(command: str) -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "sla_timers"
-               and s.labels.get("command") == command)
+    return db_commands("sla_timers", command)
 
 
 def plan(name: str, minutes: float) -> TimerPlan:

@@ -7,9 +7,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from prometheus_client import generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-
 from services.sla.app import create_app as sla_app
 from services.sla.model import TimerPlan
 from services.sla.settings import SlaSettings
@@ -18,14 +15,11 @@ from shared.runtime.clock import SystemClock
 from shared.runtime.mongo import database, mongo_client
 from shared.runtime.timer_loop import TimerLoop
 from shared.runtime.timers import Timer
-from tests.support.testing import eventually, make_settings, running
+from tests.support.testing import db_commands, eventually, make_settings, running
 
 
 def timer_queries() -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "sla_timers"
-               and s.labels.get("command") == "find")
+    return db_commands("sla_timers", "find")
 
 
 async def test_timers_synced_by_the_clock_store_wake_a_resting_loop(env: dict[str, str]) -> None:
@@ -64,9 +58,7 @@ async def test_an_idle_sla_service_does_not_poll_its_timers(env: dict[str, str])
 
 
 def clock_queries() -> float:
-    text = generate_latest().decode()
-    return sum(s.value for fam in text_string_to_metric_families(text) for s in fam.samples
-               if s.name == "frontline_db_commands_total" and s.labels.get("collection") == "sla_clocks")
+    return db_commands("sla_clocks")
 
 
 async def test_an_idle_sla_service_sweeps_for_left_outboxes_ever_more_rarely(env: dict[str, str]) -> None:
