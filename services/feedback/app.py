@@ -48,8 +48,10 @@ class FeedbackService:
                                  on_assigned=self.owned.assigned, on_revoked=self.owned.revoked)
         self.loop = TimerLoop(self.store.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned, idle_max=IDLE_MAX_SECONDS)
-        # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes)
-        self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep)
+        # answers whose publishing a crash interrupted go out again (same ids: the ledger dedupes); only a crash
+        # leaves them, so an empty sweep rests longer, up to 16 intervals
+        self.sweeper = Periodic("feedback-outbox-sweep", settings.sweep_interval_seconds, self.publisher.sweep,
+                                backoff=16)
 
     def components(self) -> list[Component]:
         """In start order; they stop in reverse."""

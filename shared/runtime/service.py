@@ -66,10 +66,16 @@ class Together:
 
 
 class Periodic:
-    """Runs ``work`` every ``interval`` seconds until stopped; a failed round is logged, the next one runs."""
+    """Runs ``work`` every ``interval`` seconds until stopped; a failed round is logged, the next one runs.
 
-    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[object]]) -> None:
-        self.name, self.interval, self.work = name, interval, work
+    With ``backoff``, a round whose work returns something falsy (found nothing) doubles the rest, up to ``backoff``
+    times the interval, and one that finds something brings the interval back: a sweep for what only a crash leaves
+    behind need not query an idle desk every second."""
+
+    def __init__(self, name: str, interval: float, work: Callable[[], Awaitable[object]], *,
+                 backoff: int = 1) -> None:
+        self.name, self.interval, self.work, self.backoff = name, interval, work, max(backoff, 1)
+        self.rest = interval
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -77,11 +83,13 @@ class Periodic:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(self.rest)
             try:
-                await self.work()
+                found = await self.work()
             except Exception:
                 log.exception("periodic work failed", extra={"task": self.name})
+                found = True  # try again at the interval
+            self.rest = self.interval if found else min(self.rest * 2, self.interval * self.backoff)
 
     async def stop(self) -> None:
         await cancel(self._task)
