@@ -12,17 +12,9 @@ from typing import Any
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError
 
+from shared.runtime.mongo import duplicates_only
+
 from .store import TICKET_FIELDS, IntakeStore, stored
-
-DUPLICATE_KEY = 11000
-
-
-def _only_duplicates(exc: BulkWriteError) -> list[int]:
-    """Indexes of the ops that lost to an existing document; anything else is a real failure."""
-    errors = exc.details.get("writeErrors", [])
-    if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
-        raise exc
-    return [int(e["index"]) for e in errors]
 
 
 class BulkStore:
@@ -44,7 +36,7 @@ class BulkStore:
             await self.store.messages.insert_many(docs, ordered=False)
             lost: list[int] = []
         except BulkWriteError as exc:
-            lost = _only_duplicates(exc)
+            lost = duplicates_only(exc)
         out = {str(d["_id"]): stored(d, options) for d in docs}
         if lost:
             out.update(await self.messages([str(docs[i]["_id"]) for i in lost]))
@@ -62,7 +54,7 @@ class BulkStore:
         try:
             await conversations.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:  # another pod's upsert of the same conversation won the insert
-            _only_duplicates(exc)
+            duplicates_only(exc)
         owners = {str(d["_id"]): str(d["ticket_id"])
                   async for d in conversations.find({"_id": {"$in": sorted(candidates)}})}
         for key in candidates.keys() - owners.keys():

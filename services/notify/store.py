@@ -22,6 +22,7 @@ from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, Te
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
 from shared.runtime.clock import as_utc
 from shared.runtime.ids import new_id
+from shared.runtime.mongo import duplicates_only
 
 from .coalesce import Coalescer
 from .ordering import UNDONE, first_in_line
@@ -47,7 +48,6 @@ INDEXES = {
 }
 
 
-DUPLICATE_KEY = 11000
 
 
 async def insert_new(collection: Any, docs: list[dict[str, Any]]) -> set[int]:
@@ -58,10 +58,7 @@ async def insert_new(collection: Any, docs: list[dict[str, Any]]) -> set[int]:
     try:
         await collection.insert_many(docs, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return set(range(len(docs))) - {e["index"] for e in errors}
+        return set(range(len(docs))) - set(duplicates_only(exc))
     return set(range(len(docs)))
 
 

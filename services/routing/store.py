@@ -21,6 +21,7 @@ from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, Urgenc
 from shared.directory.line_chain import LEGACY_CHOICE_LINES, choice_lines
 from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
 from shared.runtime.cached import Cached
+from shared.runtime.mongo import duplicates_only
 
 from .projection import TicketView
 
@@ -35,7 +36,6 @@ INDEXES = {
 }
 
 
-DUPLICATE_KEY = 11000
 
 
 class ConcurrentUpdate(Exception):
@@ -75,8 +75,7 @@ class ProjectionStore:
         try:
             res = await self.col.bulk_write(ops, ordered=False)
         except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise
+            duplicates_only(exc)
             # an insert found a view there: another writer made it, or it was a redelivered opening's
             raise ConcurrentUpdate(", ".join(v.id for v, _ in saves)) from exc
         if res.matched_count != sum(version != 0 for _, version in saves):

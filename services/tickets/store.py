@@ -13,6 +13,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
+from shared.runtime.mongo import duplicates_only
 
 from .batch import Loaded, TicketWrite
 from .handlers import PROCESSED_KEEP, ConcurrentWrite
@@ -33,7 +34,6 @@ NO_HISTORY = {"history": 0}
 # The recent command ids kept on the ticket (``PROCESSED_KEEP`` of them).
 PROCESSED = "processed_commands"
 NUMBER_BLOCK = 20
-DUPLICATE_KEY = 11000
 
 
 def changed(before: Ticket, after: Ticket) -> dict[str, Any]:
@@ -73,8 +73,7 @@ class LedgerStore:
             try:
                 await self.commands.insert_many([_command_doc(c, events) for c, events in recorded], ordered=False)
             except BulkWriteError as exc:
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                    raise
+                duplicates_only(exc)
         if not writes:
             return
         try:

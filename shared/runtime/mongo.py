@@ -8,11 +8,12 @@ from typing import Any
 from prometheus_client import Counter
 from pymongo import AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import OperationFailure
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from shared.runtime.settings import CommonSettings
 
 INDEX_NOT_FOUND = 27  # the server's error code for dropping an index that is not there
+DUPLICATE_KEY = 11000  # the server's error code for a key that is already there
 
 DB_COMMANDS = Counter(
     "frontline_db_commands_total", "Database commands sent (a bulk write is one per batch), by command and collection",
@@ -64,3 +65,13 @@ async def ensure_indexes(db: AsyncDatabase, indexes: Mapping[str, Sequence[Index
                     except OperationFailure as exc:  # another replica starting beside this one dropped it first
                         if exc.code != INDEX_NOT_FOUND:
                             raise
+
+
+def duplicates_only(exc: BulkWriteError) -> list[int]:
+    """The positions of a bulk write's operations refused only because their key is already there, which an
+    idempotent write meets on a redelivery or a race it lost; any other refusal, or an unsure write concern, is raised
+    again."""
+    errors = exc.details.get("writeErrors", [])
+    if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
+        raise exc
+    return [int(e["index"]) for e in errors]

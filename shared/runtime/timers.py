@@ -10,7 +10,6 @@ re-fire after a crash dedupes downstream), then marking the timer fired.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.runtime.clock import as_utc
+from shared.runtime.mongo import duplicates_only
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,10 @@ class TimerStore:
                                    "data": tm.data, "partition": tm.partition}}, upsert=True)
                for tm in timers]
         if ops:
-            with contextlib.suppress(BulkWriteError):  # duplicate keys: those timers already fired
+            try:
                 await self.col.bulk_write(ops, ordered=False)
+            except BulkWriteError as exc:  # duplicate keys: those timers already fired
+                duplicates_only(exc)
             self._scheduled(min(as_utc(tm.due_at) for tm in timers))
 
     async def cancel(self, timer_id: str) -> None:

@@ -18,12 +18,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from shared.contracts.collections import TICKET_VIEWS, TICKETS
+from shared.runtime.mongo import duplicates_only
 
 from .keys import SHAPE_FIELD, SHAPE_VERSION, shaped
 
 # What the copy leaves out: the history grows without bound, the command window is the ledger's own bookkeeping.
 NO_HISTORY = {"history": 0, "processed_commands": 0}
-DUPLICATE_KEY = 11000
 PAGE = 500
 
 
@@ -91,6 +91,4 @@ class TicketViews:
         try:
             await write
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors) or exc.details.get("writeConcernErrors"):
-                raise
+            duplicates_only(exc)
