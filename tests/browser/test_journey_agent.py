@@ -6,6 +6,7 @@ on the ticket page, and it fits a phone's width."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 from uuid import uuid4
@@ -24,6 +25,7 @@ from tests.support.browser import (
     shot,
     sign_in,
 )
+from tests.support.testing import eventually
 
 from .browser_desk import ConsoleDesk
 
@@ -114,3 +116,35 @@ async def test_an_offer_appears_live_for_both_one_claims_replies_with_a_file_and
     await expect(phone.get_by_role("heading", level=1)).to_contain_text(subject)
     assert await scroll_width(phone) <= PHONE, "the ticket page scrolls sideways at 390 px"
     await shot(phone, request, "ticket-390")
+
+
+async def offered_to(desk: ConsoleDesk, subject: str, agent: str) -> bool:
+    async with httpx.AsyncClient(timeout=60) as http:
+        resp = await http.get(desk.gw("/tickets"), params={"status": "offered", "limit": 100}, headers=desk.auth())
+    assert resp.status_code == 200, resp.text
+    return any(t.get("subject") == subject and agent in (t.get("offered_to") or []) for t in resp.json()["items"])
+
+
+async def test_an_offer_made_before_the_live_stream_opens_still_shows_when_it_opens(
+        browser: Any, console_desk: ConsoleDesk) -> None:
+    """The queue page renders empty, the ticket is offered, and only then does the page's event stream open (held
+    here): no event of that offer will come, so the page refreshes its live parts when the stream opens."""
+    uid = uuid4().hex[:8]
+    ann, _ = await two_specialists(console_desk, uid)
+    subject = f"Scanner jam ({uid})"
+    page = await new_page(browser, DESKTOP, base_url=console_desk.console)
+    asked, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Any) -> None:
+        asked.set()
+        await release.wait()
+        await route.continue_()
+
+    await page.route("**/live", hold)
+    await sign_in(page, ann, "/queues/offers")
+    await asyncio.wait_for(asked.wait(), 60)
+    await a_client_writes(console_desk, uid, subject)
+    await eventually(lambda: offered_to(console_desk, subject, ann), timeout=60, message="offered to the agent")
+    release.set()
+    await expect(page.locator("body")).to_have_attribute("data-live", "on")
+    await expect(page.get_by_role("main").get_by_role("row").filter(has_text=subject)).to_be_visible()

@@ -106,7 +106,8 @@
   if (document.querySelector("[data-live-src]") && window.EventSource) {
     var source = new EventSource("/live");
     source.onmessage = schedule;
-    source.addEventListener("open", function () { body.setAttribute("data-live", "on"); });
+    // what changed between the page's render and the stream's start, or while it reconnected, sent no event here
+    source.addEventListener("open", function () { body.setAttribute("data-live", "on"); refreshAll(true); });
     source.onerror = function () { body.setAttribute("data-live", "reconnecting"); };
   }
 
