@@ -125,21 +125,32 @@ async def walk(docs: list[dict[str, Any]], parts: list[dict[str, Any]], field: s
         cursor = (last.get(field), last["_id"])
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-async def test_every_queue_and_scope_walks_exactly_the_single_querys_order(seed: int) -> None:
-    rng = random.Random(seed)
-    docs = random_docs(120, rng)
+QueueCase = tuple[tuple[Any, ...], list[dict[str, Any]], dict[str, Any], str, int]
+
+
+def queue_cases(now: datetime) -> list[QueueCase]:
+    """Every queue for every principal, alone and narrowed by a status or a line: the planner's parts, the single
+    query they must equal, and the queue's sort."""
+    cases: list[QueueCase] = []
     for p in PRINCIPALS:
         scope = ticket_scope(p)
         for q in Queue:
             me = p.team_agent_ids[0] if p.team_agent_ids else p.user_id
-            base = queue_filter(q, me, NOW, timedelta(hours=20))
+            base = queue_filter(q, me, now, timedelta(hours=20))
             field, direction = DEFAULT_SORT[q]
             for extra in ({}, {"status": "new"}, {"line": "first"}):
-                query = {**base, "$and": [scope, extra]}
-                got, _ = await walk(docs, [{**base, **({"$and": [extra]} if extra else {})}, scope], field.value,
-                                    direction, rng.choice([1, 3, 7]))
-                assert got == reference(docs, query, field.value, direction), (p, q, extra)
+                parts = [{**base, **({"$and": [extra]} if extra else {})}, scope]
+                cases.append(((p, q, extra), parts, {**base, "$and": [scope, extra]}, field.value, direction))
+    return cases
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+async def test_every_queue_and_scope_walks_exactly_the_single_querys_order(seed: int) -> None:
+    rng = random.Random(seed)
+    docs = random_docs(120, rng)
+    for case, parts, query, field, direction in queue_cases(NOW):
+        got, _ = await walk(docs, parts, field, direction, rng.choice([1, 3, 7]))
+        assert got == reference(docs, query, field, direction), case
 
 
 async def test_ticket_list_sorts_and_filters() -> None:

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from services.gateway.access.scope import ticket_scope
 from services.gateway.queries import plan
 from services.gateway.queries.keys import KEY_SPECS, KEYS_FIELD, queue_keys, shaped, spec_for, token
-from services.gateway.queries.queues import DEFAULT_SORT, Queue, queue_filter
+from services.gateway.queries.queues import Queue, queue_filter
 from services.gateway.queries.windows import Sketch
-from tests.unit.gateway.test_gateway_plan import NOW, PRINCIPALS, fake_find, random_docs, reference
+from tests.unit.gateway.test_gateway_plan import NOW, fake_find, queue_cases, random_docs, reference
 
 
 class WindowedFind:
@@ -49,17 +48,9 @@ async def walk_pages(find: WindowedFind, parts: list[dict[str, Any]], field: str
 
 
 async def every_queue_matches(find: WindowedFind, now: datetime, rng: random.Random) -> None:
-    for p in PRINCIPALS:
-        scope = ticket_scope(p)
-        for q in Queue:
-            me = p.team_agent_ids[0] if p.team_agent_ids else p.user_id
-            base = queue_filter(q, me, now, timedelta(hours=20))
-            field, direction = DEFAULT_SORT[q]
-            for extra in ({}, {"status": "new"}, {"line": "first"}):
-                got = await walk_pages(find, [{**base, **({"$and": [extra]} if extra else {})}, scope],
-                                       field.value, direction, rng.choice([1, 3, 7]))
-                want = reference(find.docs, {**base, "$and": [scope, extra]}, field.value, direction)
-                assert got == want, (p, q, extra)
+    for case, parts, query, field, direction in queue_cases(now):
+        got = await walk_pages(find, parts, field, direction, rng.choice([1, 3, 7]))
+        assert got == reference(find.docs, query, field, direction), case
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
