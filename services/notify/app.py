@@ -17,6 +17,7 @@ from .api import router, webhook_router
 from .attachments import ReplyFiles
 from .dispatcher import Dispatcher
 from .handlers import NotifyHandler
+from .memory import ViewMemory
 from .settings import NotifySettings
 from .sign_in_mail import SignInMailer
 from .sinks import not_ready_because, senders
@@ -34,11 +35,13 @@ class NotifyService:
         factories = senders(settings, clock.now, ReplyFiles(self.db, settings.mail_attachments_max_bytes))
         self.dispatcher = Dispatcher(self.store, self.bus, clock, settings, factories)
         self.sign_in = SignInMailer(factories["email"], self.directories, clock, settings)
-        self.handler = NotifyHandler(self.store, self.directories, self.dispatcher, clock, settings)
+        self.views = ViewMemory(self.store)  # views as last written, while their tickets.events partitions are held
+        self.handler = NotifyHandler(self.views, self.directories, self.dispatcher, clock, settings)
         self.dispatcher.on_failure = self.handler.report_failure
         self.consumers = [
             Consumer(self.bus, TICKETS_EVENTS, "notify-tickets", self.handler.on_ticket_event,
-                     batch_handler=self.handler.on_ticket_events),
+                     batch_handler=self.handler.on_ticket_events, on_assigned=self.views.partitions_changed,
+                     on_revoked=self.views.partitions_changed),
             Consumer(self.bus, ROUTING_EVENTS, "notify-routing", self.handler.on_event),
             Consumer(self.bus, SLA_EVENTS, "notify-sla", self.handler.on_event),
             Consumer(self.bus, FEEDBACK_EVENTS, "notify-feedback", self.handler.on_event),

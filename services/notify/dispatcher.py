@@ -23,7 +23,7 @@ from shared.contracts.collections import NOTIFY_DELIVERIES
 from shared.contracts.envelope import Envelope, envelope_for
 from shared.contracts.schemas import notify, tickets
 from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
-from shared.runtime.clock import Clock
+from shared.runtime.clock import Clock, as_utc
 from shared.runtime.ids import derived_id
 from shared.runtime.kafka import KafkaBus, Poison
 from shared.runtime.metrics import NOTIFICATIONS
@@ -86,6 +86,7 @@ class Dispatcher:
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
         self._taken = {ch: asyncio.Event() for ch in senders}  # a worker took a delivery: the queue has room
+        self._reserved = {ch: 0 for ch in senders}  # places promised to deliveries being inserted leased (direct.py)
         self._held_back: set[str] = set()  # channels whose due deliveries wait behind others (ordering.py)
         self._claiming: set[str] = set()  # channels whose feeder is reading the queue (it may have read it too early)
         self.delivered = self.published = 0
@@ -94,9 +95,35 @@ class Dispatcher:
     def concurrency(self, channel: str) -> int:
         return max(1, int(getattr(self.s, f"{channel}_concurrency", 4)))
 
+    def capacity(self, channel: str) -> int:
+        """Deliveries a channel keeps leased ahead of its workers: a few rounds, so that no lease runs out queued."""
+        return CLAIM_BATCHES * self.concurrency(channel)
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.s.lease_seconds
+
+    def reserve(self, channel: str, n: int) -> int:
+        """``direct.Workers``: places for deliveries the handler inserts already leased to this process."""
+        queue = self._queues.get(channel)
+        if queue is None:
+            return 0
+        k = max(0, min(n, self.capacity(channel) - queue.qsize() - self._reserved[channel]))
+        self._reserved[channel] += k
+        return k
+
+    def hand(self, channel: str, docs: list[dict[str, Any]], reserved: int) -> None:
+        self._reserved[channel] -= reserved
+        self._taken[channel].set()  # places not used (a redelivery's) are free again for the feeder
+        queue = self._queues.get(channel)
+        if queue is None:  # stopped meanwhile: their leases run out, then they go
+            return
+        for doc in docs:
+            queue.put_nowait(doc)
+
     async def start(self) -> None:
         for ch in self.factories:
-            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=CLAIM_BATCHES * self.concurrency(ch))
+            queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()  # bounded by capacity(), reservations included
             self._queues[ch] = queue
             self._tasks.append(asyncio.create_task(self._feeder(ch, queue), name=f"notify-{ch}-feeder"))
             for i in range(self.concurrency(ch)):
@@ -105,13 +132,17 @@ class Dispatcher:
                 self._tasks.append(asyncio.create_task(self._worker(ch, queue, sender), name=f"notify-{ch}-{i}"))
         self._tasks.append(asyncio.create_task(self._sweeper(), name="notify-sweeper"))
         self._tasks.append(asyncio.create_task(self._publisher(), name="notify-outcomes"))
+        self.store.workers = self
 
     async def stop(self) -> None:
+        self.store.workers = None
         await cancel(*self._tasks)
         self._tasks.clear()
         leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.store.release(leftover, self.clock.now()), 2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.store.flush_published(), 2)
         self._queues.clear()
         for sender in self._senders:
             with contextlib.suppress(Exception):
@@ -142,10 +173,13 @@ class Dispatcher:
 
     async def _room(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
         """Wait until the queue can take a round of the workers (or is empty), so that claims come in batches."""
-        while queue.qsize() and queue.maxsize - queue.qsize() < self.concurrency(channel):
+        while queue.qsize() and self._free(channel, queue) < self.concurrency(channel):
             self._taken[channel].clear()
             await self._taken[channel].wait()
-        return queue.maxsize - queue.qsize()
+        return max(self._free(channel, queue), 1)
+
+    def _free(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
+        return self.capacity(channel) - queue.qsize() - self._reserved[channel]
 
     async def _feeder(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
         """One poller per channel claims due deliveries in batches, as fast as its workers take them."""
@@ -174,6 +208,10 @@ class Dispatcher:
         while True:
             doc = await queue.get()
             self._taken[channel].set()
+            if doc.get("lease_until") is not None and as_utc(doc["lease_until"]) <= self.clock.now():
+                log.warning("lease ran out before a worker took it: left for the sweeper",
+                            extra={"notification_id": doc["_id"]})
+                continue  # another replica may have it by now; the sweeper gives it back to the queue otherwise
             try:
                 await self.attempt(doc, sender)
             except asyncio.CancelledError:  # shutting down mid-send: hand it back now rather than at lease expiry
@@ -230,7 +268,7 @@ class Dispatcher:
             if d["status"] == "failed":
                 await self.dead_letter(d, ev)
                 await self.report(d)
-        await self.store.mark_all_published([d["_id"] for d in docs])
+        self.store.published_later([d["_id"] for d in docs])
         self.published += len(docs)
 
     async def _publisher(self) -> None:
@@ -269,11 +307,12 @@ class Dispatcher:
         if await self.store.release_stale_holds(self.clock.now() - HOLD_LIMIT):
             found = True
         for d in await self.store.unpublished():
-            found = True
-            # Leave fresh outcomes to the worker that is publishing them right now.
+            # Leave fresh outcomes to the worker that is publishing them right now (if it fails, the next sweep,
+            # however rested, publishes them), and those published whose mark is on its way.
             at = d.get("sent_at") or d.get("failed_at")
-            if at is not None and (self.clock.now() - at).total_seconds() < 5:
+            if self.store.publishing(d["_id"]) or (at is not None and (self.clock.now() - at).total_seconds() < 5):
                 continue
+            found = True
             await self.publish_outcomes([d])
         if found:
             self.wake()

@@ -34,11 +34,14 @@ Item = tuple[Envelope, Message]
 
 
 class NotifyStorage(Protocol):
-    """Notify's view of each ticket and its queues (``store.NotifyStore``)."""
+    """Notify's view of each ticket and its queues (``memory.ViewMemory`` over ``store.NotifyStore``); ``opening``:
+    the event read for is the ticket's ``TicketOpened``, so its view may be taken not to exist yet."""
 
-    async def view(self, ticket_id: str) -> TicketView | None: ...
+    async def view(self, ticket_id: str, opening: bool = False) -> TicketView | None: ...
 
     async def save_view(self, view: TicketView) -> None: ...
+
+    async def save_views(self, views: Sequence[TicketView]) -> None: ...
 
     async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int: ...
 
@@ -72,7 +75,7 @@ class NotifyHandler:
         """tickets.events: fold into the projection first, so the plan (and other topics' events) see it as of now."""
         env, msg = item
         ticket_id_var.set(env.ticket_id)
-        view = apply(await self.store.view(env.ticket_id), env, msg)
+        view = apply(await self.store.view(env.ticket_id, isinstance(msg, tickets.TicketOpened)), env, msg)
         await self.store.save_view(view)
         await self._plan_and_enqueue(env, msg, view, ticket_event_seq(view))
         if isinstance(msg, tickets.TicketResolved):
@@ -82,7 +85,10 @@ class NotifyHandler:
         """A partition's fetched tickets.events at once: every view read in one command, folded in order in memory,
         the changed views written in one and every notice queued in one, views first as one by one. A
         resolution closes a stretch: its notices are queued before its place is recorded (its survey may follow)."""
-        views = await self._views({env.ticket_id for env, _ in items})
+        first: dict[str, Message] = {}
+        for env, msg in items:
+            first.setdefault(env.ticket_id, msg)
+        views = await self._views({t: isinstance(m, tickets.TicketOpened) for t, m in first.items()})
         staff, prefs = await self.directories.snapshot()
         now = self.clock.now()
         changed: set[str] = set()
@@ -104,13 +110,13 @@ class NotifyHandler:
         await self._write_views([views[t] for t in sorted(changed)])
         await self._write(inbox, deliveries)
 
-    async def _views(self, ticket_ids: set[str]) -> dict[str, TicketView]:
-        """Every view asked for together (the store coalesces them into one read)."""
-        found = await asyncio.gather(*(self.store.view(t) for t in sorted(ticket_ids)))
+    async def _views(self, opening: dict[str, bool]) -> dict[str, TicketView]:
+        """Every view asked for together (the store coalesces them into one read; kept ones need none)."""
+        found = await asyncio.gather(*(self.store.view(t, opening[t]) for t in sorted(opening)))
         return {v.ticket_id: v for v in found if v is not None}
 
     async def _write_views(self, views: list[TicketView]) -> None:
-        await asyncio.gather(*(self.store.save_view(v) for v in views))
+        await self.store.save_views(views)
 
     async def _resolution_queued(self, view: TicketView, env: Envelope) -> TicketView:
         """The resolution's notices are queued: only now, behind them, may its survey go."""
@@ -178,8 +184,9 @@ class NotifyHandler:
         await self.store.add_inbox(inbox)
         added = await self.store.add_deliveries(deliveries)
         self.planned += added
-        if added and self.dispatcher is not None:
-            self.dispatcher.wake({d["channel"] for d in deliveries})
+        waiting = {d["channel"] for d in deliveries if d["status"] != "sending"}  # the rest were handed to workers
+        if added and waiting and self.dispatcher is not None:
+            self.dispatcher.wake(waiting)
 
     def _render(self, i: Intent, cache: dict[tuple[str, str, str], Rendered]) -> Rendered:
         key = (i.template, i.language, repr(sorted(i.context.items())))

@@ -7,12 +7,15 @@ that dies mid-send leaves its delivery to be retried, not lost.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReplaceOne, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
@@ -20,18 +23,26 @@ from shared.contracts.collections import NOTIFY_DELIVERIES, NOTIFY_INBOX, NOTIFY
 from shared.directory import DirectoryStore
 from shared.directory.notify import PREFERENCES, TEMPLATES, NotifyPreference, TemplateOverride, template_key
 from shared.directory.routing import AGENTS, GROUPS, SERVICES, TEAMS, Staff
+from shared.runtime.cached import Cached
 from shared.runtime.clock import as_utc
 from shared.runtime.ids import new_id
 from shared.runtime.mongo import duplicates_only
 
 from .coalesce import Coalescer
+from .direct import Workers, lease_first_in_line, wanted
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
 from .written import SEARCH_EVERY_SECONDS, Written
 
+log = logging.getLogger(__name__)
 TICKETS = NOTIFY_TICKETS
 DELIVERIES = NOTIFY_DELIVERIES
 INBOX = NOTIFY_INBOX
+PUBLISHED = {"$set": {"outcome_published": True}, "$unset": {"unpublished": ""}}
+MAX_INSERTED = 20_000
+PUBLISHED_LINGER_SECONDS = 1.0  # an outcome's published mark waits at most this long for a sent mark to ride with
+ABSENT = object()  # the guard of a view not stored yet: it is inserted, and refused if it is there after all
+Directories = tuple[Staff, dict[str, NotifyPreference], dict[str, TemplateOverride]]
 
 INDEXES = {
     TICKETS: [],
@@ -74,40 +85,96 @@ class NotifyStore:
     def __init__(self, db: AsyncDatabase) -> None:
         self.db = db
         self.tickets, self.deliveries, self.inbox = db[TICKETS], db[DELIVERIES], db[INBOX]
-        self._views: Coalescer[str, dict[str, Any] | None] = Coalescer(self._read_views)
-        self._saves: Coalescer[dict[str, Any], None] = Coalescer(self._write_views)
+        self._views: Coalescer[str, tuple[TicketView | None, Any]] = Coalescer(self._read_views)
+        self._saves: Coalescer[tuple[dict[str, Any], Any], bool] = Coalescer(self._write_views)
         self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
         self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
         self.written = Written()
+        self._inserted: OrderedDict[str, None] = OrderedDict()  # ids of the deliveries it inserted lately
+        self._published: set[str] = set()  # outcomes published whose mark waits for the next write (published_later)
+        self._flushing: asyncio.Task[None] | None = None
+        self.workers: Workers | None = None  # set by the dispatcher: deliveries may be inserted leased to it
         self._searched: dict[str, float] = {}  # channel -> when its queue was last searched (monotonic)
 
     # ---- projection ------------------------------------------------------------------------------
 
     async def view(self, ticket_id: str) -> TicketView | None:
-        return from_doc(await self._views(ticket_id))
+        return (await self.read_views([ticket_id]))[ticket_id][0]
+
+    async def read_views(self, ids: Sequence[str]) -> dict[str, tuple[TicketView | None, Any]]:
+        """Each view with the guard its write must give (its position as stored). A view's position is raised to
+        the highest ``seq`` already given to its ticket's deliveries (``memory.py``: a kept view may have run
+        ahead of the stored one), so a notice folded from it never goes before one queued earlier."""
+        found = await asyncio.gather(*(self._views(i) for i in ids))
+        return dict(zip(ids, found, strict=True))
+
+    async def _read_views(self, ids: list[str]) -> list[tuple[TicketView | None, Any]]:
+        wanted = sorted(set(ids))
+        docs = {d["_id"]: d async for d in self.tickets.find({"_id": {"$in": wanted}})}
+        highest: dict[str, int] = {}
+        if docs:
+            query = {"ticket_id": {"$in": sorted(docs)}, "seq": {"$ne": None}}
+            async for d in self.deliveries.find(query, {"ticket_id": 1, "seq": 1}):
+                highest[d["ticket_id"]] = max(highest.get(d["ticket_id"], 0), int(d["seq"]))
+        out: list[tuple[TicketView | None, Any]] = []
+        for i in ids:
+            view = from_doc(docs.get(i))
+            if view is None:
+                out.append((None, ABSENT))
+                continue
+            view.position = max(view.position, highest.get(i, 0) // 2)
+            out.append((view, docs[i].get("position")))
+        return out
 
     async def save_view(self, view: TicketView) -> None:
-        await self._saves(to_doc(view))
+        """Unguarded: for tests and tools; the handler writes through ``memory.ViewMemory``."""
+        await self.tickets.replace_one({"_id": view.ticket_id}, to_doc(view), upsert=True)
 
-    async def _read_views(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        found = {d["_id"]: d async for d in self.tickets.find({"_id": {"$in": sorted(set(ids))}})}
-        return [found.get(i) for i in ids]
+    async def write_views(self, writes: Sequence[tuple[dict[str, Any], Any]]) -> list[bool]:
+        """Per view, True when refused: an insert of one already there, or a replace whose stored position is no
+        longer the guard (the upsert it turns into finds the id taken)."""
+        return list(await asyncio.gather(*(self._saves(w) for w in writes)))
 
-    async def _write_views(self, docs: list[dict[str, Any]]) -> list[None]:
-        await self.tickets.bulk_write([ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in docs], ordered=True)
-        return [None] * len(docs)
+    async def _write_views(self, writes: list[tuple[dict[str, Any], Any]]) -> list[bool]:
+        ops: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = [
+            InsertOne(doc) if guard is ABSENT else ReplaceOne({"_id": doc["_id"], "position": guard}, doc, upsert=True)
+            for doc, guard in writes]
+        try:
+            await self.tickets.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            refused = set(duplicates_only(exc))
+            return [i in refused for i in range(len(writes))]
+        return [False] * len(writes)
 
     # ---- deliveries ------------------------------------------------------------------------------
 
     async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int:
-        """Insert-if-absent: a redelivered event finds its deliveries already there and adds nothing."""
+        """Insert-if-absent: a redelivered event finds its deliveries already there and adds nothing. One this process
+        inserted lately (a ticket taken, then its work started: one notice) is not even sent to the database."""
+        docs = [d for d in docs if d["_id"] not in self._inserted]
         return await self._adds(docs) if docs else 0
 
     async def _add_deliveries(self, groups: list[Sequence[dict[str, Any]]]) -> list[int]:
         """One bulk insert for every caller's documents; each learns how many of its own were new."""
-        docs = [d for g in groups for d in g]
-        new = await insert_new(self.deliveries, docs)
+        docs = [d for g in groups for d in g]  # leased ones are marked so in place: the caller wakes for the rest
+        workers = self.workers
+        room = {ch: workers.reserve(ch, n) for ch, n in wanted(docs).items()} if workers else {}
+        new: set[int] = set()
+        leased: list[int] = []
+        try:
+            if workers is not None and any(room.values()):
+                tickets = {d["ticket_id"] for d in docs if room.get(d["channel"])}
+                leased = lease_first_in_line(docs, await self._undone(tickets), room, workers.lease_seconds, new_id())
+            new = await insert_new(self.deliveries, docs)
+        finally:  # an insert that failed hands nothing: what it may have written waits for its lease to run out
+            for ch, n in room.items():
+                if workers is not None and n:
+                    workers.hand(ch, [docs[i] for i in leased if i in new and docs[i]["channel"] == ch], n)
         self.written.add(d for i, d in enumerate(docs) if i in new)
+        for i in new:
+            self._inserted[docs[i]["_id"]] = None
+        while len(self._inserted) > MAX_INSERTED:
+            self._inserted.popitem(last=False)
         counts, start = [], 0
         for g in groups:
             counts.append(sum(1 for i in range(start, start + len(g)) if i in new))
@@ -150,12 +217,15 @@ class NotifyStore:
         ids, held_back = free[:limit], len(free) < len(candidates)
         if not ids:
             return Claim([], later, held_back)
-        token = new_id()
-        await self.deliveries.update_many(
+        token, lease_until = new_id(), now + timedelta(seconds=lease)
+        res = await self.deliveries.update_many(
             {"_id": {"$in": ids}, "status": "pending"},
-            {"$set": {"status": "sending", "lease_until": now + timedelta(seconds=lease), "claim": token},
-             "$inc": {"attempts": 1}})
+            {"$set": {"status": "sending", "lease_until": lease_until, "claim": token}, "$inc": {"attempts": 1}})
         self.written.forget(channel, ids)  # leased now, by us or (those we did not get) by another replica
+        known = {c["_id"]: c for c in candidates if "address" in c}  # written by this process: whole in memory
+        if res.modified_count == len(ids) and all(i in known for i in ids):  # all ours: nothing to read back
+            return Claim([{**known[i], "status": "sending", "lease_until": lease_until, "claim": token,
+                           "attempts": int(known[i].get("attempts") or 0) + 1} for i in ids], later, held_back)
         return Claim([d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later, held_back)
 
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
@@ -199,6 +269,8 @@ class NotifyStore:
             ids = [doc_id for doc_id, _ in group]
             ops.append(UpdateOne({"_id": ids[0], "status": "sending"}, update) if len(ids) == 1
                        else UpdateMany({"_id": {"$in": ids}, "status": "sending"}, update))
+        if published := self._take_published():  # outcomes published since the last write ride along
+            ops.append(UpdateMany({"_id": {"$in": published}}, PUBLISHED))
         await self.deliveries.bulk_write(ops, ordered=False)
         return [None] * len(marks)
 
@@ -215,8 +287,34 @@ class NotifyStore:
 
     async def mark_all_published(self, ids: Sequence[str]) -> None:
         if ids:
-            await self.deliveries.update_many({"_id": {"$in": list(ids)}},
-                                              {"$set": {"outcome_published": True}, "$unset": {"unpublished": ""}})
+            await self.deliveries.update_many({"_id": {"$in": list(ids)}}, PUBLISHED)
+
+    def published_later(self, ids: Sequence[str]) -> None:
+        """Outcomes published: marked so with the next sent mark, or on their own within ``PUBLISHED_LINGER``. Until
+        then (or should the mark be lost) the sweeper may publish them again, under the same ids."""
+        self._published.update(ids)
+        if self._published and self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush_published(PUBLISHED_LINGER_SECONDS))
+
+    def publishing(self, doc_id: str) -> bool:
+        """Published, its mark not written yet: not the sweeper's to publish."""
+        return doc_id in self._published
+
+    def _take_published(self) -> list[str]:
+        taken, self._published = sorted(self._published), set()
+        return taken
+
+    async def _flush_published(self, after: float) -> None:
+        try:
+            await asyncio.sleep(after)
+            await self.mark_all_published(self._take_published())
+        except Exception:  # left flagged: the sweeper publishes them again (same ids), then marks them
+            log.warning("marking outcomes published failed", exc_info=True)
+        finally:
+            self._flushing = None
+
+    async def flush_published(self) -> None:
+        await self._flush_published(0)
 
     async def unpublished(self, limit: int = 100) -> list[dict[str, Any]]:
         return [d async for d in self.deliveries.find({"unpublished": True}).limit(limit)]
@@ -273,13 +371,12 @@ class NotifyStore:
 
 
 class DirectoryCache:
-    """Routing directories and preferences, re-read at most every ``ttl`` seconds."""
+    """Routing directories, preferences and template overrides, read at most once per ``ttl`` seconds per process:
+    the consumers' partition tasks that find them stale together wait on one read (``shared.runtime.cached``)."""
 
     def __init__(self, db: AsyncDatabase, ttl: float) -> None:
-        self.db, self.ttl = db, ttl
-        self._at = -1e18
-        self._staff = Staff()
-        self._prefs: dict[str, NotifyPreference] = {}
+        self.db = db
+        self._cached: Cached[Directories] = Cached(self._load, ttl)
         self.templates: dict[str, TemplateOverride] = {}
 
     async def template(self, name: str, language: str) -> TemplateOverride | None:
@@ -287,15 +384,16 @@ class DirectoryCache:
         return self.templates.get(template_key(name, language))
 
     async def snapshot(self) -> tuple[Staff, dict[str, NotifyPreference]]:
-        if time.monotonic() - self._at >= self.ttl:
-            agents = await DirectoryStore(self.db, AGENTS).list(limit=100_000)
-            teams = await DirectoryStore(self.db, TEAMS).list(limit=100_000)
-            groups = await DirectoryStore(self.db, GROUPS).list(limit=100_000)
-            services = await DirectoryStore(self.db, SERVICES).list(limit=100_000)
-            prefs = await DirectoryStore(self.db, PREFERENCES).list(limit=100_000)
-            self._staff = Staff(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
-                                         groups={g.id: g for g in groups}, services={s.id: s for s in services})
-            self._prefs = {p.id: p for p in prefs}
-            self.templates = {o.id: o for o in await DirectoryStore(self.db, TEMPLATES).list(limit=10_000)}
-            self._at = time.monotonic()
-        return self._staff, self._prefs
+        staff, prefs, self.templates = await self._cached.get()
+        return staff, prefs
+
+    async def _load(self) -> Directories:
+        agents = await DirectoryStore(self.db, AGENTS).list(limit=100_000)
+        teams = await DirectoryStore(self.db, TEAMS).list(limit=100_000)
+        groups = await DirectoryStore(self.db, GROUPS).list(limit=100_000)
+        services = await DirectoryStore(self.db, SERVICES).list(limit=100_000)
+        prefs = await DirectoryStore(self.db, PREFERENCES).list(limit=100_000)
+        templates = await DirectoryStore(self.db, TEMPLATES).list(limit=10_000)
+        staff = Staff(agents={a.id: a for a in agents}, teams={t.id: t for t in teams},
+                      groups={g.id: g for g in groups}, services={s.id: s for s in services})
+        return staff, {p.id: p for p in prefs}, {o.id: o for o in templates}

@@ -18,12 +18,11 @@ from typing import Any
 from shared.runtime.clock import as_utc
 
 SEARCH_EVERY_SECONDS = 2.0
-MAX_KNOWN = 100_000  # beyond this the oldest are forgotten: the search finds them
-FIELDS = ("_id", "ticket_id", "recipient", "seq", "next_attempt_at")
+MAX_KNOWN = 20_000  # beyond this the oldest are forgotten: the search finds them
 
 
 class Written:
-    """Pending deliveries this process inserted, per channel, oldest first (only what a claim needs of each)."""
+    """Pending deliveries this process inserted, per channel, oldest first."""
 
     def __init__(self, limit: int = MAX_KNOWN) -> None:
         self.limit = limit
@@ -34,7 +33,7 @@ class Written:
             if d.get("status") != "pending" or d["next_attempt_at"] > d["created_at"]:
                 continue  # held or deferred: they join the queue later and are found by a search
             rows = self._rows.setdefault(d["channel"], OrderedDict())
-            rows[d["_id"]] = {f: d.get(f) for f in FIELDS}
+            rows[d["_id"]] = dict(d)  # whole: a claim of it needs no read back (store.NotifyStore._claim)
             if len(rows) > self.limit:
                 rows.popitem(last=False)
 

@@ -18,12 +18,16 @@ class FakeNotifyStore:
         self.deliveries: dict[str, dict[str, Any]] = {}
         self.inbox: dict[str, dict[str, Any]] = {}
 
-    async def view(self, ticket_id: str) -> TicketView | None:
+    async def view(self, ticket_id: str, opening: bool = False) -> TicketView | None:
         view = self.views.get(ticket_id)
         return view.model_copy(deep=True) if view else None
 
     async def save_view(self, view: TicketView) -> None:
         self.views[view.ticket_id] = view.model_copy(deep=True)
+
+    async def save_views(self, views: Sequence[TicketView]) -> None:
+        for view in views:
+            await self.save_view(view)
 
     async def add_deliveries(self, docs: Sequence[dict[str, Any]]) -> int:
         new = [d for d in docs if d["_id"] not in self.deliveries]

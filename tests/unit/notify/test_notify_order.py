@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest_asyncio
 
 from services.notify.handlers import NotifyHandler
+from services.notify.memory import ViewMemory
 from services.notify.settings import NotifySettings
 from services.notify.store import INDEXES, DirectoryCache, NotifyStore
 from shared.contracts.envelope import Envelope, Message, envelope_for
@@ -54,7 +55,7 @@ async def notify(env: dict[str, str]) -> AsyncIterator[Notify]:
     db = database(client, settings)
     await ensure_indexes(db, INDEXES)
     store = NotifyStore(db)
-    yield Notify(store, NotifyHandler(store, DirectoryCache(db, 0.0), None, ManualClock(NOW), settings))
+    yield Notify(store, NotifyHandler(ViewMemory(store), DirectoryCache(db, 0.0), None, ManualClock(NOW), settings))
     await client.close()
 
 
