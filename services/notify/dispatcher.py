@@ -44,6 +44,7 @@ SWEEP_IDLE_MAX_SECONDS = 15.0
 CLAIM_BATCHES = 2  # a feeder keeps up to this many rounds of its workers claimed, and claims a round at once
 # A woken feeder lets the deliveries written just behind the one that woke it join its claim (as a producer's linger).
 CLAIM_LINGER_SECONDS = 0.02
+MARKS_IN_FLIGHT = 256  # sent marks a process may have waiting to be written (its workers wait beyond this)
 
 
 class Sender(Protocol):
@@ -86,6 +87,8 @@ class Dispatcher:
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
         self._taken = {ch: asyncio.Event() for ch in senders}  # a worker took a delivery: the queue has room
+        self._marking: set[asyncio.Task[None]] = set()  # sent marks being written, the workers gone on
+        self._marks_free = asyncio.Semaphore(MARKS_IN_FLIGHT)
         self._reserved = {ch: 0 for ch in senders}  # places promised to deliveries being inserted leased (direct.py)
         self._held_back: set[str] = set()  # channels whose due deliveries wait behind others (ordering.py)
         self._claiming: set[str] = set()  # channels whose feeder is reading the queue (it may have read it too early)
@@ -138,6 +141,8 @@ class Dispatcher:
         self.store.workers = None
         await cancel(*self._tasks)
         self._tasks.clear()
+        if self._marking:  # sent: their marks must land, or the lease sends them again
+            await asyncio.wait(set(self._marking), timeout=5)
         leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.store.release(leftover, self.clock.now()), 2)
@@ -234,7 +239,22 @@ class Dispatcher:
             return
         now = self.clock.now()
         provider_id = response if doc["channel"] == "sms" else None
-        await self.store.mark_sent(doc["_id"], now, provider_id, None if provider_id else response[:300])
+        # The worker goes on to its next mail while the mark is written (with the marks of the others that finish
+        # meanwhile, in one write); at most MARKS_IN_FLIGHT wait at once, so none waits anywhere near its lease.
+        await self._marks_free.acquire()
+        mark = asyncio.create_task(self._mark_sent(doc, now, provider_id, None if provider_id else response[:300]))
+        self._marking.add(mark)
+        mark.add_done_callback(self._marking.discard)
+
+    async def _mark_sent(self, doc: dict[str, Any], now: datetime, provider_id: str | None,
+                         response: str | None) -> None:
+        try:
+            await self.store.mark_sent(doc["_id"], now, provider_id, response)
+        except Exception:  # the lease brings it back: sent again rather than never recorded
+            log.exception("delivery bookkeeping failed", extra={"notification_id": doc["_id"]})
+            return
+        finally:
+            self._marks_free.release()
         self.delivered += 1
         self._done()
         NOTIFICATIONS.labels(channel=doc["channel"], outcome="sent").inc()

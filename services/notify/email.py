@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
 from typing import Any, Protocol
 
 import aiosmtplib
@@ -117,6 +118,11 @@ def classify(exc: BaseException) -> SendError:
     return transient(f"SMTP unavailable: {exc!r}"[:500])
 
 
+@lru_cache(maxsize=8)
+def _envelope_sender(mail_from: str) -> str:
+    return parseaddr(mail_from)[1] or mail_from
+
+
 class SmtpSender:
     """One persistent SMTP session per worker, reopened after any failure."""
 
@@ -167,7 +173,7 @@ class SmtpSender:
             return None
 
     def _sender(self) -> str:
-        return parseaddr(self.settings.mail_from)[1] or self.settings.mail_from
+        return _envelope_sender(self.settings.mail_from)
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -1,5 +1,6 @@
 """Deliveries inserted already leased to this process's workers when they have room, in order; what a crash leaves
-is sent once after its lease; published marks ride with the next sent mark (real database)."""
+is sent once after its lease; published marks ride with the next sent mark; a worker does not wait for its sent
+mark, and an outcome waits for it (real database)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 from test_notify_written import NOW, delivery
 
+from services.notify.dispatcher import Dispatcher
 from services.notify.settings import NotifySettings
 from services.notify.store import INDEXES, NotifyStore
+from shared.runtime.clock import ManualClock
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from tests.support.testing import make_settings
 
@@ -121,3 +124,59 @@ async def test_a_published_mark_rides_with_the_next_sent_mark_or_goes_on_its_own
     store.published_later(["n-2"])
     await asyncio.wait_for(store._flushing, 5)  # type: ignore[arg-type]  # no sent mark came: on its own
     assert (await stored(db, 2))["outcome_published"] is True and await store.unpublished() == []
+
+
+class SlowMarks(NotifyStore):
+    """Sent marks wait for ``go`` (or fail, with ``fail``)."""
+
+    def __init__(self, db: AsyncDatabase, fail: bool = False) -> None:
+        super().__init__(db)
+        self.go, self.fail = asyncio.Event(), fail
+
+    async def mark_sent(self, doc_id: str, now: Any, provider_id: str | None, response: str | None) -> None:
+        await self.go.wait()
+        if self.fail:
+            raise ConnectionError("database gone")
+        await super().mark_sent(doc_id, now, provider_id, response)
+
+
+class Smtp:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, d: Any) -> str:
+        self.sent.append(d["_id"])
+        return "250 ok"
+
+    async def close(self) -> None:
+        return None
+
+
+def dispatcher(store: NotifyStore) -> Dispatcher:
+    settings = make_settings(NotifySettings, {}, lease_seconds=60.0)
+    return Dispatcher(store, None, ManualClock(NOW), settings, {"email": Smtp})  # type: ignore[arg-type]
+
+
+async def test_a_worker_goes_on_to_its_next_mail_while_its_sent_mark_is_written(db: AsyncDatabase) -> None:
+    store, smtp = SlowMarks(db), Smtp()
+    d = dispatcher(store)
+    await store.deliveries.insert_many([delivery(i, status="sending") for i in (1, 2)])
+    await d.attempt(delivery(1, status="sending"), smtp)
+    await d.attempt(delivery(2, status="sending"), smtp)  # the first mark has not landed: the worker went on
+    assert smtp.sent == ["n-1", "n-2"] and d._outbox.empty()  # no outcome before its mark
+    assert (await stored(db, 1))["status"] == "sending"
+    store.go.set()
+    await asyncio.wait(set(d._marking), timeout=10)
+    assert [(await stored(db, i))["status"] for i in (1, 2)] == ["sent", "sent"]
+    assert sorted(d._outbox.get_nowait()["_id"] for _ in range(2)) == ["n-1", "n-2"] and d.delivered == 2
+
+
+async def test_a_sent_mark_that_fails_leaves_the_delivery_to_its_lease_and_publishes_nothing(db: AsyncDatabase) -> None:
+    store, smtp = SlowMarks(db, fail=True), Smtp()
+    d = dispatcher(store)
+    await store.deliveries.insert_one(delivery(1, status="sending", lease_until=NOW + timedelta(seconds=60)))
+    await d.attempt(delivery(1, status="sending"), smtp)
+    store.go.set()
+    await asyncio.wait(set(d._marking), timeout=10)
+    assert d._outbox.empty() and d.delivered == 0 and (await stored(db, 1))["status"] == "sending"
+    assert await store.release_expired(NOW + timedelta(seconds=61)) == 1  # then sent again, as after a crash
