@@ -30,6 +30,7 @@ from shared.runtime.mongo import duplicates_only
 
 from .coalesce import Coalescer
 from .direct import Workers, lease_first_in_line, wanted
+from .lines import Lines
 from .ordering import UNDONE, first_in_line
 from .projection import TicketView, from_doc, to_doc
 from .written import SEARCH_EVERY_SECONDS, Written
@@ -90,6 +91,7 @@ class NotifyStore:
         self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
         self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
         self.written = Written()
+        self.lines = Lines()  # the undone deliveries of the tickets it inserts for, kept after one read
         self._inserted: OrderedDict[str, None] = OrderedDict()  # ids of the deliveries it inserted lately
         self._published: set[str] = set()  # outcomes published whose mark waits for the next write (published_later)
         self._flushing: asyncio.Task[None] | None = None
@@ -164,13 +166,15 @@ class NotifyStore:
         try:
             if workers is not None and any(room.values()):
                 tickets = {d["ticket_id"] for d in docs if room.get(d["channel"])}
-                leased = lease_first_in_line(docs, await self._undone(tickets), room, workers.lease_seconds, new_id())
+                leased = lease_first_in_line(docs, await self._in_line(tickets), room, workers.lease_seconds,
+                                             new_id())
             new = await insert_new(self.deliveries, docs)
         finally:  # an insert that failed hands nothing: what it may have written waits for its lease to run out
             for ch, n in room.items():
                 if workers is not None and n:
                     workers.hand(ch, [docs[i] for i in leased if i in new and docs[i]["channel"] == ch], n)
         self.written.add(d for i, d in enumerate(docs) if i in new)
+        self.lines.added(docs[i] for i in sorted(new))
         for i in new:
             self._inserted[docs[i]["_id"]] = None
         while len(self._inserted) > MAX_INSERTED:
@@ -228,14 +232,22 @@ class NotifyStore:
                            "attempts": int(known[i].get("attempts") or 0) + 1} for i in ids], later, held_back)
         return Claim([d async for d in self.deliveries.find({"_id": {"$in": ids}, "claim": token})], later, held_back)
 
+    async def _in_line(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
+        """The tickets' undone deliveries: those read lately as this process kept them, the others read now."""
+        if stale := self.lines.unchecked(ticket_ids):
+            self.lines.checked(stale, await self._undone(stale))
+        return self.lines.undone(ticket_ids)
+
     async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
         query = {"ticket_id": {"$in": sorted(ticket_ids)}, "status": {"$in": list(UNDONE)}, "seq": {"$ne": None}}
         return [d async for d in self.deliveries.find(query, {"ticket_id": 1, "recipient": 1, "seq": 1})]
 
     async def release_held(self, ticket_id: str, cause_id: str, seq: int | None) -> int:
         """Deliveries held until ``cause_id`` was folded join the queue, in line at ``seq``."""
+        self.lines.forget(ticket_id)
         res = await self.deliveries.update_many({"ticket_id": ticket_id, "held_for": cause_id, "status": "held"},
                                                 {"$set": {"status": "pending", "seq": seq}, "$unset": {"held_for": ""}})
+        self.lines.forget(ticket_id)  # they joined the line: read it again
         return res.modified_count
 
     async def release_stale_holds(self, before: datetime) -> int:
@@ -272,6 +284,7 @@ class NotifyStore:
         if published := self._take_published():  # outcomes published since the last write ride along
             ops.append(UpdateMany({"_id": {"$in": published}}, PUBLISHED))
         await self.deliveries.bulk_write(ops, ordered=False)
+        self.lines.finished(doc_id for doc_id, *_ in marks)
         return [None] * len(marks)
 
     async def reschedule(self, doc_id: str, at: datetime, error: str) -> None:
@@ -284,6 +297,7 @@ class NotifyStore:
             {"_id": doc_id, "status": "sending"},
             {"$set": {"status": "failed", "failed_at": now, "last_error": error, "permanent": permanent,
                       "outcome_published": False, "unpublished": True}, "$unset": {"lease_until": ""}})
+        self.lines.finished([doc_id])
 
     async def mark_all_published(self, ids: Sequence[str]) -> None:
         if ids:
@@ -355,6 +369,7 @@ class NotifyStore:
         res = await self.deliveries.update_one(
             {"_id": doc_id, "status": "failed"},
             {"$set": {"status": "pending", "next_attempt_at": now, "attempts": 0, "requeued_at": now}})
+        self.lines.forget()  # a failed one is in line again
         return res.modified_count == 1
 
     # ---- inbox -----------------------------------------------------------------------------------

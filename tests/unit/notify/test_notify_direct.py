@@ -180,3 +180,44 @@ async def test_a_sent_mark_that_fails_leaves_the_delivery_to_its_lease_and_publi
     await asyncio.wait(set(d._marking), timeout=10)
     assert d._outbox.empty() and d.delivered == 0 and (await stored(db, 1))["status"] == "sending"
     assert await store.release_expired(NOW + timedelta(seconds=61)) == 1  # then sent again, as after a crash
+
+
+class CountedReads(NotifyStore):
+    reads = 0
+
+    async def _undone(self, ticket_ids: set[str]) -> list[dict[str, Any]]:
+        self.reads += 1
+        return await super()._undone(ticket_ids)
+
+
+async def test_a_tickets_line_is_read_once_then_kept_by_its_own_inserts_and_marks(db: AsyncDatabase) -> None:
+    store, workers = CountedReads(db), Workers(room=8)
+    store.workers = workers
+    await store.add_deliveries([delivery(1, seq=2, ticket_id="T-1")])
+    await store.add_deliveries([delivery(2, seq=4, ticket_id="T-1", event_id="e-2")])
+    assert store.reads == 1 and [d["_id"] for d in workers.queue] == ["n-1"]  # n-2 waits behind n-1, known
+    await store.mark_sent("n-1", NOW, None, "250 ok")
+    await store.add_deliveries([delivery(3, seq=6, ticket_id="T-1", event_id="e-3")])
+    assert store.reads == 1 and [d["_id"] for d in workers.queue] == ["n-1"]  # n-2 (pending) still holds n-3 back
+    assert [d["_id"] for d in (await store.claim_due("email", NOW, 60, 5)).docs] == ["n-2"]  # a claim reads
+    claimed = store.reads
+    await store.mark_sent("n-2", NOW, None, "250 ok")
+    await store.add_deliveries([delivery(4, seq=8, ticket_id="T-1", event_id="e-4")])
+    assert store.reads == claimed and "n-4" not in [d["_id"] for d in workers.queue]  # n-3 still pending
+
+
+async def test_what_another_replica_queued_is_seen_at_the_next_read_and_a_release_is_read_again(
+        db: AsyncDatabase) -> None:
+    store, workers = CountedReads(db), Workers(room=8)
+    store.workers = workers
+    store.lines.check_seconds = 0.2
+    await store.add_deliveries([delivery(1, seq=2, ticket_id="T-1")])
+    await store.mark_sent("n-1", NOW, None, "250 ok")
+    await store.deliveries.insert_one(delivery(9, seq=4, ticket_id="T-1", event_id="e-9"))  # another replica's
+    await asyncio.sleep(0.3)
+    await store.add_deliveries([delivery(2, seq=6, ticket_id="T-1", event_id="e-2")])
+    assert store.reads == 2 and [d["_id"] for d in workers.queue] == ["n-1"]  # read again: n-9 comes first
+    await store.release_held("T-1", "e-x", 8)
+    await store.add_deliveries([delivery(3, seq=10, ticket_id="T-3")])
+    await store.add_deliveries([delivery(4, seq=10, ticket_id="T-1", event_id="e-4")])
+    assert store.reads == 4  # T-3 never read; T-1 read again after the release
