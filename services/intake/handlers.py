@@ -10,6 +10,7 @@ same command id, so the ledger records it once.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -173,23 +174,48 @@ class InboundHandler:
 
 
 class TicketEventsHandler:
-    """Keeps intake's view in step with the ledger: frees/reclaims conversations, learns linked senders."""
+    """Keeps intake's view in step with the ledger: frees/reclaims conversations, learns linked senders.
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    A resolution frees the ticket's conversations (the client's next message opens a new ticket); its completion
+    or closing frees what was claimed for it since. ``released`` remembers the tickets this consumer freed on their
+    resolution while it holds their partitions (``partitions_changed`` forgets): their completion deletes nothing
+    unless this consumer saw a claim since (a reopening's, a linked sender's). A claim made elsewhere for a
+    resolved ticket is a message threaded to it, which the ledger answers on this partition by reopening it (or,
+    too late to reopen, by the rejection that moves the claim to a new ticket)."""
+
+    def __init__(self, pipeline: Pipeline, remember: int = 10_000) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
+        self.remember = remember
+        self.released: OrderedDict[str, None] = OrderedDict()
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, ev = delivery
-        if isinstance(ev, CLOSING):
+        if isinstance(ev, tickets.TicketResolved):
             await self.store.release(env.ticket_id)
+            self._released(env.ticket_id)
+        elif isinstance(ev, CLOSING):
+            if env.ticket_id not in self.released:
+                await self.store.release(env.ticket_id)
         elif isinstance(ev, tickets.TicketReopened):
+            self.released.pop(env.ticket_id, None)
             await self.store.reclaim(env.ticket_id)
         elif isinstance(ev, tickets.ClientLinked) and ev.linked_by != "intake":
+            self.released.pop(env.ticket_id, None)
             await self._linked(env, ev)
         elif isinstance(ev, tickets.CommandRejected) and ev.command_type == "ReceiveMessage" \
                 and ev.code == "reopen_window_passed":
             await self.pipeline.reroute(ev.command_id, env.ticket_id)
+
+    def _released(self, ticket_id: str) -> None:
+        self.released[ticket_id] = None
+        self.released.move_to_end(ticket_id)
+        while len(self.released) > self.remember:
+            self.released.popitem(last=False)
+
+    async def partitions_changed(self, _partitions: set[Any]) -> None:
+        """A rebalance hook: another instance may have seen this ticket's events meanwhile."""
+        self.released.clear()
 
     async def _linked(self, env: Envelope, ev: tickets.ClientLinked) -> None:
         sender = normalise_sender(ev.sender, self.pipeline.region)

@@ -88,7 +88,7 @@ class IntakeStore:
         self.ticket_keys = db[TICKET_KEYS]
         self.tickets = db[TICKETS]
         self.contacts = DirectoryStore(db, CONTACTS)
-        self.senders = SenderDirectory(db)
+        self.senders = SenderDirectory(db, cache_seconds)
         self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self.topics: Cached[list[Topic]] = Cached(lambda: DirectoryStore(db, TOPICS).list(), cache_seconds)
         self.urgency: Cached[list[UrgencyRule]] = Cached(lambda: DirectoryStore(db, URGENCY_RULES).list(),
