@@ -97,3 +97,33 @@ async def test_a_resolved_and_completed_ticket_frees_its_conversation_with_one_d
                          message="intake handled the ticket's events")
         assert await s.db.intake_conversations.count_documents({"ticket_id": tid}) == 0
         assert deletes() - before == 1, "freed on the resolution; the completion found nothing to free"
+
+
+async def test_a_reopened_ticket_takes_back_the_conversation_its_first_message_claimed(env: dict[str, str]) -> None:
+    async with stack(env) as s:
+        keys_before = db_commands("intake_ticket_keys", "update")
+        chat = {"platform": "tg", "session_id": "back-1", "message_id": "back-m1", "user": {"id": "back"},
+                "text": "Hello?"}
+        assert (await s.http.post("/api/v1/webhooks/chat", json=chat)).status_code == 202
+        [ticket] = await s.wait_tickets(1)
+        tid = ticket["_id"]
+        decision = await s.db.intake_messages.find_one({"ticket_id": tid})
+        conversation = await s.db.intake_conversations.find_one({"ticket_id": tid})
+        assert decision is not None and conversation is not None and decision["claimed"] == conversation["_id"]
+        assert db_commands("intake_ticket_keys", "update") == keys_before, "the decision notes the claim"
+        for cmd in (t.AssignTicket(agent_id="agent-1", mode="reassign"),
+                    t.ResolveTicket(agent_id="agent-1", problem="no answer", solution="answered")):
+            await s.send(tid, cmd, actor="agent-1")
+        await s.events.wait(tid, "TicketResolved")
+        await eventually(lambda: _claims(s.db, tid, 0), message="released on the resolution")
+        await s.send(tid, t.ReopenTicket(reason="not fixed"), actor="agent-1")
+        await s.events.wait(tid, "TicketReopened")
+        await eventually(lambda: _claims(s.db, tid, 1), message="taken back on the reopening")
+        again = {**chat, "message_id": "back-m2", "text": "Still nothing"}
+        assert (await s.http.post("/api/v1/webhooks/chat", json=again)).status_code == 202
+        await s.wait_messages(tid, 2)
+        assert len(await s.tickets()) == 1
+
+
+async def _claims(db, ticket_id: str, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return await db.intake_conversations.count_documents({"ticket_id": ticket_id}) == n
