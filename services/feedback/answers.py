@@ -80,7 +80,7 @@ class AnswerService:
                     raise self._refused(exc, latest) from None
                 raise self._refused(Refused("already_answered", 409), latest)
             await self.store.timers.cancel(timer_id(recorded))
-            await self.publisher.flush(recorded.id)
+            await self.publisher.flush(recorded.id, outbox)
         ANSWER_COUNT.labels(answer).inc()
         return recorded
 

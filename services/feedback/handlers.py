@@ -64,8 +64,10 @@ class Publisher:
         finally:
             self._in_flight.discard(doc_id)
 
-    async def flush(self, doc_id: str) -> int:
-        items = await self.store.outbox(doc_id)
+    async def flush(self, doc_id: str, items: list[dict[str, Any]] | None = None) -> int:
+        """``items``: the outbox as the caller just stored it (else read)."""
+        if items is None:
+            items = await self.store.outbox(doc_id)
         for item in items:
             await self.bus.publish(TOPICS[item["topic"]], Envelope.model_validate(item["env"]))
         if items:
@@ -109,10 +111,7 @@ class FeedbackHandler:
 
     async def on_resolved(self, env: Envelope, msg: tickets.TicketResolved) -> None:
         doc_id = caused_id(env, "survey")
-        existing = await self.store.by_id(doc_id)
-        if existing is not None:  # redelivery: re-do the idempotent steps, create nothing
-            await self._after_create(existing)
-            return
+        # A redelivery builds the survey again and its insert finds the first one (``SurveyStore.create``).
         ticket = await self.store.ticket(env.ticket_id)
         if ticket is None:
             raise RuntimeError(f"ticket {env.ticket_id} not readable yet")  # the consumer retries
@@ -124,11 +123,14 @@ class FeedbackHandler:
                 actor=ACTOR, id=caused_id(env, "complete-internal")))
             return
         res = _resolution(env, msg, ticket)
-        contact = await self.directories.contact(msg.client.contact_id if msg.client else None)
         conversations = list(ticket.get("conversation_ids") or [])
-        route = choose_route(msg.channel, msg.sender, conversation_id=conversations[-1] if conversations else None,
-                             contact_emails=contact.emails if contact else None,
-                             contact_phones=contact.phones if contact else None)
+        conversation = conversations[-1] if conversations else None
+        route = choose_route(msg.channel, msg.sender, conversation_id=conversation)
+        if route is None or route.channel == "sms":  # only then could the contact's e-mail or phone change it
+            contact = await self.directories.contact(msg.client.contact_id if msg.client else None)
+            if contact is not None:
+                route = choose_route(msg.channel, msg.sender, conversation_id=conversation,
+                                     contact_emails=contact.emails, contact_phones=contact.phones)
         survey, request = new_survey(res, route, self.policy, doc_id=doc_id, public_id=secrets.token_hex(16))
         if not _is_current(ticket, env):
             survey.status, survey.closed_reason = SurveyStatus.stale, "resolution superseded before the survey"
@@ -136,27 +138,26 @@ class FeedbackHandler:
         req_env = envelope_for(request, env.ticket_id, occurred_at=env.occurred_at, cause=env, actor=ACTOR,
                                id=caused_id(env, "survey-requested")) if request else None
         # The public id is random: on a race with ourselves the first insert wins and its id is reused.
-        survey = await self.store.create(survey, req_env)
-        SURVEYS_CREATED.labels(survey.channel or "none").inc()
-        if survey.channel is None:
-            log.warning("resolved ticket has no contact to survey; it completes on the timer")
-        await self._after_create(survey)
-
-    async def _after_create(self, survey: Survey) -> None:
+        stored, request_env = await self.store.create(survey, req_env)
+        if stored is survey:  # not a redelivery's
+            SURVEYS_CREATED.labels(survey.channel or "none").inc()
+            if survey.channel is None:
+                log.warning("resolved ticket has no contact to survey; it completes on the timer")
+        survey = stored
+        # the idempotent steps, again on a redelivery
         if survey.status != SurveyStatus.pending:
             return
         await self.store.timers.schedule(timer_id(survey), survey.ticket_id, survey.complete_at, AUTO_COMPLETE,
                                          {"survey": survey.id})
-        request = await self.store.request_of(survey.id)
-        if request is not None:
-            await self.bus.publish(FEEDBACK_EVENTS, request)
+        if request_env is not None:
+            await self.bus.publish(FEEDBACK_EVENTS, request_env)
 
     # ---- the ledger recorded a rating -------------------------------------------------------------
 
     async def on_rating(self, env: Envelope, msg: tickets.RatingRecorded) -> None:
-        survey = await self.store.mark_rated(msg.survey_id, env.occurred_at)
         if msg.answer != "not_mine":
-            return
+            return  # the survey took the answer already; the ledger keeps the rating
+        survey = await self.store.by_public_id(msg.survey_id)
         ticket = await self.store.ticket(env.ticket_id) or {}
         team_id = (survey.service_team_id if survey else None) or ticket.get("service_team_id")
         group_id = (survey.group_id if survey else None) or ticket.get("group_id")

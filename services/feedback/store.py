@@ -45,22 +45,20 @@ class SurveyStore:
         self.col = db[SURVEYS]
         self.timers = TimerStore(db[TIMERS], TICKETS_EVENTS.partitions)
 
-    async def create(self, survey: Survey, request: Envelope | None) -> Survey:
-        """Insert once; a redelivered resolution finds the first insert and gets that survey back."""
+    async def create(self, survey: Survey, request: Envelope | None) -> tuple[Survey, Envelope | None]:
+        """Insert once, with the request to publish; a redelivered resolution finds the first insert and gets that
+        survey and its request back (its own, built again, has another random public id)."""
         doc = survey.to_doc()
         doc["request"] = request.model_dump(mode="json") if request else None
         try:
             await self.col.insert_one(doc)
-            return survey
+            return survey, request
         except DuplicateKeyError:
             existing = await self.col.find_one({"_id": survey.id})
             if existing is None:  # the unique public id collided (practically impossible): surface it
                 raise
-            return Survey.from_doc(existing)
-
-    async def request_of(self, doc_id: str) -> Envelope | None:
-        doc = await self.col.find_one({"_id": doc_id}, {"request": 1})
-        return Envelope.model_validate(doc["request"]) if doc and doc.get("request") else None
+            stored = existing.get("request")
+            return Survey.from_doc(existing), Envelope.model_validate(stored) if stored else None
 
     async def by_public_id(self, survey_id: str) -> Survey | None:
         doc = await self.col.find_one({"survey_id": survey_id})
@@ -94,7 +92,12 @@ class SurveyStore:
         return list((doc or {}).get("outbox") or [])
 
     async def clear_outbox(self, doc_id: str, published: list[dict[str, Any]]) -> None:
-        """Drop what was published; anything pushed meanwhile stays for the next flush."""
+        """Drop what was published; anything pushed meanwhile stays for the next flush. Usually one write: the
+        outbox is exactly what was published (an array equality), so it goes whole."""
+        res = await self.col.update_one({"_id": doc_id, "outbox": published},
+                                        {"$set": {"outbox": []}, "$unset": {"outbox_pending": ""}})
+        if res.matched_count:
+            return
         ids = [item["env"]["id"] for item in published]
         await self.col.update_one({"_id": doc_id}, {"$pull": {"outbox": {"env.id": {"$in": ids}}}})
         await self.col.update_one({"_id": doc_id, "outbox": {"$size": 0}}, {"$unset": {"outbox_pending": ""}})
@@ -121,11 +124,6 @@ class SurveyStore:
             return True
         doc = await self.col.find_one({"_id": doc_id}, {"status": 1})
         return bool(doc and doc["status"] == SurveyStatus.timed_out.value)
-
-    async def mark_rated(self, survey_id: str, at: datetime) -> Survey | None:
-        doc = await self.col.find_one_and_update({"survey_id": survey_id}, {"$set": {"ledger_rating_at": at}},
-                                                 return_document=ReturnDocument.AFTER)
-        return Survey.from_doc(doc) if doc else None
 
     async def mark_fraud(self, doc_id: str, fraud: dict[str, Any]) -> None:
         await self.col.update_one({"_id": doc_id, "fraud": None}, {"$set": {"fraud": fraud}})

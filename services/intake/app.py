@@ -46,7 +46,10 @@ class IntakeService:
                                  reopen_window=timedelta(seconds=settings.reopen_window_seconds))
         self.inbound = Consumer(self.bus, INBOUND_MESSAGES, "intake-inbound", InboundHandler(self.pipeline),
                                 decoder=InboundMessage.model_validate_json, batch_handler=InboundBatch(self.pipeline))
-        self.events = Consumer(self.bus, TICKETS_EVENTS, "intake-ticket-events", TicketEventsHandler(self.pipeline))
+        ticket_events = TicketEventsHandler(self.pipeline)
+        forget = ticket_events.partitions_changed  # what it remembers of its partitions' tickets
+        self.events = Consumer(self.bus, TICKETS_EVENTS, "intake-ticket-events", ticket_events,
+                               on_assigned=forget, on_revoked=forget)
         self.pollers = [MailPoller(box, self.pipeline, self.store, settings) for box in settings.mailboxes]
 
     def components(self) -> list[Component]:

@@ -15,7 +15,7 @@ from shared.contracts.schemas.common import ClientRef
 from shared.contracts.schemas.inbound import InboundMessage
 from shared.contracts.topics import TICKETS_COMMANDS
 
-from .bulk import BulkStore, group
+from .bulk import BulkStore
 from .domain import candidate_ticket, cites_a_ticket, conversation_key, dedupe_key
 from .handlers import Pipeline
 from .senders import Identified, Wanted
@@ -113,13 +113,13 @@ class InboundBatch:
                 owners[conv] = await p.store.replace_claim(conv, owners[conv], candidates[conv])  # keys included
                 replaced.add(conv)
         taken -= replaced
-        await self.bulk.remember_keys(group([(owners[c], c) for c in candidates if c not in taken | replaced]))
         decided: dict[str, Decision] = {}
         opened: set[str] = set()
         for item, conv, client, review in routed:
             via = "conversation" if conv in taken or conv in opened else "new"
+            claimed = conv if via == "new" else None  # its decision notes the claim, as one by one
             opened.add(conv)
-            decided[item.key] = await p.decision(item.msg, item.key, owners[conv], via, client, review)
+            decided[item.key] = await p.decision(item.msg, item.key, owners[conv], via, client, review, claimed)
         return decided
 
 

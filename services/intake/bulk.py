@@ -6,7 +6,6 @@ after a crash before its offsets were committed changes nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from pymongo import UpdateOne
@@ -58,26 +57,11 @@ class BulkStore:
         owners = {str(d["_id"]): str(d["ticket_id"])
                   async for d in conversations.find({"_id": {"$in": sorted(candidates)}})}
         for key in candidates.keys() - owners.keys():
-            owners[key] = (await self.store.claim(key, candidates[key]))[0]
+            owners[key] = (await self.store.claim(key, candidates[key], remember=False))[0]  # decision notes it
         return owners
-
-    async def remember_keys(self, keys_of: dict[str, list[str]]) -> None:
-        """Which conversations each ticket holds (a reopened ticket takes them back)."""
-        if keys_of:
-            await self.store.ticket_keys.bulk_write(
-                [UpdateOne({"_id": t}, {"$addToSet": {"keys": {"$each": keys}}}, upsert=True)
-                 for t, keys in keys_of.items()], ordered=False)
 
     async def tickets(self, ids: set[str]) -> dict[str, dict[str, Any]]:
         """The ledger's view of these tickets (what threading needs)."""
         if not ids:
             return {}
         return {str(d["_id"]): d async for d in self.store.tickets.find({"_id": {"$in": sorted(ids)}}, TICKET_FIELDS)}
-
-
-def group(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = defaultdict(list)
-    for ticket, key in pairs:
-        if key not in out[ticket]:
-            out[ticket].append(key)
-    return dict(out)

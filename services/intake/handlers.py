@@ -10,6 +10,7 @@ same command id, so the ledger records it once.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ from .domain import (
     unverified_thread,
 )
 from .senders import Identified, Wanted
-from .store import INDEXES, IntakeStore
+from .store import CLAIMED, INDEXES, IntakeStore
 from .threads import Threads
 
 log = logging.getLogger(__name__)
@@ -92,16 +93,18 @@ class Pipeline:
         review: list[tickets.ReviewNote] = []
         (found,) = await self.store.senders.identify_many([Wanted(msg.sender, msg.contract_number)])
         client = self.client_of(msg, found, review)
-        ticket_id, via = await self._route(msg, key, client, review)
-        return await self.decision(msg, key, ticket_id, via, client, review)
+        ticket_id, via, claimed = await self._route(msg, key, client, review)
+        return await self.decision(msg, key, ticket_id, via, client, review, claimed)
 
     async def decision(self, msg: InboundMessage, key: str, ticket_id: str, via: str, client: ClientRef | None,
-                       review: list[tickets.ReviewNote]) -> dict[str, Any]:
+                       review: list[tickets.ReviewNote], claimed: str | None = None) -> dict[str, Any]:
+        """``claimed``: the conversation this message claimed for its new ticket (a reopening takes it back)."""
         topics = [c.topic for c in (msg.classification, *msg.questions) if c and c.topic]
         urgency = urgency_of(await self.store.urgency.get(), f"{msg.subject or ''}\n{msg.text}", topics)
         return {**self._base(msg, key), "ticket_id": ticket_id, "via": via, "urgency": urgency,
                 "client": client.model_dump(mode="json") if client else None,
-                "review": [n.model_dump(mode="json") for n in review], "inbound": msg.model_dump(mode="json")}
+                "review": [n.model_dump(mode="json") for n in review], "inbound": msg.model_dump(mode="json"),
+                **({CLAIMED: claimed} if claimed else {})}
 
     @staticmethod
     def client_of(msg: InboundMessage, found: Identified, review: list[tickets.ReviewNote]) -> ClientRef | None:
@@ -112,25 +115,26 @@ class Pipeline:
         return found.client
 
     async def _route(self, msg: InboundMessage, key: str, client: ClientRef | None,
-                     review: list[tickets.ReviewNote]) -> tuple[str, str]:
-        """Which ticket: a thread it answers, else the conversation's active ticket, else a new one."""
+                     review: list[tickets.ReviewNote]) -> tuple[str, str, str | None]:
+        """Which ticket: a thread it answers, else the conversation's active ticket, else a new one; and, for a new
+        one, the conversation claimed for it."""
         conv = conversation_key(msg, client, self.rule)
         threaded, refused = await self.threads.thread(msg, client)
         if threaded:
             ticket_id, via = threaded
             await self.store.claim_if_free(conv, ticket_id)
-            return ticket_id, via
+            return ticket_id, via, None
         if refused is not None:
             review.append(unverified_thread(refused.get("number"), str(refused["_id"])))
         candidate = candidate_ticket(key)
-        ticket_id, fresh = await self.store.claim(conv, candidate)
+        ticket_id, fresh = await self.store.claim(conv, candidate, remember=False)
         if not fresh:
             doc = await self.store.ticket(ticket_id)
             if doc is not None and not self.threads.joinable(doc):
                 ticket_id = await self.store.replace_claim(conv, ticket_id, candidate)
-                return ticket_id, "new"
-            return ticket_id, "conversation"
-        return ticket_id, "new"
+                return ticket_id, "new", conv
+            return ticket_id, "conversation", None
+        return ticket_id, "new", conv
 
     async def envelope(self, msg: InboundMessage, seen: dict[str, Any]) -> Envelope:
         """The ``ReceiveMessage`` a recorded decision becomes; the same every time it is published."""
@@ -173,23 +177,48 @@ class InboundHandler:
 
 
 class TicketEventsHandler:
-    """Keeps intake's view in step with the ledger: frees/reclaims conversations, learns linked senders."""
+    """Keeps intake's view in step with the ledger: frees/reclaims conversations, learns linked senders.
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    A resolution frees the ticket's conversations (the client's next message opens a new ticket); its completion
+    or closing frees what was claimed for it since. ``released`` remembers the tickets this consumer freed on their
+    resolution while it holds their partitions (``partitions_changed`` forgets): their completion deletes nothing
+    unless this consumer saw a claim since (a reopening's, a linked sender's). A claim made elsewhere for a
+    resolved ticket is a message threaded to it, which the ledger answers on this partition by reopening it (or,
+    too late to reopen, by the rejection that moves the claim to a new ticket)."""
+
+    def __init__(self, pipeline: Pipeline, remember: int = 10_000) -> None:
         self.pipeline = pipeline
         self.store = pipeline.store
+        self.remember = remember
+        self.released: OrderedDict[str, None] = OrderedDict()
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, ev = delivery
-        if isinstance(ev, CLOSING):
+        if isinstance(ev, tickets.TicketResolved):
             await self.store.release(env.ticket_id)
+            self._released(env.ticket_id)
+        elif isinstance(ev, CLOSING):
+            if env.ticket_id not in self.released:
+                await self.store.release(env.ticket_id)
         elif isinstance(ev, tickets.TicketReopened):
+            self.released.pop(env.ticket_id, None)
             await self.store.reclaim(env.ticket_id)
         elif isinstance(ev, tickets.ClientLinked) and ev.linked_by != "intake":
+            self.released.pop(env.ticket_id, None)
             await self._linked(env, ev)
         elif isinstance(ev, tickets.CommandRejected) and ev.command_type == "ReceiveMessage" \
                 and ev.code == "reopen_window_passed":
             await self.pipeline.reroute(ev.command_id, env.ticket_id)
+
+    def _released(self, ticket_id: str) -> None:
+        self.released[ticket_id] = None
+        self.released.move_to_end(ticket_id)
+        while len(self.released) > self.remember:
+            self.released.popitem(last=False)
+
+    async def partitions_changed(self, _partitions: set[Any]) -> None:
+        """A rebalance hook: another instance may have seen this ticket's events meanwhile."""
+        self.released.clear()
 
     async def _linked(self, env: Envelope, ev: tickets.ClientLinked) -> None:
         sender = normalise_sender(ev.sender, self.pipeline.region)

@@ -4,6 +4,7 @@ contracts and clients they lead to, plus the known contact an address imitates. 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from .identity import identities, lookalike_probe
 Doc = dict[str, Any]
 Found = dict[tuple[str, str], Doc]  # (identity field, value) -> the contact holding it with the lowest id
 FIELDS = ("emails", "phones", "chat_ids")  # identities() order: most specific first
+CACHED_CLIENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,14 @@ def _keep_lowest(found: Found, docs: Iterable[Doc], field: str, values: set[str]
 
 
 class SenderDirectory:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, cache_seconds: float = 0.0) -> None:
+        """``cache_seconds``: how long a client read is used again (a contact's is not: there are many and each
+        writes rarely, while a client's many contacts write often)."""
         self.contacts = db[CONTACTS.collection]
         self.contracts = db[CONTRACTS.collection]
         self.clients = db[CLIENTS.collection]
+        self.cache_seconds = cache_seconds
+        self._clients: dict[str, tuple[float, Doc]] = {}
 
     async def identify_many(self, wanted: Sequence[Wanted], *, lookalikes: bool = True) -> list[Identified]:
         """In ``wanted``'s order. With ``lookalikes``, an address imitating a contact's is not identified."""
@@ -74,7 +80,7 @@ class SenderDirectory:
         owners: list[tuple[str, str | None, str | None] | None] = []  # (client id, contract, contact id)
         for w, twin, contact in zip(wanted, twins, contacts, strict=True):
             owners.append(None if twin else self._owner(w, contact, contracts))
-        clients = await self._by_id(self.clients, {o[0] for o in owners if o})
+        clients = await self._clients_by_id({o[0] for o in owners if o})
         defaults = await self._first_contracts({o[0] for o in owners if o and o[1] is None and o[0] in clients})
         out = []
         for twin, owner in zip(twins, owners, strict=True):
@@ -117,6 +123,17 @@ class SenderDirectory:
         if not ids:
             return {}
         return {str(d["_id"]): d async for d in coll.find({"_id": {"$in": sorted(ids)}})}
+
+    async def _clients_by_id(self, ids: set[str]) -> dict[Any, Doc]:
+        """Clients read within ``cache_seconds`` from memory, the others in one read."""
+        now = time.monotonic()
+        out = {i: hit[1] for i in ids if (hit := self._clients.get(i)) and now - hit[0] < self.cache_seconds}
+        read = await self._by_id(self.clients, ids - out.keys())
+        if self.cache_seconds > 0:
+            if len(self._clients) > CACHED_CLIENTS:
+                self._clients.clear()
+            self._clients.update((i, (now, doc)) for i, doc in read.items())
+        return {**out, **read}
 
     async def _first_contracts(self, client_ids: set[str]) -> dict[str, str]:
         """Each client's active contract with the lowest number."""

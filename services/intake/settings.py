@@ -36,7 +36,7 @@ class IntakeSettings(ServiceSettings, ScanSettings):
     # Must match the ledger's reopen window: a reply to a ticket closed longer ago opens a new one.
     reopen_window_seconds: float = 300.0
     directory_cache_seconds: float = Field(
-        5.0, description="How stale the contacts and classification directories may be")
+        5.0, description="How stale the clients, contacts and classification directories may be")
     # IVR digit → requested line (technical / plain / not_technical).
     ivr_lines: dict[str, str] = Field(default_factory=lambda: {"1": "technical", "2": "plain", "3": "not_technical"})
     mailboxes: list[Mailbox] = Field(default_factory=list,

@@ -42,11 +42,13 @@ BUCKET = INTAKE_ATTACHMENTS
 
 INDEXES = {
     CONVERSATIONS: [IndexModel([("ticket_id", ASCENDING)])],
-    MESSAGES: [IndexModel([("message_id", ASCENDING)])],
+    # reclaim(): the conversations a ticket's own messages claimed (their decisions say which)
+    MESSAGES: [IndexModel([("message_id", ASCENDING)]), IndexModel([("ticket_id", ASCENDING)])],
     CONTACTS.collection: [IndexModel([("emails", ASCENDING)]), IndexModel([("phones", ASCENDING)]),
                           IndexModel([("chat_ids", ASCENDING)]), IndexModel([("client_id", ASCENDING)])],
     CONTRACTS.collection: [IndexModel([("client_id", ASCENDING)])],
 }
+CLAIMED = "claimed"  # a decision's field: the conversation its message claimed for its ticket
 # what threading needs of a ticket: may it take a message, and whose conversation is it
 TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1, "client.client_id": 1, "sender": 1}
 CLAIM_ATTEMPTS = 3
@@ -88,7 +90,7 @@ class IntakeStore:
         self.ticket_keys = db[TICKET_KEYS]
         self.tickets = db[TICKETS]
         self.contacts = DirectoryStore(db, CONTACTS)
-        self.senders = SenderDirectory(db)
+        self.senders = SenderDirectory(db, cache_seconds)
         self.bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self.topics: Cached[list[Topic]] = Cached(lambda: DirectoryStore(db, TOPICS).list(), cache_seconds)
         self.urgency: Cached[list[UrgencyRule]] = Cached(lambda: DirectoryStore(db, URGENCY_RULES).list(),
@@ -126,15 +128,17 @@ class IntakeStore:
 
     # ---- conversation → active ticket -----------------------------------------------------------
 
-    async def claim(self, key: str, candidate: str) -> tuple[str, bool]:
+    async def claim(self, key: str, candidate: str, *, remember: bool = True) -> tuple[str, bool]:
         """The active ticket of a conversation, claiming ``candidate`` atomically if it has none.
 
         The unique ``_id`` makes the insert the atomic claim (first claim wins); a conversation already
-        claimed is read by ``_id``, with no upserting findAndModify (docs/embedded-database.md).
+        claimed is read by ``_id``, with no upserting findAndModify (docs/embedded-database.md). ``remember``:
+        note the claim in the ticket's keys; else the caller records it in the message's decision
+        (``CLAIMED``), which it writes next in any case.
         """
         ticket_id = await self._claimed(key, candidate)
         fresh = ticket_id == candidate
-        if fresh:
+        if fresh and remember:
             await self.ticket_keys.update_one({"_id": ticket_id}, {"$addToSet": {"keys": key}}, upsert=True)
         return ticket_id, fresh
 
@@ -179,9 +183,14 @@ class IntakeStore:
         await self.conversations.delete_many({"ticket_id": ticket_id})
 
     async def reclaim(self, ticket_id: str) -> None:
-        """A reopened ticket takes its conversations back, unless they moved on to another ticket."""
+        """A reopened ticket takes its conversations back, unless they moved on to another ticket: those its keys
+        note and those its messages' decisions claimed."""
         doc = await self.ticket_keys.find_one({"_id": ticket_id})
-        for key in (doc or {}).get("keys", []):
+        keys = list((doc or {}).get("keys", []))
+        async for m in self.messages.find({"ticket_id": ticket_id, CLAIMED: {"$exists": True}}, {CLAIMED: 1}):
+            if m[CLAIMED] not in keys:
+                keys.append(m[CLAIMED])
+        for key in keys:
             await self.claim_if_free(key, ticket_id)
 
     # ---- the ledger's tickets (read only) -------------------------------------------------------

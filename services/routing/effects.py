@@ -41,7 +41,7 @@ class Effects:
     kinds: tuple[str, ...]  # the timer kinds a cancel removes (all of routing's)
     cancelled: set[str] = field(default_factory=set)  # tickets whose pending timers go
     timers: dict[str, Timer] = field(default_factory=dict)  # to schedule, by id: scheduling an id again moves it
-    armed: set[str] = field(default_factory=set)  # tickets a timer was scheduled for (if cancelled since)
+    armed: set[str] = field(default_factory=set)  # tickets a timer was scheduled for since their last cancel
     commands: list[Envelope] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
 
@@ -49,6 +49,7 @@ class Effects:
         """``stored``: the ticket may have timers in the database (else only this batch's are cancelled)."""
         if stored:
             self.cancelled.add(ticket_id)
+        self.armed.discard(ticket_id)
         for timer_id in [i for i, tm in self.timers.items() if tm.ticket_id == ticket_id]:
             del self.timers[timer_id]  # scheduled earlier in the batch: cancelled before it was ever written
 
@@ -56,6 +57,10 @@ class Effects:
         self.timers.pop(timer.id, None)
         self.timers[timer.id] = timer
         self.armed.add(timer.ticket_id)
+
+    def pending(self, ticket_id: str, stored: bool) -> bool:
+        """May the ticket have a pending timer once this is written? ``stored``: it may have had one before."""
+        return ticket_id in self.armed or (stored and ticket_id not in self.cancelled)
 
     async def write(self, timers: BatchTimers, bus: Bus) -> None:
         """Cancels before schedules: every schedule kept came after its ticket's last cancel."""

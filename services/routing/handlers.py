@@ -41,7 +41,7 @@ from .domain import (
     settle_flags,
 )
 from .effects import BatchTimers, Effects, Loads
-from .projection import TRACKED, UNCHANGING, TicketView, apply
+from .projection import TRACKED, UNCHANGING, TicketView, apply, needs_write
 from .store import ConcurrentUpdate
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,8 @@ class Projection(Protocol):
                        ) -> dict[str, tuple[TicketView | None, int]]: ...
 
     async def save_many(self, saves: Sequence[tuple[TicketView, int]]) -> None: ...
+
+    def remember(self, view: TicketView, version: int) -> None: ...
 
     async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]: ...
 
@@ -126,27 +128,34 @@ class RoutingHandler:
                     continue
             assert view is not None
             pre = before_batch[env.ticket_id]
-            await self._react(env, msg, view, before if fresh else None, effects, loads,
-                              timers_stored=pre is not None and pre.timers)
+            timers_stored = pre is not None and pre.timers
+            await self._react(env, msg, view, before if fresh else None, effects, loads, timers_stored=timers_stored)
             changed = fresh and not isinstance(msg, UNCHANGING)
-            if env.ticket_id in effects.armed and not view.timers:
-                view, changed = view.model_copy(update={"timers": True}), True
+            pending = effects.pending(env.ticket_id, timers_stored)
+            if pending != view.timers:
+                view, changed = view.model_copy(update={"timers": pending}), True
             if changed:
                 settled[env.ticket_id] = view  # after the decision: one by one, its loads did not count it yet
         # Effects first, then the views: a crash in between redelivers the records, which are applied again and
         # re-publish the same ids; the offers do not wait for the projection write.
         await effects.write(self.timers, self.bus)
-        saves = [(view, stored[ticket_id][1]) for ticket_id, view in settled.items()
-                 if view is not None and view is not before_batch[ticket_id]]
-        if not saves:
-            return
+        saves: list[tuple[TicketView, int]] = []
+        unwritten: list[tuple[TicketView, int]] = []
+        for ticket_id, view in settled.items():
+            pre = before_batch[ticket_id]
+            if view is not None and view is not pre:
+                (saves if needs_write(pre, view) else unwritten).append((view, stored[ticket_id][1]))
         try:
-            await self.projection.save_many(saves)
+            if saves:
+                await self.projection.save_many(saves)
         except ConcurrentUpdate:
             if read_all:
                 raise
             log.info("a view was there already: deciding the batch again on the stored views")
             await self.handle_batch(deliveries, read_all=True)
+            return
+        for view, version in unwritten:  # only once the saves landed: a refused batch is decided again from before
+            self.projection.remember(view, version)
 
     async def _react(self, env: Envelope, msg: Message, view: TicketView, before: TicketView | None,
                      effects: Effects, loads: Loads, *, timers_stored: bool) -> None:
@@ -215,7 +224,16 @@ class RoutingHandler:
             actions = route(view, staff, policy, now, reason="retry", quiet=True, loads=await self._loads(loads))
         effects = Effects(KINDS)
         self._decided(view, actions, timer.id, None, effects)
+        if effects.timers:
+            await self._mark_timers(timer.ticket_id)
         await effects.write(self.timers, self.bus)
+
+    async def _mark_timers(self, ticket_id: str) -> None:
+        """Before a timer fires another (a retry): its view is marked as the consumer marks it, on the view as it
+        is now (the consumer may have cleared the mark meanwhile). Refused: the timer stays due and fires again."""
+        current, version = await self.projection.get(ticket_id)
+        if current is not None and not current.timers:
+            await self.projection.save_many([(current.model_copy(update={"timers": True}), version)])
 
     # ---- effects -----------------------------------------------------------------------------------
 

@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import tickets
-from shared.contracts.schemas.common import Classification, RequestedLine, TicketStatus
+from shared.contracts.schemas.common import (
+    FINISHED_STATUSES,
+    WORKING_STATUSES,
+    Classification,
+    RequestedLine,
+    TicketStatus,
+)
 from shared.contracts.ticket_rules import status_after
 
 APPLIED_KEEP = 64
@@ -40,8 +46,8 @@ class TicketView(BaseModel):
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="For groups' field conditions")
     flags: dict[str, bool] = Field(default_factory=dict)
     updated_at: datetime | None = None
-    # Routing has scheduled a timer for it (an offer's auto-assignment, a retry): only then may one be pending, and
-    # only then does a cancel go to the database. Never cleared: a stale True costs one delete.
+    # A timer routing scheduled for it (an offer's auto-assignment, a retry) may be pending: only then does a cancel
+    # go to the database. Set before its timer is written, cleared once a cancel was; a stale True costs one delete.
     timers: bool = False
     # Ids of the last events applied: a redelivered event is not applied twice.
     applied: list[str] = Field(default_factory=list)
@@ -58,6 +64,29 @@ class TicketView(BaseModel):
             data["pinned_line"], data["pinned_group_id"] = data.get("line"), data.get("group_id")
         data.setdefault("timers", True)  # saved before it was tracked: it may have timers
         return cls.model_validate({"id": doc["_id"], **data})
+
+
+# What routing's decisions read of a view's status: which of these groups it is in (``domain``: unassigned or
+# offered, working, finished), never which working or finished status.
+STATUS_GROUPS = {**{s: s.value for s in TicketStatus}, **dict.fromkeys(WORKING_STATUSES, "working"),
+                 **dict.fromkeys(FINISHED_STATUSES, "finished")}
+UNDECIDED = frozenset({"status", "updated_at", "applied", "timers"})
+DECIDED = tuple(name for name in TicketView.model_fields if name not in UNDECIDED)
+
+
+def needs_write(stored: TicketView | None, view: TicketView) -> bool:
+    """Must ``view`` be saved over ``stored`` (the saved view, or one differing from it only as this allows)?
+
+    Only when something routing decides on changed: a view read back after a restart or a rebalance then decides
+    as this one would. Left in memory: which working or finished status it is, when, the events applied (a
+    redelivered one is decided again, to the same ids) and a cleared timer mark (a stale one costs one delete)."""
+    if stored is None:
+        return True
+    if view.timers and not stored.timers:
+        return True  # before its timer is written: a cancel must find the mark
+    if STATUS_GROUPS[view.status] != STATUS_GROUPS[stored.status]:
+        return True
+    return any(getattr(view, name) != getattr(stored, name) for name in DECIDED)
 
 
 TRACKED: tuple[type[Message], ...] = (

@@ -2,11 +2,13 @@
 
 Routing read its view of a ticket back from the database for every event (three reads from open to offer) though
 it is the view's only writer: while this instance holds a ticket's partition, the view it last saved is the
-stored one. So ``get`` answers from memory what this process saved, and reads the database otherwise (a ticket
-seen first, or after a restart); ``save`` writes through, compare-and-set as before, and keeps the view only once
-the write succeeded. Any change of the partitions it holds forgets everything, since another instance may have
-written meanwhile; a failed or refused write forgets that ticket, so the consumer's retry reads the stored one.
-A finished ticket is not kept (it rarely hears again), and at most ``size`` views are, least recently used out.
+stored one. So ``get`` answers from memory what this process read or saved, and reads the database otherwise (a
+ticket seen first, or after a restart); ``save`` writes through, compare-and-set as before, and keeps the view only once
+the write succeeded. ``remember`` keeps a view that differs from the saved one only in what routing does not
+decide on (``projection.needs_write``), under the saved version, so the next write is still compare-and-set on it.
+Any change of the partitions it holds forgets everything, since another instance may have written meanwhile; a
+failed or refused write forgets that ticket, so the consumer's retry reads the stored one. At most ``size`` views
+are kept, least recently used out (a resolved ticket too: its completion follows).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
-
-from shared.contracts.schemas.common import FINISHED_STATUSES
 
 from .projection import TicketView
 from .store import ProjectionStore
@@ -44,7 +44,12 @@ class ViewMemory:
                 self._views.move_to_end(ticket_id)
                 out[ticket_id] = kept
         if missing:
-            out.update(await self.store.get_many(missing, opening))
+            read = await self.store.get_many(missing, opening)
+            out.update(read)
+            for view, version in read.values():
+                kept = self._views.get(view.id) if view is not None else None
+                if view is not None and (kept is None or kept[1] < version):  # not over a save made meanwhile
+                    self._keep(view, version)
         return out
 
     async def save(self, view: TicketView, version: int) -> None:
@@ -60,10 +65,16 @@ class ViewMemory:
         for view, version in saves:
             self._keep(view, version + 1)
 
-    def _keep(self, view: TicketView, version: int) -> None:
-        if view.status in FINISHED_STATUSES:
-            self._views.pop(view.id, None)
+    def remember(self, view: TicketView, version: int) -> None:
+        """Keep ``view`` unwritten: the stored view at ``version`` decides as it does. Dropped instead when a save
+        (the timer loop's) moved the view past ``version`` meanwhile, so the next use reads the stored one."""
+        kept = self._views.get(view.id)
+        if kept is not None and kept[1] != version:
+            del self._views[view.id]
             return
+        self._keep(view, version)
+
+    def _keep(self, view: TicketView, version: int) -> None:
         self._views[view.id] = (view, version)
         self._views.move_to_end(view.id)
         while len(self._views) > self.size:

@@ -71,3 +71,27 @@ async def test_add_identity_only_for_senders_the_client_does_not_have(env: dict[
     linked = [c async for c in store.db[CONTACTS.collection].find({"client_id": "c1", "source": "linked"})]
     assert [c["emails"] for c in linked] == [["bob@b.example"]]
     await client.close()
+
+
+async def test_a_client_read_is_used_again_within_the_directory_cache(env: dict[str, str]) -> None:
+    from intake_support import seed
+
+    from services.intake.senders import SenderDirectory, Wanted
+    from tests.support.testing import db_commands
+
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    db = database(client, settings)
+    await seed(db)
+    anna, boris = Wanted(Sender(email="anna@acme.example")), Wanted(Sender(email="boris@acme.example"))
+    try:
+        for cache_seconds, reads in ((60.0, 1), (0.0, 2)):
+            senders = SenderDirectory(db, cache_seconds)
+            before = db_commands("dir_clients", "find")
+            first, second = [(await senders.identify_many([w]))[0].client for w in (anna, boris)]
+            assert db_commands("dir_clients", "find") - before == reads
+            assert first is not None and second is not None
+            assert (first.client_id, first.contact_id, second.contact_id) == ("acme", "anna", "boris")
+            assert first.client_name == second.client_name == "Acme" and first.service_team_id == "team-acme"
+    finally:
+        await client.close()

@@ -69,8 +69,27 @@ async def test_the_memory_is_forgotten_on_a_rebalance_and_on_a_refused_write(env
         view, version = await memory.get("M-1")
         assert view is not None and view.offer_round == 4 and version == 4
 
-        # finished tickets are not kept; at most ``size`` views are
-        await memory.save(TicketView(id="M-done", status=TicketStatus.closed), 0)
+        # a view read is kept too: the next get reads nothing
+        before = view_reads()
+        await memory.get("M-1")
+        assert view_reads() == before
+
+        # a view kept unwritten keeps the saved version: the next save is compare-and-set on it
+        kept = TicketView(id="M-1", status=TicketStatus.in_progress, offer_round=4)
+        memory.remember(kept, 4)
+        assert await memory.get("M-1") == (kept, 4)
+        assert (await col.find_one({"_id": "M-1"}) or {})["status"] == "new"  # nothing written
+        await memory.save(kept.model_copy(update={"status": TicketStatus.resolved}), 4)
+        assert (await col.find_one({"_id": "M-1"}) or {})["_v"] == 5
+        # a remembered view older than what was saved meanwhile (the timer loop's save) is dropped, not kept
+        memory.remember(kept, 4)
+        assert len(memory) == 0
+        before = view_reads()
+        assert (await memory.get("M-1"))[1] == 5 and view_reads() == before + 1
+
+        # a finished ticket is kept (its completion follows its resolution); at most ``size`` views are
+        await memory.save(TicketView(id="M-done", status=TicketStatus.resolved), 0)
+        assert (await memory.get("M-done"))[1] == 1
         for tid in ("M-2", "M-3"):
             await memory.save(TicketView(id=tid), 0)
         assert len(memory) == 2

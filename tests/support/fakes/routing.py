@@ -19,16 +19,26 @@ class FakeProjection:
     """Views with their version; a save on a stale version is refused, as the compare-and-set on ``_v`` is."""
 
     def __init__(self) -> None:
-        self.views: dict[str, tuple[TicketView, int]] = {}
+        self.views: dict[str, tuple[TicketView, int]] = {}  # as saved
+        self.kept: dict[str, tuple[TicketView, int]] = {}  # remembered unwritten, as ``ViewMemory`` keeps them
 
     async def get(self, ticket_id: str) -> tuple[TicketView | None, int]:
-        view, version = self.views.get(ticket_id, (None, 0))
+        view, version = self.kept.get(ticket_id) or self.views.get(ticket_id, (None, 0))
         return (view.model_copy(deep=True) if view else None), version
 
     async def save(self, view: TicketView, version: int) -> None:
         if self.views.get(view.id, (None, 0))[1] != version:
+            self.kept.pop(view.id, None)
             raise ConcurrentUpdate(view.id)
+        self.kept.pop(view.id, None)
         self.views[view.id] = (view.model_copy(deep=True), version + 1)
+
+    def remember(self, view: TicketView, version: int) -> None:
+        self.kept[view.id] = (view.model_copy(deep=True), version)
+
+    def forget(self) -> None:
+        """A rebalance: only what was saved is left."""
+        self.kept.clear()
 
     async def loads(self, agent_ids: Iterable[str]) -> dict[str, int]:
         out = dict.fromkeys(sorted(set(agent_ids)), 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.routing.projection import TicketView, apply
+from services.routing.projection import TicketView, apply, needs_write
 from shared.contracts.envelope import Envelope, Message, envelope_for
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, ClientRef, RequestedLine, TicketStatus
@@ -70,3 +70,22 @@ def test_a_view_saved_before_pinning_keeps_its_line_and_group_pinned() -> None:
     v = TicketView.from_doc(old)
     assert (v.pinned_line, v.pinned_group_id) == ("second", "g2")
     assert TicketView.from_doc({**old, "pinned_line": None, "pinned_group_id": None}).pinned_line is None
+
+
+def test_a_view_is_written_only_when_something_routing_decides_on_changes() -> None:
+    base = TicketView(id="T-w", status=TicketStatus.assigned, assignee_id="ann", line="first")
+    assert needs_write(None, base)
+    # which working (or finished) status, when, the events applied, a cleared timer mark: kept in memory only
+    for same in (base.model_copy(update={"status": TicketStatus.in_progress}),
+                 base.model_copy(update={"status": TicketStatus.waiting_customer, "applied": ["e-1"]}),
+                 base.model_copy(update={"updated_at": datetime(2026, 1, 1, tzinfo=UTC)})):
+        assert not needs_write(base, same)
+    marked = base.model_copy(update={"timers": True})
+    assert not needs_write(marked, base)
+    finished = base.model_copy(update={"status": TicketStatus.resolved})
+    assert not needs_write(finished, finished.model_copy(update={"status": TicketStatus.completed}))
+    # another group of statuses (new and offered each their own), a field, a new timer mark: written
+    for other in (finished, marked, base.model_copy(update={"assignee_id": "bob"}),
+                  base.model_copy(update={"flags": {"lost": True}})):
+        assert needs_write(base, other)
+    assert needs_write(TicketView(id="T-w"), TicketView(id="T-w", status=TicketStatus.offered))

@@ -11,7 +11,7 @@ from services.routing.domain import Policy
 from services.routing.handlers import AUTO, RETRY, RoutingHandler, auto_timer_id
 from shared.contracts.envelope import Envelope, Message, envelope_for
 from shared.contracts.schemas import tickets as t
-from shared.contracts.schemas.common import Channel, RequestedLine
+from shared.contracts.schemas.common import Channel, RequestedLine, Sender
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS
 from shared.directory.routing import Agent, Line, Staff
 from shared.runtime.clock import ManualClock
@@ -105,3 +105,45 @@ async def test_nobody_on_the_line_raises_the_flag_and_an_alert_and_schedules_a_r
 async def test_events_routing_does_not_track_change_nothing(routing: Routing) -> None:
     await routing.handler(ev(t.NoteAdded(author_id="ann", text="called the client"), "e-note"))
     assert routing.bus.published == [] and routing.projection.views == {} and routing.timers.timers == {}
+
+
+class CountingTimers(BatchTimers):
+    def __init__(self) -> None:
+        super().__init__()
+        self.deletes = 0  # cancel_for_tickets calls: one database delete each
+
+    async def cancel_for_tickets(self, ticket_ids, kinds=None) -> None:  # type: ignore[no-untyped-def]
+        self.deletes += 1
+        await super().cancel_for_tickets(ticket_ids, kinds)
+
+
+async def test_a_timer_is_deleted_only_while_one_may_be_pending(routing: Routing) -> None:
+    routing.handler.timers = routing.timers = timers = CountingTimers()
+    await routing.handler(ev(OPENED, "e-open"))
+    await routing.handler(ev(t.TicketOffered(agent_ids=["ann", "bob"], line="first"), "e-offer"))
+    assert timers.deletes == 0 and (await routing.projection.get("T-1"))[0].timers  # type: ignore[union-attr]
+    await routing.handler(ev(t.TicketAssigned(agent_id="ann", mode="claim"), "e-assign"))
+    assert timers.deletes == 1 and timers.pending("T-1") == {}
+    stored, _ = routing.projection.views["T-1"]
+    assert stored.timers is False  # cleared with the assignment's write
+    resolved = t.TicketResolved(agent_id="ann", problem="p", solution="s", channel=Channel.web, sender=Sender())
+    for i, msg in enumerate((t.WorkStarted(agent_id="ann"), resolved, t.TicketCompleted(reason="rated"))):
+        await routing.handler(ev(msg, f"e-{i}"))
+    assert timers.deletes == 1, "nothing pending after the claim: no delete on resolving or completing"
+
+
+async def test_a_retry_a_timer_schedules_marks_the_view_first_even_if_the_consumer_cleared_it(
+        routing: Routing) -> None:
+    routing.staff.staff = Staff(lines=LINES)
+    await routing.handler(ev(OPENED, "e-open"))
+    [retry_id] = routing.timers.pending("T-1", RETRY)
+    view, version = await routing.projection.get("T-1")
+    assert view is not None and view.timers
+    # the consumer cleared the mark meanwhile (a cancel raced the firing)
+    await routing.projection.save(view.model_copy(update={"timers": False}), version)
+    tm = routing.timers.timers[retry_id]
+    await routing.handler.fire(Timer(retry_id, "T-1", tm.due_at, tm.kind, tm.data, 0))
+    again = [i for i in routing.timers.pending("T-1", RETRY) if i != retry_id]
+    assert again, "nobody still: the firing schedules another retry"
+    view, _ = await routing.projection.get("T-1")
+    assert view is not None and view.timers, "so a later cancel deletes it"
