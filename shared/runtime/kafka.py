@@ -37,6 +37,8 @@ from shared.runtime.transactions import TRANSACTION_TIMEOUT_MS, Transactions, ru
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How long a stopping consumer waits for its commit in flight; past it the records come again (handlers dedupe).
+COMMIT_LAND_S = 3.0
 
 
 def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
@@ -317,7 +319,9 @@ class Consumer(Generic[T]):
 
     async def _run(self) -> None:
         """Each partition's records go to a task of its own, so a slow or backlogged partition holds up only
-        itself: its next records are fetched once its task is done, and its offset committed after them."""
+        itself: its next records are fetched once its task is done, and its offset committed after them. The commit
+        runs beside the next fetch (one at a time, the latest offsets owed after it): waiting for it held every
+        partition's next fetch a broker round trip. A crash before it lands redelivers, as any crash does."""
         assert self._consumer is not None
         consumer = self._consumer
         if self.bus.transactions is not None:
@@ -325,6 +329,8 @@ class Consumer(Generic[T]):
                               self._partition, lambda offsets: self._committed(consumer, offsets))
         work: dict[TopicPartition, asyncio.Task[int]] = {}
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
+        committing: asyncio.Task[None] | None = None
+        owed: dict[TopicPartition, int] = {}  # handled, to commit once the commit in flight is done
         try:
             while True:
                 if work:  # records in hand: their partitions' next fetch must not sit behind a long one
@@ -334,8 +340,12 @@ class Consumer(Generic[T]):
                     if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
                         fetch = asyncio.create_task(
                             consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self.max_records))
-                waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else [])}
+                waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else []),
+                                                     *([committing] if committing else [])}
                 await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if committing is not None and committing.done():
+                    done, committing = committing, None
+                    done.result()  # what is not a KafkaError ends the loop, as before
                 finished = {tp: task for tp, task in work.items() if task.done()}
                 if fetch is not None and (fetch.done() or finished):
                     # a freed partition is not in a pending fetch's list: cancel it and fetch again
@@ -348,12 +358,26 @@ class Consumer(Generic[T]):
                     consumer.flowing()
                     for tp in finished:
                         del work[tp]
-                    await self._commit(consumer, {tp: task.result() for tp, task in finished.items()})
+                    owed |= {tp: task.result() for tp, task in finished.items()}
+                if owed and committing is None:
+                    committing, owed = asyncio.create_task(self._commit(consumer, owed)), {}
         finally:
             left = [*work.values(), *([fetch] if fetch else [])]
             for task in left:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
+            if committing is not None or owed:  # what was handled is committed if the broker answers soon
+                landing = asyncio.create_task(self._land(consumer, committing, owed))
+                await asyncio.wait({landing}, timeout=COMMIT_LAND_S)
+                landing.cancel()
+                await asyncio.gather(landing, return_exceptions=True)
+
+    async def _land(self, consumer: AIOKafkaConsumer, committing: asyncio.Task[None] | None,
+                    owed: dict[TopicPartition, int]) -> None:
+        if committing is not None:
+            await committing
+        if owed:
+            await self._commit(consumer, owed)
 
     @staticmethod
     async def _take(fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]],

@@ -73,9 +73,12 @@ class RecordPipeline(Generic[T]):
         self.verify = verify  # a decoded record's reason to be refused (e.g. an unsigned command), or None
         self.tracing = tracing
         self.processed = 0
+        # this pipeline's series, looked up once instead of once per record (a lookup hashes and locks)
+        self._consumed = MESSAGES_CONSUMED.labels(service, topic)
+        self._latency = HANDLER_LATENCY.labels(service, topic)
 
     async def process(self, record: RawRecord) -> Outcome:
-        MESSAGES_CONSUMED.labels(self.service, self.topic).inc()
+        self._consumed.inc()
         readable = await self._readable(record)
         if readable is None:
             return Outcome.parked
@@ -88,7 +91,7 @@ class RecordPipeline(Generic[T]):
             with self.tracing.consume(record.topic, record.headers, self.group, key, record.header("type")):
                 outcome = await self._handle(record, value)
         self.processed += 1
-        HANDLER_LATENCY.labels(self.service, self.topic).observe(time.perf_counter() - started)
+        self._latency.observe(time.perf_counter() - started)
         return outcome
 
     async def process_batch(self, records: list[RawRecord], batch: BatchHandler[T]) -> None:
@@ -96,8 +99,8 @@ class RecordPipeline(Generic[T]):
         If the batch fails, its records are handled one at a time with retries, so only a bad record is parked;
         records the batch already took effect for are deduplicated by the handler, as on a redelivery."""
         good: list[tuple[RawRecord, T]] = []
+        self._consumed.inc(len(records))
         for record in records:
-            MESSAGES_CONSUMED.labels(self.service, self.topic).inc()
             readable = await self._readable(record)
             if readable is not None:
                 good.append((record, readable[0]))
@@ -114,7 +117,7 @@ class RecordPipeline(Generic[T]):
             for record, value in good:
                 await self._handle(record, value)
         self.processed += len(good)
-        HANDLER_LATENCY.labels(self.service, self.topic).observe((time.perf_counter() - started) / len(good))
+        self._latency.observe((time.perf_counter() - started) / len(good))
 
     async def _readable(self, record: RawRecord) -> tuple[T] | None:
         """The decoded, verified value, or None once the record is dead-lettered."""

@@ -1,0 +1,110 @@
+"""shared.runtime.kafka.Consumer on the real broker: a partition's next records are handled while the commit of its
+last ones is still in flight, commits go in order, and a stopping consumer lands what it handled."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from shared.contracts.topics import TICKETS_COMMANDS
+from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.settings import CommonSettings
+from tests.support.testing import eventually, make_settings
+
+
+class HeldCommits(Consumer[bytes]):
+    """Its first commit waits for ``release``; every commit's offsets are noted in order."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.release = asyncio.Event()
+        self.commits: list[dict[int, int]] = []
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        if not self.commits:
+            self.commits.append({})  # the held one, filled once it goes through
+            await self.release.wait()
+            self.commits[0] = {tp.partition: o for tp, o in offsets.items()}
+        else:
+            self.commits.append({tp.partition: o for tp, o in offsets.items()})
+        await super()._commit(consumer, offsets)
+
+
+async def _committed(settings: CommonSettings, group: str, topic: str) -> int | None:
+    probe = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group,
+                             enable_auto_commit=False)
+    await probe.start()
+    try:
+        return await probe.committed(TopicPartition(topic, 0))
+    finally:
+        await probe.stop()
+
+
+async def test_records_are_handled_while_a_commit_is_in_flight(env: dict[str, str]) -> None:
+    settings = make_settings(CommonSettings, env)
+    await ensure_topics(settings, [TICKETS_COMMANDS, TICKETS_COMMANDS.dead_letter])
+    topic = TICKETS_COMMANDS.full(settings.topic_prefix)
+    seen: list[bytes] = []
+
+    async def handle(value: bytes) -> None:
+        seen.append(value)
+
+    bus = KafkaBus(settings, "test")
+    await bus.start()
+    consumer = HeldCommits(bus, TICKETS_COMMANDS, "held-commits", handle, decoder=lambda raw: raw)
+    await consumer.start()
+    try:
+        await bus.producer.send_and_wait(topic, b"first", partition=0)
+        await eventually(lambda: consumer.commits, timeout=20, message="the first commit started")
+        for i in range(3):
+            await bus.producer.send_and_wait(topic, f"next-{i}".encode(), partition=0)
+        # the first commit is still held: the records after it are handled all the same
+        await eventually(lambda: len(seen) == 4, timeout=20, message="records handled behind a held commit")
+        assert len(consumer.commits) == 1, "one commit at a time: the later offsets wait for the held one"
+        consumer.release.set()
+        await eventually(lambda: len(consumer.commits) >= 2, timeout=20, message="the owed commit after it")
+        assert consumer.commits[0] == {0: 1}
+        assert consumer.commits[-1] == {0: 4}, "the latest offset owed, not one per batch"
+        assert await eventually(lambda: _committed(settings, consumer.group_id, topic), timeout=10) == 4
+    finally:
+        consumer.release.set()
+        await consumer.stop()
+        await bus.stop()
+    assert seen == [b"first", b"next-0", b"next-1", b"next-2"]
+
+
+async def test_a_stopping_consumer_lands_its_commit(env: dict[str, str]) -> None:
+    """Stopped while its commit is held: the stop waits for it (up to a bound), so nothing handled comes again."""
+    settings = make_settings(CommonSettings, env)
+    await ensure_topics(settings, [TICKETS_COMMANDS, TICKETS_COMMANDS.dead_letter])
+    topic = TICKETS_COMMANDS.full(settings.topic_prefix)
+    seen: list[bytes] = []
+
+    async def handle(value: bytes) -> None:
+        seen.append(value)
+
+    bus = KafkaBus(settings, "test")
+    await bus.start()
+    consumer = HeldCommits(bus, TICKETS_COMMANDS, "landing", handle, decoder=lambda raw: raw)
+    await consumer.start()
+    try:
+        for i in range(2):
+            await bus.producer.send_and_wait(topic, f"r-{i}".encode(), partition=0)
+        await eventually(lambda: consumer.commits and len(seen) == 2, timeout=20, message="handled, commit held")
+        stopping = asyncio.create_task(consumer.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done(), "the stop waits for the commit in flight"
+        consumer.release.set()
+        await stopping
+        assert await _committed(settings, consumer.group_id, topic) == 2, "both handled records committed"
+        again = HeldCommits(bus, TICKETS_COMMANDS, "landing", handle, decoder=lambda raw: raw)
+        again.release.set()
+        await again.start()
+        await bus.producer.send_and_wait(topic, b"after", partition=0)
+        await eventually(lambda: seen[-1] == b"after", timeout=30, message="the restarted consumer's record")
+        await again.stop()
+    finally:
+        consumer.release.set()
+        await bus.stop()
+    assert seen == [b"r-0", b"r-1", b"after"], "nothing handled before the stop came again"
