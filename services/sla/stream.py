@@ -99,6 +99,7 @@ class FaustStream:
         self.app: faust.App | None = None
         self.drain_seconds = drain_seconds
         self.on_revoke: list[Callable[[], Awaitable[None]]] = []  # awaited before a revocation completes
+        self.on_assign: list[Callable[[], Awaitable[None]]] = []  # awaited on each new assignment
         self._fenced = False  # from a revocation (or stop) until the next assignment
         self._handling = asyncio.Lock()  # held while an event is handled
         self.failure: str | None = None  # why the agent last crashed, until faust has restarted it
@@ -129,6 +130,8 @@ class FaustStream:
 
     async def _assigned(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         """faust's ``on_partitions_assigned`` signal: (app, the whole new assignment)."""
+        for hook in self.on_assign:
+            await hook()
         self._fenced = False
         self._remember_member()
         log.info("sla partitions assigned", extra={"partitions": self._ours(args[0] if args else set())})
