@@ -20,11 +20,14 @@ import faust
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.fetch_wait import FetchWait
 from shared.runtime.group_leave import MemberFile, leave_predecessor, remember
 from shared.runtime.health import watch
 from shared.runtime.kafka import KafkaBus, decode_envelope
 from shared.runtime.pipeline import RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
+
+from .faust_fetch import adapt_fetch_wait, fetch_wait_ms
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Envelope, Message], Awaitable[None]]
@@ -108,6 +111,7 @@ class FaustStream:
     def build(self) -> faust.App:
         app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval,
                                                        self.buffer_maxsize, self.group_instance_id))
+        adapt_fetch_wait(app, FetchWait.from_settings(self.settings))  # short while events come, long at idle
         topic = app.topic(self.topic_name, key_serializer="raw", value_serializer="raw",
                           partitions=TICKETS_EVENTS.partitions, internal=False)
 
@@ -211,6 +215,11 @@ class FaustStream:
         except Exception:  # consumer not ready or mid-rebalance
             return set()
         return {tp.partition for tp in assigned if tp.topic == self.topic_name}
+
+    @property
+    def fetch_wait_ms(self) -> int | None:
+        """The wait in the consumer's next fetch request (None before it started)."""
+        return fetch_wait_ms(self.app)
 
     @property
     def processed(self) -> int:
