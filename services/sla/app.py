@@ -14,6 +14,7 @@ from shared.runtime.service import Component, Hooks, Periodic, service_app
 from shared.runtime.timer_loop import IDLE_MAX_SECONDS, TimerLoop
 
 from .handlers import SlaHandler
+from .memory import KeptClocks
 from .settings import SlaSettings
 from .store import INDEXES, ClockStore, DirectoryCache
 from .stream import FaustStream
@@ -32,7 +33,8 @@ class SlaService:
         self.store = ClockStore(self.db)
         self.directory = DirectoryCache(self.db, settings.directory_cache_seconds,
                                         settings.deadline_reminder_offsets_seconds, settings.default_warning_share)
-        self.handler = SlaHandler(self.store, self.directory, self.bus, clock)
+        self.kept = KeptClocks(settings.kept_clocks)
+        self.handler = SlaHandler(self.store, self.directory, self.bus, clock, self.kept)
         self.stream = FaustStream(settings, self.bus, self.handler.handle, group=settings.consumer_group,
                                   commit_interval=settings.commit_interval_seconds,
                                   buffer_maxsize=settings.stream_buffer_maxsize,
@@ -42,6 +44,8 @@ class SlaService:
                                 interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions,
                                 idle_max=IDLE_MAX_SECONDS)
         self.stream.on_revoke.append(self.timers.quiesce)
+        self.stream.on_revoke.append(self.kept.partitions_changed)
+        self.stream.on_assign.append(self.kept.partitions_changed)
         self._swept: set[int] = set()  # partitions the last sweep covered, its rest and when it ends
         self._sweep_rest, self._sweep_next = settings.sweep_interval_seconds, 0.0
         self.sweeper = Periodic("sla-outbox-sweep", settings.sweep_interval_seconds, self._sweep)

@@ -8,6 +8,10 @@ timers are marked fired, which is what makes that outbox count as published (no 
 A crash anywhere repeats the publish with the same ids (derived from the timer id), which the
 ledger and the readers of ``sla.events`` dedupe; nothing is lost and order per ticket holds.
 
+Kept clocks (memory.py). An event of a ticket whose clock this instance wrote last applies to that clock without
+reading it, and its timers are synced by difference from the plans they were last synced to (nothing written when
+the next step stays); a retry after a refused write reads both again.
+
 Event time. An event is applied after the ticket's timers that fell due before it (``_overdue``),
 so what fires does not depend on how far the timer loop lags: after a restart or a rebalance the
 new owner may replay a resolve from the backlog before its loop got to the warning that was due
@@ -24,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.contracts.envelope import Envelope, Message, envelope_for
+from shared.contracts.schemas import tickets
 from shared.contracts.topics import SLA_EVENTS, TICKETS_COMMANDS
 from shared.runtime.clock import Clock
 from shared.runtime.ids import derived_id
@@ -34,6 +39,7 @@ from shared.runtime.timer_loop import by_ticket
 from shared.runtime.timers import NotYet, Patience, Timer, partition_for
 
 from . import domain, risk
+from .memory import KeptClocks
 from .model import Catalog, SlaClock, TimerPlan
 from .store import ClockStore, DirectoryCache, StaleClock
 
@@ -44,8 +50,10 @@ OVERDUE_MAX = 32  # timers one event may fire first (each firing can make anothe
 
 
 class SlaHandler:
-    def __init__(self, store: ClockStore, directory: DirectoryCache, bus: KafkaBus, clock: Clock) -> None:
+    def __init__(self, store: ClockStore, directory: DirectoryCache, bus: KafkaBus, clock: Clock,
+                 kept: KeptClocks | None = None) -> None:
         self.store, self.directory, self.bus, self.clock = store, directory, bus, clock
+        self.kept = kept if kept is not None else KeptClocks(0)  # none kept unless the service gives a size
         self._locks: dict[str, asyncio.Lock] = {}
         self.patience = Patience()  # for a timer whose clock record is not saved yet (its event mid-flight)
         # Timers whose pass published its outboxes and released the tickets; the loop marks them fired right after
@@ -69,29 +77,36 @@ class SlaHandler:
         ticket_id_var.set(env.ticket_id)
         correlation_id_var.set(env.correlation_id or env.id)
         catalog = await self.directory.catalog()
-        async with self._lock(env.ticket_id):
+        tid = env.ticket_id
+        async with self._lock(tid):
             synced = False
-            for _ in range(CAS_ATTEMPTS):
-                before = await self._load(env.ticket_id)
-                after = domain.apply(before, env.ticket_id, env.id, msg, env.occurred_at, catalog)
+            for attempt in range(CAS_ATTEMPTS):
+                before, known = await self._before(tid, msg, first=attempt == 0)
+                after = domain.apply(before, tid, env.id, msg, env.occurred_at, catalog)
                 if after is None or after is before:
                     if synced and before is not None:
                         # Our earlier attempt synced timers from a view that then lost the compare-and-set to
                         # another writer (two owners overlapping in a rebalance), possibly after that writer's
                         # own sync: make the timers match the state that won.
-                        await self.store.sync_timers(env.ticket_id, domain.desired_timers(before, catalog))
+                        await self.store.sync_timers(tid, domain.desired_timers(before, catalog))
+                    elif before is not None and known is not None:
+                        self.kept.keep(before, known)  # a redelivery: nothing written, the kept view still holds
                     return
                 fired: list[str] = []
                 if before is not None:
                     state, outbox, fired = await self._overdue(before, min(env.occurred_at, self.clock.now()),
                                                                catalog)
                     if fired:
-                        after = domain.apply(state, env.ticket_id, env.id, msg, env.occurred_at, catalog)
+                        after = domain.apply(state, tid, env.id, msg, env.occurred_at, catalog)
                         assert after is not None
                         after.outbox = outbox
                 if (flag := risk.flag_change(after)) is not None:  # met or resolved: no longer at risk
                     after.outbox = [*after.outbox, _command_entry(env, flag)]
-                await self.store.sync_timers(env.ticket_id, domain.desired_timers(after, catalog), keep=fired)
+                plans = domain.next_timers(domain.desired_timers(after, catalog))
+                if known is not None:  # the pending timers are these: write only the difference, read nothing
+                    await self.store.sync_timers_many({tid: plans}, {tid: fired}, {tid: known})
+                else:
+                    await self.store.sync_timers(tid, plans, keep=fired)
                 synced = True
                 try:
                     await self.store.save(before, after)
@@ -101,8 +116,24 @@ class SlaHandler:
                     await self._flush(after)
                 if fired:
                     await self.store.mark_fired_many(fired, self.clock.now())
+                self.kept.keep(after, plans)
                 return
         raise RuntimeError(f"clock of {env.ticket_id} kept changing under {env.type}")
+
+    async def _before(self, ticket_id: str, msg: Message, *, first: bool,
+                      ) -> tuple[SlaClock | None, list[TimerPlan] | None]:
+        """The clock an event applies to and, when known without a read, the plans its pending timers match.
+
+        Known: the clock this instance last wrote (see memory.py), or for an opening on a first attempt none at
+        all (its timers are only added, and its insert is refused if the clock exists, which retries with a read).
+        Otherwise the stored clock is read, and its timers with it (a crash may have come between a sync and its
+        clock write)."""
+        if first:
+            if (kept := self.kept.take(ticket_id)) is not None:
+                return kept
+            if isinstance(msg, tickets.TicketOpened):
+                return None, []
+        return await self._load(ticket_id), None
 
     async def _overdue(self, clock: SlaClock, until: datetime, catalog: Catalog,
                        ) -> tuple[SlaClock, list[dict[str, Any]], list[str]]:
@@ -134,6 +165,7 @@ class SlaHandler:
 
     async def _load(self, ticket_id: str) -> SlaClock | None:
         """The clock, after publishing whatever a firing recorded but did not get to publish."""
+        self.kept.drop([ticket_id])  # read afresh: whatever was kept no longer counts
         clock = await self.store.load(ticket_id)
         if clock is not None and clock.outbox:
             if clock.outbox_timers and not await self.store.unfired(clock.outbox_timers) - self._published:
@@ -144,8 +176,10 @@ class SlaHandler:
         return clock
 
     async def _flush(self, clock: SlaClock) -> None:
+        """Publish an event's outbox, then clear it; ``clock`` is then as stored (unless a later write won)."""
         await self._publish(clock.outbox)
-        await self.store.clear_outbox(clock)
+        if await self.store.clear_outbox(clock):
+            clock.outbox, clock.outbox_timers, clock.version = [], [], clock.version + 1
 
     async def flush_pending(self, partitions: set[int]) -> int:
         """Publish outboxes a crash left behind (their timers may already be marked fired)."""
@@ -179,6 +213,7 @@ class SlaHandler:
         async with contextlib.AsyncExitStack() as stack:
             for ticket_id in sorted(groups):  # one order: no two holders of several locks wait on each other
                 await stack.enter_async_context(self._lock(ticket_id))
+            self.kept.drop(groups)  # a pass writes clocks, timers and outboxes of its own: the next event reads
             clocks = await self.store.load_many(list(groups))
             carried = await self._settle_outboxes(clocks)
             saves: list[tuple[SlaClock, SlaClock]] = []

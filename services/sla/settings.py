@@ -18,6 +18,9 @@ class SlaSettings(ServiceSettings):
         default_factory=lambda: [24 * 3600.0, 3600.0], description="Reminders this long before a client deadline")
     default_warning_share: float | None = Field(0.8, gt=0, lt=1,
         description="Warn when this share of a target is used, for policies that set none")
+    kept_clocks: int = Field(
+        10_000, ge=0, description="Clocks this instance wrote kept in memory while it holds their partitions, so "
+        "the next event of a ticket reads neither its clock nor its timers (services/sla/memory.py; 0: none)")
     commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
     pending_gauge_seconds: float = Field(

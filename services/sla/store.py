@@ -92,11 +92,13 @@ class ClockStore:
             after.version = before.version + 1
         return res.matched_count == len(ops)
 
-    async def clear_outbox(self, clock: SlaClock) -> None:
-        """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids)."""
-        await self.col.update_one({"_id": clock.id, "version": clock.version},
+    async def clear_outbox(self, clock: SlaClock) -> bool:
+        """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids).
+        True when it was cleared (the stored version is then one more)."""
+        res = await self.col.update_one({"_id": clock.id, "version": clock.version},
                                   {"$set": {"outbox": [], "outbox_timers": []}, "$unset": {"outbox_pending": ""},
                                    "$inc": {"version": 1}})
+        return res.matched_count == 1
 
     async def with_outbox(self, partitions: set[int], limit: int = 200) -> list[str]:
         """Clocks of ``partitions`` with an event's outbox not cleared: an equality on the sparse index, which holds

@@ -20,11 +20,14 @@ import faust
 
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.topics import TICKETS_EVENTS
+from shared.runtime.fetch_wait import FetchWait
 from shared.runtime.group_leave import MemberFile, leave_predecessor, remember
 from shared.runtime.health import watch
 from shared.runtime.kafka import KafkaBus, decode_envelope
 from shared.runtime.pipeline import RawRecord, RecordPipeline
 from shared.runtime.settings import CommonSettings
+
+from .faust_fetch import adapt_fetch_wait, fetch_wait_ms
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Envelope, Message], Awaitable[None]]
@@ -99,6 +102,7 @@ class FaustStream:
         self.app: faust.App | None = None
         self.drain_seconds = drain_seconds
         self.on_revoke: list[Callable[[], Awaitable[None]]] = []  # awaited before a revocation completes
+        self.on_assign: list[Callable[[], Awaitable[None]]] = []  # awaited on each new assignment
         self._fenced = False  # from a revocation (or stop) until the next assignment
         self._handling = asyncio.Lock()  # held while an event is handled
         self.failure: str | None = None  # why the agent last crashed, until faust has restarted it
@@ -107,6 +111,7 @@ class FaustStream:
     def build(self) -> faust.App:
         app = faust.App(self.app_id, **faust_config(self.settings, self.app_id, self.commit_interval,
                                                        self.buffer_maxsize, self.group_instance_id))
+        adapt_fetch_wait(app, FetchWait.from_settings(self.settings))  # short while events come, long at idle
         topic = app.topic(self.topic_name, key_serializer="raw", value_serializer="raw",
                           partitions=TICKETS_EVENTS.partitions, internal=False)
 
@@ -129,6 +134,8 @@ class FaustStream:
 
     async def _assigned(self, sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         """faust's ``on_partitions_assigned`` signal: (app, the whole new assignment)."""
+        for hook in self.on_assign:
+            await hook()
         self._fenced = False
         self._remember_member()
         log.info("sla partitions assigned", extra={"partitions": self._ours(args[0] if args else set())})
@@ -208,6 +215,11 @@ class FaustStream:
         except Exception:  # consumer not ready or mid-rebalance
             return set()
         return {tp.partition for tp in assigned if tp.topic == self.topic_name}
+
+    @property
+    def fetch_wait_ms(self) -> int | None:
+        """The wait in the consumer's next fetch request (None before it started)."""
+        return fetch_wait_ms(self.app)
 
     @property
     def processed(self) -> int:
