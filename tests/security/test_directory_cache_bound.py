@@ -70,7 +70,8 @@ async def test_a_change_through_this_gateways_directory_api_counts_at_once(gw: D
     assert await sees(gw, finn)
     current = await gw.http.get("/api/v1/admin/directories/agents/finn", headers=admin)
     assert current.status_code == 200, current.text
-    moved = await gw.http.put("/api/v1/admin/directories/agents/finn", json={"id": "finn", "name": "Finn", "line_ids": ["first"]},
-                              headers={**admin, "If-Match": current.headers["ETag"]})
+    etag = {"If-Match": current.headers["ETag"]}
+    moved = await gw.http.put("/api/v1/admin/directories/agents/finn", headers={**admin, **etag},
+                              json={"id": "finn", "name": "Finn", "line_ids": ["first"]})
     assert moved.status_code == 200, moved.text
     assert not await sees(gw, finn), "no wait: this replica forgot what it kept"
