@@ -82,7 +82,8 @@ def create_app(settings: GatewaySettings | None = None, clock: Clock | None = No
     search_api = SearchApi(settings, search)
     knowledge_api = KnowledgeApi(settings, knowledge)
     ctx = Context(settings=settings, clock=clock, reads=reads, auth=Authenticator(settings, clock, jwks), hub=hub,
-                  commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands),
+                  commander=Commander(bus, hub, clock, settings.action_wait_seconds, reads.noop_commands,
+                                      settings.noop_probe_after_seconds),
                   cursors=cursors, notify=notify_api)
     scanning = scanner_status(settings, settings.production)
     app = service_app("gateway", lambda: [reads, bus, hub, notify_api, search_api, knowledge_api],

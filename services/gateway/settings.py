@@ -37,8 +37,14 @@ class GatewaySettings(ServiceSettings, ScanSettings):
     jwks_cache_seconds: int = Field(300, description="How long fetched JWKS keys are kept")
     jwks_min_refresh_seconds: float = Field(30.0, description="An unknown key id refetches the JWKS at most this often")
     clock_skew_seconds: int = Field(60, description="Leeway for a token's exp, nbf and iat against our clock")
+    directory_cache_seconds: float = Field(
+        2.0, ge=0, le=30, description="How long a staff member's directory entries (agent, teams) are kept per "
+        "process: a removed agent or team membership stops widening his scope at most this much later")
     # Actions: how long an HTTP call waits for the ledger's answer before returning 202.
     action_wait_seconds: float = 5.0
+    noop_probe_after_seconds: float = Field(
+        1.0, gt=0, description="When an action first asks the ledger's record whether its command was a no-op "
+        "(already done, so no event comes); then ever less often")
     bulk_max_tickets: int = Field(100, description="Most tickets one bulk action may name")
     # Files people attach to replies, notes and portal messages (api/attachments.py)
     attachment_max_bytes: int = Field(10_000_000, gt=0, description="Largest file one upload may carry")

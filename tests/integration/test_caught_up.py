@@ -98,8 +98,8 @@ async def _none() -> None:
 
 
 class NoCopies:
-    async def copy(self, ticket_ids: object) -> int:
-        return 0
+    async def copy_read(self, ticket_ids: object) -> list[dict[str, object]]:
+        return []
 
     async def catch_up(self) -> int:
         return 0

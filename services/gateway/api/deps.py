@@ -52,12 +52,13 @@ def context(request: Request) -> Context:
 async def enrich(ctx: Context, p: Principal) -> Principal:
     """Staff scope = token claims ∪ the agent directory ∪ the teams listing them; leads also get their teams' agents.
 
-    A team's people are those its entry lists and those listing it on themselves, as routing counts them.
+    A team's people are those its entry lists and those listing it on themselves, as routing counts them. The
+    entries are read through a short per-process cache (access/staff_directory.py: the bound on a revocation).
     """
     if p.role not in STAFF:
         return p
-    agent = await ctx.reads.agent(p.user_id)
-    updates: dict[str, Any] = {"team_ids": sorted({*p.team_ids, *await ctx.reads.member_of(p.user_id)})}
+    agent, member_of = await ctx.reads.staff.entries(p.user_id)
+    updates: dict[str, Any] = {"team_ids": sorted({*p.team_ids, *member_of})}
     if agent is not None:
         updates = {"line_ids": sorted({*p.line_ids, *agent.line_ids}),
                    "group_ids": sorted({*p.group_ids, *agent.group_ids}),
@@ -65,7 +66,7 @@ async def enrich(ctx: Context, p: Principal) -> Principal:
                    "name": p.name or agent.name, "tenant_id": p.tenant_id or agent.tenant_id}
     p = p.model_copy(update=updates)
     if p.role == UserRole.team_lead:
-        p = p.model_copy(update={"team_agent_ids": await ctx.reads.team_agent_ids(p.team_ids)})
+        p = p.model_copy(update={"team_agent_ids": await ctx.reads.staff.team_agents(p.team_ids)})
     return p
 
 

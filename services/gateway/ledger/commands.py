@@ -23,6 +23,7 @@ class Outcome:
     ticket_id: str
     state: str  # "done" | "rejected" | "pending"
     event: Envelope | None = None
+    ticket: dict[str, Any] | None = None  # as the event hub read it on the answer (without history), if it did
 
     @property
     def reason(self) -> str | None:
@@ -41,9 +42,10 @@ def command_id(principal: Principal, idempotency_key: str | None, *parts: Any) -
 
 
 NoopProbe = Callable[[list[str]], Awaitable[set[str]]]
-# The first look for no-ops after a quarter second, then ever less often: a ledger slowed by load answers most
-# commands later than that, and each look is a database read.
-PROBE_EVERY = 0.25
+# The first look for no-ops after a second (GATEWAY_NOOP_PROBE_AFTER_SECONDS), then ever less often: each look is
+# a database read, and the ledger answers nearly every command with an event well before, so the look is
+# only paid by the rare command that was already done (and by a ledger slowed by load).
+PROBE_AFTER = 1.0
 
 
 class Commander:
@@ -51,9 +53,9 @@ class Commander:
     they publish no event, so without it such a call would wait the whole time and answer 202."""
 
     def __init__(self, bus: KafkaBus, hub: EventHub, clock: Clock, wait_seconds: float,
-                 noop_probe: NoopProbe | None = None) -> None:
+                 noop_probe: NoopProbe | None = None, probe_after: float = PROBE_AFTER) -> None:
         self.bus, self.hub, self.clock, self.wait_seconds = bus, hub, clock, wait_seconds
-        self.noop_probe = noop_probe
+        self.noop_probe, self.probe_after = noop_probe, probe_after
 
     def envelope(self, principal: Principal, ticket_id: str, msg: Message, cmd_id: str) -> Envelope:
         return envelope_for(msg, ticket_id, occurred_at=self.clock.now(), actor=principal.user_id, id=cmd_id,
@@ -76,7 +78,7 @@ class Commander:
                 if fut.done() and not fut.cancelled():
                     ev = fut.result()
                     out.append(Outcome(env.id, env.ticket_id, "rejected" if ev.type == "CommandRejected" else "done",
-                                       ev))
+                                       ev, self._ticket(env)))
                 else:
                     out.append(Outcome(env.id, env.ticket_id, "done" if env.id in noops else "pending"))
             return out
@@ -85,12 +87,17 @@ class Commander:
                 self.hub.forget(env.id)
                 fut.cancel()
 
+    def _ticket(self, env: Envelope) -> dict[str, Any] | None:
+        """What the hub read on the answer, if the answer came on the command's own ticket."""
+        doc = self.hub.answered_ticket(env.id)
+        return doc if doc is not None and doc.get("_id") == env.ticket_id else None
+
     async def _wait(self, envs: list[Envelope], futures: list[asyncio.Future[Envelope]], timeout: float) -> set[str]:
         """Wait for every answer; between slices, ask the ledger's record which ones were no-ops."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         noops: set[str] = set()
-        pause = PROBE_EVERY
+        pause = self.probe_after
         while True:
             waiting = [f for e, f in zip(envs, futures, strict=True) if not f.done() and e.id not in noops]
             left = deadline - loop.time()

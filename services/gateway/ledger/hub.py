@@ -51,7 +51,7 @@ TicketLoader = Callable[[str], Awaitable[dict[str, Any] | None]]
 class TicketCopies(Protocol):
     """The gateway's copies of the tickets (queries/views.py)."""
 
-    async def copy(self, ticket_ids: Iterable[str]) -> int: ...
+    async def copy_read(self, ticket_ids: Iterable[str]) -> list[dict[str, Any]]: ...
 
     async def catch_up(self) -> int: ...
 
@@ -62,6 +62,10 @@ class EventHub:
         self.settings, self.load_ticket, self.views, self.buffer = settings, load_ticket, views, buffer
         self._uncopied: set[str] = set()  # tickets whose copy failed; retried with the next fetch
         self._waiters: dict[str, asyncio.Future[Envelope]] = {}
+        # The tickets the current batch's copy read (after its events were published, so at least as new):
+        # an answered waiter takes its ticket from here instead of reading it again. Kept for one batch only.
+        self._fresh: dict[str, dict[str, Any]] = {}
+        self._answered: dict[str, dict[str, Any]] = {}
         self._subscribers: set[Subscriber] = set()
         self._consumer: AdaptiveConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -107,6 +111,11 @@ class EventHub:
 
     def forget(self, command_id: str) -> None:
         self._waiters.pop(command_id, None)
+        self._answered.pop(command_id, None)
+
+    def answered_ticket(self, command_id: str) -> dict[str, Any] | None:
+        """The ticket (without history) as the hub copied it when this command's answer came; None if not read."""
+        return self._answered.get(command_id)
 
     # ---- live streams ----
 
@@ -139,31 +148,37 @@ class EventHub:
             # a key that is no ticket id copies nothing; the record itself goes through the pipeline's checks
             await self._copy({r.key.decode(errors="replace") for records in batches.values() for r in records
                               if r.key})
-            for records in batches.values():
-                for record in records:
-                    raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,
-                                       record.headers)
-                    if await pipeline.process(raw) is Outcome.handled:
-                        self.seen += 1
+            try:
+                for records in batches.values():
+                    for record in records:
+                        raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,
+                                           record.headers)
+                        if await pipeline.process(raw) is Outcome.handled:
+                            self.seen += 1
+            finally:
+                self._fresh = {}
 
     async def _copy(self, ticket_ids: set[str]) -> None:
         """Before the waiters hear of it: whoever acted then reads his change in every list."""
         ticket_ids |= self._uncopied
         try:
-            await self.views.copy(ticket_ids)
+            self._fresh = {d["_id"]: d for d in await self.views.copy_read(ticket_ids)}
             self._uncopied = set()
         except Exception:  # a database hiccup must not stop the hub; the next fetch retries these
             log.exception("cannot copy tickets for the queues")
             self._uncopied = ticket_ids
 
     async def dispatch(self, env: Envelope) -> None:
+        fresh = self._fresh.get(env.ticket_id)
         if env.causation_id and (fut := self._waiters.get(env.causation_id)) is not None and not fut.done():
+            if fresh is not None:
+                self._answered[env.causation_id] = fresh
             fut.set_result(env)
         subs = [s for s in self._subscribers if s.wants(env)]
         if not subs:
             return
         try:
-            doc = await self.load_ticket(env.ticket_id)
+            doc = fresh if fresh is not None else await self.load_ticket(env.ticket_id)
         except Exception:  # a database hiccup must not kill the hub; the stream just misses this event
             log.exception("cannot load ticket for live update")
             return

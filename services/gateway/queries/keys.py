@@ -25,7 +25,7 @@ from shared.contracts.schemas.common import ACTIVE_STATUSES
 KEYS_FIELD = "queue_keys"
 # Bump when KEY_SPECS or the encoding change: catch-up recomputes copies written with another shape.
 SHAPE_FIELD = "queue_keys_shape"
-SHAPE_VERSION = 1
+SHAPE_VERSION = 2
 ANY = None  # an allowed-values entry: any string (the scope's ids)
 ACTIVE = frozenset(s.value for s in ACTIVE_STATUSES)
 TOP = "~"  # above every token (tokens are digits, or "" for null)
@@ -61,12 +61,14 @@ def _queue_shapes() -> list[tuple[str, dict[str, frozenset[Any] | None], str, st
     return shapes
 
 
-# The scope's equalities a queue branch may carry (access/scope.py): none (administrators), a service team, or
-# a line or group for tickets without a team. A person's own tickets are few and have their own indexes.
+# The scope's equalities a queue branch may carry (access/scope.py): none (administrators), a service team, a
+# line or group for tickets without a team, or the assignee (a specialist's own tickets, a lead's agents'): an
+# agent holds hundreds of active tickets on a big desk, which his index reads whole for every queue page.
 _SCOPE_SHAPES: list[tuple[str, dict[str, frozenset[Any] | None]]] = [
     ("", {}), ("t", {"service_team_id": ANY}),
     ("l", {"line": ANY, "service_team_id": frozenset({None})}),
     ("g", {"group_id": ANY, "service_team_id": frozenset({None})}),
+    ("a", {"assignee_id": ANY}),
 ]
 
 KEY_SPECS: list[KeySpec] = [

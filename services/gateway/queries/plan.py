@@ -345,9 +345,12 @@ def _windowed(b: Branch, field: str) -> list[Branch] | None:
 
 
 async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[tuple[str, int]],
-                       projection: dict[str, int] | None,
-                       accept: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    """One branch by windows of its queue keys (windows.py): what ``bq.queries()`` would find, fewer read."""
+                       projection: dict[str, int] | None, accept: Callable[[dict[str, Any]], bool],
+                       beyond: Any = None) -> list[dict[str, Any]]:
+    """One branch by windows of its queue keys (windows.py): what ``bq.queries()`` would find, fewer read.
+
+    ``beyond``: a sort value the page cannot pass (``limit + 1`` tickets of other branches come no later), so
+    the walk ends there however few it found."""
     field, direction = bq.field, bq.direction
     range_field = bq.range[0] if bq.range else None
     found = spec_for(bq.eqs, range_field, field)
@@ -366,6 +369,14 @@ async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[t
             low = at if low is None else max(low, at)
         else:
             high = succ(at) if high is None else min(high, succ(at))
+    if beyond is not None:  # ties on the sort value stay in: they are ordered by _id in the merge
+        end = token(beyond)
+        if direction > 0:
+            high = succ(end) if high is None else min(high, succ(end))
+        else:
+            low = end if low is None else max(low, end)
+        if low is not None and high is not None and low >= high:
+            return []
     key = hint_key(spec, prefix)
 
     def one(query: dict[str, Any]) -> Awaitable[list[dict[str, Any]]]:
@@ -412,19 +423,28 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
             docs = await (find(query, sort, n) if projection is None else find(query, sort, n, projection))
         return [d for d in docs if bq.accept(d) and (not check_cursor or after is None or after(d, field))]
 
-    async def by_windows(bq: BranchQuery) -> list[dict[str, Any]]:
+    async def by_windows(bq: BranchQuery, beyond: Any = None) -> list[dict[str, Any]]:
         assert sketch is not None
         async with gate:
             return await _walk_branch(find, sketch, bq, sort, projection,
-                                      lambda d: after is None or after(d, field))
+                                      lambda d: after is None or after(d, field), beyond)
 
-    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()] + [by_windows(bq) for bq in windowed]
-    results = await asyncio.gather(*jobs)
-    seen: dict[str, dict[str, Any]] = {}
-    for doc in itertools.chain.from_iterable(results):
-        seen.setdefault(doc["_id"], doc)
-    ordered = sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)
-    return ordered[:limit + 1]
+    def merged(results: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+        seen: dict[str, dict[str, Any]] = {}
+        for doc in itertools.chain.from_iterable(results):
+            seen.setdefault(doc["_id"], doc)
+        return sorted(seen.values(), key=lambda d: (_key(d, field), d["_id"]), reverse=direction < 0)[:limit + 1]
+
+    # A branch whose range is on another field than the sort (overdue's deadline) finds its matches among many
+    # it reads; it walks last, only as far as the page can still reach once the other branches are in.
+    sparse = [bq for bq in windowed if bq.range is not None and bq.range[0] != field]
+    jobs = [run(bq, q, n, c) for bq in bqs for q, n, c in bq.queries()]
+    jobs += [by_windows(bq) for bq in windowed if bq not in sparse]
+    page = merged(await asyncio.gather(*jobs))
+    if not sparse:
+        return page
+    beyond = page[limit][field] if len(page) > limit and page[limit].get(field) is not None else None
+    return merged([page, *await asyncio.gather(*(by_windows(bq, beyond) for bq in sparse))])
 
 
 def row_projection(fields: Collection[str], *needed: str) -> dict[str, int]:

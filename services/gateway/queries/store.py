@@ -26,6 +26,7 @@ from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, TEAMS, Agent, Line, ServiceTeam
 from shared.runtime.mongo import database, mongo_client
 
+from ..access.staff_directory import StaffDirectory
 from ..settings import GatewaySettings
 from .keys import KEYS_FIELD, hint_key, split_key
 from .views import NO_HISTORY, TicketViews
@@ -119,6 +120,7 @@ class Reads:
         self.agents = DirectoryStore(self.db, AGENTS)
         self.teams = DirectoryStore(self.db, TEAMS)
         self.lines = DirectoryStore(self.db, LINES)
+        self.staff = StaffDirectory(self.agent, self.member_of, self.team_agent_ids, settings.directory_cache_seconds)
 
     async def start(self) -> None:
         await self.client.admin.command("ping")

@@ -35,7 +35,12 @@ class TicketViews:
         self.after_catch_up = after_catch_up  # e.g. build what waited for the first copy
 
     async def copy(self, ticket_ids: Iterable[str], reshape: bool = False, missing: bool = False) -> int:
-        """Copy these tickets' current state; returns how many the ledger had.
+        """Copy these tickets' current state; returns how many the ledger had."""
+        return len(await self.copy_read(ticket_ids, reshape, missing))
+
+    async def copy_read(self, ticket_ids: Iterable[str], reshape: bool = False,
+                        missing: bool = False) -> list[dict[str, Any]]:
+        """Copy these tickets' current state; returns what the ledger had (without history), as read.
 
         ``reshape``: also rewrite a copy of the same version (its queue keys were computed by an older shape).
         ``missing``: these have no copy yet, so they are inserted in bulk (a third of an upsert's cost on the
@@ -43,13 +48,13 @@ class TicketViews:
         """
         ids = list(dict.fromkeys(ticket_ids))
         if not ids:
-            return 0
+            return []
         docs = [d async for d in self.ledger.find({"_id": {"$in": ids}}, NO_HISTORY)]
         if missing and docs:
             await self._tolerate_duplicates(self.views.insert_many([shaped(d) for d in docs], ordered=False))
         else:
             await self._write(docs, "$lte" if reshape else "$lt")
-        return len(docs)
+        return docs
 
     async def catch_up(self) -> int:
         """Copy every ticket whose copy is missing or older, a page at a time; returns how many."""

@@ -32,14 +32,14 @@ class Copies:
         self.calls: list[set[str]] = []
         self.fail = fail
 
-    async def copy(self, ticket_ids: Any) -> int:
+    async def copy_read(self, ticket_ids: Any) -> list[dict[str, Any]]:
         ids = set(ticket_ids)
         if ids and self.fail:
             self.fail -= 1
             raise RuntimeError("the database is away")
         if ids:
             self.calls.append(ids)
-        return len(ids)
+        return [{"_id": i, "version": 1} for i in sorted(ids)]
 
     async def catch_up(self) -> int:
         return 0
@@ -124,6 +124,33 @@ async def test_a_batch_is_copied_before_its_waiters_hear_and_a_failed_copy_is_re
         await asyncio.wait_for(second, timeout=10)
         assert "T-1" in copies.calls[0], "the failed ticket is copied at the next fetch"
         assert set().union(*copies.calls) == {"T-1", "T-2"}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_answered_waiter_gets_the_ticket_the_batch_copy_read_and_none_when_the_copy_failed() -> None:
+    loads: list[str] = []
+
+    async def load(ticket_id: str) -> None:
+        loads.append(ticket_id)
+        return None
+
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), load, Copies(fail=1))
+    first, second = hub.expect("cmd-1"), hub.expect("cmd-2")
+    consumer = FakeConsumer([record(1, event("cmd-1"))])
+    hub._consumer = consumer  # type: ignore[assignment]
+    task = asyncio.create_task(hub._run())
+    try:
+        await asyncio.wait_for(first, timeout=10)
+        assert hub.answered_ticket("cmd-1") is None, "the copy failed: the action reads the ticket itself"
+        consumer.batches.append({("tickets.events", 0): [record(2, event("cmd-2"))]})
+        await asyncio.wait_for(second, timeout=10)
+        assert hub.answered_ticket("cmd-2") == {"_id": "T-1", "version": 1}
+        assert hub._fresh == {}, "what a batch read is not kept past it"
+        hub.forget("cmd-2")
+        assert hub.answered_ticket("cmd-2") is None
+        assert loads == [], "nobody streams: the hub loads no ticket"
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

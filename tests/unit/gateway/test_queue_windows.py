@@ -114,7 +114,9 @@ def test_a_spec_fits_only_exactly_the_branchs_equalities() -> None:
     assert spec_for({"status": "new", "last_message_from": "agent"}, None, "last_client_message_at") is None
     assert spec_for({"status": "closed", "last_message_from": "client"}, None, "last_client_message_at") is None
     assert spec_for({"status": "new", "last_message_from": "client", "assignee_id": "a"}, None,
-                    "last_client_message_at") is None  # a person's own tickets have their own indexes
+                    "last_client_message_at")  # a specialist's own tickets: his scope's first branch
+    assert spec_for({"status": "new", "last_message_from": "client", "assignee_id": "a", "line": "first"}, None,
+                    "last_client_message_at") is None
     assert spec_for({"status": "new", "last_message_from": "client"}, None, "created_at") is None
     assert spec_for({"status": "new"}, "deadline", "created_at")  # overdue: the range keeps deadline off null
     assert spec_for({"status": "new"}, None, "created_at") is None

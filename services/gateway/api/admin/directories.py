@@ -127,6 +127,7 @@ def _add_directory(r: APIRouter, d: Directory[Any], max_page: int) -> None:
         except VersionConflict as exc:
             hint = " (send If-Match with the current version to replace it)" if if_match is None else ""
             raise ProblemError(409, "Version conflict", f"{exc}{hint}") from None
+        ctx.reads.staff.forget()  # an agent's or team's change takes effect here at once (others: within the bound)
         response.headers["ETag"] = f'"{version}"'
         doc = await ctx.reads.db[d.collection].find_one({"_id": key})
         assert doc is not None
@@ -147,6 +148,7 @@ def _add_directory(r: APIRouter, d: Directory[Any], max_page: int) -> None:
         await check_delete(ctx.reads.db, d, key)
         if not await DirectoryStore(ctx.reads.db, d).delete(key, actor=p.user_id, at=ctx.clock.now()):
             raise ProblemError(404, "Not Found", f"no {d.name} entry {key}")
+        ctx.reads.staff.forget()
         return Response(status_code=204)
 
     async def audit(p: CurrentPrincipal, ctx: Ctx, key: Annotated[str | None, Query(max_length=200)] = None,
