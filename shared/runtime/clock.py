@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -24,16 +25,29 @@ class ManualClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = (start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)).astimezone(UTC)
+        self._listeners: list[Callable[[], None]] = []
 
     def now(self) -> datetime:
         return self._now
 
+    def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` whenever the time is set or advanced (a resting timer loop looks again: nothing in
+        production moves time by hand, so nothing there polls for it); returns the unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
     def set(self, when: datetime) -> None:
         self._now = when.astimezone(UTC)
+        self._moved()
 
     def advance(self, delta: timedelta | float) -> datetime:
         self._now += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+        self._moved()
         return self._now
+
+    def _moved(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
 
 class FileClock:

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import make_asgi_app, start_http_server
 
+from shared.runtime import http_server
 from shared.runtime.apidocs import install_docs
 from shared.runtime.health import Liveness, collecting
 from shared.runtime.metrics import HTTP_LATENCY, http_labels
@@ -176,4 +176,4 @@ def metrics_app() -> Any:
 def serve(app: FastAPI, host: str, port: int, metrics_port: int) -> None:
     """The app on ``port``; ``/metrics`` on ``metrics_port`` (same host), a port the Ingress never routes to."""
     start_http_server(metrics_port, addr=host)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
+    http_server.run(app, host, port)

@@ -7,11 +7,11 @@ tick, also when a timer failed or the tick was cancelled. Batch (``fire_many``):
 ``batch``, go to the owner together, which returns the ids it is done with; they are marked fired in one write.
 Either way a timer is marked only after its effect, so a crash re-fires it (same envelope ids) and never skips it.
 
-Between ticks the loop polls every ``interval``, or, given ``idle_max``, rests until the earliest pending timer
-(at most ``idle_max``; a timer its store schedules sooner wakes it), so an idle desk does not query ten times a
-second. The look-ahead asks only as far as the rest may last: an open-ended "earliest pending timer" reads every
-pending timer on the embedded database (hundreds of milliseconds per 10,000). ``idle_max`` bounds how late it
-notices what it is not told of: a timer written by another process, a rebalance, a test clock moved by hand.
+Between ticks the loop polls every ``interval``, or, given ``idle_max``, rests (``shared.runtime.timer_rest``):
+one query per tick reads what is due and the earliest timer pending within a window, and the loop rests until
+then, at most ``idle_max``. Owners schedule every timer through their own TimerStore, which tells the loop of each,
+so nothing but what it is told needs a query: a sooner timer shortens the rest, a new partition assignment, a
+clock moved by hand (``ManualClock`` tells, a ``FileClock`` is read once a ``LOOK_SECONDS``) end it.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.runtime.clock import Clock
 from shared.runtime.tasks import cancel
+from shared.runtime.timer_rest import Rest
 from shared.runtime.timers import NotYet, Timer, TimerStore
 
 log = logging.getLogger(__name__)
-# How late a resting loop may notice a timer it was not told of (written by another process, a rebalance, a
-# test clock moved by hand): for owners that schedule every timer through their own TimerStore.
-IDLE_MAX_SECONDS = 1.0
+# The longest rest, for owners that schedule every timer through their own TimerStore (which tells the loop): it
+# bounds only how late a timer nobody told of is noticed (one another process wrote, say). An idle desk's loop asks
+# the database once per this.
+IDLE_MAX_SECONDS = 30.0
 Fire = Callable[[Timer], Awaitable[None]]
 FireMany = Callable[[Sequence[Timer]], Awaitable[list[str]]]
 
@@ -54,9 +55,16 @@ class OwnedPartitions:
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.partitions: set[int] = set()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after an assignment (a resting timer loop looks at its new partitions at once)."""
+        self._listeners.append(listener)
 
     async def assigned(self, tps: set[Any]) -> None:
         self.partitions |= {tp.partition for tp in tps if tp.topic == self.topic}
+        for listener in self._listeners:
+            listener()
 
     async def revoked(self, tps: set[Any]) -> None:
         self.partitions -= {tp.partition for tp in tps if tp.topic == self.topic}
@@ -92,12 +100,19 @@ class TimerLoop:
         self._unfired = False  # the last tick left due timers (NotYet): look again after ``interval``
         self.fired = 0
         self.idle_max = idle_max
-        self._woken = asyncio.Event()
-        self._resting_until: datetime | None = None  # clock time the loop will look again, while it rests
-        if idle_max is not None:
-            store.on_schedule(self._scheduled)
+        self._rest = None if idle_max is None else Rest(clock, self.owned, interval, idle_max)
+        self._seen: set[int] | None = None  # the partitions the last tick saw
+        self._failed = False
+        self._unwatch: Callable[[], None] | None = None
+        if self._rest is not None:
+            store.on_schedule(self._rest.told)
+            if (on_change := getattr(owned, "on_change", None)) is not None:
+                on_change(self._rest.wake)
 
     async def start(self) -> None:
+        watch = getattr(self.clock, "on_change", None)  # a clock moved by hand (tests) tells a resting loop
+        if self._rest is not None and watch is not None:
+            self._unwatch = watch(self._rest.wake)
         self._task = asyncio.create_task(self._run(), name="timers")
 
     async def quiesce(self) -> None:
@@ -118,6 +133,9 @@ class TimerLoop:
         """Cancel the loop, even mid-tick (what is not marked fires again); ``drain`` first to avoid that."""
         await cancel(self._task)
         self._task = None
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def is_running(self) -> bool:
         return self._task is not None and not self._task.done()
@@ -126,11 +144,13 @@ class TimerLoop:
         async with self.busy:
             if self.stopping:
                 return 0
-            owned = self.owned()
+            owned = self._seen = self.owned()
             self._full = False
+            if self._rest is not None:
+                self._rest.upcoming = None
             if owned is not None and not owned:
                 return 0
-            due = await self.store.due(self.clock.now(), owned, self.batch)
+            due = await self._due(owned)
             self._unfired = False
             if not due:
                 return 0
@@ -139,6 +159,14 @@ class TimerLoop:
             self._full = len(due) >= self.batch
             self._unfired = fired < len(due)
             return fired
+
+    async def _due(self, owned: set[int] | None) -> list[Timer]:
+        now = self.clock.now()
+        if self._rest is None:
+            return await self.store.due(now, owned, self.batch)
+        due, upcoming = await self.store.due_and_next(now, self._rest.window(now), owned, self.batch)
+        self._rest.found(now, upcoming)
+        return due
 
     async def _each(self, due: list[Timer]) -> int:
         fire = self.fire
@@ -172,42 +200,22 @@ class TimerLoop:
     async def _run(self) -> None:
         while True:
             try:
-                fired = await self.tick()
+                fired, self._failed = await self.tick(), False
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("timer tick failed")
-                fired = 0
+                fired, self._failed = 0, True
             if not self._more_due(fired):
-                await self._rest()
+                await self._pause()
 
-    async def _rest(self) -> None:
-        if self.idle_max is None or self._unfired:
+    async def _pause(self) -> None:
+        if self._rest is None or self._unfired:
             await asyncio.sleep(self.interval)
-            return
-        now = self.clock.now()
-        self._woken.clear()
-        self._resting_until = datetime.max.replace(tzinfo=UTC)  # a timer scheduled during the look-ahead wakes it
-        try:
-            upcoming = await self.store.next_due(now, now + timedelta(seconds=self.idle_max))
-        except Exception:
-            log.exception("timer look-ahead failed")
-            upcoming = None
-        wait = self.idle_max if upcoming is None else (upcoming - now).total_seconds()
-        wait = min(max(wait, self.interval), self.idle_max)
-        self._resting_until = now + timedelta(seconds=wait)
-        try:
-            await asyncio.wait_for(self._woken.wait(), wait)
-        except TimeoutError:
-            pass
-        finally:
-            self._resting_until = None
-
-    def _scheduled(self, due_at: datetime) -> None:
-        if self._resting_until is not None and due_at < self._resting_until:
-            self._woken.set()
+        else:
+            await self._rest.rest(self._seen, after_failure=self._failed)
 
     def _more_due(self, fired: int) -> bool:
-        """Whether to tick again at once. One by one: something fired, so more may be due. Batch: only while a
-        full batch came due (a backlog)."""
-        return bool(fired) and (self.fire_many is None or self._full)
+        """Whether to tick again at once: while a full page came due (a backlog). Polling one by one, also after
+        anything fired, as firing may have scheduled more; a resting loop is told of those (``Rest.told``)."""
+        return bool(fired) and (self._full or (self.fire_many is None and self._rest is None))

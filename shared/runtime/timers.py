@@ -175,6 +175,22 @@ class TimerStore:
         found.sort(key=lambda tm: tm.due_at)
         return found[:limit]
 
+    async def due_and_next(self, now: datetime, until: datetime, partitions: Iterable[int] | None,
+                           limit: int = 500) -> tuple[list[Timer], datetime | None]:
+        """``due(now, partitions, limit)`` and, from the same query, when the earliest timer pending after ``now``
+        and not after ``until`` is due (any partition; None: none, or the page held only due timers).
+
+        One query serves a tick and the rest after it: what is due up to ``until``, earliest first. Keep ``until -
+        now`` short while timers come often (every timer in the window is read, up to ``limit``)."""
+        docs = [d async for d in self.col.find({"fired": False, "due_at": {"$lte": until}}).sort(
+            "due_at", ASCENDING).limit(limit)]
+        due = [d for d in docs if as_utc(d["due_at"]) <= now]
+        upcoming = next((as_utc(d["due_at"]) for d in docs[len(due):]), None)
+        wanted = set(partitions) if partitions is not None else None
+        if len(due) < limit or wanted is None or wanted >= set(range(self.partitions)):
+            return [_timer(d) for d in due if wanted is None or d["partition"] in wanted], upcoming
+        return await self.due(now, partitions, limit), None  # a full page of others' due timers: page by partition
+
     async def next_due(self, after: datetime, before: datetime | None = None) -> datetime | None:
         """When the earliest pending timer due after ``after`` (and not after ``before``) is due (any partition;
         None: none). Give ``before``: the embedded database reads every pending timer past ``after`` otherwise."""

@@ -68,6 +68,35 @@ async def test_a_full_page_of_due_timers_is_asked_once_when_every_partition_is_o
     await client.close()
 
 
+async def test_one_query_gives_the_due_timers_of_owned_partitions_and_the_next_pending_one(
+        env: dict[str, str]) -> None:
+    settings = make_settings(CommonSettings, env)
+    client = mongo_client(settings)
+    store = TimerStore(database(client, settings)["timers_next"], partitions=12)
+    await store.ensure_indexes()
+    mine = "T-a"
+    other = next(f"T-{i}" for i in range(100) if partition_for(f"T-{i}", 12) != partition_for(mine, 12))
+    await store.schedule("due-mine", mine, T0, "breach")
+    await store.schedule("due-other", other, T0 + timedelta(seconds=1), "breach")
+    await store.schedule("soon", other, T0 + timedelta(seconds=40), "breach")
+    await store.schedule("later", mine, T0 + timedelta(seconds=50), "breach")
+    await store.schedule("far", mine, T0 + timedelta(hours=1), "breach")
+    now, owned = T0 + timedelta(seconds=30), {partition_for(mine, 12)}
+    before = timer_finds_in("timers_next")
+    due, upcoming = await store.due_and_next(now, now + timedelta(seconds=30), owned)
+    assert [tm.id for tm in due] == ["due-mine"] and upcoming == T0 + timedelta(seconds=40)
+    assert timer_finds_in("timers_next") - before == 1
+    due, upcoming = await store.due_and_next(now, now + timedelta(seconds=5), None)
+    assert [tm.id for tm in due] == ["due-mine", "due-other"] and upcoming is None, "nothing pending in the window"
+    due, upcoming = await store.due_and_next(now, now + timedelta(hours=2), owned, limit=2)
+    assert [tm.id for tm in due] == ["due-mine"] and upcoming is None, "a full page of due timers: paged by partition"
+    await client.close()
+
+
+def timer_finds_in(collection: str) -> float:
+    return db_commands(collection, "find")
+
+
 class Line(BaseModel):
     id: str
     name: str

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.runtime.fetch_wait import FetchWait
+from shared.runtime.settings import CommonSettings
 
 
 class Clock:
@@ -65,3 +66,31 @@ def test_an_idle_wait_at_or_below_the_short_one_turns_growing_off() -> None:
 def test_negative_waits_are_refused() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         FetchWait(-1, 1000)
+
+
+def test_after_a_long_quiet_spell_the_wait_grows_on_to_the_long_idle_wait() -> None:
+    clock = Clock()
+    wait = FetchWait(10, 1000, long_idle_ms=3000, long_quiet_s=30.0, quiet_after_s=1.0, doubling_s=0.2, now=clock)
+    clock.t += 29.9
+    assert wait.fetched(False) == 1000, "quiet, not yet for long"
+    clock.t += 0.2
+    assert wait.fetched(False) == 3000
+    assert wait.fetched(True) == 10, "the first records bring the short wait back at once"
+    clock.t += 10
+    assert wait.fetched(False) == 1000, "and the long wait only after another long quiet spell"
+
+
+def test_a_long_idle_wait_at_or_below_the_idle_one_is_off() -> None:
+    clock = Clock()
+    wait = FetchWait(10, 1000, long_idle_ms=500, now=clock)
+    clock.t += 3600
+    assert wait.fetched(False) == 1000
+    with pytest.raises(ValueError):
+        FetchWait(10, 1000, long_idle_ms=-1)
+
+
+def test_the_services_take_the_long_idle_wait_from_their_settings() -> None:
+    settings = CommonSettings(kafka_fetch_max_wait_ms=10, kafka_fetch_idle_wait_ms=1000,
+                              kafka_fetch_long_idle_wait_ms=4000)
+    wait = FetchWait.from_settings(settings)
+    assert (wait.short_ms, wait.idle_ms, wait.long_idle_ms) == (10, 1000, 4000)

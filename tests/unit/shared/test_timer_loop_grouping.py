@@ -1,5 +1,5 @@
 """shared.runtime.timer_loop: due timers grouped by ticket, tickets fired side by side (bounded), one ticket's
-timers in due order, marked in one write per tick, and a bounded look-ahead while resting."""
+timers in due order, marked in one write per tick."""
 
 from __future__ import annotations
 
@@ -21,13 +21,12 @@ def tm(timer_id: str, ticket: str, minutes_ago: float) -> Timer:
 
 
 class Store:
-    """Due timers, what was marked fired and in how many writes, and the look-aheads asked."""
+    """Due timers, what was marked fired and in how many writes."""
 
     def __init__(self, timers: Iterable[Timer]) -> None:
         self.timers = {t.id: t for t in timers}
         self.fired: list[str] = []
         self.writes = 0
-        self.looked: list[tuple[datetime, datetime | None]] = []
 
     async def due(self, now: datetime, partitions: Iterable[int] | None, limit: int = 500) -> list[Timer]:
         return sorted((t for t in self.timers.values() if t.id not in self.fired and t.due_at <= now),
@@ -36,10 +35,6 @@ class Store:
     async def mark_fired_many(self, timer_ids: Sequence[str], at: datetime) -> None:
         self.fired.extend(timer_ids)
         self.writes += 1
-
-    async def next_due(self, after: datetime, before: datetime | None = None) -> datetime | None:
-        self.looked.append((after, before))
-        return None
 
     def on_schedule(self, listener: object) -> None:
         pass
@@ -102,15 +97,3 @@ async def test_a_failing_timer_stays_due_and_what_fired_before_it_is_still_marke
         await loop.tick()
     assert sorted(store.fired) == sorted(seen) == ["a1", "b1", "c1"], "done effects are marked: not fired twice"
     assert [t.id for t in await store.due(NOW, None)] == ["a2"]
-
-
-async def test_a_resting_loop_looks_ahead_only_as_far_as_it_will_rest() -> None:
-    store = Store([])
-
-    async def fire(t: Timer) -> None:
-        pass
-
-    loop = TimerLoop(store, ManualClock(NOW), fire, interval=0.01, idle_max=0.05)  # type: ignore[arg-type]
-    await loop._rest()
-    # an unbounded "next pending timer" query reads every pending timer on the embedded database
-    assert store.looked == [(NOW, NOW + timedelta(seconds=0.05))]
