@@ -108,7 +108,7 @@ class Api:
 
     async def request(self, method: str, path: str, **kw: Any) -> Any:
         try:
-            resp = await self.http.request(method, path, headers=self.headers, **kw)
+            resp = await self._send(method, path, **kw)
         except httpx.HTTPError as exc:
             raise GatewayUnavailable(503, "The desk is not answering", type(exc).__name__) from exc
         if resp.status_code >= 300:
@@ -116,6 +116,16 @@ class Api:
         if resp.status_code == 204 or not resp.content:
             return None
         return resp.json()
+
+    async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """A read is sent once more when the gateway closed a kept-alive connection as it was reused (the idle
+        timeout race every keep-alive client meets under load); a read is safe to repeat, a write is not."""
+        try:
+            return await self.http.request(method, path, headers=self.headers, **kw)
+        except httpx.RemoteProtocolError:
+            if method != "GET":
+                raise
+            return await self.http.request(method, path, headers=self.headers, **kw)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)

@@ -65,5 +65,6 @@ async def test_a_mail_leased_at_its_insert_by_a_notify_that_died_is_sent_once_af
         await eventually(published, timeout=30, message="its outcome published")
         await asyncio.sleep(1.0)  # a second send would arrive now
     assert len(smtp.sink.to("leased@client.test")) == 1
-    assert (await deliveries.find_one({"_id": leased["_id"]}) or {})["attempts"] == 2
+    # the leased insert was the first attempt; a loaded machine can let the next lease run out once more unsent
+    assert (await deliveries.find_one({"_id": leased["_id"]}) or {})["attempts"] >= 2
     await client.close()
