@@ -4,6 +4,9 @@ last ones is still in flight, commits go in order, and a stopping consumer lands
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -41,20 +44,44 @@ async def _committed(settings: CommonSettings, group: str, topic: str) -> int | 
         await probe.stop()
 
 
-async def test_records_are_handled_while_a_commit_is_in_flight(env: dict[str, str]) -> None:
+@dataclass
+class Rig:
+    settings: CommonSettings
+    bus: KafkaBus
+    seen: list[bytes] = field(default_factory=list)
+
+    @property
+    def topic(self) -> str:
+        return TICKETS_COMMANDS.full(self.settings.topic_prefix)
+
+    async def handle(self, value: bytes) -> None:
+        self.seen.append(value)
+
+    def consumer(self, group: str) -> HeldCommits:
+        return HeldCommits(self.bus, TICKETS_COMMANDS, group, self.handle, decoder=lambda raw: raw)
+
+
+@asynccontextmanager
+async def held_commits(env: dict[str, str], group: str) -> AsyncIterator[tuple[Rig, HeldCommits]]:
+    """A started consumer whose first commit waits for its ``release``, on a bus of its own."""
     settings = make_settings(CommonSettings, env)
     await ensure_topics(settings, [TICKETS_COMMANDS, TICKETS_COMMANDS.dead_letter])
-    topic = TICKETS_COMMANDS.full(settings.topic_prefix)
-    seen: list[bytes] = []
-
-    async def handle(value: bytes) -> None:
-        seen.append(value)
-
-    bus = KafkaBus(settings, "test")
-    await bus.start()
-    consumer = HeldCommits(bus, TICKETS_COMMANDS, "held-commits", handle, decoder=lambda raw: raw)
+    rig = Rig(settings, KafkaBus(settings, "test"))
+    await rig.bus.start()
+    consumer = rig.consumer(group)
     await consumer.start()
     try:
+        yield rig, consumer
+    finally:
+        consumer.release.set()
+        if consumer.is_running():
+            await consumer.stop()
+        await rig.bus.stop()
+
+
+async def test_records_are_handled_while_a_commit_is_in_flight(env: dict[str, str]) -> None:
+    async with held_commits(env, "held-commits") as (rig, consumer):
+        settings, topic, seen, bus = rig.settings, rig.topic, rig.seen, rig.bus
         await bus.producer.send_and_wait(topic, b"first", partition=0)
         await eventually(lambda: consumer.commits, timeout=20, message="the first commit started")
         for i in range(3):
@@ -67,28 +94,13 @@ async def test_records_are_handled_while_a_commit_is_in_flight(env: dict[str, st
         assert consumer.commits[0] == {0: 1}
         assert consumer.commits[-1] == {0: 4}, "the latest offset owed, not one per batch"
         assert await eventually(lambda: _committed(settings, consumer.group_id, topic), timeout=10) == 4
-    finally:
-        consumer.release.set()
-        await consumer.stop()
-        await bus.stop()
     assert seen == [b"first", b"next-0", b"next-1", b"next-2"]
 
 
 async def test_a_stopping_consumer_lands_its_commit(env: dict[str, str]) -> None:
     """Stopped while its commit is held: the stop waits for it (up to a bound), so nothing handled comes again."""
-    settings = make_settings(CommonSettings, env)
-    await ensure_topics(settings, [TICKETS_COMMANDS, TICKETS_COMMANDS.dead_letter])
-    topic = TICKETS_COMMANDS.full(settings.topic_prefix)
-    seen: list[bytes] = []
-
-    async def handle(value: bytes) -> None:
-        seen.append(value)
-
-    bus = KafkaBus(settings, "test")
-    await bus.start()
-    consumer = HeldCommits(bus, TICKETS_COMMANDS, "landing", handle, decoder=lambda raw: raw)
-    await consumer.start()
-    try:
+    async with held_commits(env, "landing") as (rig, consumer):
+        settings, topic, seen, bus = rig.settings, rig.topic, rig.seen, rig.bus
         for i in range(2):
             await bus.producer.send_and_wait(topic, f"r-{i}".encode(), partition=0)
         await eventually(lambda: consumer.commits and len(seen) == 2, timeout=20, message="handled, commit held")
@@ -98,13 +110,10 @@ async def test_a_stopping_consumer_lands_its_commit(env: dict[str, str]) -> None
         consumer.release.set()
         await stopping
         assert await _committed(settings, consumer.group_id, topic) == 2, "both handled records committed"
-        again = HeldCommits(bus, TICKETS_COMMANDS, "landing", handle, decoder=lambda raw: raw)
+        again = rig.consumer("landing")
         again.release.set()
         await again.start()
         await bus.producer.send_and_wait(topic, b"after", partition=0)
         await eventually(lambda: seen[-1] == b"after", timeout=30, message="the restarted consumer's record")
         await again.stop()
-    finally:
-        consumer.release.set()
-        await bus.stop()
     assert seen == [b"r-0", b"r-1", b"after"], "nothing handled before the stop came again"

@@ -8,34 +8,14 @@ import asyncio
 import operator
 import time
 from functools import partial
-from typing import Any
-
-from aiokafka.protocol.fetch import FetchRequest
 
 from shared.contracts.topics import TICKETS_COMMANDS
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.settings import CommonSettings
+from tests.support.fetch_log import FetchLog
 from tests.support.testing import eventually, make_settings
 
 WAIT = 60.0  # generous: CI runs on a loaded machine
-
-
-class FetchLog:
-    """Every fetch request the consumer's client sends: when, and with which wait (observed, still sent)."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[tuple[float, int]] = []
-        send = client.send
-
-        async def logged(node_id: int, request: Any, **kw: Any) -> Any:
-            if isinstance(request, FetchRequest):
-                self.sent.append((time.monotonic(), request._max_wait_ms))
-            return await send(node_id, request, **kw)
-
-        client.send = logged
-
-    def since(self, t: float) -> list[int]:
-        return [wait for at, wait in self.sent if at >= t]
 
 
 async def test_the_wait_grows_while_idle_and_is_short_while_records_flow(env: dict[str, str]) -> None:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
-from aiokafka.protocol.fetch import FetchRequest
 from sla_support import command, open_ticket, seed_sla
 
 from services.sla.app import create_app as sla_app
@@ -20,28 +18,11 @@ from shared.directory.sla import SlaPolicy, Targets
 from shared.runtime.clock import ManualClock
 from shared.runtime.kafka import KafkaBus
 from shared.runtime.mongo import database, mongo_client
+from tests.support.fetch_log import FetchLog
 from tests.support.testing import eventually, make_settings, running
 
 WAIT = 60.0  # generous: the suite runs on a loaded machine
 SHORT, IDLE = 10, 800
-
-
-class FetchLog:
-    """Every fetch request faust's consumer sends (from its own thread): when, and with which wait."""
-
-    def __init__(self, client: Any) -> None:
-        self.sent: list[tuple[float, int]] = []
-        send = client.send
-
-        async def logged(node_id: int, request: Any, **kw: Any) -> Any:
-            if isinstance(request, FetchRequest):
-                self.sent.append((time.monotonic(), request._max_wait_ms))
-            return await send(node_id, request, **kw)
-
-        client.send = logged
-
-    def since(self, t: float) -> list[int]:
-        return [wait for at, wait in list(self.sent) if at >= t]
 
 
 async def test_the_sla_consumer_waits_long_at_idle_and_short_while_events_come(env: dict[str, str]) -> None:

@@ -5,19 +5,16 @@ mark, and an outcome waits for it (real database)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 from test_notify_written import NOW, delivery
 
 from services.notify.dispatcher import Dispatcher
 from services.notify.settings import NotifySettings
-from services.notify.store import INDEXES, NotifyStore
+from services.notify.store import NotifyStore
 from shared.runtime.clock import ManualClock
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from tests.support.testing import make_settings
 
 
@@ -37,16 +34,6 @@ class Workers:
     def hand(self, channel: str, docs: list[dict[str, Any]], reserved: int) -> None:
         self.reserved -= reserved
         self.queue += docs
-
-
-@pytest_asyncio.fixture
-async def db(env: dict[str, str]) -> AsyncIterator[AsyncDatabase]:
-    settings = make_settings(NotifySettings, env)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await ensure_indexes(db, INDEXES)
-    yield db
-    await client.close()
 
 
 async def stored(db: AsyncDatabase, i: int) -> dict[str, Any]:

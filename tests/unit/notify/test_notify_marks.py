@@ -8,23 +8,16 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notify.settings import NotifySettings
-from services.notify.store import INDEXES, NotifyStore
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
-from tests.support.testing import make_settings
+from services.notify.store import NotifyStore
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture
-async def store(env: dict[str, str]) -> AsyncIterator[NotifyStore]:
-    settings = make_settings(NotifySettings, env)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await ensure_indexes(db, INDEXES)
+async def store(db: AsyncDatabase) -> AsyncIterator[NotifyStore]:
     yield NotifyStore(db)
-    await client.close()
 
 
 async def test_marks_that_finish_together_keep_each_its_own_reply_and_provider_id(store: NotifyStore) -> None:

@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.handlers import NotifyHandler
 from services.notify.memory import ViewMemory
 from services.notify.settings import NotifySettings
-from services.notify.store import INDEXES, DirectoryCache, NotifyStore
+from services.notify.store import DirectoryCache, NotifyStore
 from shared.contracts.envelope import Envelope, Message, envelope_for
 from shared.contracts.schemas import feedback as fb
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel, Sender
 from shared.runtime.clock import ManualClock
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from tests.support.testing import make_settings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -49,14 +49,10 @@ class Notify:
 
 
 @pytest_asyncio.fixture
-async def notify(env: dict[str, str]) -> AsyncIterator[Notify]:
+async def notify(env: dict[str, str], db: AsyncDatabase) -> AsyncIterator[Notify]:
     settings = make_settings(NotifySettings, env, directory_cache_seconds=0.0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await ensure_indexes(db, INDEXES)
     store = NotifyStore(db)
     yield Notify(store, NotifyHandler(ViewMemory(store), DirectoryCache(db, 0.0), None, ManualClock(NOW), settings))
-    await client.close()
 
 
 def event(msg: Message, at: datetime = NOW, cause: Envelope | None = None) -> Envelope:

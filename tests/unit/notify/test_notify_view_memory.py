@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from pymongo.asynchronous.database import AsyncDatabase
 from test_notify_order import ANNA, NOW, event
 
 from services.notify.handlers import NotifyHandler
 from services.notify.memory import ViewConflict, ViewMemory
 from services.notify.settings import NotifySettings
-from services.notify.store import INDEXES, TICKETS, DirectoryCache, NotifyStore
+from services.notify.store import TICKETS, DirectoryCache, NotifyStore
 from shared.contracts.envelope import Envelope, Message
 from shared.contracts.schemas import tickets as t
 from shared.contracts.schemas.common import Channel
 from shared.runtime.clock import ManualClock
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from tests.support.testing import make_settings
 
 OPENED = t.TicketOpened(channel=Channel.email, number=7, subject="No connection", text="Down", sender=ANNA)
@@ -62,15 +62,11 @@ class Desk:
 
 
 @pytest_asyncio.fixture
-async def desk(env: dict[str, str]) -> AsyncIterator[Desk]:
+async def desk(env: dict[str, str], db: AsyncDatabase) -> AsyncIterator[Desk]:
     settings = make_settings(NotifySettings, env, directory_cache_seconds=0.0)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await ensure_indexes(db, INDEXES)
     store = CountingStore(db)
     memory, dirs = ViewMemory(store), DirectoryCache(db, 0.0)
     yield Desk(store, memory, NotifyHandler(memory, dirs, None, ManualClock(NOW), settings), dirs, settings)
-    await client.close()
 
 
 async def test_a_kept_view_is_not_read_again_and_is_written_only_when_a_field_that_addresses_notices_changed(

@@ -4,18 +4,13 @@ same delivery (real database)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest_asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.notify.settings import NotifySettings
-from services.notify.store import INDEXES, NotifyStore
+from services.notify.store import NotifyStore
 from services.notify.written import Written
-from shared.runtime.mongo import database, ensure_indexes, mongo_client
-from tests.support.testing import make_settings
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
@@ -24,16 +19,6 @@ def delivery(i: int, at: datetime = NOW, **extra: Any) -> dict[str, Any]:
     return {"_id": f"n-{i}", "event_id": f"e-{i}", "ticket_id": f"T-{i}", "recipient": "client", "channel": "email",
             "address": f"c{i}@client.test", "template": "reply", "status": "pending", "attempts": 0, "seq": 2,
             "next_attempt_at": at, "created_at": at, **extra}
-
-
-@pytest_asyncio.fixture
-async def db(env: dict[str, str]) -> AsyncIterator[AsyncDatabase]:
-    settings = make_settings(NotifySettings, env)
-    client = mongo_client(settings)
-    db = database(client, settings)
-    await ensure_indexes(db, INDEXES)
-    yield db
-    await client.close()
 
 
 async def test_what_this_process_wrote_is_claimed_first_and_the_rest_of_the_queue_is_still_found(
