@@ -6,10 +6,9 @@ whether a ticket can still take a message.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
@@ -30,6 +29,7 @@ from shared.contracts.schemas.common import Attachment, ClientRef, Sender
 from shared.directory import DirectoryStore
 from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
 from shared.directory.contacts import CONTACTS, CONTRACTS, ContactPerson
+from shared.runtime.cached import Cached
 from shared.runtime.ids import derived_id
 
 from .identity import identities
@@ -53,27 +53,11 @@ CLAIMED = "claimed"  # a decision's field: the conversation its message claimed 
 TICKET_FIELDS = {"status": 1, "number": 1, "closed_at": 1, "completed_at": 1, "client.client_id": 1, "sender": 1}
 CLAIM_ATTEMPTS = 3
 
-T = TypeVar("T")
 
 
 def stored(doc: Mapping[str, Any], options: CodecOptions[Any]) -> dict[str, Any]:
     """``doc`` as a read returns it (BSON round trip: datetimes to milliseconds, tz as the client's)."""
     return dict(bson.decode(bson.encode(doc, codec_options=options), codec_options=options))
-
-
-class Cached(Generic[T]):
-    """A directory read at most once per ``ttl`` seconds (admins edit rarely; messages are many)."""
-
-    def __init__(self, load: Callable[[], Awaitable[T]], ttl: float) -> None:
-        self.load, self.ttl = load, ttl
-        self._value: T | None = None
-        self._at = 0.0
-
-    async def get(self) -> T:
-        if self._value is None or time.monotonic() - self._at > self.ttl:
-            self._value = await self.load()
-            self._at = time.monotonic()
-        return self._value
 
 
 def clean_at_once() -> dict[str, Any]:
