@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas import tickets as t
-from shared.contracts.schemas.common import Channel, ClientRef, RequestedLine
+from shared.contracts.schemas.common import Channel, ClientRef, InboundContent, RequestedLine, Sender
 from shared.contracts.topics import ROUTING_EVENTS
 from shared.directory.routing import Line
 from shared.runtime.clock import ManualClock
@@ -76,3 +76,10 @@ async def desk(env: dict[str, str], clock: ManualClock, *, lines: bool = True,
         if lines:
             await d.put(*(Line(id=ln, order=i) for i, ln in enumerate(LINES_ORDER, start=1)))
         yield d
+
+
+def client_message(n: int, at: datetime, prefix: str = "m") -> t.ReceiveMessage:
+    """The client's e-mail number ``n`` into a ticket (ids from ``prefix``, so two tests' messages never meet)."""
+    content = InboundContent(message_id=f"{prefix}{n}", channel=Channel.email, external_id=f"<{prefix}{n}@client>",
+                             text="any news?", sender=Sender(email="client@acme.example"), received_at=at)
+    return t.ReceiveMessage(channel=Channel.email, content=content)

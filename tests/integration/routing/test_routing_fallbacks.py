@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from routing_support import desk
+from routing_support import client_message, desk
 
 from shared.contracts.schemas import tickets as t
-from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.directory.routing import Agent, Availability, Role, ServiceTeam, Shift, TeamMember
 from shared.runtime.clock import ManualClock
 
@@ -74,12 +73,6 @@ async def test_off_hours_ticket_goes_to_the_night_shift_then_the_lead_then_waits
         offered = (await d.wait("T-none", "TicketOffered"))[0].payload
         assert offered["agent_ids"] == ["gil"] and offered["reason"] == "retry"
         assert len({e.id for e in d.alerts.of("T-none", "LeadAlerted")}) == 1  # retries do not alert again
-
-
-def client_message(n: int, at: datetime) -> t.ReceiveMessage:
-    content = InboundContent(message_id=f"m{n}", channel=Channel.email, external_id=f"<m{n}@client>",
-                             text="any news?", sender=Sender(email="client@acme.example"), received_at=at)
-    return t.ReceiveMessage(channel=Channel.email, content=content)
 
 
 async def test_message_into_a_ticket_whose_assignee_is_on_vacation_alerts_the_lead_and_reoffers(

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from routing_support import RoutingDesk, desk
+from routing_support import RoutingDesk, client_message, desk
 
 from shared.contracts.schemas import tickets as t
-from shared.contracts.schemas.common import Channel, InboundContent, Sender
 from shared.directory.routing import Agent, Availability
 from shared.runtime.clock import ManualClock
 from tests.support.testing import db_commands
@@ -27,12 +26,6 @@ async def step(d: RoutingDesk, ticket_id: str, command: t.Command, event: str, c
     await d.send(ticket_id, command)
     await d.wait(ticket_id, event, count=count)
     await d.caught_up()
-
-
-def message(n: int, at: datetime) -> t.ReceiveMessage:
-    content = InboundContent(message_id=f"um{n}", channel=Channel.email, external_id=f"<um{n}@client>",
-                             text="any news?", sender=Sender(email="client@acme.example"), received_at=at)
-    return t.ReceiveMessage(channel=Channel.email, content=content)
 
 
 async def test_a_ticket_from_open_to_completed_writes_its_view_three_times_and_deletes_one_timer(
@@ -76,7 +69,7 @@ async def test_after_a_rebalance_the_stored_view_decides_as_the_kept_one_would(e
         # Ann leaves and the client writes: a working ticket whose assignee is away, in_progress or assigned alike
         await d.put(Agent(id="ann", name="Ann", line_ids=["first"], availability=Availability.vacation))
         clock.advance(timedelta(minutes=5))
-        await d.send("T-read", message(1, clock.now()))
+        await d.send("T-read", client_message(1, clock.now(), "um"))
         reoffer = (await d.wait("T-read", "TicketOffered", count=2))[-1].payload
         assert reoffer["agent_ids"] == ["bob"] and reoffer["reason"] == "assignee_unavailable"
         assert (await d.wait_alert("T-read", "LeadAlerted"))[0].payload["reason"] == "assignee_unavailable"
