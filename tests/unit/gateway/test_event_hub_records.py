@@ -5,6 +5,8 @@ stands in for the broker."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -58,32 +60,38 @@ class FakeConsumer:
         return {}
 
 
-async def test_records_the_hub_cannot_use_are_skipped_and_the_next_one_is_dispatched() -> None:
-    async def no_ticket(ticket_id: str) -> None:
-        return None
+async def no_ticket(ticket_id: str) -> None:
+    return None
 
-    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, Copies())
-    oversize, after = hub.expect("cmd-oversize"), hub.expect("cmd-after")
-    hub._consumer = FakeConsumer([  # type: ignore[assignment]
-        record(1, event("cmd-oversize", text="x" * LIMIT)),
-        SimpleNamespace(**{**vars(record(2, b"{not an envelope")), "key": b"\xff\xfe not utf-8"}),
-        record(3, event("cmd-after")),
-    ])
+
+@asynccontextmanager
+async def running(hub: EventHub, consumer: FakeConsumer) -> AsyncIterator[asyncio.Task[None]]:
+    """The hub reading from ``consumer`` in a task of its own, stopped after the block."""
+    hub._consumer = consumer  # type: ignore[assignment]
     task = asyncio.create_task(hub._run())
     try:
-        env = await asyncio.wait_for(after, timeout=10)
-        assert env.causation_id == "cmd-after"
-        assert not oversize.done(), "an oversize record is not dispatched"
-        assert hub.seen == 1 and not task.done()
+        yield task
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
-    async def no_ticket(ticket_id: str) -> None:
-        return None
+async def test_records_the_hub_cannot_use_are_skipped_and_the_next_one_is_dispatched() -> None:
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, Copies())
+    oversize, after = hub.expect("cmd-oversize"), hub.expect("cmd-after")
+    consumer = FakeConsumer([
+        record(1, event("cmd-oversize", text="x" * LIMIT)),
+        SimpleNamespace(**{**vars(record(2, b"{not an envelope")), "key": b"\xff\xfe not utf-8"}),
+        record(3, event("cmd-after")),
+    ])
+    async with running(hub, consumer) as task:
+        env = await asyncio.wait_for(after, timeout=10)
+        assert env.causation_id == "cmd-after"
+        assert not oversize.done(), "an oversize record is not dispatched"
+        assert hub.seen == 1 and not task.done()
 
+
+async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
     hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, Copies())
     seen: list[str | None] = []
     dispatch = hub.dispatch
@@ -96,27 +104,17 @@ async def test_a_dispatch_that_fails_is_skipped_and_the_hub_goes_on() -> None:
 
     hub.dispatch = flaky  # type: ignore[method-assign]
     after = hub.expect("cmd-after")
-    hub._consumer = FakeConsumer([record(1, event("cmd-breaks")), record(2, event("cmd-after"))])  # type: ignore[assignment]
-    task = asyncio.create_task(hub._run())
-    try:
+    async with running(hub, FakeConsumer([record(1, event("cmd-breaks")), record(2, event("cmd-after"))])) as task:
         await asyncio.wait_for(after, timeout=10)
         assert seen == ["cmd-after"] and not task.done()
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_batch_is_copied_before_its_waiters_hear_and_a_failed_copy_is_retried() -> None:
-    async def no_ticket(ticket_id: str) -> None:
-        return None
-
     copies = Copies(fail=1)
     hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, copies)
     first, second = hub.expect("cmd-1"), hub.expect("cmd-2")
     consumer = FakeConsumer([record(1, event("cmd-1"))])
-    hub._consumer = consumer  # type: ignore[assignment]
-    task = asyncio.create_task(hub._run())
-    try:
+    async with running(hub, consumer):
         await asyncio.wait_for(first, timeout=10)
         assert copies.calls == [], "the first copy failed, and the waiter is answered all the same"
         consumer.batches.append({("tickets.events", 0): [
@@ -124,9 +122,6 @@ async def test_a_batch_is_copied_before_its_waiters_hear_and_a_failed_copy_is_re
         await asyncio.wait_for(second, timeout=10)
         assert "T-1" in copies.calls[0], "the failed ticket is copied at the next fetch"
         assert set().union(*copies.calls) == {"T-1", "T-2"}
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_an_answered_waiter_gets_the_ticket_the_batch_copy_read_and_none_when_the_copy_failed() -> None:
@@ -139,9 +134,7 @@ async def test_an_answered_waiter_gets_the_ticket_the_batch_copy_read_and_none_w
     hub = EventHub(CommonSettings(max_message_bytes=LIMIT), load, Copies(fail=1))
     first, second = hub.expect("cmd-1"), hub.expect("cmd-2")
     consumer = FakeConsumer([record(1, event("cmd-1"))])
-    hub._consumer = consumer  # type: ignore[assignment]
-    task = asyncio.create_task(hub._run())
-    try:
+    async with running(hub, consumer):
         await asyncio.wait_for(first, timeout=10)
         assert hub.answered_ticket("cmd-1") is None, "the copy failed: the action reads the ticket itself"
         consumer.batches.append({("tickets.events", 0): [record(2, event("cmd-2"))]})
@@ -151,6 +144,3 @@ async def test_an_answered_waiter_gets_the_ticket_the_batch_copy_read_and_none_w
         hub.forget("cmd-2")
         assert hub.answered_ticket("cmd-2") is None
         assert loads == [], "nobody streams: the hub loads no ticket"
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
