@@ -266,7 +266,7 @@ class RoutingHandler:
                 case Offer():
                     commands.append(wrap(tickets.OfferTicket(agent_ids=list(a.agent_ids), line=a.line,
                                                              group_id=a.group_id, service_team_id=a.service_team_id,
-                                                             reason=a.reason), i))
+                                                             reason=a.reason, handovers_seen=view.handovers), i))
                 case Assign():
                     commands.append(wrap(tickets.AssignTicket(agent_id=a.agent_id, mode=a.mode, reason=a.reason), i))
                 case Flag():

@@ -42,6 +42,9 @@ class TicketView(BaseModel):
     previous_assignee_id: str | None = None
     offered_to: list[str] = Field(default_factory=list)
     offer_round: int = 0
+    # Escalations applied, sent with an offer so the ledger refuses one decided before a later escalation;
+    # None for a view saved before they were counted.
+    handovers: int | None = 0
     parent_id: str | None = None
     custom_fields: dict[str, Any] = Field(default_factory=dict, description="For groups' field conditions")
     flags: dict[str, bool] = Field(default_factory=dict)
@@ -62,6 +65,7 @@ class TicketView(BaseModel):
         data = {k: v for k, v in doc.items() if not k.startswith("_")}
         if "pinned_line" not in data:  # a view saved before pinning was tracked: never move it off its line
             data["pinned_line"], data["pinned_group_id"] = data.get("line"), data.get("group_id")
+        data.setdefault("handovers", None)  # saved before escalations were counted: unknown, not none
         data.setdefault("timers", True)  # saved before it was tracked: it may have timers
         return cls.model_validate({"id": doc["_id"], **data})
 
@@ -134,6 +138,7 @@ def apply(view: TicketView | None, env: Envelope, ev: Message) -> TicketView | N
             view.pinned_line, view.pinned_group_id = ev.to_line, ev.group_id
             view.previous_assignee_id = ev.previous_agent_id
             view.assignee_id, view.offered_to = None, []
+            view.handovers = None if view.handovers is None else view.handovers + 1
         case tickets.FlagChanged():
             view.flags[ev.flag] = ev.value
         case tickets.ClientLinked():

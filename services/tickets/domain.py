@@ -128,6 +128,8 @@ def _offer(ticket: Ticket, cmd: tickets.OfferTicket, now: datetime, rules: Ledge
     _need(ticket, ACTIVE_STATUSES, "offer")
     if not cmd.agent_ids:
         raise Rejected("an offer needs at least one agent", "empty_offer")
+    if cmd.handovers_seen is not None and cmd.handovers_seen != len(ticket.handovers):
+        raise Rejected("the ticket was escalated after this offer was decided", "stale_offer")
     events: list[Message] = [tickets.TicketOffered(
         agent_ids=cmd.agent_ids, line=cmd.line, group_id=cmd.group_id, service_team_id=cmd.service_team_id,
         round=ticket.offer_round + 1, reason=cmd.reason)]

@@ -81,6 +81,9 @@ class OfferTicket(Message):
     group_id: str | None = None
     service_team_id: str | None = None
     reason: str = "new"
+    handovers_seen: int | None = Field(
+        default=None, ge=0, description="Escalations the router had seen when it decided: an offer decided before a "
+                                        "later escalation is refused, not let move the ticket back; None: unknown")
 
 
 @message("ClaimTicket", kind="command")

@@ -89,3 +89,16 @@ def test_a_view_is_written_only_when_something_routing_decides_on_changes() -> N
                   base.model_copy(update={"flags": {"lost": True}})):
         assert needs_write(base, other)
     assert needs_write(TicketView(id="T-w"), TicketView(id="T-w", status=TicketStatus.offered))
+
+
+def test_a_view_counts_escalations_and_one_saved_before_counting_knows_none() -> None:
+    v, _ = step(None, t.TicketOpened(channel=Channel.web, number=5))
+    assert v is not None and v.handovers == 0
+    for to_line in ("second", "third"):
+        v, _ = step(v, t.TicketEscalated(from_line=v.line if v else None, to_line=to_line, handed_by="x"))
+    assert v is not None and v.handovers == 2
+    assert TicketView.from_doc(v.to_doc()).handovers == 2
+    old = TicketView.from_doc({"_id": "T1", "_v": 2, "status": "new", "line": "second"})
+    assert old.handovers is None
+    later, _ = step(old, t.TicketEscalated(from_line="second", to_line="third", handed_by="x"))
+    assert later is not None and later.handovers is None  # still unknown: the ledger then takes the offer as before

@@ -217,3 +217,18 @@ def test_rejects_command_on_missing_ticket() -> None:
     with pytest.raises(Rejected) as err:
         decide(None, t.ClaimTicket(agent_id="a"), NOW)
     assert err.value.code == "not_found"
+
+
+def test_an_offer_decided_before_a_later_escalation_is_refused_and_keeps_the_ticket_on_its_line() -> None:
+    ticket = ticket_in(S.in_progress)
+    for to_line in ("second", "third"):
+        ev = decide(ticket, t.EscalateLine(to_line=to_line, handed_by="a1"), NOW)[0]
+        ticket = evolve(ticket, envelope_for(ev, "T1", occurred_at=NOW), ev)
+    stale = t.OfferTicket(agent_ids=["a2"], line="second", reason="escalated", handovers_seen=1)
+    with pytest.raises(Rejected) as err:
+        decide(ticket, stale, NOW)
+    assert err.value.code == "stale_offer" and ticket.line == "third"
+    current = decide(ticket, stale.model_copy(update={"line": "third", "handovers_seen": 2}), NOW)[0]
+    assert isinstance(current, t.TicketOffered) and current.line == "third"
+    unknown = decide(ticket, stale.model_copy(update={"line": "third", "handovers_seen": None}), NOW)[0]
+    assert isinstance(unknown, t.TicketOffered)  # an offer from a router that did not count is taken as before
