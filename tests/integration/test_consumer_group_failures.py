@@ -87,3 +87,53 @@ async def test_a_crash_between_publish_and_commit_redelivers_without_a_second_ef
         assert sorted(desk.effects) == sorted(values), "nothing lost, each effect once"
         published = await outputs(settings)
         assert set(published) == {f"out-{v.decode()}" for v in values}, "every output published"
+
+
+class Watched(Consumer[bytes]):
+    """Notes its assignment after each rebalance and the partitions of each commit that landed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, on_assigned=self._assigned, **kwargs)
+        self.assigned: set[int] | None = None
+        self.landed: set[int] = set()
+
+    async def _assigned(self, partitions: set[TopicPartition]) -> None:
+        self.assigned = {tp.partition for tp in partitions}
+
+    def _committed(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        self.landed |= {tp.partition for tp in offsets}
+        super()._committed(consumer, offsets)
+
+
+async def test_a_rebalance_during_a_call_commits_only_what_is_still_held(env: dict[str, str]) -> None:
+    """A call over every partition is held while a second member joins: when it ends, its consumer commits only the
+    partitions it still holds; the new member redoes the others, with no second effect."""
+    async with rig(env) as (settings, bus, topic):
+        values = [f"slow-{p}".encode() for p in range(TICKETS_COMMANDS.partitions)]
+        for p, v in enumerate(values):
+            await bus.producer.send(topic, v, partition=p)
+        await bus.producer.flush()
+        first = Desk(bus, hold=asyncio.Event())
+        second = Desk(bus, effects=first.effects)  # one store of effects, as two pods of one service share
+        a = Watched(bus, TICKETS_COMMANDS, "groups-rebalance", first.one, decoder=lambda raw: raw,
+                    batch_handler=first.batch)
+        await a.start()
+        b: Consumer[bytes] | None = None
+        try:
+            await eventually(lambda: first.calls and len(first.calls[0]) == len(values), timeout=30,
+                             message="one call over every partition, held")
+            held = a.assigned
+            b = consumer(bus, "groups-rebalance", second)
+            await b.start()
+            await eventually(lambda: a.assigned != held and second.effects, timeout=60,
+                             message="the second member took partitions and redid their records")
+            first.hold.set()  # type: ignore[union-attr]
+            await eventually(lambda: committed_as(settings, a.group_id, topic, dict.fromkeys(range(len(values)), 1)),
+                             timeout=30, message="every partition committed once by its holder")
+            assert a.assigned and a.landed <= a.assigned, "the held call committed only what its consumer holds"
+            assert sorted(first.effects) == sorted(values), "each effect once"
+        finally:
+            first.hold.set()  # type: ignore[union-attr]
+            if b is not None:
+                await b.stop()
+            await a.stop()
