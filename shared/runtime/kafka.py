@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How long a stopping consumer waits for its commit in flight; past it the records come again (handlers dedupe).
 COMMIT_LAND_S = 3.0
+# A busy consumer starts a commit at most this often (the latest offsets owed then): each one is a broker request,
+# and a crash redelivers at most this much more (handlers dedupe). An idle consumer owes nothing and never waits.
+COMMIT_EVERY_S = 0.1
 # At most this many records go to one call of a batch handler: a burst is handled in a few calls side by side, so
 # the next service starts on the first ones while this one is on the rest, instead of after all of it.
 GROUP_RECORDS = 64
@@ -342,8 +345,9 @@ class Consumer(Generic[T]):
         partition's records in order; records of different partitions have different keys), so a fetch costs one
         read and one write per collection and one publish however many partitions it returned, and takes at most
         ``GROUP_RECORDS`` records; without one, each partition is a task of its own. The commit runs beside the
-        next fetch (one at a time, the latest offsets owed after it): waiting for it held every partition's next
-        fetch a broker round trip. A crash before it lands redelivers, as any crash does."""
+        next fetch (one at a time, at most one per ``COMMIT_EVERY_S``, the latest offsets owed after it): waiting
+        for it held every partition's next fetch a broker round trip. A crash before it lands redelivers, as any
+        crash does."""
         assert self._consumer is not None
         consumer = self._consumer
         if self.bus.transactions is not None:
@@ -353,6 +357,7 @@ class Consumer(Generic[T]):
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         committing: asyncio.Task[None] | None = None
         owed: dict[TopicPartition, int] = {}  # handled, to commit once the commit in flight is done
+        next_commit = 0.0  # no commit starts before this (time.monotonic)
         try:
             while True:
                 if work:  # records in hand: their partitions' next fetch must not sit behind a long one
@@ -364,7 +369,8 @@ class Consumer(Generic[T]):
                             consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self._fetch_records))
                 waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else []),
                                                      *([committing] if committing else [])}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                due = max(next_commit - time.monotonic(), 0.0) if owed and committing is None else None
+                await asyncio.wait(waiting, timeout=due, return_when=asyncio.FIRST_COMPLETED)
                 if committing is not None and committing.done():
                     done, committing = committing, None
                     done.result()  # what is not a KafkaError ends the loop, as before
@@ -382,8 +388,9 @@ class Consumer(Generic[T]):
                     for tp, task in finished.items():
                         del work[tp]
                         owed[tp] = task.result()[tp]
-                if owed and committing is None:
+                if owed and committing is None and time.monotonic() >= next_commit:
                     committing, owed = asyncio.create_task(self._commit(consumer, owed)), {}
+                    next_commit = time.monotonic() + COMMIT_EVERY_S
         finally:
             left: list[asyncio.Task[Any]] = [*set(work.values()), *([fetch] if fetch else [])]
             for pending in left:
