@@ -34,11 +34,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench import hops
 from bench.common import infra, summary_ms, write_result
 from bench.measure import Usage, infra_pids, merge_latest
 from shared.contracts.envelope import Envelope
 from shared.contracts.schemas.inbound import InboundMessage
-from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_EVENTS, TopicSpec
+from shared.contracts.topics import INBOUND_MESSAGES, TICKETS_COMMANDS, TICKETS_EVENTS, TopicSpec
 from shared.directory import DirectoryStore
 from shared.directory.routing import AGENTS, LINES, Agent, Line
 from shared.runtime.kafka import ensure_topics
@@ -71,21 +72,26 @@ def inbound(i: int, run: str) -> bytes:
 
 
 class Tail:
-    """Arrival time of each ticket's TicketOffered, and the inbound message (external id) that opened it."""
+    """Arrival time of each ticket's TicketOffered, the inbound message (external id) that opened it, and the
+    producer timestamp of each type of record on the way (``bench.hops``)."""
 
     def __init__(self, settings: CommonSettings) -> None:
         self.settings = settings
         self.offered: dict[str, float] = {}
+        self.offered_wall: dict[str, float] = {}
         self.external: dict[str, str] = {}
+        self.stamps: dict[str, dict[str, float]] = {}
         self.consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        topic = TICKETS_EVENTS.full(self.settings.topic_prefix)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
                                          enable_auto_commit=False, auto_offset_reset="earliest",
-                                         fetch_max_wait_ms=5)
+                                         # the services' short wait: on Tansu a shorter one costs broker CPU
+                                         # that is counted as the pipeline's (hops: "bench reader")
+                                         fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
         await self.consumer.start()
-        tps = [TopicPartition(topic, p) for p in range(TICKETS_EVENTS.partitions)]
+        tps = [TopicPartition(spec.full(self.settings.topic_prefix), p)
+               for spec in (TICKETS_EVENTS, TICKETS_COMMANDS) for p in range(spec.partitions)]
         self.consumer.assign(tps)
         await self.consumer.seek_to_beginning(*tps)
 
@@ -96,13 +102,16 @@ class Tail:
         assert self.consumer is not None
         while self.done(run) < n and time.monotonic() < stop_at:
             for records in (await self.consumer.getmany(timeout_ms=50, max_records=5000)).values():
-                now = time.perf_counter()
-                for r in records:
-                    env = Envelope.from_bytes(r.value)
-                    if env.type == "MessageReceived":
-                        self.external.setdefault(env.ticket_id, env.payload["content"]["external_id"])
-                    elif env.type == WANT:
-                        self.offered.setdefault(env.ticket_id, now)
+                now, wall = time.perf_counter(), time.time()
+                for r in records:  # type and ticket from the header and key: only the opening is parsed
+                    kind, ticket_id = dict(r.headers).get("type", b"").decode(), r.key.decode()
+                    self.stamps.setdefault(ticket_id, {}).setdefault(kind, r.timestamp / 1000)
+                    if kind == "MessageReceived":
+                        env = Envelope.from_bytes(r.value)
+                        self.external.setdefault(ticket_id, env.payload["content"]["external_id"])
+                    elif kind == WANT:
+                        self.offered.setdefault(ticket_id, now)
+                        self.offered_wall.setdefault(ticket_id, wall)
 
     async def stop(self) -> None:
         if self.consumer is not None:
@@ -110,11 +119,13 @@ class Tail:
 
 
 async def phase(settings: CommonSettings, tail: Tail, run: str, n: int, rate: float | None,
-                timeout: float) -> dict[str, Any]:
+                timeout: float, metrics: dict[str, str]) -> dict[str, Any]:
     """Publish ``n`` inbound messages (paced at ``rate``/s, or as fast as possible) and follow them to the offer."""
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=2)
     await producer.start()
+    histograms = hops.scrape(metrics)
     sent_at: dict[str, float] = {}
+    sent_wall: dict[str, float] = {}
     topic = INBOUND_MESSAGES.full(settings.topic_prefix)
     t0 = time.perf_counter()
     follow = asyncio.create_task(tail.follow(run, n, time.monotonic() + timeout))
@@ -123,7 +134,7 @@ async def phase(settings: CommonSettings, tail: Tail, run: str, n: int, rate: fl
             delay = t0 + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-        sent_at[f"{run}-{i}"] = time.perf_counter()
+        sent_at[f"{run}-{i}"], sent_wall[f"{run}-{i}"] = time.perf_counter(), time.time()
         await producer.send(topic, key=f"web:client{i}@{run}".encode(), value=inbound(i, run))
     await producer.flush()
     publish_seconds = time.perf_counter() - t0
@@ -141,6 +152,8 @@ async def phase(settings: CommonSettings, tail: Tail, run: str, n: int, rate: fl
             "throughput_per_s": round(len(mine) / elapsed, 1) if elapsed > 0 else None,
             "last_offer_after_last_publish_seconds": round(last - t0 - publish_seconds, 3),
             "latency_publish_to_TicketOffered": summary_ms(ordered),
+            "hops_per_ticket": hops.per_ticket(sent_wall, tail.stamps, tail.offered_wall, tail.external),
+            "hop_split_by_service": hops.split(histograms, hops.scrape(metrics)),
             }
 
 
@@ -177,18 +190,20 @@ async def ceiling(settings: CommonSettings, n: int) -> dict[str, Any]:
 
 async def measure(settings: CommonSettings, n: int, rate: float | None, sustain_seconds: float,
                   usage: Usage) -> dict[str, Any]:
+    metrics = usage.metrics
     tail = Tail(settings)
     await tail.start()
     try:
         base = f"r{int(time.time())}"
         # a few tickets first: connections, caches and the first group fetches are not measured
-        warm = await phase(settings, tail, f"{base}w", 20, None, 120)
+        warm = await phase(settings, tail, f"{base}w", 20, None, 120, metrics)
         before = usage.mark()
-        saturation = await phase(settings, tail, f"{base}s", n, None, 120 + n / 2)
+        saturation = await phase(settings, tail, f"{base}s", n, None, 120 + n / 2, metrics)
         saturation["cost_per_ticket"] = usage.per(before, usage.mark(), max(saturation["completed"], 1))
         sustained_rate = rate or max(round(0.7 * (saturation["throughput_per_s"] or 1.0), 1), 1.0)
         count = max(int(sustained_rate * sustain_seconds), 1)
-        sustained = await phase(settings, tail, f"{base}p", count, sustained_rate, 120 + sustain_seconds * 3)
+        sustained = await phase(settings, tail, f"{base}p", count, sustained_rate, 120 + sustain_seconds * 3,
+                                metrics)
     finally:
         await tail.stop()
     return {"warmup_completed": warm["completed"], "saturation": saturation, "sustained": sustained}

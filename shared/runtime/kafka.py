@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any, Generic, TypeVar
@@ -27,7 +28,16 @@ from shared.runtime.command_auth import signer_for
 from shared.runtime.dead_letters import TRUNCATED_BYTES, dead_letter_headers, record_size, truncated_copy
 from shared.runtime.fetch_wait import IDLE_LOOK_MS, AdaptiveConsumer, FetchWait
 from shared.runtime.health import watch
-from shared.runtime.metrics import CONSUMER_LAG, CONSUMER_RESTARTS, DEAD_LETTERS, DEAD_LETTERS_LOST, MESSAGES_PRODUCED
+from shared.runtime.metrics import (
+    BATCH_LATENCY,
+    CONSUMER_LAG,
+    CONSUMER_RESTARTS,
+    DEAD_LETTERS,
+    DEAD_LETTERS_LOST,
+    MESSAGES_PRODUCED,
+    PUBLISH_LATENCY,
+    RECORD_WAIT,
+)
 from shared.runtime.pipeline import BatchHandler, RawRecord, RecordPipeline, Verify
 from shared.runtime.pipeline import Poison as Poison  # handlers import it from here
 from shared.runtime.settings import CommonSettings
@@ -39,6 +49,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # How long a stopping consumer waits for its commit in flight; past it the records come again (handlers dedupe).
 COMMIT_LAND_S = 3.0
+# A busy consumer starts a commit at most this often (the latest offsets owed then): each one is a broker request,
+# and a crash redelivers at most this much more (handlers dedupe). An idle consumer owes nothing and never waits.
+COMMIT_EVERY_S = 0.1
+# At most this many records go to one call of a batch handler: a burst is handled in a few calls side by side, so
+# the next service starts on the first ones while this one is on the rest, instead of after all of it.
+GROUP_RECORDS = 64
 
 
 def _client_kwargs(settings: CommonSettings) -> dict[str, Any]:
@@ -123,6 +139,7 @@ class KafkaBus:
 
     async def publish_many(self, spec: TopicSpec, envs: Sequence[Envelope]) -> None:
         topic = self.topic(spec)
+        started = time.perf_counter()
         async with self._sending():
             futures = []
             for e in envs:
@@ -134,6 +151,7 @@ class KafkaBus:
                     futures.append(await self.producer.send(topic, key=e.ticket_id.encode(), value=value,
                                                             headers=headers))
             await asyncio.gather(*futures)
+        PUBLISH_LATENCY.labels(self.service, spec.name).observe(time.perf_counter() - started)
         MESSAGES_PRODUCED.labels(self.service, spec.name).inc(len(envs))
 
     async def publish_raw(self, topic: str, key: bytes | None, value: bytes,
@@ -195,7 +213,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class Consumer(Generic[T]):
-    """Consumes one topic in a group; partitions are handled independently and concurrently, records in order."""
+    """Consumes one topic in a group; each partition's records in order, partitions fetched apart concurrently."""
 
     def __init__(
         self,
@@ -233,6 +251,9 @@ class Consumer(Generic[T]):
         self._unwatch: Callable[[], None] = lambda: None
         self.failure: str | None = None  # why the loop last died, until the restarted one makes progress
         self.restarts = 0
+        self._fetch_records = min(max_records, GROUP_RECORDS) if self.batch_handler is not None else max_records
+        self._waited = RECORD_WAIT.labels(bus.service, spec.name)
+        self._batched = BATCH_LATENCY.labels(bus.service, spec.name)
 
     @property
     def processed(self) -> int:
@@ -318,19 +339,25 @@ class Consumer(Generic[T]):
         self.failure, self._backoff = None, self.restart_backoff
 
     async def _run(self) -> None:
-        """Each partition's records go to a task of its own, so a slow or backlogged partition holds up only
-        itself: its next records are fetched once its task is done, and its offset committed after them. The commit
-        runs beside the next fetch (one at a time, the latest offsets owed after it): waiting for it held every
-        partition's next fetch a broker round trip. A crash before it lands redelivers, as any crash does."""
+        """Each fetch's records go to a task of their own, so a slow or backlogged partition holds up only the
+        partitions fetched with it: their next records are fetched once the task is done, and their offsets
+        committed after them. A consumer with a batch handler hands the task's partitions to it in one call (each
+        partition's records in order; records of different partitions have different keys), so a fetch costs one
+        read and one write per collection and one publish however many partitions it returned, and takes at most
+        ``GROUP_RECORDS`` records; without one, each partition is a task of its own. The commit runs beside the
+        next fetch (one at a time, at most one per ``COMMIT_EVERY_S``, the latest offsets owed after it): waiting
+        for it held every partition's next fetch a broker round trip. A crash before it lands redelivers, as any
+        crash does."""
         assert self._consumer is not None
         consumer = self._consumer
         if self.bus.transactions is not None:
             await run_batches(consumer, self.bus.transactions, self.bus.producer, self.group_id, self.max_records,
                               self._partition, lambda offsets: self._committed(consumer, offsets))
-        work: dict[TopicPartition, asyncio.Task[int]] = {}
+        work: dict[TopicPartition, asyncio.Task[dict[TopicPartition, int]]] = {}  # a task per fetch or partition
         fetch: asyncio.Task[dict[TopicPartition, list[ConsumerRecord]]] | None = None
         committing: asyncio.Task[None] | None = None
         owed: dict[TopicPartition, int] = {}  # handled, to commit once the commit in flight is done
+        next_commit = 0.0  # no commit starts before this (time.monotonic)
         try:
             while True:
                 if work:  # records in hand: their partitions' next fetch must not sit behind a long one
@@ -339,10 +366,11 @@ class Consumer(Generic[T]):
                     ready = [tp for tp in consumer.assignment() if tp not in work]
                     if ready or not work:  # nothing in hand: all assigned partitions (waits for an assignment)
                         fetch = asyncio.create_task(
-                            consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self.max_records))
+                            consumer.getmany(*ready, timeout_ms=IDLE_LOOK_MS, max_records=self._fetch_records))
                 waiting: set[asyncio.Future[Any]] = {*work.values(), *([fetch] if fetch else []),
                                                      *([committing] if committing else [])}
-                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                due = max(next_commit - time.monotonic(), 0.0) if owed and committing is None else None
+                await asyncio.wait(waiting, timeout=due, return_when=asyncio.FIRST_COMPLETED)
                 if committing is not None and committing.done():
                     done, committing = committing, None
                     done.result()  # what is not a KafkaError ends the loop, as before
@@ -352,25 +380,36 @@ class Consumer(Generic[T]):
                     batches, fetch = await self._take(fetch), None
                     if not batches and not work:
                         self._progressed()
-                    for tp, records in batches.items():
-                        work[tp] = asyncio.create_task(self._partition(records), name=f"consume-{tp}")
+                    for group in self._groups(batches):
+                        task = asyncio.create_task(self._handle(group), name=f"consume-{self.spec.name}")
+                        work.update((tp, task) for tp in group)
                 if finished:
                     consumer.flowing()
-                    for tp in finished:
+                    for tp, task in finished.items():
                         del work[tp]
-                    owed |= {tp: task.result() for tp, task in finished.items()}
-                if owed and committing is None:
+                        owed[tp] = task.result()[tp]
+                if owed and committing is None and time.monotonic() >= next_commit:
                     committing, owed = asyncio.create_task(self._commit(consumer, owed)), {}
+                    next_commit = time.monotonic() + COMMIT_EVERY_S
         finally:
-            left = [*work.values(), *([fetch] if fetch else [])]
-            for task in left:
-                task.cancel()
+            left: list[asyncio.Task[Any]] = [*set(work.values()), *([fetch] if fetch else [])]
+            for pending in left:
+                pending.cancel()
             await asyncio.gather(*left, return_exceptions=True)
             if committing is not None or owed:  # what was handled is committed if the broker answers soon
                 landing = asyncio.create_task(self._land(consumer, committing, owed))
                 await asyncio.wait({landing}, timeout=COMMIT_LAND_S)
                 landing.cancel()
                 await asyncio.gather(landing, return_exceptions=True)
+
+    def _groups(self, batches: dict[TopicPartition, list[ConsumerRecord]],
+                ) -> list[dict[TopicPartition, list[ConsumerRecord]]]:
+        """One task's worth of a fetch: all of it for a batch handler, else a partition each."""
+        if not batches:
+            return []
+        if self.batch_handler is not None:
+            return [batches]
+        return [{tp: records} for tp, records in batches.items()]
 
     async def _land(self, consumer: AIOKafkaConsumer, committing: asyncio.Task[None] | None,
                     owed: dict[TopicPartition, int]) -> None:
@@ -414,14 +453,25 @@ class Consumer(Generic[T]):
             if hw is not None:
                 CONSUMER_LAG.labels(self.bus.service, self.spec.name, str(tp.partition)).set(max(hw - offset, 0))
 
-    async def _partition(self, records: list[ConsumerRecord]) -> int:
-        """Handle one partition's records in order; the offset to commit after them."""
+    async def _handle(self, group: dict[TopicPartition, list[ConsumerRecord]]) -> dict[TopicPartition, int]:
+        """Handle a task's records, each partition's in order; the offsets to commit after them."""
+        started = time.time()
+        records = [r for batch in group.values() for r in batch]
+        for r in records:
+            if r.timestamp_type == 0:  # CreateTime: when its producer was handed it
+                self._waited.observe(max(started - r.timestamp / 1000, 0.0))
         if self.batch_handler is not None and len(records) > 1:
             await self.pipeline.process_batch([_raw(r) for r in records], self.batch_handler)
         else:
             for record in records:
                 await self.pipeline.process(_raw(record))
-        return int(records[-1].offset) + 1
+        self._batched.observe(time.time() - started)
+        return {tp: int(batch[-1].offset) + 1 for tp, batch in group.items()}
+
+    async def _partition(self, records: list[ConsumerRecord]) -> int:
+        """Handle one partition's records in order (the transactional loop); the offset to commit after them."""
+        tp = TopicPartition(records[0].topic, records[0].partition)
+        return (await self._handle({tp: records}))[tp]
 
     async def _park(self, record: RawRecord, reason: str) -> None:
         await self.bus.dead_letter(self.spec, record, reason, self.group_id)

@@ -17,6 +17,21 @@ HANDLER_LATENCY = Histogram(
     "frontline_handler_seconds", "Time to handle one record", ["service", "topic"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+# Where a record's time goes between services: from its producer's timestamp (taken when it is handed to the
+# producer) to the consumer loop taking it from a fetch, then its partition's batch, then a publish to its ack.
+_HOP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5)
+RECORD_WAIT = Histogram(
+    "frontline_record_wait_seconds", "From a record's producer timestamp to its consumer taking it from a fetch",
+    ["service", "topic"], buckets=_HOP_BUCKETS,
+)
+BATCH_LATENCY = Histogram(
+    "frontline_batch_seconds", "Time to handle one partition's fetched records, publishes included",
+    ["service", "topic"], buckets=_HOP_BUCKETS,
+)
+PUBLISH_LATENCY = Histogram(
+    "frontline_publish_seconds", "From handing records to the producer to the broker's acknowledgement",
+    ["service", "topic"], buckets=_HOP_BUCKETS,
+)
 CONSUMER_LAG = Gauge(
     "frontline_consumer_lag", "Records behind the partition end", ["service", "topic", "partition"]
 )

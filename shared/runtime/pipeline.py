@@ -95,9 +95,11 @@ class RecordPipeline(Generic[T]):
         return outcome
 
     async def process_batch(self, records: list[RawRecord], batch: BatchHandler[T]) -> None:
-        """Records of one partition, in order: what cannot be read is parked, the rest goes to ``batch`` at once.
-        If the batch fails, its records are handled one at a time with retries, so only a bad record is parked;
-        records the batch already took effect for are deduplicated by the handler, as on a redelivery."""
+        """Records of one or more partitions, each partition's in order: what cannot be read is parked, the rest
+        goes to ``batch`` at once. If the batch fails, each partition's records are tried again as a batch of their
+        own (a bad record costs only its partition the slow way), and a partition's batch that fails too is
+        handled one record at a time with retries, so only a bad record is parked; records a failed batch already
+        took effect for are deduplicated by the handler, as on a redelivery."""
         good: list[tuple[RawRecord, T]] = []
         self._consumed.inc(len(records))
         for record in records:
@@ -107,17 +109,26 @@ class RecordPipeline(Generic[T]):
         if not good:
             return
         started = time.perf_counter()
+        partitions = sorted({r.partition for r, _ in good})
+        if not await self._batch(good, batch, "partition by partition" if len(partitions) > 1 else "one by one"):
+            for partition in partitions:
+                mine = [(r, v) for r, v in good if r.partition == partition]
+                if len(partitions) == 1 or not await self._batch(mine, batch, "one by one"):
+                    for record, value in mine:
+                        await self._handle(record, value)
+        self.processed += len(good)
+        self._latency.observe((time.perf_counter() - started) / len(good))
+
+    async def _batch(self, good: list[tuple[RawRecord, T]], batch: BatchHandler[T], then: str) -> bool:
         try:
             await batch([value for _, value in good])
+            return True
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning("batch failed, handling its records one by one",
-                        extra={"topic": self.topic, "records": len(good), "error": repr(exc)})
-            for record, value in good:
-                await self._handle(record, value)
-        self.processed += len(good)
-        self._latency.observe((time.perf_counter() - started) / len(good))
+            log.warning(f"{'batch' if then == 'one by one' else 'batch of several partitions'} failed, handling "
+                        f"its records {then}", extra={"topic": self.topic, "records": len(good), "error": repr(exc)})
+            return False
 
     async def _readable(self, record: RawRecord) -> tuple[T] | None:
         """The decoded, verified value, or None once the record is dead-lettered."""

@@ -4,14 +4,17 @@ last ones is still in flight, commits go in order, and a stopping consumer lands
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import itertools
+import time
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.contracts.topics import TICKETS_COMMANDS
-from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
+from shared.runtime.kafka import COMMIT_EVERY_S, Consumer, KafkaBus, ensure_topics
 from shared.runtime.settings import CommonSettings
 from tests.support.testing import eventually, make_settings
 
@@ -117,3 +120,33 @@ async def test_a_stopping_consumer_lands_its_commit(env: dict[str, str]) -> None
         await eventually(lambda: seen[-1] == b"after", timeout=30, message="the restarted consumer's record")
         await again.stop()
     assert seen == [b"r-0", b"r-1", b"after"], "nothing handled before the stop came again"
+
+
+class TimedCommits(Consumer[bytes]):
+    """Notes when the loop starts each commit (creates its task; the task itself may run a little later)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.started: list[float] = []
+
+    def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> Coroutine[Any, Any, None]:
+        self.started.append(time.monotonic())
+        return super()._commit(consumer, offsets)
+
+
+async def test_a_busy_consumer_commits_at_most_every_interval_and_the_last_offsets_too(env: dict[str, str]) -> None:
+    async with held_commits(env, "spaced") as (rig, _):
+        settings, topic, bus = rig.settings, rig.topic, rig.bus
+        spaced = TimedCommits(bus, TICKETS_COMMANDS, "spaced-commits", rig.handle, decoder=lambda raw: raw)
+        await spaced.start()
+        try:
+            for i in range(30):  # one by one: a batch and an offset owed each
+                await bus.producer.send_and_wait(topic, f"s-{i}".encode(), partition=0)
+            async def all_committed() -> bool:
+                return await _committed(settings, spaced.group_id, topic) == 30
+
+            await eventually(all_committed, timeout=20, message="the last offsets owed are committed")
+        finally:
+            await spaced.stop()
+        gaps = [b - a for a, b in itertools.pairwise(spaced.started)]
+        assert gaps and min(gaps) >= COMMIT_EVERY_S * 0.9, gaps
