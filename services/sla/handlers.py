@@ -101,7 +101,7 @@ class SlaHandler:
                         assert after is not None
                         after.outbox = outbox
                 if (flag := risk.flag_change(after)) is not None:  # met or resolved: no longer at risk
-                    after.outbox = [*after.outbox, _command_entry(env, flag)]
+                    after.outbox = [*after.outbox, command_entry(env, flag)]
                 plans = domain.next_timers(domain.desired_timers(after, catalog))
                 if known is not None:  # the pending timers are these: write only the difference, read nothing
                     await self.store.sync_timers_many({tid: plans}, {tid: fired}, {tid: known})
@@ -135,7 +135,7 @@ class SlaHandler:
                 return None, []
         return await self._load(ticket_id), None
 
-    async def _overdue(self, clock: SlaClock, until: datetime, catalog: Catalog,
+    async def _overdue(self, clock: SlaClock, until: datetime, catalog: Catalog, skip: Sequence[str] = (),
                        ) -> tuple[SlaClock, list[dict[str, Any]], list[str]]:
         """Fire, in memory and in due order, the clock's pending timers due before ``until`` (an event's time).
 
@@ -147,7 +147,8 @@ class SlaHandler:
         state, outbox, fired = clock, [], []
         partition = partition_for(clock.id, self.store.timers.partitions)
         for _ in range(OVERDUE_MAX):
-            due = [p for p in domain.desired_timers(state, catalog) if p.due_at < until and p.id not in fired]
+            due = [p for p in domain.desired_timers(state, catalog)
+                   if p.due_at < until and p.id not in fired and p.id not in skip]
             if not due:
                 break
             plan = min(due, key=lambda p: p.due_at)
@@ -380,7 +381,7 @@ class SlaHandler:
         SLA_TIMERS_PENDING.labels("sla").set(await self.store.timers.pending())
 
 
-def _command_entry(env: Envelope, command: Message) -> dict[str, Any]:
+def command_entry(env: Envelope, command: Message) -> dict[str, Any]:
     """An outbox entry for a command an event caused; its id derives from the event's, so a retry repeats it."""
     out = envelope_for(command, env.ticket_id, occurred_at=env.occurred_at, actor=ACTOR,
                        correlation_id=env.correlation_id or env.id, id=derived_id(env.id, "sla", command.TYPE))
