@@ -23,8 +23,9 @@ from shared.contracts.schemas import tickets
 from shared.runtime.logging import correlation_id_var, ticket_id_var
 
 from . import domain, risk
-from .handlers import SlaHandler, command_entry
+from .handlers import SlaHandler
 from .model import Catalog, SlaClock, TimerPlan
+from .outbox import command_entry
 
 log = logging.getLogger(__name__)
 Delivery = tuple[Envelope, Message]
