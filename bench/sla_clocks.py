@@ -6,7 +6,14 @@ documents built by the SLA domain code), runs the SLA worker as a real process, 
   * recovery: SIGKILL, restart, time until ready and until an already-due probe timer fires;
   * firing lag p50/p99 (fired_at - due_at) for a steady stream of timers coming due while N wait.
 
+The steady stream comes as real work does (``--stream published``, the default): ``TicketOpened`` events on
+``tickets.events`` whose policy (seeded in the directory) breaches ``--lead`` seconds after the opening, so the SLA
+opens each clock, schedules its timer and its store wakes the resting timer loop. ``--stream stored`` writes the
+stream's clocks and timers straight into the database instead, as the bench did before (the worker then learns of
+them only by its loop's own queries).
+
     .venv/bin/python -m bench.sla_clocks [--tickets 1000000] [--rate 200] [--seconds 10] [--load-only]
+        [--stream published|stored] [--lead 1.0]
 
 Target (issue 5): every deadline fires within 1 s of its due time (``meets_target``: all of the
 stream's timers fired, the slowest within 1 s; ``meets_target_p99``: the 99th percentile within 1 s).
@@ -32,10 +39,13 @@ from bench.measure import Usage, infra_pids  # noqa: E402
 from services.sla import domain  # noqa: E402
 from services.sla.model import Catalog  # noqa: E402
 from services.sla.store import CLOCKS, INDEXES, TIMERS  # noqa: E402
+from shared.contracts.envelope import envelope_for  # noqa: E402
 from shared.contracts.schemas import tickets as t  # noqa: E402
-from shared.contracts.schemas.common import Channel  # noqa: E402
+from shared.contracts.schemas.common import Channel, ClientRef  # noqa: E402
 from shared.contracts.topics import TICKETS_EVENTS  # noqa: E402
-from shared.directory.sla import SlaPolicy, Targets  # noqa: E402
+from shared.directory import DirectoryStore  # noqa: E402
+from shared.directory.sla import POLICIES, SlaPolicy, Targets  # noqa: E402
+from shared.runtime.kafka import KafkaBus  # noqa: E402
 from shared.runtime.mongo import database, ensure_indexes, mongo_client  # noqa: E402
 from shared.runtime.settings import CommonSettings  # noqa: E402
 from shared.runtime.timers import partition_for  # noqa: E402
@@ -159,6 +169,37 @@ async def stream(db: Any, rate: int, seconds: float, lead: float = 1.0, prefix: 
     return ids
 
 
+STREAM_POLICY = "bench-stream"  # the published stream's policy and its tickets' client category
+
+
+async def seed_stream_policy(db: Any, lead: float) -> None:
+    """A policy only the published stream's tickets match: first response breaches ``lead`` seconds after the
+    opening, with no warning before it (one firing a ticket, as the stored stream has)."""
+    await DirectoryStore(db, POLICIES).put(SlaPolicy(
+        id=STREAM_POLICY, categories=[STREAM_POLICY], warning_share=None,
+        targets=Targets(first_response_seconds=lead)), actor="bench", at=datetime.now(UTC))
+
+
+async def published(bus: KafkaBus, rate: int, seconds: float, prefix: str = "S") -> list[str]:
+    """Open tickets at ``rate`` per second through ``tickets.events``, as the ledger does: each breaches the stream
+    policy's lead after its opening."""
+    ids: list[str] = []
+    start, i = time.monotonic(), 0
+    client = ClientRef(client_id=STREAM_POLICY, category=STREAM_POLICY)
+    while time.monotonic() - start < seconds:
+        tick = time.monotonic()
+        envs = []
+        for _ in range(int(rate * (time.monotonic() - start + 0.1)) - i):  # on schedule, whatever the rate
+            ids.append(f"{prefix}-{i}")
+            envs.append(envelope_for(t.TicketOpened(channel=Channel.email, number=i + 1, client=client, text="x"),
+                                     ids[-1], occurred_at=datetime.now(UTC), actor="bench"))
+            i += 1
+        if envs:
+            await bus.publish_many(TICKETS_EVENTS, envs)
+        await asyncio.sleep(max(0.1 - (time.monotonic() - tick), 0))
+    return ids
+
+
 async def lags(db: Any, ids: list[str], timeout: float) -> list[float]:
     """Poll fired timers through the (fired, …) index prefix; a ticket_id $in would scan every timer."""
     wanted, deadline = set(ids), time.monotonic() + timeout
@@ -186,6 +227,7 @@ async def main(args: argparse.Namespace) -> None:
         # The clocks' one index is sparse over a field a loaded clock lacks: created first, it costs the inserts
         # nothing, where building it afterwards reads every clock.
         await ensure_indexes(db, INDEXES if args.indexes_first else {CLOCKS: INDEXES[CLOCKS]})
+        await seed_stream_policy(db, args.lead)
         index_s = time.perf_counter() - t0
         insert_s, documents = await load(db, args.tickets, datetime.now(UTC), args.batch)
         t0 = time.perf_counter()
@@ -222,7 +264,15 @@ async def main(args: argparse.Namespace) -> None:
             print(f"steady stream: {args.rate}/s for {args.seconds}s …", flush=True)
             usage = Usage({"sla": worker.proc.pid, **infra_pids(env)}, {"sla": worker.metrics_url})
             mark = await asyncio.to_thread(usage.mark)
-            ids = await stream(db, args.rate, args.seconds)
+            if args.stream == "published":
+                bus = KafkaBus(settings, "bench")
+                await bus.start()
+                try:
+                    ids = await published(bus, args.rate, args.seconds)
+                finally:
+                    await bus.stop()
+            else:
+                ids = await stream(db, args.rate, args.seconds, lead=args.lead)
             lag = await lags(db, ids, 120)
             cost = Usage.per(mark, await asyncio.to_thread(usage.mark), max(len(lag), 1))
             load_avg = list(os.getloadavg())
@@ -245,6 +295,7 @@ async def main(args: argparse.Namespace) -> None:
         "recovery": {"restart_to_ready_seconds": round(ready_s, 2),
                      "restart_to_due_probe_fired_seconds": round(probe_fired_s, 2)},
         "firing_lag": {"rate_per_second": args.rate, "seconds": args.seconds, "timers": len(ids),
+                       "stream": args.stream, "lead_seconds": args.lead,
                        "fired": len(lag), **summary_ms(lag)},
         "per_firing": {"db_commands": cost["db_ops"], "db_commands_by_command": cost["db_ops_by_service"]["sla"],
                        "cpu_ms": cost["cpu_ms"], "cpu_ms_by_process": cost["cpu_ms_by_process"],
@@ -263,6 +314,9 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=int, default=200, help="timers coming due per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=20_000, help="clocks per insert_many while loading")
+    parser.add_argument("--stream", choices=("published", "stored"), default="published",
+                        help="the steady stream as TicketOpened events on tickets.events, or written to the database")
+    parser.add_argument("--lead", type=float, default=1.0, help="seconds from a stream ticket's arrival to its breach")
     parser.add_argument("--load-only", action="store_true", help="load, build the indexes, report the time, stop")
     parser.add_argument("--indexes-first", action="store_true", help="create the indexes before loading (to compare)")
     asyncio.run(main(parser.parse_args()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from fastapi import FastAPI
 
@@ -13,6 +14,7 @@ from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, Periodic, service_app
 from shared.runtime.timer_loop import IDLE_MAX_SECONDS, TimerLoop
 
+from .batch import handle_many
 from .handlers import SlaHandler
 from .memory import KeptClocks
 from .settings import SlaSettings
@@ -39,7 +41,9 @@ class SlaService:
                                   commit_interval=settings.commit_interval_seconds,
                                   buffer_maxsize=settings.stream_buffer_maxsize,
                                   group_instance_id=settings.group_instance_id,
-                                  worker=worker_name(settings.http_port) if settings.leave_stale_member else None)
+                                  worker=worker_name(settings.http_port) if settings.leave_stale_member else None,
+                                  batch=partial(handle_many, self.handler),
+                                  batch_window=settings.batch_window_seconds, batch_max=settings.batch_max)
         self.timers = TimerLoop(self.store.timers, clock, fire_many=self.handler.fire_many, batch=settings.timer_batch,
                                 interval=settings.tick_interval_seconds, owned=self.stream.owned_partitions,
                                 idle_max=IDLE_MAX_SECONDS)

@@ -21,6 +21,11 @@ class SlaSettings(ServiceSettings):
     kept_clocks: int = Field(
         10_000, ge=0, description="Clocks this instance wrote kept in memory while it holds their partitions, so "
         "the next event of a ticket reads neither its clock nor its timers (services/sla/memory.py; 0: none)")
+    batch_window_seconds: float = Field(
+        0.2, ge=0, description="Events are gathered this long into one batch whose clock writes and timer syncs go "
+        "to the database together across tickets, its offsets committed after (services/sla/batch.py); 0: one "
+        "event at a time")
+    batch_max: int = Field(500, gt=0, description="Events in one batch at most")
     commit_interval_seconds: float = Field(0.5, gt=0, description="Faust offset commit interval")
     sweep_interval_seconds: float = Field(1.0, gt=0, description="How often left-behind outboxes are published")
     pending_gauge_seconds: float = Field(

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DeleteOne, IndexModel, ReplaceOne
+from pymongo import ASCENDING, DeleteOne, IndexModel, InsertOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.contracts.collections import SLA_CLOCKS, SLA_TIMERS
 from shared.contracts.topics import TICKETS_EVENTS
@@ -91,6 +91,31 @@ class ClockStore:
         for before, after in pairs:
             after.version = before.version + 1
         return res.matched_count == len(ops)
+
+    async def save_batch(self, pairs: Sequence[tuple[SlaClock | None, SlaClock]]) -> bool:
+        """``save`` for many (before, after) pairs, new clocks (before None) among them, in one bulk write (one
+        command per kind: an insert and an update). True when every insert landed and every compare-and-set
+        matched; False: which landed is unknown, the caller re-reads (nothing here marks a version as written)."""
+        if not pairs:
+            return True
+        ops: list[InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]]] = []
+        for before, after in pairs:
+            after.partition = partition_for(after.id, self.timers.partitions)
+            doc = after.to_doc()
+            doc["version"] = 1 if before is None else before.version + 1
+            ops.append(InsertOne(doc) if before is None else
+                       ReplaceOne({"_id": after.id, "version": before.version}, doc))
+        try:
+            res = await self.col.bulk_write(ops, ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise
+            return False  # an opening's clock exists already (a redelivery): the event path reads it
+        if res.matched_count != sum(1 for before, _ in pairs if before is not None):
+            return False
+        for before, after in pairs:
+            after.version = 1 if before is None else before.version + 1
+        return True
 
     async def clear_outbox(self, clock: SlaClock) -> bool:
         """Conditional on the version: if the clock moved on meanwhile, a later reader flushes again (same ids).

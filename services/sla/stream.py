@@ -31,6 +31,7 @@ from .faust_fetch import adapt_fetch_wait, fetch_wait_ms
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Envelope, Message], Awaitable[None]]
+BatchHandler = Callable[[list[tuple[Envelope, Message]]], Awaitable[None]]
 
 
 def faust_config(settings: CommonSettings, app_id: str, commit_interval: float,
@@ -87,8 +88,13 @@ class FaustStream:
     def __init__(self, settings: CommonSettings, bus: KafkaBus, handler: Handler, *,
                  group: str = "frontline-sla", commit_interval: float = 0.5, retries: int | None = None,
                  drain_seconds: float = 10.0, buffer_maxsize: int = 4096,
-                 group_instance_id: str | None = None, worker: str | None = None) -> None:
+                 group_instance_id: str | None = None, worker: str | None = None,
+                 batch: BatchHandler | None = None, batch_window: float = 0.0, batch_max: int = 500) -> None:
         self.settings, self.bus, self.handler = settings, bus, handler
+        # Given ``batch`` and a window, events are taken in batches gathered for up to ``batch_window`` seconds and
+        # acked (so committed) only after the whole batch was handled: its writes group across tickets.
+        self.batch = batch if batch_window > 0 else None
+        self.batch_window, self.batch_max = batch_window, batch_max
         self.app_id = f"{settings.topic_prefix}{group}"
         self.commit_interval, self.buffer_maxsize = commit_interval, buffer_maxsize
         self.group_instance_id = group_instance_id
@@ -118,8 +124,12 @@ class FaustStream:
         async def clocks(stream: faust.StreamT) -> None:
             self.failure = None  # (re)started by faust's supervisor
             try:
-                async for event in stream.events():
-                    await self._one(event.message)
+                if self.batch is None:
+                    async for event in stream.events():
+                        await self._one(event.message)
+                else:
+                    async for events in cast(Any, stream).take_events(self.batch_max, within=self.batch_window):
+                        await self._many([event.message for event in events])
             except asyncio.CancelledError:
                 raise
             except BaseException as exc:  # faust restarts the agent; until it has, /healthz says why
@@ -229,6 +239,15 @@ class FaustStream:
         async with self._handling:
             await self.pipeline.process(RawRecord.of(message.topic, message.partition, message.offset, message.key,
                                                      message.value, message.headers))
+
+    async def _many(self, messages: list[Any]) -> None:
+        """A batch, in consumed order (each ticket's events in its partition's order), handled at once (see
+        ``RecordPipeline.process_batch``: a failed batch is handled again record by record)."""
+        assert self.batch is not None
+        async with self._handling:
+            await self.pipeline.process_batch(
+                [RawRecord.of(m.topic, m.partition, m.offset, m.key, m.value, m.headers) for m in messages],
+                self.batch)
 
     async def _deliver(self, delivery: tuple[Envelope, Message]) -> None:
         await self.handler(*delivery)

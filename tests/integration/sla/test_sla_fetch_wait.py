@@ -35,14 +35,15 @@ async def test_the_sla_consumer_waits_long_at_idle_and_short_while_events_come(e
     ledger, sla = tickets_app(make_settings(TicketsSettings, env, **common), clock), sla_app(settings, clock)
     stream = sla.state.service.stream
     handled: list[tuple[str, int | None]] = []  # each opening the SLA handled, and the wait right then
-    deliver = stream.handler
+    deliver = stream.batch
+    assert deliver is not None  # events come in batches (services/sla/batch.py)
 
-    async def recorded(env_: Envelope, msg: Message) -> None:
-        await deliver(env_, msg)
-        if env_.type == "TicketOpened":
-            handled.append((env_.ticket_id, stream.fetch_wait_ms))
+    async def recorded(deliveries: list[tuple[Envelope, Message]]) -> None:
+        await deliver(deliveries)
+        handled.extend((env_.ticket_id, stream.fetch_wait_ms) for env_, _ in deliveries
+                       if env_.type == "TicketOpened")
 
-    stream.handler = recorded
+    stream.batch = recorded
     bus = KafkaBus(settings, "test")
     try:
         async with running(ledger), running(sla):
