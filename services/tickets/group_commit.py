@@ -13,7 +13,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -21,13 +21,13 @@ from shared.runtime.mongo import duplicates_only
 
 from .handlers import ConcurrentWrite
 
-Op = InsertOne[Any] | UpdateOne
+Op = UpdateOne
 
 
 @dataclass
 class _Request:
     commands: list[dict[str, Any]]  # refusals to keep before any ticket write names them
-    ops: list[Op]  # each must insert or match exactly one ticket
+    ops: list[Op]  # each must match or upsert exactly one ticket
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -78,7 +78,7 @@ class GroupCommit:
             result = dict(exc.details)
         errors = result.get("writeErrors", ())
         refused = [ops[e["index"]][0] for e in errors]
-        if result.get("nInserted", 0) + result.get("nMatched", 0) == len(ops) - len(errors):
+        if result.get("nUpserted", 0) + result.get("nMatched", 0) == len(ops) - len(errors):
             _settle([r for r in group if all(r is not x for x in refused)])
             _settle(refused, ConcurrentWrite("a ticket write met another writer"))
         else:  # an update matched nothing, and a group's counts do not say whose

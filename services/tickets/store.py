@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
@@ -117,10 +117,12 @@ def _command_doc(command: Envelope, events: list[Envelope]) -> dict[str, Any]:
             "events": [e.model_dump(mode="json") for e in events]}
 
 
-def _write_op(write: TicketWrite) -> InsertOne[Any] | UpdateOne:
+def _write_op(write: TicketWrite) -> UpdateOne:
     history = [e.model_dump(mode="json") for e in write.events]
-    if write.before is None:
-        return InsertOne({**write.after.to_doc(), "history": history, PROCESSED: write.command_ids[-PROCESSED_KEEP:]})
+    if write.before is None:  # an insert sent as an upsert that matches no ticket, so it goes in the updates' command
+        doc = {**write.after.to_doc(), "history": history, PROCESSED: write.command_ids[-PROCESSED_KEEP:]}
+        doc.pop("_id")  # an existing ticket has a version: the upsert's insert then meets its id, and is refused
+        return UpdateOne({"_id": write.after.id, "version": {"$exists": False}}, {"$setOnInsert": doc}, upsert=True)
     update: dict[str, Any] = {"$push": {PROCESSED: {"$each": write.command_ids, "$slice": -PROCESSED_KEEP}}}
     if history:
         update["$push"]["history"] = {"$each": history}
