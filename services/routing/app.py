@@ -20,7 +20,8 @@ from shared.runtime.timers import TimerStore
 from .domain import Policy
 from .handlers import RoutingHandler
 from .settings import RoutingSettings
-from .store import INDEXES, TIMERS, ProjectionStore, StaffReader
+from .directories import StaffReader
+from .store import INDEXES, TIMERS, ProjectionStore
 from .view_memory import ViewMemory
 
 log = logging.getLogger(__name__)
