@@ -1,10 +1,11 @@
 """The ledger's writes of all its partition tasks, sent together: one command per collection per short window.
 
 A consumer handles each partition in a task of its own, so at a desk's pace most batches hold one command, and
-writing each alone cost one database command per ticket change. Writes that arrive while a window is open or a
-write is in flight go out in the next ``bulk_write``. Each ticket write stays guarded by the version it read; a
-write refused in a group fails the tasks it cannot be told apart from, and those tasks read their tickets again,
-as after a crash between a write and its offset commit (a landed command is on its ticket's processed list).
+writing each alone cost one database command per ticket change. Writes that arrive while a window is open go out
+in one ``bulk_write``; windows do not wait for each other's writes. Each ticket write stays guarded by the version
+it read; a write refused in a group fails the tasks it cannot be told apart from, and those tasks read their
+tickets again, as after a crash between a write and its offset commit (a landed command is on its ticket's
+processed list).
 """
 
 from __future__ import annotations
@@ -42,25 +43,28 @@ class GroupCommit:
         request = _Request(commands, ops)
         self._queue.append(request)
         if self._writer is None:
-            self._writer = asyncio.create_task(self._run(), name="ledger-group-commit")
+            self._writer = asyncio.create_task(self._group(), name="ledger-group-commit")
         await request.done
 
-    async def _run(self) -> None:
-        group: list[_Request] = []
+    async def _group(self) -> None:
+        """One window's writes. Groups do not wait for each other: a ticket's next write comes from its partition's
+        task once this one returned, so two groups never hold writes of one ticket."""
         try:
-            while self._queue:
-                await asyncio.sleep(self.window)  # 0 still lets the tasks of one fetch add their writes
-                group, self._queue = self._queue, []
-                try:
-                    await self._write(group)
-                except Exception as exc:  # unknown what landed: each task reads its tickets again
-                    _settle(group, ConcurrentWrite(f"a group write failed: {exc!r}"))
+            await asyncio.sleep(self.window)  # 0 still lets the tasks of one fetch add their writes
         except BaseException:
-            _settle(group + self._queue, ConcurrentWrite("the group writer stopped"))
-            self._queue = []
-            raise
-        finally:
             self._writer = None
+            group, self._queue = self._queue, []
+            _settle(group, ConcurrentWrite("the group writer stopped"))
+            raise
+        self._writer = None  # writes from now on open the next window
+        group, self._queue = self._queue, []
+        try:
+            await self._write(group)
+        except Exception as exc:  # unknown what landed: each task reads its tickets again
+            _settle(group, ConcurrentWrite(f"a group write failed: {exc!r}"))
+        except BaseException:
+            _settle(group, ConcurrentWrite("the group writer stopped"))
+            raise
 
     async def _write(self, group: list[_Request]) -> None:
         if commands := [c for r in group for c in r.commands]:

@@ -30,27 +30,31 @@ class Coalesced(Generic[T]):
         done = asyncio.get_running_loop().create_future()
         self._queue.append((items, done))
         if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name="coalesced-batches")
+            self._runner = asyncio.create_task(self._window(), name="coalesced-batches")
         try:
             await done
         except _JointFailed:
             await self.batch(items)
 
-    async def _run(self) -> None:
-        group: list[tuple[list[T], asyncio.Future[None]]] = []
+    async def _window(self) -> None:
+        """One window's batches. Windows do not wait for each other: a caller hands in again only once its last
+        batch returned, so two joint batches never hold records of one partition."""
         try:
-            while self._queue:
-                await asyncio.sleep(self.window)
-                # a caller cancelled meanwhile (its partition revoked) leaves its records to the next owner
-                group, self._queue = [(items, done) for items, done in self._queue if not done.done()], []
-                if group:
-                    await self._joint(group)
+            await asyncio.sleep(self.window)
         except BaseException:  # stopping: each caller that is not stopping too handles its own records
-            _settle(group + self._queue, _JointFailed("stopped"))
-            self._queue = []
-            raise
-        finally:
             self._runner = None
+            group, self._queue = self._queue, []
+            _settle(group, _JointFailed("stopped"))
+            raise
+        self._runner = None  # batches from now on open the next window
+        # a caller cancelled meanwhile (its partition revoked) leaves its records to the next owner
+        group, self._queue = [(items, done) for items, done in self._queue if not done.done()], []
+        if group:
+            try:
+                await self._joint(group)
+            except BaseException:
+                _settle(group, _JointFailed("stopped"))
+                raise
 
     async def _joint(self, group: list[tuple[list[T], asyncio.Future[None]]]) -> None:
         try:

@@ -56,3 +56,20 @@ async def test_a_cancelled_caller_leaves_the_others_their_batch() -> None:
     await kept
     assert handler.calls == [["b1"]] and gone.cancelled()
 
+
+
+async def test_a_later_window_does_not_wait_for_an_earlier_batch() -> None:
+    release, calls = asyncio.Event(), []
+
+    async def slow_first(items: list[str]) -> None:
+        calls.append(items)
+        if items == ["a1"]:
+            await release.wait()
+
+    joint = Coalesced(slow_first, 0.01)
+    first = asyncio.ensure_future(joint(["a1"]))
+    await asyncio.sleep(0.05)  # the first window closed; its batch is still running
+    await asyncio.wait_for(joint(["b1"]), 5)  # another partition's records go in a window of their own
+    assert calls == [["a1"], ["b1"]] and not first.done()
+    release.set()
+    await first
