@@ -14,7 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
@@ -22,13 +22,13 @@ from shared.runtime.mongo import duplicates_only
 
 from .handlers import ConcurrentWrite
 
-Op = UpdateOne
+Op = InsertOne[Any] | UpdateOne
 
 
 @dataclass
 class _Request:
     commands: list[dict[str, Any]]  # refusals to keep before any ticket write names them
-    ops: list[Op]  # each must match or upsert exactly one ticket
+    ops: list[Op]  # each must insert or match exactly one ticket
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -38,9 +38,17 @@ class GroupCommit:
         self._queue: list[_Request] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, commands: list[dict[str, Any]], ops: list[Op]) -> None:
-        """Returns once the group holding these writes landed; raises ConcurrentWrite if they may not have."""
+    async def write(self, commands: list[dict[str, Any]], ops: list[Op], *, alone: bool = False) -> None:
+        """Returns once the group holding these writes landed; raises ConcurrentWrite if they may not have.
+        ``alone``: a batch's writes, a group already: written at once, without waiting for a window."""
         request = _Request(commands, ops)
+        if alone:
+            try:
+                await self._write([request])
+            except Exception as exc:
+                raise ConcurrentWrite(f"a batch write failed: {exc!r}") from exc
+            await request.done
+            return
         self._queue.append(request)
         if self._writer is None:
             self._writer = asyncio.create_task(self._group(), name="ledger-group-commit")
@@ -82,7 +90,7 @@ class GroupCommit:
             result = dict(exc.details)
         errors = result.get("writeErrors", ())
         refused = [ops[e["index"]][0] for e in errors]
-        if result.get("nUpserted", 0) + result.get("nMatched", 0) == len(ops) - len(errors):
+        if result.get("nInserted", 0) + result.get("nMatched", 0) == len(ops) - len(errors):
             _settle([r for r in group if all(r is not x for x in refused)])
             _settle(refused, ConcurrentWrite("a ticket write met another writer"))
         else:  # an update matched nothing, and a group's counts do not say whose

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
@@ -69,7 +69,8 @@ class LedgerStore:
     async def save_batch(self, writes: list[TicketWrite], recorded: list[tuple[Envelope, list[Envelope]]]) -> None:
         """Refusals first (a ticket's processed list may name them only once they are kept), then one write per
         ticket, each guarded by the version the batch read; any write refused fails the batch."""
-        await self.group.write([_command_doc(c, events) for c, events in recorded], [_write_op(w) for w in writes])
+        await self.group.write([_command_doc(c, events) for c, events in recorded], [_write_op(w) for w in writes],
+                               alone=len(writes) + len(recorded) > 1)
 
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
         """Events a command already produced, or None if it was never processed."""
@@ -117,12 +118,10 @@ def _command_doc(command: Envelope, events: list[Envelope]) -> dict[str, Any]:
             "events": [e.model_dump(mode="json") for e in events]}
 
 
-def _write_op(write: TicketWrite) -> UpdateOne:
+def _write_op(write: TicketWrite) -> InsertOne[Any] | UpdateOne:
     history = [e.model_dump(mode="json") for e in write.events]
-    if write.before is None:  # an insert sent as an upsert that matches no ticket, so it goes in the updates' command
-        doc = {**write.after.to_doc(), "history": history, PROCESSED: write.command_ids[-PROCESSED_KEEP:]}
-        doc.pop("_id")  # an existing ticket has a version: the upsert's insert then meets its id, and is refused
-        return UpdateOne({"_id": write.after.id, "version": {"$exists": False}}, {"$setOnInsert": doc}, upsert=True)
+    if write.before is None:
+        return InsertOne({**write.after.to_doc(), "history": history, PROCESSED: write.command_ids[-PROCESSED_KEEP:]})
     update: dict[str, Any] = {"$push": {PROCESSED: {"$each": write.command_ids, "$slice": -PROCESSED_KEEP}}}
     if history:
         update["$push"]["history"] = {"$each": history}

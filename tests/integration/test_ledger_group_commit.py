@@ -50,7 +50,7 @@ async def test_concurrent_saves_go_out_as_one_command_and_a_stale_writer_still_l
     store = LedgerStore(database(client, settings))
     opened = [ticket(f"T-g{i}", i) for i in range(6)]
     await asyncio.gather(*(store.save(None, t, [], f"open-{t.id}") for t in opened))
-    assert seen.names == ["update tickets"]  # six tasks, one command (inserts go as upserts)
+    assert seen.names == ["insert tickets"]  # six tasks, one command
 
     seen.names.clear()
     later = AT + timedelta(minutes=1)
