@@ -54,10 +54,11 @@ class RoutingService:
         self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
                                       timedelta(seconds=settings.retry_seconds))
         self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
-        # the records of the partitions fetched within a few ms in one call: one read of their views, one write
-        # per collection
+        # a partition's fetched records in one call: one read of their views, one write per collection; records
+        # that come alone, with those of other partitions fetched within a few ms
         self.joint = Coalesced(self.handler.handle_batch, settings.coalesce_ms / 1000)
-        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self._one, batch_handler=self.joint,
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self._one,
+                                 batch_handler=self.handler.handle_batch,
                                  on_assigned=self._assigned, on_revoked=self._revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned, idle_max=IDLE_MAX_SECONDS)
