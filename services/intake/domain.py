@@ -137,7 +137,8 @@ def ticket_type_of(msg: InboundMessage) -> TicketType:
 
 
 def to_command(msg: InboundMessage, *, received_at: datetime, client: ClientRef | None = None,
-               urgency: str = "normal", review: list[ReviewNote] | None = None) -> ReceiveMessage:
+               urgency: str = "normal", review: list[ReviewNote] | None = None, new_ticket: bool = False,
+               ) -> ReceiveMessage:
     content = InboundContent(
         message_id=message_id(msg), channel=msg.channel, external_id=msg.external_id,
         conversation_id=msg.conversation_id, subject=msg.subject, text=msg.text, sender=msg.sender,
@@ -148,6 +149,6 @@ def to_command(msg: InboundMessage, *, received_at: datetime, client: ClientRef 
     return ReceiveMessage(
         channel=msg.channel, subject=msg.subject, sender=msg.sender, client=client, content=content,
         classification=msg.classification, ticket_type=ticket_type_of(msg), urgency=urgency,
-        requested_line=msg.requested_line, deadline=msg.deadline, review=review or [],
+        requested_line=msg.requested_line, deadline=msg.deadline, review=review or [], new_ticket=new_ticket,
     )
 

@@ -143,7 +143,7 @@ class Pipeline:
         msg = msg.model_copy(update={"classification": with_service(await self.store.topics.get(), msg.classification)})
         review = [tickets.ReviewNote.model_validate(n) for n in seen.get("review") or []]
         command = to_command(msg, received_at=seen["at"], client=client, urgency=seen.get("urgency", "normal"),
-                             review=review)
+                             review=review, new_ticket=seen.get("via") == "new")
         command.content.message_id = seen["message_id"]
         return envelope_for(command, seen["ticket_id"], occurred_at=seen["at"], id=seen["command_id"], actor="client")
 

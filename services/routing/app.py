@@ -11,16 +11,18 @@ from fastapi import FastAPI
 
 from shared.contracts.topics import TICKETS_EVENTS
 from shared.runtime.clock import Clock, default_clock
+from shared.runtime.coalesce import Coalesced
 from shared.runtime.kafka import Consumer, KafkaBus, ensure_topics
 from shared.runtime.mongo import database, ensure_indexes, mongo_client
 from shared.runtime.service import Component, Hooks, service_app
 from shared.runtime.timer_loop import IDLE_MAX_SECONDS, OwnedPartitions, TimerLoop
 from shared.runtime.timers import TimerStore
 
+from .directories import StaffReader
 from .domain import Policy
 from .handlers import RoutingHandler
 from .settings import RoutingSettings
-from .store import INDEXES, TIMERS, ProjectionStore, StaffReader
+from .store import INDEXES, TIMERS, ProjectionStore
 from .view_memory import ViewMemory
 
 log = logging.getLogger(__name__)
@@ -52,12 +54,17 @@ class RoutingService:
         self.handler = RoutingHandler(self.projection, self.staff, self.timers, self.bus, clock, policy_from(settings),
                                       timedelta(seconds=settings.retry_seconds))
         self.owned = OwnedPartitions(self.bus.topic(TICKETS_EVENTS))
-        # a partition's fetched records in one call: one read of their views, one write per collection
-        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self.handler,
+        # a partition's fetched records in one call: one read of their views, one write per collection; records
+        # that come alone, with those of other partitions fetched within a few ms
+        self.joint = Coalesced(self.handler.handle_batch, settings.coalesce_ms / 1000)
+        self.consumer = Consumer(self.bus, TICKETS_EVENTS, "routing", self._one,
                                  batch_handler=self.handler.handle_batch,
                                  on_assigned=self._assigned, on_revoked=self._revoked)
         self.loop = TimerLoop(self.timers, clock, self.handler.fire, interval=settings.timer_interval_seconds,
                               owned=self.owned, idle_max=IDLE_MAX_SECONDS)
+
+    async def _one(self, delivery: Any) -> None:
+        await self.joint([delivery])
 
     async def _assigned(self, tps: set[Any]) -> None:
         await self.projection.partitions_changed(tps)

@@ -74,7 +74,7 @@ class Projection(Protocol):
 
 
 class StaffSource(Protocol):
-    """The routing directories and intake's triage rules as last read (``store.StaffReader``)."""
+    """The routing directories and intake's triage rules as last read (``directories.StaffReader``)."""
 
     async def snapshot(self) -> Staff: ...
 

@@ -26,4 +26,7 @@ class RoutingSettings(ServiceSettings):
     retry_seconds: float = 60.0
     # Directory reads are cached this long (seconds of process time); 0 reads per decision.
     directory_cache_seconds: float = 1.0
+    coalesce_ms: float = Field(
+        10.0, ge=0, le=50, description="How long a record that comes alone waits for other partitions' records to "
+                                       "be decided and written with them (one read and one write per collection)")
     timer_interval_seconds: float = Field(0.1, description="How often due auto-assignment and retry timers are checked")

@@ -1,8 +1,4 @@
-"""MongoDB adapters: routing's ticket projection and briefly cached directory snapshots (one per process).
-
-Besides its own directories routing reads intake's classification tree and urgency rules
-(read-only) for the lines and catalogue services they name.
-"""
+"""MongoDB adapter: routing's ticket projection (its directories are read in ``directories.py``)."""
 
 from __future__ import annotations
 
@@ -16,11 +12,6 @@ from pymongo.errors import BulkWriteError
 
 from shared.contracts.collections import ROUTING_TICKETS, ROUTING_TIMERS
 from shared.contracts.schemas.common import WORKING_STATUSES
-from shared.directory import DirectoryStore
-from shared.directory.classification import TOPICS, URGENCY_RULES, Topic, UrgencyRule
-from shared.directory.line_chain import LEGACY_CHOICE_LINES, choice_lines
-from shared.directory.routing import AGENTS, GROUPS, LINES, SERVICES, TEAMS, Staff
-from shared.runtime.cached import Cached
 from shared.runtime.mongo import duplicates_only
 
 from .projection import TicketView
@@ -98,43 +89,3 @@ class ProjectionStore:
             async for row in await self.col.aggregate(pipeline):
                 out[row["_id"]] += int(row["n"])
         return out
-
-
-class StaffReader:
-    """Reads the routing directories; one snapshot per ``ttl`` seconds of process time for the whole process."""
-
-    def __init__(self, db: AsyncDatabase, ttl: float) -> None:
-        self.ttl = ttl
-        self.agents, self.teams = DirectoryStore(db, AGENTS), DirectoryStore(db, TEAMS)
-        self.groups, self.services, self.lines = (DirectoryStore(db, GROUPS), DirectoryStore(db, SERVICES),
-                                                  DirectoryStore(db, LINES))
-        self.topics, self.urgency = DirectoryStore(db, TOPICS), DirectoryStore(db, URGENCY_RULES)
-        self._staff: Cached[Staff] = Cached(self._read_staff, ttl)
-        self._triage: Cached[tuple[list[Topic], list[UrgencyRule]]] = Cached(self._read_triage, ttl)
-        self._told_legacy = False
-
-    async def snapshot(self) -> Staff:
-        return await self._staff.get()
-
-    async def triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
-        """Intake's classification tree and urgency rules, cached like the snapshot."""
-        return await self._triage.get()
-
-    async def _read_staff(self) -> Staff:
-        limit = 100_000
-        staff = Staff(
-            agents={a.id: a for a in await self.agents.list(limit=limit)},
-            teams={x.id: x for x in await self.teams.list(limit=limit)},
-            groups={g.id: g for g in await self.groups.list(limit=limit)},
-            services={s.id: s for s in await self.services.list(limit=limit)},
-            lines={ln.id: ln for ln in await self.lines.list(limit=limit)},
-        )
-        if not self._told_legacy and not choice_lines(staff.lines.values()):
-            self._told_legacy = True
-            log.warning("no line names a client choice: routing uses the legacy map %s until one does "
-                        "(docs/lines.md)", dict(LEGACY_CHOICE_LINES))
-        return staff
-
-    async def _read_triage(self) -> tuple[list[Topic], list[UrgencyRule]]:
-        limit = 100_000
-        return await self.topics.list(limit=limit), await self.urgency.list(limit=limit)

@@ -29,7 +29,7 @@ class TicketsService:
         self.settings, self.clock = settings, clock
         self.bus = KafkaBus(settings, "tickets")
         self.client = mongo_client(settings)
-        self.store = LedgerStore(database(self.client, settings))
+        self.store = LedgerStore(database(self.client, settings), settings.group_commit_ms / 1000)
         self.memory = TicketMemory(self.store)  # its tickets as last written, while it holds their partitions
         self.handler = LedgerHandler(self.memory, self.bus, clock,
                                      LedgerRules(reopen_window=timedelta(seconds=settings.reopen_window_seconds)),

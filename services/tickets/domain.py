@@ -55,7 +55,7 @@ def _need(ticket: Ticket, allowed: frozenset[TicketStatus] | set[TicketStatus], 
 
 
 def _opened(ticket_id: str, cmd: tickets.OpenTicket | tickets.ReceiveMessage, number: int) -> tickets.TicketOpened:
-    fields = cmd.model_dump(exclude={"content", "text", "review"})
+    fields = cmd.model_dump(exclude={"content", "text", "review", "new_ticket"})
     text = cmd.text if isinstance(cmd, tickets.OpenTicket) else cmd.content.text
     subject = cmd.subject or (cmd.content.subject if isinstance(cmd, tickets.ReceiveMessage) else None)
     fields["subject"] = subject

@@ -10,6 +10,7 @@ a rebalance loses instead of overwriting.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 PROCESSED_KEEP = 500
 # Commands that may open a ticket that does not exist yet.
 OPENING = (tickets.OpenTicket, tickets.ReceiveMessage)
+# Commands tried on the assumption that their ticket is new, remembered so a refused try reads next time.
+TRIED_KEEP = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class LedgerStorage(Protocol):
     """What the ledger's handler reads and writes (``LedgerStore`` on MongoDB; a dict in the unit tests)."""
 
     async def load(self, ticket_id: str) -> tuple[Ticket | None, set[str]]: ...
+
+    def kept(self, ticket_id: str) -> Loaded | None:
+        """The ticket as this process last wrote it, without a read (None: not known)."""
 
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None: ...
 
@@ -101,13 +107,28 @@ class LedgerHandler:
         self.store, self.bus, self.clock, self.rules = store, bus, clock, rules
         self.custom_fields = custom_fields
         self.history = history
+        self._tried_new: OrderedDict[str, None] = OrderedDict()
+
+    def _assumed_new(self, env: Envelope, cmd: Message) -> bool:
+        """Intake said the message opens a new ticket, and this is the command's first try here: insert it without
+        reading. If the ticket exists after all (a redelivery, a wrong hint) the insert is refused, the write fails
+        like any concurrent write, and the retry reads the ticket."""
+        if not (isinstance(cmd, tickets.ReceiveMessage) and cmd.new_ticket) or env.id in self._tried_new:
+            return False
+        self._tried_new[env.id] = None
+        while len(self._tried_new) > TRIED_KEEP:
+            self._tried_new.popitem(last=False)
+        return self.store.kept(env.ticket_id) is None
+
+    async def _load(self, env: Envelope, cmd: Message) -> Loaded:
+        return (None, set()) if self._assumed_new(env, cmd) else await self.store.load(env.ticket_id)
 
     async def __call__(self, delivery: tuple[Envelope, Message]) -> None:
         env, cmd = delivery
         self._context(env)
         if type(cmd) not in COMMANDS:
             raise Poison(f"{env.type} is not a ledger command")
-        ticket, processed = await self.store.load(env.ticket_id)
+        ticket, processed = await self._load(env, cmd)
         # Seen before: on this ticket's recent list, or (no ticket yet / older) in ledger_commands.
         # An opening command on a missing ticket cannot have been processed: processing creates the ticket.
         opening = ticket is None and isinstance(cmd, OPENING)
@@ -173,7 +194,9 @@ class LedgerHandler:
         """Decided in order in memory, each touched ticket written once, then published (see batch.py). A command
         the batch cannot decide alone (a possible redelivery, one that reads more than its ticket) is handled the
         ordinary way, after what the batch holds so far is written."""
-        pending = Pending(await self.store.load_many({env.ticket_id for env, _ in deliveries}))
+        new = {env.ticket_id for env, cmd in deliveries if self._assumed_new(env, cmd)}
+        pending = Pending({tid: (None, set()) for tid in new})
+        pending.state |= await self.store.load_many({env.ticket_id for env, _ in deliveries} - new)
         for env, cmd in deliveries:
             self._context(env)
             ticket, processed = await pending.current(env.ticket_id, self.store.load)

@@ -37,6 +37,9 @@ class TicketMemory:
         self._saw(ticket, processed)
         return ticket, processed
 
+    def kept(self, ticket_id: str) -> Loaded | None:
+        return self._get(ticket_id)
+
     async def load_many(self, ticket_ids: set[str]) -> dict[str, Loaded]:
         found: dict[str, Loaded] = {}
         for tid in ticket_ids:

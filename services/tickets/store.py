@@ -8,15 +8,14 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.contracts.collections import COUNTERS, LEDGER_COMMANDS, TICKETS
 from shared.contracts.envelope import Envelope
 from shared.contracts.ticket import Ticket
-from shared.runtime.mongo import duplicates_only
 
 from .batch import Loaded, TicketWrite
-from .handlers import PROCESSED_KEEP, ConcurrentWrite
+from .group_commit import GroupCommit
+from .handlers import PROCESSED_KEEP
 
 # Only what a write or a lookup by key needs: on the embedded database every index is rewritten on every update
 # of a ticket. The queues and reports read the gateway's own copy of the tickets and its indexes
@@ -45,10 +44,11 @@ def changed(before: Ticket, after: Ticket) -> dict[str, Any]:
 
 
 class LedgerStore:
-    def __init__(self, db: AsyncDatabase) -> None:
+    def __init__(self, db: AsyncDatabase, group_window: float = 0.0) -> None:
         self.db = db
         self.tickets = db[TICKETS]
         self.commands = db[LEDGER_COMMANDS]
+        self.group = GroupCommit(self.tickets, self.commands, group_window)  # every partition task's writes
         self._numbers: list[int] = []
         self._reserving = asyncio.Lock()  # partition tasks that find the block spent wait on one reservation
 
@@ -69,19 +69,8 @@ class LedgerStore:
     async def save_batch(self, writes: list[TicketWrite], recorded: list[tuple[Envelope, list[Envelope]]]) -> None:
         """Refusals first (a ticket's processed list may name them only once they are kept), then one write per
         ticket, each guarded by the version the batch read; any write refused fails the batch."""
-        if recorded:
-            try:
-                await self.commands.insert_many([_command_doc(c, events) for c, events in recorded], ordered=False)
-            except BulkWriteError as exc:
-                duplicates_only(exc)
-        if not writes:
-            return
-        try:
-            result = await self.tickets.bulk_write([_write_op(w) for w in writes], ordered=False)
-        except BulkWriteError as exc:
-            raise ConcurrentWrite(f"a batch of {len(writes)} tickets met another writer") from exc
-        if result.inserted_count + result.matched_count != len(writes):
-            raise ConcurrentWrite(f"{len(writes) - result.matched_count - result.inserted_count} tickets moved on")
+        await self.group.write([_command_doc(c, events) for c, events in recorded], [_write_op(w) for w in writes],
+                               alone=len(writes) + len(recorded) > 1)
 
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
         """Events a command already produced, or None if it was never processed."""
@@ -114,33 +103,14 @@ class LedgerStore:
         return self._numbers.pop(0)
 
     async def save(self, before: Ticket | None, after: Ticket, events: list[Envelope], command_id: str) -> None:
-        history = [e.model_dump(mode="json") for e in events]
-        if before is None:
-            doc = after.to_doc()
-            doc["history"] = history
-            doc[PROCESSED] = [command_id]
-            try:
-                await self.tickets.insert_one(doc)
-            except DuplicateKeyError as exc:
-                raise ConcurrentWrite(f"ticket {after.id} created concurrently") from exc
-            return
-        result = await self.tickets.update_one(
-            {"_id": after.id, "version": before.version},
-            {"$set": changed(before, after), "$push": {"history": {"$each": history},
-                                      PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}},
-        )
-        if result.matched_count != 1:
-            raise ConcurrentWrite(f"ticket {after.id} moved past version {before.version}")
+        await self.group.write([], [_write_op(TicketWrite(before, after, events, [command_id]))])
 
     async def mark_processed(self, ticket_id: str, command_id: str) -> None:
-        await self.tickets.update_one({"_id": ticket_id},
-                                      {"$push": {PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}})
+        push = {PROCESSED: {"$each": [command_id], "$slice": -PROCESSED_KEEP}}
+        await self.group.write([], [UpdateOne({"_id": ticket_id}, {"$push": push})])
 
     async def record_command(self, command: Envelope, events: list[Envelope]) -> None:
-        try:
-            await self.commands.insert_one(_command_doc(command, events))
-        except DuplicateKeyError:
-            pass
+        await self.group.write([_command_doc(command, events)], [])
 
 
 def _command_doc(command: Envelope, events: list[Envelope]) -> dict[str, Any]:

@@ -72,6 +72,9 @@ class ReceiveMessage(OpeningFields):
     content: InboundContent
     review: list[ReviewNote] = Field(default_factory=list, max_length=5,
                                      description="Unverified claims; the ledger records each as a flag")
+    new_ticket: bool = Field(False, description="Intake chose a new ticket for it: the ledger inserts the ticket "
+                                                "without reading first; an existing ticket refuses the insert and "
+                                                "the command is then handled as any other (a hint, never trusted)")
 
 
 @message("OfferTicket", kind="command")

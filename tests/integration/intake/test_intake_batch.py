@@ -48,6 +48,7 @@ async def test_a_batch_decides_records_and_publishes_as_one_message_at_a_time(en
         assert await batched.state() == await single.state()
         assert by_ticket(await batched.published(count)) == by_ticket(await single.published(count))
         decisions = {d["_id"]: d for d in (await batched.state())[MESSAGES]}
+        sent = {e.id: e for e in await batched.published(count)}
     assert len(decisions) == 17  # every distinct message once
     tickets = {k: d.get("ticket_id") for k, d in decisions.items()}
     assert tickets["web:w1"] == tickets["web:w3"] == tickets["web:w10"]  # one conversation, one ticket
@@ -55,6 +56,10 @@ async def test_a_batch_decides_records_and_publishes_as_one_message_at_a_time(en
     assert tickets["web:w7"] == "T-open" and decisions["web:w7"]["via"] == "conversation"
     assert tickets["web:w8"] == tickets["web:w9"] not in ("T-closed", None)
     assert [decisions["web:w8"]["via"], decisions["web:w9"]["via"]] == ["new", "conversation"]
+    # the ledger is told which messages open a new ticket (it inserts those without a read)
+    hints = {k: sent[d["command_id"]].payload["new_ticket"] for k, d in decisions.items() if not d.get("ignored")}
+    assert hints["web:w8"] and not hints["web:w9"] and not hints["web:w7"]
+    assert all(hints[k] == (d["via"] == "new") for k, d in decisions.items() if k in hints)
     assert decisions["web:w4"]["client"] is None and decisions["web:w4"]["review"][0]["flag"] == "lookalike_sender"
     assert decisions["web:w5"]["client"]["client_id"] == "globex"
     assert decisions["web:w6"]["client"]["contract_number"] == "G-7"  # Acme's contract is not Greta's

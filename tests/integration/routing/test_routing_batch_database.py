@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from services.routing.directories import StaffReader
 from services.routing.handlers import RoutingHandler
 from services.routing.projection import TicketView
 from services.routing.settings import RoutingSettings
-from services.routing.store import TIMERS, ProjectionStore, StaffReader
+from services.routing.store import TIMERS, ProjectionStore
 from services.routing.view_memory import ViewMemory
 from shared.contracts.topics import ROUTING_EVENTS, TICKETS_COMMANDS, TICKETS_EVENTS
 from shared.directory import DirectoryStore

@@ -26,6 +26,9 @@ class FakeLedgerStore:
             return None, set()
         return ticket.model_copy(deep=True), set(self.processed[ticket_id])
 
+    def kept(self, ticket_id: str) -> Loaded | None:
+        return None  # nothing known without a read: a new-ticket hint is tried with an insert
+
     async def events_caused_by(self, ticket_id: str, command_id: str) -> list[dict[str, Any]] | None:
         if command_id in self.rejections:
             return list(self.rejections[command_id])
