@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ from shared.runtime.tasks import cancel
 from .domain import backoff_delay
 from .errors import SendError, transient
 from .ordering import HOLD_LIMIT
+from .pace import Pace
 from .settings import NotifySettings
 from .store import NotifyStore
 
@@ -41,7 +43,9 @@ log = logging.getLogger(__name__)
 FEEDER_IDLE_MAX_SECONDS = 10.0
 # The rest of a sweeper that finds nothing (leases last minutes; a lost outcome waits this long at most).
 SWEEP_IDLE_MAX_SECONDS = 15.0
-CLAIM_BATCHES = 2  # a feeder keeps up to this many rounds of its workers claimed, and claims a round at once
+# A worker sends a delivery only while at least this share of its lease is left: one sent as its lease runs out could
+# be claimed and sent again by another worker meanwhile. One taken later goes back to the queue at once.
+LEASE_LEFT_TO_SEND = 0.25
 # A woken feeder lets the deliveries written just behind the one that woke it join its claim (as a producer's linger).
 CLAIM_LINGER_SECONDS = 0.02
 MARKS_IN_FLIGHT = 256  # sent marks a process may have waiting to be written (its workers wait beyond this)
@@ -86,6 +90,7 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
+        self._pace = {ch: Pace(self.concurrency(ch), settings.lease_seconds) for ch in senders}
         self._taken = {ch: asyncio.Event() for ch in senders}  # a worker took a delivery: the queue has room
         self._marking: set[asyncio.Task[None]] = set()  # sent marks being written, the workers gone on
         self._marks_free = asyncio.Semaphore(MARKS_IN_FLIGHT)
@@ -99,8 +104,9 @@ class Dispatcher:
         return max(1, int(getattr(self.s, f"{channel}_concurrency", 4)))
 
     def capacity(self, channel: str) -> int:
-        """Deliveries a channel keeps leased ahead of its workers: a few rounds, so that no lease runs out queued."""
-        return CLAIM_BATCHES * self.concurrency(channel)
+        """Deliveries a channel keeps leased ahead of its workers (``pace.py``); a feeder claims half of them at once,
+        while the other half keeps the workers busy."""
+        return self._pace[channel].capacity()
 
     @property
     def lease_seconds(self) -> float:
@@ -177,8 +183,8 @@ class Dispatcher:
         ev.clear()
 
     async def _room(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
-        """Wait until the queue can take a round of the workers (or is empty), so that claims come in batches."""
-        while queue.qsize() and self._free(channel, queue) < self.concurrency(channel):
+        """Wait until half the queue is free (or it is empty), so that claims come in batches."""
+        while queue.qsize() and self._free(channel, queue) < self.capacity(channel) // 2:
             self._taken[channel].clear()
             await self._taken[channel].wait()
         return max(self._free(channel, queue), 1)
@@ -213,10 +219,9 @@ class Dispatcher:
         while True:
             doc = await queue.get()
             self._taken[channel].set()
-            if doc.get("lease_until") is not None and as_utc(doc["lease_until"]) <= self.clock.now():
-                log.warning("lease ran out before a worker took it: left for the sweeper",
-                            extra={"notification_id": doc["_id"]})
-                continue  # another replica may have it by now; the sweeper gives it back to the queue otherwise
+            if self._too_late(doc):
+                await self._give_back(doc)
+                continue
             try:
                 await self.attempt(doc, sender)
             except asyncio.CancelledError:  # shutting down mid-send: hand it back now rather than at lease expiry
@@ -226,17 +231,35 @@ class Dispatcher:
             except Exception:  # the lease brings it back if we could not even record the outcome
                 log.exception("delivery bookkeeping failed", extra={"notification_id": doc["_id"]})
 
+    def _too_late(self, doc: Mapping[str, Any]) -> bool:
+        left = doc.get("lease_until")
+        return left is not None and \
+            (as_utc(left) - self.clock.now()).total_seconds() < self.s.lease_seconds * LEASE_LEFT_TO_SEND
+
+    async def _give_back(self, doc: Mapping[str, Any]) -> None:
+        """Back to the queue unsent, if it is still ours (its claim token): never one another worker claimed since."""
+        log.warning("lease nearly ran out before a worker took it: back to the queue",
+                    extra={"notification_id": doc["_id"]})
+        try:
+            if await self.store.give_back(doc["_id"], doc.get("claim"), self.clock.now()):
+                self.wake({doc["channel"]})
+        except Exception:  # its lease runs out and the sweeper gives it back
+            log.exception("giving a delivery back failed", extra={"notification_id": doc["_id"]})
+
     async def attempt(self, doc: dict[str, Any], sender: Sender) -> None:
+        started = time.monotonic()
         try:
             response = await sender.send(doc)
         except asyncio.CancelledError:
             raise
         except SendError as exc:
+            self._pace[doc["channel"]].sent(time.monotonic() - started)
             await self._failed(doc, exc)
             return
         except Exception as exc:  # an adapter bug or an unexpected library error: retry, do not drop
             await self._failed(doc, transient(f"unexpected: {exc!r}"[:500]))
             return
+        self._pace[doc["channel"]].sent(time.monotonic() - started)
         now = self.clock.now()
         provider_id = response if doc["channel"] == "sms" else None
         # The worker goes on to its next mail while the mark is written (with the marks of the others that finish

@@ -1,12 +1,12 @@
 """Which deliveries still hold back a ticket's later notices, as this process knows them: read once, then kept.
 
-Leasing a new delivery at its insert (``direct.py``) needs the undone deliveries of its ticket, to keep one person's
-notices in order (``ordering.py``). This process writes most of them itself, so after one read of a ticket's undone
-deliveries it keeps the list up to date with its own inserts and marks, and reads again only after
+Leasing a delivery, at its insert (``direct.py``) or by a claim, needs the undone deliveries of its ticket, to keep
+one person's notices in order (``ordering.py``). This process writes most of them itself, so after one read of a
+ticket's undone deliveries it keeps the list up to date with its own inserts and marks, and reads again only after
 ``CHECK_SECONDS`` or a change it cannot follow (a held notice released, a failed one queued again). What another
 replica wrote since the read is seen at the next read; until then the two may go out together, which a claim by two
-replicas at once (read, then lease) could always do. A delivery finished elsewhere stays listed until that read:
-it only holds a notice back to the queue, where the claim reads the database.
+replicas at once (read, then lease) could always do. A delivery finished elsewhere stays listed until that read: it
+holds a later notice back a few seconds longer, never lets one go early.
 """
 
 from __future__ import annotations

@@ -214,10 +214,11 @@ class NotifyStore:
 
     async def _claim(self, channel: str, candidates: list[dict[str, Any]], later: datetime | None, now: datetime,
                      lease: float, limit: int) -> Claim:
-        """Lease the candidates first in line; a claim token keeps two replicas apart."""
+        """Lease the candidates first in line (their tickets' lines as kept, ``lines.py``); a claim token keeps two
+        replicas apart."""
         if not candidates:
             return Claim([], later, False)
-        free = first_in_line(candidates, await self._undone({c["ticket_id"] for c in candidates}))
+        free = first_in_line(candidates, await self._in_line({c["ticket_id"] for c in candidates}))
         ids, held_back = free[:limit], len(free) < len(candidates)
         if not ids:
             return Claim([], later, held_back)
@@ -263,6 +264,14 @@ class NotifyStore:
                                               {"$set": {"status": "pending", "next_attempt_at": now},
                                                "$inc": {"attempts": -1}, "$unset": {"lease_until": ""}})
 
+    async def give_back(self, doc_id: str, claim: str | None, now: datetime) -> bool:
+        """Leased under ``claim`` but not attempted: pending again, the attempt not counted. False when the claim is
+        no longer ours (its lease ran out and another worker has it): that worker's, left alone."""
+        res = await self.deliveries.update_one({"_id": doc_id, "status": "sending", "claim": claim},
+                                               {"$set": {"status": "pending", "next_attempt_at": now},
+                                                "$inc": {"attempts": -1}, "$unset": {"lease_until": ""}})
+        return res.modified_count == 1
+
     async def mark_sent(self, doc_id: str, now: datetime, provider_id: str | None, response: str | None) -> None:
         """Each worker waits for its own mark; the marks of workers that finish together go in one write."""
         await self._marks((doc_id, now, provider_id, response))
@@ -275,9 +284,11 @@ class NotifyStore:
             same.setdefault((provider_id, response), []).append((doc_id, now))
         ops: list[UpdateOne | UpdateMany] = []
         for (provider_id, response), group in same.items():
-            update = {"$set": {"status": "sent", "sent_at": max(now for _, now in group), "provider_id": provider_id,
-                               "provider_response": response, "outcome_published": False, "unpublished": True,
-                               "last_error": None}, "$unset": {"lease_until": ""}}
+            fields = {"status": "sent", "sent_at": max(now for _, now in group), "provider_response": response,
+                      "outcome_published": False, "unpublished": True, "last_error": None}
+            if provider_id is not None:  # an e-mail has none: no entry in the provider-id index either
+                fields["provider_id"] = provider_id
+            update = {"$set": fields, "$unset": {"lease_until": ""}}
             ids = [doc_id for doc_id, _ in group]
             ops.append(UpdateOne({"_id": ids[0], "status": "sending"}, update) if len(ids) == 1
                        else UpdateMany({"_id": {"$in": ids}, "status": "sending"}, update))
