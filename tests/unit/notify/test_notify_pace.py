@@ -1,0 +1,98 @@
+"""How deep a channel's queue of leased deliveries may be (``pace.py``); a worker gives back, by its claim token, one
+taken with too little of its lease left, and a claim reads a ticket's line as kept (real database)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from test_notify_direct import CountedReads, Smtp, Workers, dispatcher, stored
+from test_notify_written import NOW, delivery
+
+from services.notify.pace import MAX_AHEAD, MIN_ROUNDS, Pace
+from services.notify.store import NotifyStore
+from tests.support.testing import eventually
+
+
+def test_the_queue_holds_what_the_workers_send_in_a_quarter_of_a_lease_between_its_floor_and_ceiling() -> None:
+    pace = Pace(workers=8, lease_seconds=120.0)
+    assert pace.capacity() == MAX_AHEAD  # no send yet: the ceiling
+    pace.sent(0.005)
+    assert pace.capacity() == MAX_AHEAD  # 8 workers at 5 ms send 48,000 in 30 s
+    for _ in range(50):
+        pace.sent(2.0)  # a slow server: 8 workers at 2 s send 120 in 30 s
+    assert 115 <= pace.capacity() <= 120
+    for _ in range(50):
+        pace.sent(60.0)
+    assert pace.capacity() == MIN_ROUNDS * 8  # never fewer than a few rounds of the workers
+
+
+async def worker_takes(db: AsyncDatabase, store: NotifyStore, doc: dict[str, Any]) -> tuple[Smtp, Any]:
+    """One e-mail worker of a dispatcher (lease 60 s, clock at NOW) takes ``doc`` from its queue."""
+    d, smtp = dispatcher(store), Smtp()
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    queue.put_nowait(doc)
+    task = asyncio.create_task(d._worker("email", queue, smtp))
+    await eventually(queue.empty, timeout=10, message="the worker took it")
+    return smtp, task
+
+
+async def test_a_delivery_taken_with_under_a_quarter_of_its_lease_left_goes_back_unsent_and_is_sent_once_later(
+        db: AsyncDatabase) -> None:
+    store = NotifyStore(db)
+    late = delivery(1, status="sending", claim="mine", attempts=1, lease_until=NOW + timedelta(seconds=10))
+    await store.deliveries.insert_one(late)
+    smtp, task = await worker_takes(db, store, late)
+
+    async def pending() -> bool:
+        return (await stored(db, 1)).get("status") == "pending"
+
+    await eventually(pending, timeout=10, message="given back")
+    task.cancel()
+    doc = await stored(db, 1)
+    assert smtp.sent == [] and doc["attempts"] == 0 and "lease_until" not in doc  # the attempt not counted
+    [again] = (await store.claim_due("email", NOW, 60, 5)).docs
+    assert again["_id"] == "n-1" and again["attempts"] == 1
+
+
+async def test_a_delivery_another_worker_claimed_meanwhile_is_not_given_back(db: AsyncDatabase) -> None:
+    store = NotifyStore(db)
+    late = delivery(1, status="sending", claim="mine", attempts=1, lease_until=NOW + timedelta(seconds=10))
+    await store.deliveries.insert_one({**late, "claim": "theirs", "attempts": 2,
+                                       "lease_until": NOW + timedelta(seconds=60)})  # its lease ran out; re-claimed
+    assert await store.give_back("n-1", "mine", NOW) is False
+    smtp, task = await worker_takes(db, store, late)
+    await asyncio.sleep(0.2)
+    task.cancel()
+    doc = await stored(db, 1)
+    assert smtp.sent == [] and (doc["status"], doc["claim"], doc["attempts"]) == ("sending", "theirs", 2)
+
+
+async def test_a_claim_reads_a_tickets_line_once_and_still_keeps_a_later_notice_behind_an_earlier_one(
+        db: AsyncDatabase) -> None:
+    store, workers = CountedReads(db), Workers(room=1)
+    store.workers = workers
+    await store.add_deliveries([delivery(1, seq=2, ticket_id="T-1"), delivery(2, seq=4, ticket_id="T-1",
+                                                                              event_id="e-2")])
+    assert [d["_id"] for d in workers.queue] == ["n-1"] and store.reads == 1  # n-2 waits behind n-1, pending
+    claim = await store.claim_due("email", NOW, 60, 5)
+    assert claim.docs == [] and claim.held_back and store.reads == 1  # the kept line answered: n-1 is in flight
+    await store.mark_sent("n-1", NOW, None, "250 ok")
+    [second] = (await store.claim_due("email", NOW, 60, 5)).docs
+    assert second["_id"] == "n-2" and store.reads == 1
+
+
+async def test_a_claim_sees_what_another_replica_finished_at_the_next_read_of_the_line(db: AsyncDatabase) -> None:
+    store, workers = CountedReads(db), Workers(room=1)
+    store.workers = workers
+    store.lines.check_seconds = 0.2
+    await store.deliveries.insert_one(delivery(0, seq=2, ticket_id="T-1", status="sending", claim="other"))
+    await store.add_deliveries([delivery(2, seq=4, ticket_id="T-1", event_id="e-2")])
+    assert workers.queue == [] and store.reads == 1  # behind the other replica's n-0
+    await store.deliveries.update_one({"_id": "n-0"}, {"$set": {"status": "sent"}})  # sent over there
+    assert (await store.claim_due("email", NOW, 60, 5)).docs == []  # the kept line still lists it: held back
+    await asyncio.sleep(0.3)
+    [second] = (await store.claim_due("email", NOW, 60, 5)).docs  # read again: n-0 is done
+    assert second["_id"] == "n-2" and store.reads == 2
