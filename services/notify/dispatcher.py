@@ -209,11 +209,10 @@ class Dispatcher:
                 batch = []
             finally:
                 self._claiming.discard(channel)
-            if not batch:
-                await self._idle(channel, next_due)
-                continue
             for doc in batch:
                 queue.put_nowait(doc)
+            if len(batch) < room:  # it took all that was due: no search for more until told of some (or due)
+                await self._idle(channel, next_due)
 
     async def _worker(self, channel: str, queue: asyncio.Queue[dict[str, Any]], sender: Sender) -> None:
         while True:

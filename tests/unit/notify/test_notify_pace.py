@@ -1,5 +1,6 @@
 """How deep a channel's queue of leased deliveries may be (``pace.py``); a worker gives back, by its claim token, one
-taken with too little of its lease left, and a claim reads a ticket's line as kept (real database)."""
+taken with too little of its lease left; a claim reads a ticket's line as kept, and a new ticket's line is known empty
+from its view's insert (real database)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from test_notify_direct import CountedReads, Smtp, Workers, dispatcher, stored
 from test_notify_written import NOW, delivery
 
+from services.notify.memory import ViewConflict, ViewMemory
 from services.notify.pace import MAX_AHEAD, MIN_ROUNDS, Pace
+from services.notify.projection import TicketView
 from services.notify.store import NotifyStore
 from tests.support.testing import eventually
 
@@ -96,3 +100,48 @@ async def test_a_claim_sees_what_another_replica_finished_at_the_next_read_of_th
     await asyncio.sleep(0.3)
     [second] = (await store.claim_due("email", NOW, 60, 5)).docs  # read again: n-0 is done
     assert second["_id"] == "n-2" and store.reads == 2
+
+
+async def test_a_new_tickets_line_is_known_empty_from_its_view_insert_and_a_redelivered_opening_reads_it(
+        db: AsyncDatabase) -> None:
+    store, workers = CountedReads(db), Workers(room=8)
+    store.workers = workers
+    views = ViewMemory(store)
+    await views.save_views([TicketView(ticket_id="T-1", position=1)])  # inserted: nothing can be in its line yet
+    await store.add_deliveries([delivery(1, seq=2, ticket_id="T-1")])
+    assert store.reads == 0 and [d["_id"] for d in workers.queue] == ["n-1"]
+    again = ViewMemory(store)  # a restarted notify, its opening redelivered: the view is there, refused
+    with pytest.raises(ViewConflict):
+        await again.save_views([TicketView(ticket_id="T-1", position=1)])
+    await store.add_deliveries([delivery(2, seq=4, ticket_id="T-1", event_id="e-2")])
+    assert store.reads == 0 and [d["_id"] for d in workers.queue] == ["n-1"]  # still kept: n-1 is in flight
+    store.lines.forget("T-1")
+    await again.save_views([TicketView(ticket_id="T-2", position=1)])
+    await store.add_deliveries([delivery(3, seq=6, ticket_id="T-1", event_id="e-3")])
+    assert store.reads == 1 and [d["_id"] for d in workers.queue] == ["n-1"]  # read: n-1 and n-2 hold it back
+
+
+class CountedClaims(NotifyStore):
+    claims = 0
+
+    async def claim_due(self, channel: str, now: Any, lease: float, limit: int) -> Any:
+        self.claims += 1
+        return await super().claim_due(channel, now, lease, limit)
+
+
+async def test_a_feeder_that_took_all_that_was_due_rests_until_it_is_told_of_more(db: AsyncDatabase) -> None:
+    store = CountedClaims(db)
+    d = dispatcher(store)
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await store.add_deliveries([delivery(1)])
+    feeder = asyncio.create_task(d._feeder("email", queue))
+    try:
+        await eventually(lambda: queue.qsize() == 1, timeout=10, message="the first one claimed")
+        await asyncio.sleep(0.5)
+        assert store.claims == 1  # it took all that was due: no search right after
+        await store.add_deliveries([delivery(2)])
+        d.wake({"email"})  # as the handler does for a delivery queued pending
+        await eventually(lambda: queue.qsize() == 2, timeout=10, message="the second one claimed")
+        assert store.claims == 2 and (await stored(db, 2))["status"] == "sending"
+    finally:
+        feeder.cancel()
