@@ -3,7 +3,7 @@
 A delivery leased ahead costs nothing more to hold than to claim (its insert can carry the lease, ``direct.py``), and
 every one leased at its insert is one conditional update less. The bound keeps leases from running out queued: at
 the pace the workers have been sending, the last one queued is taken with most of its lease left (a worker gives
-back one taken too late, ``dispatcher.LEASE_LEFT_TO_SEND``). Before any send the pace is unknown and the ceiling
+back one taken too late, ``sending.LEASE_LEFT_TO_SEND``). Before any send the pace is unknown and the ceiling
 holds; a slow server lowers the bound within a few sends, to a few rounds of the workers at least.
 """
 
