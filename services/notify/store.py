@@ -41,6 +41,8 @@ TICKETS = NOTIFY_TICKETS
 DELIVERIES = NOTIFY_DELIVERIES
 INBOX = NOTIFY_INBOX
 MAX_INSERTED = 20_000
+# Views and deliveries written by records of other tickets arriving within this long go in one command (``coalesce``).
+WRITE_LINGER_SECONDS = 0.015
 
 INDEXES = {
     TICKETS: [],
@@ -76,8 +78,8 @@ class NotifyStore(StoredViews, Claims, Marks):
         self.db = db
         self.tickets, self.deliveries, self.inbox = db[TICKETS], db[DELIVERIES], db[INBOX]
         self._views: Coalescer[str, tuple[TicketView | None, Any]] = Coalescer(self._read_views)
-        self._saves: Coalescer[tuple[dict[str, Any], Any], bool] = Coalescer(self._write_views)
-        self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries)
+        self._saves: Coalescer[tuple[dict[str, Any], Any], bool] = Coalescer(self._write_views, WRITE_LINGER_SECONDS)
+        self._adds: Coalescer[Sequence[dict[str, Any]], int] = Coalescer(self._add_deliveries, WRITE_LINGER_SECONDS)
         self._marks: Coalescer[tuple[str, datetime, str | None, str | None], None] = Coalescer(self._mark_sent)
         self.written = Written()
         self.lines = Lines()  # the undone deliveries of the tickets it inserts for, kept after one read
