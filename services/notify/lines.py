@@ -6,7 +6,7 @@ ticket's undone deliveries it keeps the list up to date with its own inserts and
 ``CHECK_SECONDS`` or a change it cannot follow (a held notice released, a failed one queued again). What another
 replica wrote since the read is seen at the next read; until then the two may go out together, which a claim by two
 replicas at once (read, then lease) could always do. A delivery finished elsewhere stays listed until that read: it
-holds a later notice back a few seconds longer, never lets one go early.
+holds a later notice back until that read at most, never lets one go early.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from typing import Any
 
 from .ordering import UNDONE
 
-CHECK_SECONDS = 5.0
+# Long enough to cover a ticket's whole stay on the desk in most cases (each read was one command per event), short
+# enough that another replica's notices to the same person are seen in order soon after.
+CHECK_SECONDS = 30.0
 MAX_TICKETS = 20_000
 
 
