@@ -103,10 +103,14 @@ class Claims:
                                                 {"$set": {"status": "pending"}, "$unset": {"held_for": ""}})
         return res.modified_count
 
-    async def release(self, ids: Sequence[str], now: datetime) -> None:
-        """Claimed but never attempted (shutdown): back to the queue, the attempt not counted."""
+    async def release(self, ids: Sequence[str], now: datetime, claims: Sequence[str] | None = None) -> None:
+        """Claimed but never attempted (shutdown): back to the queue, the attempt not counted. With ``claims`` (the
+        tokens they were leased under) one another worker claimed since its lease ran out is left to that worker."""
         if ids:
-            await self.deliveries.update_many({"_id": {"$in": list(ids)}, "status": "sending"},
+            query: dict[str, Any] = {"_id": {"$in": list(ids)}, "status": "sending"}
+            if claims is not None:
+                query["claim"] = {"$in": sorted(set(claims))}
+            await self.deliveries.update_many(query,
                                               {"$set": {"status": "pending", "next_attempt_at": now},
                                                "$inc": {"attempts": -1}, "$unset": {"lease_until": ""}})
 

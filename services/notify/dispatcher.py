@@ -111,9 +111,10 @@ class Dispatcher(Sending, Outcomes, Sweeper):
         self._tasks.clear()
         if self._marking:  # sent: their marks must land, or the lease sends them again
             await asyncio.wait(set(self._marking), timeout=5)
-        leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.store.release(leftover, self.clock.now()), 2)
+        leftover = [q.get_nowait() for q in self._queues.values() for _ in range(q.qsize())]
+        with contextlib.suppress(Exception):  # only under their own claims: never one claimed elsewhere since
+            await asyncio.wait_for(self.store.release([d["_id"] for d in leftover], self.clock.now(),
+                                                      [d.get("claim") or "" for d in leftover]), 2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.store.flush_published(), 2)
         self._queues.clear()

@@ -145,3 +145,20 @@ async def test_a_feeder_that_took_all_that_was_due_rests_until_it_is_told_of_mor
         assert store.claims == 2 and (await stored(db, 2))["status"] == "sending"
     finally:
         feeder.cancel()
+
+
+async def test_a_stopping_dispatcher_gives_back_what_is_still_queued_under_its_own_claims_only(
+        db: AsyncDatabase) -> None:
+    store = NotifyStore(db)
+    d = dispatcher(store)
+    mine = delivery(1, status="sending", claim="mine", attempts=1, lease_until=NOW + timedelta(seconds=60))
+    expired = delivery(2, status="sending", claim="mine", attempts=1, lease_until=NOW - timedelta(seconds=1))
+    await store.deliveries.insert_many([mine, {**expired, "claim": "theirs", "attempts": 2}])  # n-2 re-claimed
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for doc in (mine, expired):
+        queue.put_nowait(doc)
+    d._queues["email"] = queue
+    await d.stop()
+    one, two = await stored(db, 1), await stored(db, 2)
+    assert (one["status"], one["attempts"]) == ("pending", 0)
+    assert (two["status"], two["claim"], two["attempts"]) == ("sending", "theirs", 2)  # left to its worker
