@@ -29,6 +29,8 @@ class Lines:
         self.check_seconds, self.size = check_seconds, size
         self._tickets: OrderedDict[str, tuple[float, dict[str, dict[str, Any]]]] = OrderedDict()
         self._ticket_of: dict[str, str] = {}
+        # finished lately by this process: a read that was on its way meanwhile must not list them again
+        self._finished: OrderedDict[str, None] = OrderedDict()
 
     def unchecked(self, ticket_ids: Iterable[str]) -> set[str]:
         """Those to read: never read, or read longer ago than ``check_seconds``."""
@@ -40,7 +42,8 @@ class Lines:
         now = time.monotonic()
         found: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in ticket_ids}
         for r in rows:
-            found.setdefault(r["ticket_id"], {})[r["_id"]] = dict(r)
+            if r["_id"] not in self._finished:
+                found.setdefault(r["ticket_id"], {})[r["_id"]] = dict(r)
         for tid, undone in found.items():
             self.forget(tid)
             self._tickets[tid] = (now, undone)
@@ -61,15 +64,19 @@ class Lines:
 
     def finished(self, ids: Iterable[str]) -> None:
         for i in ids:
+            self._finished[i] = None
+            if len(self._finished) > self.size:
+                self._finished.popitem(last=False)
             tid = self._ticket_of.pop(i, None)
             if tid is not None and tid in self._tickets:
                 self._tickets[tid][1].pop(i, None)
 
     def forget(self, ticket_id: str | None = None) -> None:
         """A change this process cannot follow: read again (every ticket when none is named)."""
-        if ticket_id is None:
+        if ticket_id is None:  # e.g. a failed one queued again: undone once more
             self._tickets.clear()
             self._ticket_of.clear()
+            self._finished.clear()
             return
         kept = self._tickets.pop(ticket_id, None)
         for i in kept[1] if kept else ():

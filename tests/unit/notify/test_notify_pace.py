@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from test_notify_direct import CountedReads, Smtp, Workers, dispatcher, stored
 from test_notify_written import NOW, delivery
 
+from services.notify.lines import Lines
 from services.notify.memory import ViewConflict, ViewMemory
 from services.notify.pace import MAX_AHEAD, MIN_ROUNDS, Pace
 from services.notify.projection import TicketView
@@ -162,3 +163,14 @@ async def test_a_stopping_dispatcher_gives_back_what_is_still_queued_under_its_o
     one, two = await stored(db, 1), await stored(db, 2)
     assert (one["status"], one["attempts"]) == ("pending", 0)
     assert (two["status"], two["claim"], two["attempts"]) == ("sending", "theirs", 2)  # left to its worker
+
+
+def test_a_line_read_while_one_of_its_deliveries_was_marked_finished_does_not_list_it_again() -> None:
+    lines = Lines()
+    row = {"ticket_id": "T-1", "recipient": "client"}
+    lines.finished(["n-1"])  # its mark landed while the read below was on its way
+    lines.checked(["T-1"], [{**row, "_id": "n-1", "seq": 2}, {**row, "_id": "n-2", "seq": 4}])
+    assert [r["_id"] for r in lines.undone(["T-1"])] == ["n-2"]
+    lines.forget()  # a failed one queued again: it may be undone once more
+    lines.checked(["T-1"], [{**row, "_id": "n-1", "seq": 2}])
+    assert [r["_id"] for r in lines.undone(["T-1"])] == ["n-1"]
