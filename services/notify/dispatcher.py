@@ -3,10 +3,9 @@
 Each channel has its own feeder (one poller claiming due deliveries in batches) and its own
 workers, so a stalled SMTP server ties up only e-mail workers while SMS and chat go on; within
 a channel, several workers keep one slow message from holding back other tickets, while one person's
-notices about one ticket go one after another, in event order (``ordering.py``).
-Outcomes (``NotificationSent``/``NotificationFailed`` and the ledger's
-``RecordNotification``) use ids derived from the notification id, and a delivery is marked
-published only after the broker acknowledged them, so a crash republishes rather than loses.
+notices about one ticket go one after another, in event order (``ordering.py``). The dispatcher is put together
+from its parts by concept: the feeders and queues here, the workers (``sending.py``), the outcomes
+(``outcomes.py``) and the recovery of what a crash left (``recovery.py``).
 """
 
 from __future__ import annotations
@@ -16,66 +15,33 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from shared.contracts.collections import NOTIFY_DELIVERIES
-from shared.contracts.envelope import Envelope, envelope_for
-from shared.contracts.schemas import notify, tickets
-from shared.contracts.topics import NOTIFY_EVENTS, TICKETS_COMMANDS
-from shared.runtime.clock import Clock, as_utc
-from shared.runtime.ids import derived_id
-from shared.runtime.kafka import KafkaBus, Poison
-from shared.runtime.metrics import NOTIFICATIONS
+from shared.runtime.clock import Clock
+from shared.runtime.kafka import KafkaBus
 from shared.runtime.tasks import cancel
 
-from .domain import backoff_delay
-from .errors import SendError, transient
-from .ordering import HOLD_LIMIT
+from .outcomes import Outcomes, outcome_envelopes
+from .pace import Pace
+from .recovery import SWEEP_IDLE_MAX_SECONDS, Sweeper
+from .sending import LEASE_LEFT_TO_SEND, Sender, Sending
 from .settings import NotifySettings
 from .store import NotifyStore
+
+__all__ = ["CLAIM_LINGER_SECONDS", "FEEDER_IDLE_MAX_SECONDS", "LEASE_LEFT_TO_SEND", "MARKS_IN_FLIGHT",
+           "SWEEP_IDLE_MAX_SECONDS", "Dispatcher", "Sender", "outcome_envelopes"]
 
 log = logging.getLogger(__name__)
 # How long an idle feeder rests when told of nothing: every delivery this process writes, reschedules or releases
 # wakes it, so this only bounds how late it sees one written by a replica that died before sending it.
 FEEDER_IDLE_MAX_SECONDS = 10.0
-# The rest of a sweeper that finds nothing (leases last minutes; a lost outcome waits this long at most).
-SWEEP_IDLE_MAX_SECONDS = 15.0
-CLAIM_BATCHES = 2  # a feeder keeps up to this many rounds of its workers claimed, and claims a round at once
 # A woken feeder lets the deliveries written just behind the one that woke it join its claim (as a producer's linger).
 CLAIM_LINGER_SECONDS = 0.02
 MARKS_IN_FLIGHT = 256  # sent marks a process may have waiting to be written (its workers wait beyond this)
 
 
-class Sender(Protocol):
-    async def send(self, d: Mapping[str, Any]) -> str: ...
-    async def close(self) -> None: ...
-
-
-def outcome_envelopes(d: Mapping[str, Any], occurred_at: Any) -> tuple[Envelope, Envelope]:
-    """The notify event and the ledger command for a delivery's outcome; ids stable across republishing."""
-    nid = d["_id"]
-    common = dict(notification_id=nid, event_id=d["event_id"], recipient=d["recipient"], channel=d["channel"],
-                  template=d["template"])
-    event: notify.NotificationSent | notify.NotificationFailed
-    if d["status"] == "sent":
-        event = notify.NotificationSent(**common)
-        record = tickets.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
-                                            outcome="sent")
-    else:
-        reason = str(d.get("last_error") or "failed")
-        event = notify.NotificationFailed(**common, reason=reason, permanent=bool(d.get("permanent")),
-                                          attempts=int(d.get("attempts") or 0))
-        record = tickets.RecordNotification(notification_id=nid, recipient=d["recipient"], channel=d["channel"],
-                                            outcome="failed", detail=reason[:1000])
-    ev = envelope_for(event, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "outcome", d["status"]),
-                      correlation_id=d["event_id"], actor="notify")
-    cmd = envelope_for(record, d["ticket_id"], occurred_at=occurred_at, id=derived_id(nid, "record", d["status"]),
-                       correlation_id=d["event_id"], actor="notify")
-    return ev, cmd
-
-
-class Dispatcher:
+class Dispatcher(Sending, Outcomes, Sweeper):
     def __init__(self, store: NotifyStore, bus: KafkaBus, clock: Clock, settings: NotifySettings,
                  senders: Mapping[str, Callable[[], Sender]], rnd: Callable[[], float] = random.random) -> None:
         self.store, self.bus, self.clock, self.s = store, bus, clock, settings
@@ -86,6 +52,7 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
         self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._senders: list[Sender] = []
+        self._pace = {ch: Pace(self.concurrency(ch), settings.lease_seconds) for ch in senders}
         self._taken = {ch: asyncio.Event() for ch in senders}  # a worker took a delivery: the queue has room
         self._marking: set[asyncio.Task[None]] = set()  # sent marks being written, the workers gone on
         self._marks_free = asyncio.Semaphore(MARKS_IN_FLIGHT)
@@ -99,8 +66,9 @@ class Dispatcher:
         return max(1, int(getattr(self.s, f"{channel}_concurrency", 4)))
 
     def capacity(self, channel: str) -> int:
-        """Deliveries a channel keeps leased ahead of its workers: a few rounds, so that no lease runs out queued."""
-        return CLAIM_BATCHES * self.concurrency(channel)
+        """Deliveries a channel keeps leased ahead of its workers (``pace.py``); a feeder claims half of them at once,
+        while the other half keeps the workers busy."""
+        return self._pace[channel].capacity()
 
     @property
     def lease_seconds(self) -> float:
@@ -143,9 +111,10 @@ class Dispatcher:
         self._tasks.clear()
         if self._marking:  # sent: their marks must land, or the lease sends them again
             await asyncio.wait(set(self._marking), timeout=5)
-        leftover = [q.get_nowait()["_id"] for q in self._queues.values() for _ in range(q.qsize())]
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.store.release(leftover, self.clock.now()), 2)
+        leftover = [q.get_nowait() for q in self._queues.values() for _ in range(q.qsize())]
+        with contextlib.suppress(Exception):  # only under their own claims: never one claimed elsewhere since
+            await asyncio.wait_for(self.store.release([d["_id"] for d in leftover], self.clock.now(),
+                                                      [d.get("claim") or "" for d in leftover]), 2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.store.flush_published(), 2)
         self._queues.clear()
@@ -177,8 +146,8 @@ class Dispatcher:
         ev.clear()
 
     async def _room(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> int:
-        """Wait until the queue can take a round of the workers (or is empty), so that claims come in batches."""
-        while queue.qsize() and self._free(channel, queue) < self.concurrency(channel):
+        """Wait until half the queue is free (or it is empty), so that claims come in batches."""
+        while queue.qsize() and self._free(channel, queue) < self.capacity(channel) // 2:
             self._taken[channel].clear()
             await self._taken[channel].wait()
         return max(self._free(channel, queue), 1)
@@ -203,161 +172,10 @@ class Dispatcher:
                 batch = []
             finally:
                 self._claiming.discard(channel)
-            if not batch:
-                await self._idle(channel, next_due)
-                continue
             for doc in batch:
                 queue.put_nowait(doc)
-
-    async def _worker(self, channel: str, queue: asyncio.Queue[dict[str, Any]], sender: Sender) -> None:
-        while True:
-            doc = await queue.get()
-            self._taken[channel].set()
-            if doc.get("lease_until") is not None and as_utc(doc["lease_until"]) <= self.clock.now():
-                log.warning("lease ran out before a worker took it: left for the sweeper",
-                            extra={"notification_id": doc["_id"]})
-                continue  # another replica may have it by now; the sweeper gives it back to the queue otherwise
-            try:
-                await self.attempt(doc, sender)
-            except asyncio.CancelledError:  # shutting down mid-send: hand it back now rather than at lease expiry
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.store.reschedule(doc["_id"], self.clock.now(), "worker stopped"), 2)
-                raise
-            except Exception:  # the lease brings it back if we could not even record the outcome
-                log.exception("delivery bookkeeping failed", extra={"notification_id": doc["_id"]})
-
-    async def attempt(self, doc: dict[str, Any], sender: Sender) -> None:
-        try:
-            response = await sender.send(doc)
-        except asyncio.CancelledError:
-            raise
-        except SendError as exc:
-            await self._failed(doc, exc)
-            return
-        except Exception as exc:  # an adapter bug or an unexpected library error: retry, do not drop
-            await self._failed(doc, transient(f"unexpected: {exc!r}"[:500]))
-            return
-        now = self.clock.now()
-        provider_id = response if doc["channel"] == "sms" else None
-        # The worker goes on to its next mail while the mark is written (with the marks of the others that finish
-        # meanwhile, in one write); at most MARKS_IN_FLIGHT wait at once, so none waits anywhere near its lease.
-        await self._marks_free.acquire()
-        mark = asyncio.create_task(self._mark_sent(doc, now, provider_id, None if provider_id else response[:300]))
-        self._marking.add(mark)
-        mark.add_done_callback(self._marking.discard)
-
-    async def _mark_sent(self, doc: dict[str, Any], now: datetime, provider_id: str | None,
-                         response: str | None) -> None:
-        try:
-            await self.store.mark_sent(doc["_id"], now, provider_id, response)
-        except Exception:  # the lease brings it back: sent again rather than never recorded
-            log.exception("delivery bookkeeping failed", extra={"notification_id": doc["_id"]})
-            return
-        finally:
-            self._marks_free.release()
-        self.delivered += 1
-        self._done()
-        NOTIFICATIONS.labels(channel=doc["channel"], outcome="sent").inc()
-        self._outbox.put_nowait({**doc, "status": "sent"})
-
-    async def _failed(self, doc: dict[str, Any], exc: SendError) -> None:
-        now = self.clock.now()
-        attempts = int(doc.get("attempts") or 1)
-        if not exc.permanent and attempts < self.s.max_attempts:
-            delay = backoff_delay(attempts, self.s.retry_base_seconds, self.s.retry_cap_seconds, self.rnd())
-            log.info("delivery will be retried", extra={"notification_id": doc["_id"], "reason": exc.reason,
-                                                        "attempt": attempts, "delay": delay})
-            await self.store.reschedule(doc["_id"], now + timedelta(seconds=delay), exc.reason)
-            self.wake({doc["channel"]})  # a resting feeder looks again and rests until this retry at most
-            NOTIFICATIONS.labels(channel=doc["channel"], outcome="retried").inc()
-            return
-        reason = exc.reason if exc.permanent else f"gave up after {attempts} attempts: {exc.reason}"
-        log.warning("delivery failed", extra={"notification_id": doc["_id"], "reason": reason})
-        await self.store.mark_failed(doc["_id"], now, reason, exc.permanent)
-        self._done()
-        NOTIFICATIONS.labels(channel=doc["channel"], outcome="failed").inc()
-        self._outbox.put_nowait({**doc, "status": "failed", "last_error": reason, "permanent": exc.permanent,
-                                 "attempts": attempts})
-
-    async def publish_outcomes(self, docs: list[dict[str, Any]]) -> None:
-        """Publish outcomes in one batch per topic, then mark them published (the sweeper redoes lost ones)."""
-        pairs = [outcome_envelopes(d, self.clock.now()) for d in docs]
-        await self.bus.publish_many(NOTIFY_EVENTS, [ev for ev, _ in pairs])
-        await self.bus.publish_many(TICKETS_COMMANDS, [cmd for _, cmd in pairs])
-        for d, (ev, _) in zip(docs, pairs, strict=True):
-            if d["status"] == "failed":
-                await self.dead_letter(d, ev)
-                await self.report(d)
-        self.store.published_later([d["_id"] for d in docs])
-        self.published += len(docs)
-
-    async def _publisher(self) -> None:
-        while True:
-            batch = [await self._outbox.get()]
-            while not self._outbox.empty() and len(batch) < 500:
-                batch.append(self._outbox.get_nowait())
-            try:
-                await self.publish_outcomes(batch)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # left unpublished in MongoDB: the sweeper publishes them later
-                log.exception("publishing outcomes failed")
-
-    async def report(self, d: dict[str, Any]) -> None:
-        """Tell the author; a notice that cannot be rendered must not hold up the outcomes behind it."""
-        if self.on_failure is None:
-            return
-        try:
-            await self.on_failure(d)
-        except Poison as exc:
-            log.error("failure notice cannot be rendered", extra={"notification_id": d["_id"], "error": str(exc)})
-
-    async def dead_letter(self, d: Mapping[str, Any], ev: Envelope) -> None:
-        """A failed delivery is parked on ``notify.events.dlq`` with its reason, for operators and replay."""
-        headers = [("type", ev.type.encode()), ("x-dlq-reason", str(d.get("last_error") or "")[:4000].encode()),
-                   ("x-dlq-source-topic", NOTIFY_DELIVERIES.encode()), ("x-notification-id", d["_id"].encode()),
-                   ("x-dlq-permanent", str(bool(d.get("permanent"))).lower().encode()),
-                   ("x-dlq-failed-at", self.clock.now().isoformat().encode())]
-        await self.bus.publish_raw(self.bus.topic(NOTIFY_EVENTS.dead_letter), d["ticket_id"].encode(),
-                                   ev.to_bytes(), headers)
-
-    async def sweep(self) -> bool:
-        """Recover what a crash or a failed publish left; True when there was something to recover."""
-        found = bool(await self.store.release_expired(self.clock.now()))
-        if await self.store.release_stale_holds(self.clock.now() - HOLD_LIMIT):
-            found = True
-        for d in await self.store.unpublished():
-            # Leave fresh outcomes to the worker that is publishing them right now (if it fails, the next sweep,
-            # however rested, publishes them), and those published whose mark is on its way.
-            at = d.get("sent_at") or d.get("failed_at")
-            if self.store.publishing(d["_id"]) or (at is not None and (self.clock.now() - at).total_seconds() < 5):
-                continue
-            found = True
-            await self.publish_outcomes([d])
-        if found:
-            self.wake()
-        return found
-
-    async def _sweeper(self) -> None:
-        """Sweeps every ``poll_interval * 4`` (at least 1 s) while they find work, else every
-        ``SWEEP_IDLE_MAX_SECONDS``: recovery is never urgent and an idle desk stays quiet."""
-        base = max(self.s.poll_interval * 4, 1.0)
-        try:  # once, off the start's path: it reads every sent and failed delivery
-            await self.store.flag_unpublished()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the next start tries again
-            log.exception("flagging unpublished outcomes failed")
-        while True:
-            found = True
-            try:
-                found = await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("notify sweep failed")
-            await asyncio.sleep(base if found else max(base, SWEEP_IDLE_MAX_SECONDS))
-
+            if len(batch) < room:  # it took all that was due: no search for more until told of some (or due)
+                await self._idle(channel, next_due)
 
 SenderFactory = Callable[[], Sender]
 Closer = Callable[[], Awaitable[None]]

@@ -184,7 +184,8 @@ class NotifyHandler:
         await self.store.add_inbox(inbox)
         added = await self.store.add_deliveries(deliveries)
         self.planned += added
-        waiting = {d["channel"] for d in deliveries if d["status"] != "sending"}  # the rest were handed to workers
+        # leased ones were handed to the workers; held ones join the queue when released (which wakes it then)
+        waiting = {d["channel"] for d in deliveries if d["status"] == "pending"}
         if added and waiting and self.dispatcher is not None:
             self.dispatcher.wake(waiting)
 

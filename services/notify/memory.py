@@ -76,12 +76,14 @@ class ViewMemory:
         except BaseException:  # unknown whether it landed: read these again next time
             self.forget([v.ticket_id for v, _ in writes])
             raise
-        for (v, _), no in zip(writes, refused, strict=True):
+        for (v, guard), no in zip(writes, refused, strict=True):
             if no:
                 self.forget([v.ticket_id])
                 self._exists.add(v.ticket_id)
-            else:
-                self._keep(v, v, v.position)
+                continue
+            self._keep(v, v, v.position)
+            if guard is ABSENT:  # a new ticket: no notice has a place in its line yet (``lines.py``), none to read
+                self.store.lines.checked([v.ticket_id], [])
         if any(refused):
             raise ViewConflict(f"{sum(refused)} view write(s) refused: written meanwhile by another instance")
 

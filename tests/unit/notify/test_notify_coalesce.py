@@ -80,3 +80,23 @@ async def test_a_run_must_answer_every_item() -> None:
     c: Coalescer[int, int] = Coalescer(short)
     with pytest.raises(RuntimeError, match="2 items"):
         await asyncio.gather(c(1), c(2))
+
+
+async def test_a_lingering_coalescer_lets_calls_that_arrive_just_behind_the_first_join_its_run() -> None:
+    runs: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        runs.append(list(items))
+        return items
+
+    async def later(c: Coalescer[int, int], i: int, after: float) -> int:
+        await asyncio.sleep(after)
+        return await c(i)
+
+    lingering: Coalescer[int, int] = Coalescer(run, linger=0.2)
+    assert await asyncio.gather(lingering(1), later(lingering, 2, 0.05)) == [1, 2]
+    assert runs == [[1, 2]]  # one command for both
+    runs.clear()
+    eager: Coalescer[int, int] = Coalescer(run)
+    assert await asyncio.gather(eager(1), later(eager, 2, 0.05)) == [1, 2]
+    assert runs == [[1], [2]]  # without a linger the second came too late
