@@ -138,3 +138,25 @@ def test_the_sketch_guesses_a_window_and_forgets_what_a_read_replaced() -> None:
     assert near is not None and 150 - 2 * 16 - 20 <= tokens.index(near) <= 130
     sk.learn("k", "000", "100", [])  # those tickets left: the window past them is guessed from what is left
     assert sk.ahead("k", None, 20, 1) is not None and sk.ahead("k", None, 20, 1) > "100"
+
+
+async def test_offers_and_mine_are_one_window_each_offers_keyed_by_every_agent_offered() -> None:
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    offered = {"_id": "T-1", "status": "offered", "offered_to": ["ann", "bob", "ann"], "service_team_id": "A",
+               "created_at": at, "updated_at": at}
+    keys = queue_keys(offered)
+    assert {k for k in keys if k.startswith("of[")} == {f'of["ann"]|{token(at)}', f'of["bob"]|{token(at)}'}
+    assert f'oft["bob","A"]|{token(at)}' in keys
+    mine = {**offered, "status": "waiting_customer", "offered_to": [], "assignee_id": "ann"}
+    assert [k for k in queue_keys(mine) if k.startswith(("of", "mn"))] == [f'mn["ann"]|{token(at)}']
+    rng = random.Random(11)
+    docs = [shaped(d) for d in random_docs(400, rng)]
+    for queue, me in ((Queue.offers, "a1"), (Queue.mine, "a2")):
+        find = WindowedFind(docs)
+        base = queue_filter(queue, me, NOW, timedelta(hours=1))
+        field, direction = ("updated_at", 1) if queue == Queue.offers else ("updated_at", -1)
+        for _ in range(2):  # cold, then warm
+            find.calls = []
+            page = await plan.find_page(find, [base, {}], field, direction, None, 5)
+            assert [d["_id"] for d in page] == reference(docs, base, field, direction)[:6], queue
+            assert len(find.calls) == 1 and KEYS_FIELD in find.calls[0], find.calls  # every status in one read
