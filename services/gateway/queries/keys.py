@@ -26,7 +26,7 @@ from shared.contracts.schemas.common import ACTIVE_STATUSES
 KEYS_FIELD = "queue_keys"
 # Bump when KEY_SPECS or the encoding change: catch-up recomputes copies written with another shape.
 SHAPE_FIELD = "queue_keys_shape"
-SHAPE_VERSION = 3
+SHAPE_VERSION = 4
 ANY = None  # an allowed-values entry: any string (the scope's ids)
 ACTIVE = frozenset(s.value for s in ACTIVE_STATUSES)
 TOP = "~"  # above every token (tokens are digits, or "" for null)
@@ -67,11 +67,15 @@ def _queue_shapes() -> list[tuple[str, dict[str, frozenset[Any] | None], str, st
 # The scope's equalities a queue branch may carry (access/scope.py): none (administrators), a service team, a
 # line or group for tickets without a team, or the assignee (a specialist's own tickets, a lead's agents'): an
 # agent holds hundreds of active tickets on a big desk, which his index reads whole for every queue page.
+# ``USER`` is no stored field: a key for the assignee and one for each participant, so a person's own tickets in a
+# staff scope (his as assignee or as participant, two branches of the scope) are one window (plan.py).
+USER = "@user"
 _SCOPE_SHAPES: list[tuple[str, dict[str, frozenset[Any] | None]]] = [
     ("", {}), ("t", {"service_team_id": ANY}),
     ("l", {"line": ANY, "service_team_id": frozenset({None})}),
     ("g", {"group_id": ANY, "service_team_id": frozenset({None})}),
     ("a", {"assignee_id": ANY}),
+    ("u", {USER: ANY}),
 ]
 
 # A queue of one person's tickets needs no scope of its own: the person's field bounds it, and his scope holds it.
@@ -112,8 +116,17 @@ def prefix(spec: KeySpec, values: Mapping[str, Any]) -> str:
     return spec.name + json.dumps([values[f] for f, _ in spec.allowed], separators=(",", ":")) + "|"
 
 
+def users(doc: Mapping[str, Any]) -> list[str]:
+    """The people whose own ticket this is: its assignee and its participants (``USER``)."""
+    parts = doc.get("participants") or []
+    people = [doc.get("assignee_id"), *(p.get("user_id") for p in parts if isinstance(p, Mapping))]
+    return [u for u in dict.fromkeys(people) if isinstance(u, str)]
+
+
 def _choices(doc: Mapping[str, Any], field: str) -> list[tuple[str, Any]]:
     """The field's value, or each of its elements when it holds an array (an equality matches any of them)."""
+    if field == USER:
+        return [(USER, u) for u in users(doc)]
     value = _value(doc, field)
     return [(field, v) for v in dict.fromkeys(value)] if isinstance(value, list) else [(field, value)]
 

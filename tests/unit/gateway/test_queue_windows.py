@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from services.gateway.access.principal import Principal, UserRole
+from services.gateway.access.scope import ticket_scope
 from services.gateway.queries import plan
-from services.gateway.queries.keys import KEY_SPECS, KEYS_FIELD, queue_keys, shaped, spec_for, token
+from services.gateway.queries.keys import KEY_SPECS, KEYS_FIELD, queue_keys, shaped, spec_for, token, users
 from services.gateway.queries.queues import Queue, queue_filter
 from services.gateway.queries.windows import Sketch
 from tests.unit.gateway.test_gateway_plan import NOW, fake_find, queue_cases, random_docs, reference
@@ -160,3 +162,21 @@ async def test_offers_and_mine_are_one_window_each_offers_keyed_by_every_agent_o
             page = await plan.find_page(find, [base, {}], field, direction, None, 5)
             assert [d["_id"] for d in page] == reference(docs, base, field, direction)[:6], queue
             assert len(find.calls) == 1 and KEYS_FIELD in find.calls[0], find.calls  # every status in one read
+
+
+async def test_a_persons_own_tickets_in_a_staff_scope_are_one_window_assignee_and_participant_alike() -> None:
+    rng = random.Random(12)
+    docs = [shaped(d) for d in random_docs(400, rng)]
+    a1 = Principal(user_id="a1", role=UserRole.specialist, team_ids=["A"], line_ids=["first"])
+    base, scope = queue_filter(Queue.needs_reply, "a1", NOW, timedelta(hours=1)), ticket_scope(a1)
+    find = WindowedFind(docs)
+    for cursor in (None, None):  # cold, then warm
+        find.calls = []
+        page = await plan.find_page(find, [base, scope], "last_client_message_at", 1, cursor, 9)
+        want = reference(docs, {**base, "$and": [scope]}, "last_client_message_at", 1)[:10]
+        assert [d["_id"] for d in page] == want
+        persons = [q for q in find.calls if str(q.get(KEYS_FIELD, {}).get("$gte", "")).startswith('nru["a1"')]
+        assert len(persons) >= 1 and not any("participants.user_id" in q or "assignee_id" in q for q in persons)
+        assert not [q for q in find.calls if "participants.user_id" in q], "no query of its own for participants"
+    mine = [d for d in docs if d.get("status") in ("new", "assigned") and "a1" in users(d)]
+    assert any(d.get("assignee_id") != "a1" for d in mine), "the sample holds tickets a1 only takes part in"
