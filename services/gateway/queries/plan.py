@@ -194,21 +194,25 @@ def _unique(bs: list[Branch]) -> list[Branch]:
 def _person_pairs(planned: list[tuple[Branch, bool]]) -> list[tuple[Branch, bool, list[Branch]]]:
     """``planned`` with each pair of scope branches "his as assignee" and "his as participant" of one query joined
     into one ``USER`` branch (keys.py), carrying the two it stands for (a branch alone carries itself)."""
-    out: list[tuple[Branch, bool, list[Branch]]] = []
-    taken: set[int] = set()
+    partner_of: dict[int, int] = {}
     for i, (b, inside) in enumerate(planned):
-        if i in taken:
-            continue
         person = _only_eq(b, "participants.user_id")
         rest = {f: c for f, c in b.items() if f != "participants.user_id"}
-        partner = next((j for j, (o, o_inside) in enumerate(planned) if j != i and j not in taken
-                        and not inside and not o_inside and person is not None and _only_eq(o, "assignee_id") == person
-                        and {f: c for f, c in o.items() if f != "assignee_id"} == rest), None)
-        if partner is None or "assignee_id" in rest:
-            out.append((b, inside, [b]))
+        if inside or person is None or "assignee_id" in rest:
             continue
-        taken.add(partner)
-        out.append(({USER: [("eq", person)], **rest}, False, [b, planned[partner][0]]))
+        partner = next((j for j, (o, o_inside) in enumerate(planned) if j not in partner_of and not o_inside
+                        and _only_eq(o, "assignee_id") == person
+                        and {f: c for f, c in o.items() if f != "assignee_id"} == rest), None)
+        if partner is not None and i not in partner_of:
+            partner_of[i], partner_of[partner] = partner, i
+    out: list[tuple[Branch, bool, list[Branch]]] = []
+    for i, (b, inside) in enumerate(planned):
+        if i not in partner_of:
+            out.append((b, inside, [b]))
+        elif _only_eq(b, "participants.user_id") is not None:
+            rest = {f: c for f, c in b.items() if f != "participants.user_id"}
+            person = _only_eq(b, "participants.user_id")
+            out.append(({USER: [("eq", person)], **rest}, False, [b, planned[partner_of[i]][0]]))
     return out
 
 

@@ -178,5 +178,8 @@ async def test_a_persons_own_tickets_in_a_staff_scope_are_one_window_assignee_an
         persons = [q for q in find.calls if str(q.get(KEYS_FIELD, {}).get("$gte", "")).startswith('nru["a1"')]
         assert len(persons) >= 1 and not any("participants.user_id" in q or "assignee_id" in q for q in persons)
         assert not [q for q in find.calls if "participants.user_id" in q], "no query of its own for participants"
+        assert not [q for q in find.calls if "assignee_id" in q], "nor for his tickets as assignee"
+        # his own, his team's, his line's tickets without a team (a window may be widened by a second read)
+        assert {q[KEYS_FIELD]["$gte"].split("[")[0] for q in find.calls} == {"nru", "nrt", "nrl"}, find.calls
     mine = [d for d in docs if d.get("status") in ("new", "assigned") and "a1" in users(d)]
     assert any(d.get("assignee_id") != "a1" for d in mine), "the sample holds tickets a1 only takes part in"
