@@ -28,13 +28,11 @@ from shared.runtime.mongo import database, mongo_client
 
 from ..access.staff_directory import StaffDirectory
 from ..settings import GatewaySettings
-from .keys import KEYS_FIELD, SHAPE_FIELD, hint_key, split_key
+from .keys import KEYS_FIELD, hint_key, split_key
 from .views import NO_HISTORY, TicketViews
 from .windows import SAMPLE, Sketch
 
 ONLY_HISTORY = {"history": 1}
-# A whole ticket without the copy's own bookkeeping: its queue keys are a few dozen strings no caller reads.
-NO_KEYS = {KEYS_FIELD: 0, SHAPE_FIELD: 0}
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +87,7 @@ class TicketFind:
 
     async def __call__(self, query: dict[str, Any], sort: list[tuple[str, int]], limit: int | None,
                        projection: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        cursor = self.tickets.find(query, projection or NO_KEYS).sort(sort).limit(limit or 0)
+        cursor = self.tickets.find(query, projection).sort(sort).limit(limit or 0)
         return [d async for d in cursor]
 
     async def warm(self) -> None:
