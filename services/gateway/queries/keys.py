@@ -14,6 +14,7 @@ The keys are computed from the copy itself, where it is written (views.py): pure
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from shared.contracts.schemas.common import ACTIVE_STATUSES
 KEYS_FIELD = "queue_keys"
 # Bump when KEY_SPECS or the encoding change: catch-up recomputes copies written with another shape.
 SHAPE_FIELD = "queue_keys_shape"
-SHAPE_VERSION = 2
+SHAPE_VERSION = 4
 ANY = None  # an allowed-values entry: any string (the scope's ids)
 ACTIVE = frozenset(s.value for s in ACTIVE_STATUSES)
 TOP = "~"  # above every token (tokens are digits, or "" for null)
@@ -49,6 +50,8 @@ class KeySpec:
 def _queue_shapes() -> list[tuple[str, dict[str, frozenset[Any] | None], str, str | None]]:
     true = frozenset({True})
     shapes: list[tuple[str, dict[str, frozenset[Any] | None], str, str | None]] = [
+        ("of", {"offered_to": ANY}, "updated_at", None),  # offers: one key per agent offered (an array field)
+        ("mn", {"assignee_id": ANY}, "updated_at", None),  # mine: every working status in one window
         ("nr", {"last_message_from": frozenset({"client"})}, "last_client_message_at", None),  # needs_reply
         ("tl", {}, "deadline", "deadline"),  # time_limit
         ("od", {}, "created_at", "deadline"),  # overdue by deadline
@@ -64,17 +67,24 @@ def _queue_shapes() -> list[tuple[str, dict[str, frozenset[Any] | None], str, st
 # The scope's equalities a queue branch may carry (access/scope.py): none (administrators), a service team, a
 # line or group for tickets without a team, or the assignee (a specialist's own tickets, a lead's agents'): an
 # agent holds hundreds of active tickets on a big desk, which his index reads whole for every queue page.
+# ``USER`` is no stored field: a key for the assignee and one for each participant, so a person's own tickets in a
+# staff scope (his as assignee or as participant, two branches of the scope) are one window (plan.py).
+USER = "@user"
 _SCOPE_SHAPES: list[tuple[str, dict[str, frozenset[Any] | None]]] = [
     ("", {}), ("t", {"service_team_id": ANY}),
     ("l", {"line": ANY, "service_team_id": frozenset({None})}),
     ("g", {"group_id": ANY, "service_team_id": frozenset({None})}),
     ("a", {"assignee_id": ANY}),
+    ("u", {USER: ANY}),
 ]
+
+# A queue of one person's tickets needs no scope of its own: the person's field bounds it, and his scope holds it.
+_UNSCOPED = {"mn"}
 
 KEY_SPECS: list[KeySpec] = [
     KeySpec(f"{q}{s}", tuple(sorted({**scope, **queue}.items())), sort, present)
     for q, queue, sort, present in _queue_shapes() for s, scope in _SCOPE_SHAPES
-    if not set(queue) & set(scope)
+    if not set(queue) & set(scope) and (q not in _UNSCOPED or not s)
 ]
 
 
@@ -106,21 +116,37 @@ def prefix(spec: KeySpec, values: Mapping[str, Any]) -> str:
     return spec.name + json.dumps([values[f] for f, _ in spec.allowed], separators=(",", ":")) + "|"
 
 
+def users(doc: Mapping[str, Any]) -> list[str]:
+    """The people whose own ticket this is: its assignee and its participants (``USER``)."""
+    parts = doc.get("participants") or []
+    people = [doc.get("assignee_id"), *(p.get("user_id") for p in parts if isinstance(p, Mapping))]
+    return [u for u in dict.fromkeys(people) if isinstance(u, str)]
+
+
+def _choices(doc: Mapping[str, Any], field: str) -> list[tuple[str, Any]]:
+    """The field's value, or each of its elements when it holds an array (an equality matches any of them)."""
+    if field == USER:
+        return [(USER, u) for u in users(doc)]
+    value = _value(doc, field)
+    return [(field, v) for v in dict.fromkeys(value)] if isinstance(value, list) else [(field, value)]
+
+
 def _keys(doc: Mapping[str, Any]) -> Iterator[str]:
     if doc.get("status") not in ACTIVE:
         return
     for spec in KEY_SPECS:
-        values = {f: _value(doc, f) for f, _ in spec.allowed}
-        if not all(_admits(allowed, values[f]) for f, allowed in spec.allowed):
-            continue
         if spec.present is not None and _value(doc, spec.present) is None:
             continue
-        yield prefix(spec, values) + token(_value(doc, spec.sort))
+        sort = token(_value(doc, spec.sort))
+        for combo in itertools.product(*(_choices(doc, f) for f, _ in spec.allowed)):
+            values = dict(combo)
+            if all(_admits(allowed, values[f]) for f, allowed in spec.allowed):
+                yield prefix(spec, values) + sort
 
 
 def queue_keys(doc: Mapping[str, Any]) -> list[str]:
     """Every queue key of this ticket copy (none once it is no longer active)."""
-    return sorted(_keys(doc))
+    return sorted(set(_keys(doc)))
 
 
 def shaped(doc: dict[str, Any]) -> dict[str, Any]:

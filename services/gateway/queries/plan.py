@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any, Protocol
 
-from .keys import hint_key, spec_for, token
+from .keys import USER, hint_key, spec_for, token, users
 from .windows import Sketch, bounds, succ, walk
 
 RANGE_OPS = frozenset({"$gt", "$gte", "$lt", "$lte"})
@@ -191,6 +191,36 @@ def _unique(bs: list[Branch]) -> list[Branch]:
     return list(unique.values())
 
 
+def _person_pairs(planned: list[tuple[Branch, bool]]) -> list[tuple[Branch, bool, list[Branch]]]:
+    """``planned`` with each pair of scope branches "his as assignee" and "his as participant" of one query joined
+    into one ``USER`` branch (keys.py), carrying the two it stands for (a branch alone carries itself)."""
+    partner_of: dict[int, int] = {}
+    for i, (b, inside) in enumerate(planned):
+        person = _only_eq(b, "participants.user_id")
+        rest = {f: c for f, c in b.items() if f != "participants.user_id"}
+        if inside or person is None or "assignee_id" in rest:
+            continue
+        partner = next((j for j, (o, o_inside) in enumerate(planned) if j not in partner_of and not o_inside
+                        and _only_eq(o, "assignee_id") == person
+                        and {f: c for f, c in o.items() if f != "assignee_id"} == rest), None)
+        if partner is not None and i not in partner_of:
+            partner_of[i], partner_of[partner] = partner, i
+    out: list[tuple[Branch, bool, list[Branch]]] = []
+    for i, (b, inside) in enumerate(planned):
+        if i not in partner_of:
+            out.append((b, inside, [b]))
+        elif _only_eq(b, "participants.user_id") is not None:
+            rest = {f: c for f, c in b.items() if f != "participants.user_id"}
+            person = _only_eq(b, "participants.user_id")
+            out.append(({USER: [("eq", person)], **rest}, False, [b, planned[partner_of[i]][0]]))
+    return out
+
+
+def _only_eq(b: Branch, field: str) -> Any:
+    conds = b.get(field, [])
+    return conds[0][1] if len(conds) == 1 and conds[0][0] == "eq" and isinstance(conds[0][1], str) else None
+
+
 # --- one branch → database queries -------------------------------------------------------------------------
 
 def _values(doc: Any, path: list[str]) -> list[Any]:
@@ -356,7 +386,15 @@ async def _walk_branch(find: Find, sketch: Sketch, bq: BranchQuery, sort: list[t
     found = spec_for(bq.eqs, range_field, field)
     assert found is not None
     spec, prefix = found
-    conditions = dict(bq.eqs)
+    # the person's two scope branches as one: no stored field, so checked here (a key proves it on the embedded
+    # database; on MongoDB a range on an array may hold by two different keys)
+    person = bq.eqs.get(USER)
+    conditions = {f: v for f, v in bq.eqs.items() if f != USER}
+    if person is not None:
+        cursor_ok = accept
+
+        def accept(d: dict[str, Any]) -> bool:
+            return person in users(d) and cursor_ok(d)
     low: str | None = None
     high: str | None = None
     if bq.range:
@@ -403,20 +441,21 @@ async def find_page(find: Find, parts: list[dict[str, Any]], field: str, directi
         plan = plan_branches(parts[:-1], parts[-1])
     else:  # as plan_branches, but a branch with queue keys keeps its status $in: one walk for all of them
         plan = []
-        for b, inside in _plan(parts[:-1], parts[-1]):
+        for b, inside, originals in _person_pairs(_plan(parts[:-1], parts[-1])):
             split = _windowed(b, field)
             if split is not None:
                 by_windows_plan.extend(split)
             else:
-                plan.extend(split_ins(b) if inside else [b])
+                plan.extend(x for o in originals for x in (split_ins(o) if inside else [o]))
         plan, by_windows_plan = _unique(plan), _unique(by_windows_plan)
     bqs = [BranchQuery(b, field, direction, cursor, limit) for b in plan]
     windowed = [BranchQuery(b, field, direction, cursor, limit) for b in by_windows_plan]
     sort = [(field, direction), ("_id", direction)]
     after = _after(*cursor, direction) if cursor else None
     gate = asyncio.Semaphore(CONCURRENCY)
+    person = ("assignee_id", "participants.user_id") if any(USER in bq.eqs for bq in windowed) else ()
     projection = None if fields is None else row_projection(
-        fields, field, *(f for bq in [*bqs, *windowed] for f, _ in bq.residual))
+        fields, field, *(f for bq in [*bqs, *windowed] for f, _ in bq.residual), *person)
 
     async def run(bq: BranchQuery, query: dict[str, Any], n: int | None, check_cursor: bool) -> list[dict[str, Any]]:
         async with gate:

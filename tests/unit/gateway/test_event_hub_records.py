@@ -144,3 +144,58 @@ async def test_an_answered_waiter_gets_the_ticket_the_batch_copy_read_and_none_w
         hub.forget("cmd-2")
         assert hub.answered_ticket("cmd-2") is None
         assert loads == [], "nobody streams: the hub loads no ticket"
+
+
+class HeldCopies(Copies):
+    """Copies whose read waits for ``go`` while ``hold`` is set, answering each ticket at the call's number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold, self.go, self.reading = False, asyncio.Event(), asyncio.Event()
+
+    async def copy_read(self, ticket_ids: Any) -> list[dict[str, Any]]:
+        if not (ticket_ids := set(ticket_ids)):
+            return []
+        if self.hold:
+            self.reading.set()
+            await self.go.wait()
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("the database is away")
+        self.calls.append(ticket_ids)
+        return [{"_id": i, "version": len(self.calls)} for i in sorted(ticket_ids)]
+
+
+async def test_a_kept_ticket_is_never_older_than_the_latest_event_the_hub_fetched() -> None:
+    copies = HeldCopies()
+    hub = EventHub(CommonSettings(max_message_bytes=LIMIT), no_ticket, copies)
+    first, second = hub.expect("cmd-1"), hub.expect("cmd-2")
+    consumer = FakeConsumer([record(1, event("cmd-1"))])
+    async with running(hub, consumer) as task:
+        await asyncio.wait_for(first, timeout=10)
+        assert await hub.kept_ticket("T-1") == {"_id": "T-1", "version": 1}
+        assert await hub.kept_ticket("T-2") is None, "never read: the action reads the ledger"
+        # a newer event is fetched: until its copy is read, an action waits for that read
+        copies.hold = True
+        consumer.batches.append({("tickets.events", 0): [record(2, event("cmd-2"))]})
+        await asyncio.wait_for(copies.reading.wait(), timeout=10)
+        assert "T-1" not in hub._kept
+        waiting = asyncio.create_task(hub.kept_ticket("T-1"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "no copy older than the fetched event is handed out"
+        copies.fail, copies.hold = 1, False
+        copies.go.set()
+        assert await asyncio.wait_for(waiting, timeout=10) is None, "the failed copy keeps nothing: read the ledger"
+        await asyncio.wait_for(second, timeout=10)
+        for _ in range(500):  # the next fetch (an empty one too) reads the failed ticket again
+            if await hub.kept_ticket("T-1") is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert await hub.kept_ticket("T-1") == {"_id": "T-1", "version": 2}
+        kept = await hub.kept_ticket("T-1")
+        assert kept is not None
+        kept["status"] = "changed by a caller"
+        assert "status" not in (await hub.kept_ticket("T-1") or {}), "a caller gets its own copy"
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert await hub.kept_ticket("T-1") is None and await hub.kept_ticket("T-2") is None, "no reader, nothing kept"

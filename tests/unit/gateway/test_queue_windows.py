@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from services.gateway.access.principal import Principal, UserRole
+from services.gateway.access.scope import ticket_scope
 from services.gateway.queries import plan
-from services.gateway.queries.keys import KEY_SPECS, KEYS_FIELD, queue_keys, shaped, spec_for, token
+from services.gateway.queries.keys import KEY_SPECS, KEYS_FIELD, queue_keys, shaped, spec_for, token, users
 from services.gateway.queries.queues import Queue, queue_filter
 from services.gateway.queries.windows import Sketch
 from tests.unit.gateway.test_gateway_plan import NOW, fake_find, queue_cases, random_docs, reference
@@ -138,3 +140,46 @@ def test_the_sketch_guesses_a_window_and_forgets_what_a_read_replaced() -> None:
     assert near is not None and 150 - 2 * 16 - 20 <= tokens.index(near) <= 130
     sk.learn("k", "000", "100", [])  # those tickets left: the window past them is guessed from what is left
     assert sk.ahead("k", None, 20, 1) is not None and sk.ahead("k", None, 20, 1) > "100"
+
+
+async def test_offers_and_mine_are_one_window_each_offers_keyed_by_every_agent_offered() -> None:
+    at = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    offered = {"_id": "T-1", "status": "offered", "offered_to": ["ann", "bob", "ann"], "service_team_id": "A",
+               "created_at": at, "updated_at": at}
+    keys = queue_keys(offered)
+    assert {k for k in keys if k.startswith("of[")} == {f'of["ann"]|{token(at)}', f'of["bob"]|{token(at)}'}
+    assert f'oft["bob","A"]|{token(at)}' in keys
+    mine = {**offered, "status": "waiting_customer", "offered_to": [], "assignee_id": "ann"}
+    assert [k for k in queue_keys(mine) if k.startswith(("of", "mn"))] == [f'mn["ann"]|{token(at)}']
+    rng = random.Random(11)
+    docs = [shaped(d) for d in random_docs(400, rng)]
+    for queue, me in ((Queue.offers, "a1"), (Queue.mine, "a2")):
+        find = WindowedFind(docs)
+        base = queue_filter(queue, me, NOW, timedelta(hours=1))
+        field, direction = ("updated_at", 1) if queue == Queue.offers else ("updated_at", -1)
+        for _ in range(2):  # cold, then warm
+            find.calls = []
+            page = await plan.find_page(find, [base, {}], field, direction, None, 5)
+            assert [d["_id"] for d in page] == reference(docs, base, field, direction)[:6], queue
+            assert len(find.calls) == 1 and KEYS_FIELD in find.calls[0], find.calls  # every status in one read
+
+
+async def test_a_persons_own_tickets_in_a_staff_scope_are_one_window_assignee_and_participant_alike() -> None:
+    rng = random.Random(12)
+    docs = [shaped(d) for d in random_docs(400, rng)]
+    a1 = Principal(user_id="a1", role=UserRole.specialist, team_ids=["A"], line_ids=["first"])
+    base, scope = queue_filter(Queue.needs_reply, "a1", NOW, timedelta(hours=1)), ticket_scope(a1)
+    find = WindowedFind(docs)
+    for cursor in (None, None):  # cold, then warm
+        find.calls = []
+        page = await plan.find_page(find, [base, scope], "last_client_message_at", 1, cursor, 9)
+        want = reference(docs, {**base, "$and": [scope]}, "last_client_message_at", 1)[:10]
+        assert [d["_id"] for d in page] == want
+        persons = [q for q in find.calls if str(q.get(KEYS_FIELD, {}).get("$gte", "")).startswith('nru["a1"')]
+        assert len(persons) >= 1 and not any("participants.user_id" in q or "assignee_id" in q for q in persons)
+        assert not [q for q in find.calls if "participants.user_id" in q], "no query of its own for participants"
+        assert not [q for q in find.calls if "assignee_id" in q], "nor for his tickets as assignee"
+        # his own, his team's, his line's tickets without a team (a window may be widened by a second read)
+        assert {q[KEYS_FIELD]["$gte"].split("[")[0] for q in find.calls} == {"nru", "nrt", "nrl"}, find.calls
+    mine = [d for d in docs if d.get("status") in ("new", "assigned") and "a1" in users(d)]
+    assert any(d.get("assignee_id") != "a1" for d in mine), "the sample holds tickets a1 only takes part in"
