@@ -52,14 +52,12 @@ async def load_visible(ctx: Context, p: Principal, ticket_id: str, history: bool
                        kept: bool = False) -> dict[str, Any]:
     """The ticket if this principal may see it; otherwise 404, so existence does not leak across teams.
 
-    ``kept``: allow on the event hub's copy when it holds one (ledger/hub.py ``kept_ticket``: never older than
-    the ticket's latest event the hub fetched; it waits for a copy being read). A copy that does not allow is
-    asked of the ledger again: the hub may not have fetched the change that grants it yet (an offer seen elsewhere).
+    ``kept``: decide on the event hub's copy when it holds one (ledger/hub.py ``kept_ticket``: never older than
+    the ticket's latest event the hub fetched; it waits for a copy being read), else read the ledger.
     """
     doc = await ctx.hub.kept_ticket(ticket_id) if kept and not history else None
-    if doc is not None and visible(p, doc):
-        return doc
-    doc = await ctx.reads.ticket(ticket_id, history=history)
+    if doc is None:
+        doc = await ctx.reads.ticket(ticket_id, history=history)
     if doc is None or not visible(p, doc):
         raise ProblemError(404, "Not Found", f"no ticket {ticket_id}")
     return doc
