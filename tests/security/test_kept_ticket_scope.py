@@ -28,8 +28,8 @@ async def gw(infra: dict[str, str]) -> AsyncIterator[Desk]:
         yield s
 
 
-async def kept(gw: Desk, ticket_id: str) -> dict[str, object] | None:
-    doc: dict[str, object] | None = await gw.app.state.ctx.hub.kept_ticket(ticket_id)
+def kept(gw: Desk, ticket_id: str) -> dict[str, object] | None:
+    doc: dict[str, object] | None = gw.app.state.ctx.hub.kept_ticket(ticket_id)
     return doc
 
 
@@ -63,7 +63,7 @@ async def test_a_ticket_reassigned_away_is_not_found_at_once_by_its_former_assig
                                headers=admin)
     assert moved.status_code == 200 and moved.json()["assignee_id"] == "carol", moved.text
     # the answer came after the hub copied the reassignment: the kept copy already says carol
-    assert (doc := await kept(gw, "TR")) is not None and doc["assignee_id"] == "carol"
+    assert (doc := kept(gw, "TR")) is not None and doc["assignee_id"] == "carol"
     for path, body in (("start", None), ("reply", {"text": "still mine?"}), ("resolve", {"problem": "p",
                                                                                         "solution": "s"})):
         resp = await gw.http.post(f"/api/v1/tickets/TR/{path}", json=body, headers=ann)

@@ -73,8 +73,6 @@ class EventHub:
         # A ticket leaves it as soon as a fetched batch holds a newer event, until that batch's copy read is in, and
         # everything leaves it when the reading loop ends: what is here is never older than what the hub has seen.
         self._kept: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._copying: set[str] = set()  # the tickets of the batch whose copy is being read
-        self._copied = asyncio.Event()  # set when that read is over (or the loop ended)
         self._subscribers: set[Subscriber] = set()
         self._consumer: AdaptiveConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -122,12 +120,9 @@ class EventHub:
         self._waiters.pop(command_id, None)
         self._answered.pop(command_id, None)
 
-    async def kept_ticket(self, ticket_id: str) -> dict[str, Any] | None:
-        """The ticket (without history) as read after the latest of its events this hub has fetched, or None (not
-        read since this process started reading, or that read failed). While the copy of a batch holding the
-        ticket is being read, waits for it: that read is newer than anything kept, and saves the caller one."""
-        if ticket_id in self._copying:
-            await self._copied.wait()
+    def kept_ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket (without history) as read after the latest of its events this hub has fetched, or None: not
+        read since this process started reading, or a newer event is fetched and its copy not yet read."""
         doc = self._kept.get(ticket_id)
         return dict(doc) if doc is not None else None
 
@@ -168,12 +163,7 @@ class EventHub:
                 ids = {r.key.decode(errors="replace") for records in batches.values() for r in records if r.key}
                 for ticket_id in ids:  # before any await: no decision takes a copy older than these events
                     self._kept.pop(ticket_id, None)
-                self._copying, self._copied = ids, asyncio.Event()
-                try:
-                    await self._copy(ids)
-                finally:
-                    self._copying = set()
-                    self._copied.set()
+                await self._copy(ids)
                 try:
                     for records in batches.values():
                         for record in records:

@@ -53,9 +53,9 @@ async def load_visible(ctx: Context, p: Principal, ticket_id: str, history: bool
     """The ticket if this principal may see it; otherwise 404, so existence does not leak across teams.
 
     ``kept``: decide on the event hub's copy when it holds one (ledger/hub.py ``kept_ticket``: never older than
-    the ticket's latest event the hub fetched; it waits for a copy being read), else read the ledger.
+    the ticket's latest event the hub fetched), else read the ledger.
     """
-    doc = await ctx.hub.kept_ticket(ticket_id) if kept and not history else None
+    doc = ctx.hub.kept_ticket(ticket_id) if kept and not history else None
     if doc is None:
         doc = await ctx.reads.ticket(ticket_id, history=history)
     if doc is None or not visible(p, doc):
