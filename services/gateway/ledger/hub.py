@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -31,8 +30,6 @@ from ..access.principal import Principal
 from ..access.scope import visible
 
 log = logging.getLogger(__name__)
-# The most tickets kept as last read (about 2 kB each without history): an action on one of them decides on it.
-KEPT_TICKETS = 10_000
 
 
 @dataclass(eq=False)
@@ -69,10 +66,6 @@ class EventHub:
         # an answered waiter takes its ticket from here instead of reading it again. Kept for one batch only.
         self._fresh: dict[str, dict[str, Any]] = {}
         self._answered: dict[str, dict[str, Any]] = {}
-        # Per ticket, the copy read after the latest of its events this hub fetched (least recently touched first).
-        # A ticket leaves it as soon as a fetched batch holds a newer event, until that batch's copy read is in, and
-        # everything leaves it when the reading loop ends: what is here is never older than what the hub has seen.
-        self._kept: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._subscribers: set[Subscriber] = set()
         self._consumer: AdaptiveConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -120,12 +113,6 @@ class EventHub:
         self._waiters.pop(command_id, None)
         self._answered.pop(command_id, None)
 
-    def kept_ticket(self, ticket_id: str) -> dict[str, Any] | None:
-        """The ticket (without history) as read after the latest of its events this hub has fetched, or None: not
-        read since this process started reading, or a newer event is fetched and its copy not yet read."""
-        doc = self._kept.get(ticket_id)
-        return dict(doc) if doc is not None else None
-
     def answered_ticket(self, command_id: str) -> dict[str, Any] | None:
         """The ticket (without history) as the hub copied it when this command's answer came; None if not read."""
         return self._answered.get(command_id)
@@ -151,30 +138,25 @@ class EventHub:
         assert self._consumer is not None
         pipeline = RecordPipeline(Envelope.from_bytes, self.dispatch, _skip, max_bytes=self.settings.max_message_bytes,
                                   retries=0, service="gateway", topic=TICKETS_EVENTS.name, group="gateway-hub")
-        try:
-            while True:
-                try:
-                    batches = await self._consumer.getmany(timeout_ms=IDLE_LOOK_MS, max_records=500)
-                except KafkaError as exc:
-                    log.warning("event hub fetch failed", extra={"error": repr(exc)})
-                    await asyncio.sleep(1)
-                    continue
-                # a key that is no ticket id copies nothing; the record itself goes through the pipeline's checks
-                ids = {r.key.decode(errors="replace") for records in batches.values() for r in records if r.key}
-                for ticket_id in ids:  # before any await: no decision takes a copy older than these events
-                    self._kept.pop(ticket_id, None)
-                await self._copy(ids)
-                try:
-                    for records in batches.values():
-                        for record in records:
-                            raw = RawRecord.of(record.topic, record.partition, record.offset, record.key,
-                                               record.value, record.headers)
-                            if await pipeline.process(raw) is Outcome.handled:
-                                self.seen += 1
-                finally:
-                    self._fresh = {}
-        finally:
-            self._kept.clear()  # no reader, so no way to tell what is outdated
+        while True:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=IDLE_LOOK_MS, max_records=500)
+            except KafkaError as exc:
+                log.warning("event hub fetch failed", extra={"error": repr(exc)})
+                await asyncio.sleep(1)
+                continue
+            # a key that is no ticket id copies nothing; the record itself goes through the pipeline's checks
+            await self._copy({r.key.decode(errors="replace") for records in batches.values() for r in records
+                              if r.key})
+            try:
+                for records in batches.values():
+                    for record in records:
+                        raw = RawRecord.of(record.topic, record.partition, record.offset, record.key, record.value,
+                                           record.headers)
+                        if await pipeline.process(raw) is Outcome.handled:
+                            self.seen += 1
+            finally:
+                self._fresh = {}
 
     async def _copy(self, ticket_ids: set[str]) -> None:
         """Before the waiters hear of it: whoever acted then reads his change in every list."""
@@ -182,17 +164,9 @@ class EventHub:
         try:
             self._fresh = {d["_id"]: d for d in await self.views.copy_read(ticket_ids)}
             self._uncopied = set()
-            self._keep(self._fresh)
         except Exception:  # a database hiccup must not stop the hub; the next fetch retries these
             log.exception("cannot copy tickets for the queues")
             self._uncopied = ticket_ids
-
-    def _keep(self, docs: dict[str, dict[str, Any]]) -> None:
-        for ticket_id, doc in docs.items():
-            self._kept[ticket_id] = doc
-            self._kept.move_to_end(ticket_id)
-        while len(self._kept) > KEPT_TICKETS:
-            self._kept.popitem(last=False)
 
     async def dispatch(self, env: Envelope) -> None:
         fresh = self._fresh.get(env.ticket_id)

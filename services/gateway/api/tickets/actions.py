@@ -66,9 +66,7 @@ async def respond(ctx: Context, p: Principal, outcome: Outcome) -> Any:
 async def run_action(ctx: Context, p: Principal, ticket_id: str, body: Any, key: str | None, name: str,
                      build: Builder, roles: frozenset[Any] = STAFF) -> Any:
     require(p, roles, name)
-    # The hub's kept copy is as new as the latest event of the ticket this gateway has seen, and the ledger decides
-    # the command on its own current state: a read of the ledger here would only narrow the hub's lag.
-    doc = await load_visible(ctx, p, ticket_id, kept=True)
+    doc = await load_visible(ctx, p, ticket_id)
     cmd_id = command_id(p, key, ticket_id, name)
     msg = await build(p, doc, body, cmd_id)
     return await respond(ctx, p, await ctx.commander.send(p, ticket_id, msg, cmd_id))

@@ -48,16 +48,9 @@ def view(doc: dict[str, Any], p: Principal, sla: dict[str, Any] | None = None) -
     return out
 
 
-async def load_visible(ctx: Context, p: Principal, ticket_id: str, history: bool = False,
-                       kept: bool = False) -> dict[str, Any]:
-    """The ticket if this principal may see it; otherwise 404, so existence does not leak across teams.
-
-    ``kept``: decide on the event hub's copy when it holds one (ledger/hub.py ``kept_ticket``: never older than
-    the ticket's latest event the hub fetched), else read the ledger.
-    """
-    doc = ctx.hub.kept_ticket(ticket_id) if kept and not history else None
-    if doc is None:
-        doc = await ctx.reads.ticket(ticket_id, history=history)
+async def load_visible(ctx: Context, p: Principal, ticket_id: str, history: bool = False) -> dict[str, Any]:
+    """The ticket if this principal may see it; otherwise 404, so existence does not leak across teams."""
+    doc = await ctx.reads.ticket(ticket_id, history=history)
     if doc is None or not visible(p, doc):
         raise ProblemError(404, "Not Found", f"no ticket {ticket_id}")
     return doc
