@@ -147,7 +147,7 @@ class TimerLoop:
             owned = self._seen = self.owned()
             self._full = False
             if self._rest is not None:
-                self._rest.upcoming = None
+                self._rest.forget()
             if owned is not None and not owned:
                 return 0
             due = await self._due(owned)

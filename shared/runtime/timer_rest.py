@@ -30,14 +30,20 @@ class Rest:
         self.horizon = min(max(LOOK_SECONDS, interval), self.idle_max)  # clock seconds a tick's query looks ahead
         self.upcoming: datetime | None = None  # the earliest timer the last query found pending in its window
         self._told: datetime | None = None  # the earliest timer scheduled since the last query began
+        self._looked_to: datetime | None = None  # the end of the last query's window: nothing is known past it
         self._resting = False
         self._woken = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def forget(self) -> None:
+        """A tick begins: what the last query found no longer holds (a tick that does not query rests afresh)."""
+        self.upcoming = self._looked_to = None
+
     def window(self, now: datetime) -> datetime:
         """A tick's query begins: how far it looks past ``now``."""
         self._told, self.upcoming = None, None
-        return now + timedelta(seconds=self.horizon)
+        self._looked_to = now + timedelta(seconds=self.horizon)
+        return self._looked_to
 
     def found(self, now: datetime, upcoming: datetime | None) -> None:
         """What the query found pending past ``now`` in its window (None: nothing)."""
@@ -73,8 +79,9 @@ class Rest:
         if after_failure:
             await asyncio.sleep(min(RETRY_SECONDS, self.idle_max))
             return
-        now = self.clock.now()
-        until = self.upcoming or now + timedelta(seconds=self.horizon)
+        # Until what the last query knew ran out, never from the clock as it is now: a clock moved while the query
+        # ran would otherwise push the end past timers the query never looked for.
+        until = self.upcoming or self._looked_to or self.clock.now() + timedelta(seconds=self.horizon)
         start = time.monotonic()
         floor, deadline = start + self.interval, start + self.idle_max
         self._resting = True

@@ -116,6 +116,15 @@ async def test_a_timer_scheduled_sooner_ends_the_rest_at_its_time_without_a_quer
     await until_done(task)
 
 
+async def test_a_clock_moved_while_the_query_ran_does_not_push_the_rest_past_the_window() -> None:
+    clock = ManualClock(NOW)
+    rest = Rest(clock, lambda: None, interval=0.01, idle_max=60.0)
+    rest.window(NOW)  # a tick's query looks a second ahead of NOW
+    rest.found(NOW, None)  # and finds nothing there
+    clock.advance(3600)  # before the rest begins: timers due in the hour were never looked for
+    await until_done(asyncio.ensure_future(rest.rest(None)), 1.0)
+
+
 async def test_partitions_assigned_end_the_rest() -> None:
     owned = OwnedPartitions("events")
     rest = Rest(ManualClock(NOW), owned, interval=0.01, idle_max=60.0)
