@@ -54,6 +54,19 @@ async def rig(env: dict[str, str]) -> AsyncIterator[tuple[CommonSettings, KafkaB
         await bus.stop()
 
 
+async def spread(bus: KafkaBus, topic: str, prefix: str, n: int) -> None:
+    """``n`` records ``prefix-p-i`` round the first three partitions (``p = i % 3``), all sent before this returns."""
+    for i in range(n):
+        await bus.producer.send(topic, f"{prefix}-{i % 3}-{i}".encode(), partition=i % 3)
+    await bus.producer.flush()
+
+
+def in_partition_order(desk: Desk, prefix: str, n: int) -> bool:
+    """Whether each partition's records of ``spread`` reached the handler in their order."""
+    return all([v for call in desk.calls for v in call if v.startswith(f"{prefix}-{p}-".encode())]
+               == [f"{prefix}-{p}-{i}".encode() for i in range(p, n, 3)] for p in range(3))
+
+
 def consumer(bus: KafkaBus, group: str, desk: Desk) -> Consumer[bytes]:
     return Consumer(bus, TICKETS_COMMANDS, group, desk.one, decoder=lambda raw: raw, batch_handler=desk.batch)
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 
 from shared.runtime.kafka import GROUP_RECORDS
-from tests.integration.consumer_groups_support import Desk, committed_as, consumer, rig
+from tests.integration.consumer_groups_support import Desk, committed_as, consumer, in_partition_order, rig, spread
 from tests.support.testing import eventually
 
 
 async def test_a_fetch_goes_to_the_batch_handler_at_once_in_partition_order(env: dict[str, str]) -> None:
     async with rig(env) as (settings, bus, topic):
-        for i in range(12):  # before the consumer starts: one fetch finds them all
-            await bus.producer.send(topic, f"r-{i % 3}-{i}".encode(), partition=i % 3)
-        await bus.producer.flush()
+        await spread(bus, topic, "r", 12)  # before the consumer starts: one fetch finds them all
         desk = Desk(bus)
         c = consumer(bus, "groups-order", desk)
         await c.start()
@@ -23,9 +21,7 @@ async def test_a_fetch_goes_to_the_batch_handler_at_once_in_partition_order(env:
             await eventually(lambda: len(desk.effects) == 12, timeout=30, message="all twelve handled")
             assert any(len({v.split(b"-")[1] for v in call}) > 1 for call in desk.calls), \
                 f"one call took several partitions: {desk.calls}"
-            for p in range(3):
-                mine = [v for call in desk.calls for v in call if v.startswith(f"r-{p}-".encode())]
-                assert mine == [f"r-{p}-{i}".encode() for i in range(p, 12, 3)], "each partition in its order"
+            assert in_partition_order(desk, "r", 12), desk.calls
             await eventually(lambda: committed_as(settings, c.group_id, topic, {0: 4, 1: 4, 2: 4}), timeout=20,
                              message="each partition committed after its records")
         finally:
@@ -36,18 +32,14 @@ async def test_a_burst_goes_to_the_batch_handler_in_bounded_calls(env: dict[str,
     """A burst larger than ``GROUP_RECORDS`` is split, so the next service can start on its first records."""
     async with rig(env) as (settings, bus, topic):
         n = GROUP_RECORDS * 3
-        for i in range(n):
-            await bus.producer.send(topic, f"b-{i % 3}-{i}".encode(), partition=i % 3)
-        await bus.producer.flush()
+        await spread(bus, topic, "b", n)
         desk = Desk(bus)
         c = consumer(bus, "groups-burst", desk)
         await c.start()
         try:
             await eventually(lambda: len(desk.effects) == n, timeout=30, message="the whole burst handled")
             assert len(desk.calls) > 1 and max(len(call) for call in desk.calls) <= GROUP_RECORDS
-            for p in range(3):
-                mine = [v for call in desk.calls for v in call if v.startswith(f"b-{p}-".encode())]
-                assert mine == [f"b-{p}-{i}".encode() for i in range(p, n, 3)], "each partition in its order"
+            assert in_partition_order(desk, "b", n), desk.calls
         finally:
             await c.stop()
 
