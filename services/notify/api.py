@@ -7,6 +7,7 @@ The webhook is called by the SMS provider, which cannot hold our token: it must 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl
 
@@ -29,6 +30,9 @@ from .settings import NotifySettings
 from .sms import FINAL_STATUSES, valid_signature
 from .store import DirectoryCache, NotifyStore
 from .templates import LANGUAGES, draft_override, preview_out, template_names
+
+# Pauses before a signed delivery report for an unknown SMS is answered 404: its sent mark may still be on its way.
+REPORT_WAITS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.5)
 
 
 class NotifyApi(Protocol):
@@ -121,6 +125,11 @@ def webhook_router(svc: NotifyApi) -> APIRouter:
         if not sid or not status:
             raise ProblemError(422, "Invalid report", "MessageSid and MessageStatus are required")
         doc = await svc.store.by_provider_id(sid)
+        for pause in REPORT_WAITS:  # a signed report can overtake the sent mark that records its sid
+            if doc is not None:
+                break
+            await asyncio.sleep(pause)
+            doc = await svc.store.by_provider_id(sid)
         if doc is None:
             raise ProblemError(404, "Not Found", f"no SMS {sid}")
         if status in FINAL_STATUSES and doc.get("delivery_status") != status:

@@ -88,7 +88,7 @@ async def test_a_shared_macro_replies_tags_and_holds_with_the_individual_actions
     assert again.status_code == 200, again.text
     assert [s["command_id"] for s in again.json()["steps"]] == [s["command_id"] for s in applied["steps"]]
     for kind in ("ReplySent", "TagsChanged", "TicketPutOnHold"):  # the ledger answers a redelivery with the same events
-        assert len({e.id for e in desk.events.of("M1", kind)}) == 1, kind
+        assert len({e.id for e in await desk.wait("M1", kind)}) == 1, kind
     history = (await desk.db["tickets"].find_one({"_id": "M1"}))["history"]
     assert [h["type"] for h in history].count("ReplySent") == 1
 
